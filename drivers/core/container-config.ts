@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import type { ContainerCreateBody } from '../engine/types.ts';
+import { InvalidInputError } from './errors.ts';
+import type { HostConfig } from './host-config.ts';
+import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SPEC_HASH, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
+import type { VmSpec } from './vm-spec.ts';
+
+const CPU_PERIOD = 100_000;
+
+/** Translates a VM into the engine's container configuration, enforcing the host's policy. */
+export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreateBody {
+  enforcePolicy(spec, host);
+  const { privileges } = spec;
+  const firstIpv4 = spec.nics.find((nic) => nic.ipv4)?.ipv4?.address;
+  const dns = unique(spec.nics.flatMap((nic) => nic.dns));
+  const searchDomains = unique(spec.nics.flatMap((nic) => nic.searchDomains));
+  const wantsIpv6 = spec.nics.some((nic) => nic.ipv6?.length);
+  return {
+    Image: spec.image,
+    Hostname: spec.hostname.split('.')[0],
+    Domainname: spec.hostname.includes('.') ? spec.hostname.slice(spec.hostname.indexOf('.') + 1) : undefined,
+    Cmd: spec.command,
+    Entrypoint: spec.entrypoint,
+    WorkingDir: spec.workingDir,
+    User: spec.user,
+    Env: Object.entries(spec.environment).map(([key, value]) => `${key}=${value}`),
+    Labels: {
+      [LABEL_OWNER]: OWNER_VALUE,
+      [LABEL_FRONT_END]: spec.frontEnd,
+      [LABEL_VM_ID]: spec.vmId,
+      [LABEL_SPEC_HASH]: specHash(spec),
+    },
+    StopTimeout: host.shutdownTimeoutSeconds,
+    HostConfig: {
+      NetworkMode: privileges.hostNetwork ? 'host' : 'none',
+      Privileged: privileges.privileged || undefined,
+      CapAdd: privileges.capabilities.length ? privileges.capabilities : undefined,
+      Devices: privileges.devices.length
+        ? privileges.devices.map((path) => ({ PathOnHost: path, PathInContainer: path, CgroupPermissions: 'rwm' }))
+        : undefined,
+      Binds: privileges.hostMounts.length
+        ? privileges.hostMounts.map((m) => `${m.hostPath}:${m.containerPath}:${m.readOnly ? 'ro' : 'rw'}`)
+        : undefined,
+      Init: true,
+      ...cpuLimits(spec),
+      ...memoryLimits(spec.memoryMb),
+      PidsLimit: host.pidsLimit || undefined,
+      Dns: dns.length ? dns : undefined,
+      DnsSearch: searchDomains.length ? searchDomains : undefined,
+      ExtraHosts: firstIpv4 && !privileges.hostNetwork ? [`${spec.hostname}:${firstIpv4}`] : undefined,
+      Sysctls: wantsIpv6 ? { 'net.ipv6.conf.all.disable_ipv6': '0' } : undefined,
+      RestartPolicy: { Name: 'no' },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+    },
+  };
+}
+
+/** CPU is the physical share OpenNebula accounts for: a hard cap in cores and a weight; VCPU caps when CPU is absent. */
+export function cpuLimits(spec: Pick<VmSpec, 'cpu' | 'vcpu'>): { CpuShares?: number; CpuPeriod?: number; CpuQuota?: number } {
+  const cores = spec.cpu ?? spec.vcpu;
+  if (cores === undefined) return {};
+  return {
+    CpuShares: Math.max(2, Math.round((spec.cpu ?? cores) * 1024)),
+    CpuPeriod: CPU_PERIOD,
+    CpuQuota: Math.max(1000, Math.round(cores * CPU_PERIOD)),
+  };
+}
+
+/** MEMORY is RAM without swap beyond it, as a VM of that size would have. */
+export function memoryLimits(memoryMb: number | undefined): { Memory?: number; MemorySwap?: number } {
+  if (memoryMb === undefined) return {};
+  const bytes = memoryMb * 1024 * 1024;
+  return { Memory: bytes, MemorySwap: bytes };
+}
+
+export function specHash(spec: VmSpec): string {
+  const { nics: _nics, ...withoutNetworking } = spec;
+  return createHash('sha256').update(JSON.stringify(withoutNetworking)).digest('hex').slice(0, 16);
+}
+
+function enforcePolicy(spec: VmSpec, host: HostConfig): void {
+  const { privileges } = spec;
+  const refuse = (what: string): never => {
+    throw new InvalidInputError(`VM ${spec.vmId}: ${what} is not allowed by this host's configuration`);
+  };
+  if (privileges.privileged && !host.allow.privileged) refuse('a privileged container');
+  if (privileges.hostNetwork && !host.allow.hostNetwork) refuse('the host network');
+  for (const capability of privileges.capabilities) {
+    if (!host.allow.capabilities.includes(capability)) refuse(`capability ${capability}`);
+  }
+  for (const device of privileges.devices) if (!host.allow.devices.includes(device)) refuse(`device ${device}`);
+  for (const mount of privileges.hostMounts) {
+    if (!posix.isAbsolute(mount.hostPath) || posix.normalize(mount.hostPath) !== mount.hostPath) refuse(`host path ${mount.hostPath}`);
+    const allowed = host.allow.hostMountRoots.some((root) => mount.hostPath === root || mount.hostPath.startsWith(root.replace(/\/$/, '') + '/'));
+    if (!allowed) refuse(`mounting host path ${mount.hostPath}`);
+  }
+  if (privileges.hostNetwork && spec.nics.length) refuse('NICs together with the host network');
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { CommandRunner } from './command-runner.ts';
+import { InvalidInputError } from './errors.ts';
+import type { NicSpec } from './vm-spec.ts';
+
+/**
+ * Gives a running container its VM NICs: per NIC a veth pair whose host end (the NIC's TARGET)
+ * is plugged into the NIC's bridge and whose peer becomes eth<nic id> inside the container, with
+ * the lease's MAC, addresses, MTU and routes. Docker's own networking is never involved.
+ */
+export class NicPlumbing {
+  constructor(private readonly commands: CommandRunner) {}
+
+  /** Plugs every NIC the container does not have yet; a half-made NIC from an interrupted run is redone. */
+  async plug(pid: number, nics: NicSpec[]): Promise<void> {
+    const present = this.interfacesInside(pid);
+    const missing = nics.filter((nic) => !present.has(guestInterface(nic)));
+    if (missing.length === 0) return;
+    for (const nic of missing) this.checkBridge(nic);
+
+    const hostLines: string[] = [];
+    const ovsPorts: NicSpec[] = [];
+    for (const nic of missing) {
+      const peer = temporaryPeerName(nic.hostInterface);
+      if (linkExists(nic.hostInterface)) hostLines.push(`link del ${nic.hostInterface}`);
+      if (linkExists(peer)) hostLines.push(`link del ${peer}`);
+      const mtu = nic.mtu ? ` mtu ${nic.mtu}` : '';
+      hostLines.push(`link add ${nic.hostInterface}${mtu} type veth peer name ${peer}${mtu}`);
+      if (nic.bridgeType === 'linux') hostLines.push(`link set ${nic.hostInterface} master ${nic.bridge}`);
+      else ovsPorts.push(nic);
+      hostLines.push(`link set ${nic.hostInterface} up`, `link set ${peer} netns ${pid}`);
+    }
+    // A stale peer left inside the container by an interrupted run disappears with its host end.
+    // Each batch is far below PIPE_BUF, so `ip` reads all of it or nothing even if this process dies.
+    await this.commands.asRoot(['ip', '-batch', '-'], hostLines.join('\n') + '\n');
+    for (const nic of ovsPorts) {
+      await this.commands.asRoot(['ovs-vsctl', '--may-exist', 'add-port', nic.bridge, nic.hostInterface]);
+    }
+
+    const guestLines: string[] = ['link set lo up'];
+    for (const nic of missing) {
+      const name = guestInterface(nic);
+      guestLines.push(`link set ${temporaryPeerName(nic.hostInterface)} name ${name}`, `link set ${name} address ${nic.mac}`);
+      if (nic.ipv4) guestLines.push(`addr add ${nic.ipv4.address}/${nic.ipv4.prefixLength} dev ${name}`);
+      for (const address of nic.ipv6 ?? []) guestLines.push(`-6 addr add ${address.address}/${address.prefixLength} dev ${name} nodad`);
+      guestLines.push(`link set ${name} up`);
+      const metric = 100 + nic.nicId;
+      if (nic.gateway) guestLines.push(`route add default via ${nic.gateway} dev ${name} metric ${metric}`);
+      if (nic.gateway6) guestLines.push(`-6 route add default via ${nic.gateway6} dev ${name} metric ${metric}`);
+    }
+    await this.commands.asRoot(['nsenter', `--target=${pid}`, '--net', 'ip', '-batch', '-'], guestLines.join('\n') + '\n');
+  }
+
+  /** Removes the host end of each NIC (its peer in the container goes with it); missing ones are fine. */
+  async unplug(nics: NicSpec[]): Promise<void> {
+    const lines = nics.filter((nic) => linkExists(nic.hostInterface)).map((nic) => `link del ${nic.hostInterface}`);
+    for (const nic of nics) if (linkExists(temporaryPeerName(nic.hostInterface))) lines.push(`link del ${temporaryPeerName(nic.hostInterface)}`);
+    for (const nic of nics.filter((n) => n.bridgeType === 'openvswitch')) {
+      await this.commands.asRoot(['ovs-vsctl', '--if-exists', 'del-port', nic.bridge, nic.hostInterface]);
+    }
+    if (lines.length === 0) return;
+    // A link may vanish on its own meanwhile (its container just stopped): only one still there is a failure.
+    await this.commands.asRoot(['ip', '-force', '-batch', '-'], lines.join('\n') + '\n').catch((error: unknown) => {
+      const left = nics.filter((nic) => linkExists(nic.hostInterface)).map((nic) => nic.hostInterface);
+      if (left.length) throw error;
+    });
+  }
+
+  /** Interface names inside the container's network namespace. */
+  interfacesInside(pid: number): Set<string> {
+    const text = readFileSync(`/proc/${pid}/net/dev`, 'utf8');
+    const names = new Set<string>();
+    for (const line of text.split('\n').slice(2)) {
+      const name = line.split(':')[0]?.trim();
+      if (name) names.add(name);
+    }
+    return names;
+  }
+
+  private checkBridge(nic: NicSpec): void {
+    const isLinuxBridge = existsSync(`/sys/class/net/${nic.bridge}/bridge`);
+    if (nic.bridgeType === 'linux' && !isLinuxBridge) {
+      throw new InvalidInputError(
+        `NIC ${nic.nicId}: bridge ${nic.bridge} does not exist on this host (create it, or use a virtual network with VN_MAD=bridge)`,
+      );
+    }
+  }
+}
+
+export function guestInterface(nic: NicSpec): string {
+  return `eth${nic.nicId}`;
+}
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+/** The container end's name while it is still on the host: short, unique per NIC target, and recognisable. */
+export function temporaryPeerName(hostInterface: string): string {
+  return `dvp${createHash('sha256').update(hostInterface).digest('hex').slice(0, 11)}`;
+}

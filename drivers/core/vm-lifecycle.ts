@@ -1,0 +1,300 @@
+import { readFileSync } from 'node:fs';
+import type { EngineClient } from '../engine/engine-client.ts';
+import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
+import type { ContainerInspect } from '../engine/types.ts';
+import type { CommandRunner } from './command-runner.ts';
+import { containerConfig, cpuLimits, memoryLimits } from './container-config.ts';
+import { InvalidInputError } from './errors.ts';
+import type { HostConfig } from './host-config.ts';
+import { LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
+import type { NicPlumbing } from './nic-plumbing.ts';
+import { applyResolvConf } from './resolv-conf.ts';
+import type { NicSpec, VmSpec } from './vm-spec.ts';
+
+export type VmPowerState = 'running' | 'paused' | 'stopped' | 'missing';
+
+export interface VmUsage {
+  state: VmPowerState;
+  /** Stopped by itself with an error (or killed for memory), not by a shutdown. */
+  failed: boolean;
+  cpuPercent: number;
+  memoryBytes: number;
+  netRx: number;
+  netTx: number;
+}
+
+/**
+ * The container verbs behind every front-end. Each is idempotent: repeating it after a success,
+ * or after a run that died half-way, converges on the same container.
+ */
+export class VmLifecycle {
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly nics: NicPlumbing,
+    private readonly host: HostConfig,
+    private readonly commands: CommandRunner,
+  ) {}
+
+  /** Creates and starts the VM, or starts the existing one with its data (resume from poweroff). */
+  async deploy(spec: VmSpec): Promise<ContainerInspect> {
+    let container = await this.engine.findContainer(spec.containerName);
+    if (container) this.assertOurs(container, spec);
+    else container = await this.create(spec);
+    return this.bringUp(spec, container);
+  }
+
+  /** Graceful stop bounded by the host's shutdown timeout, then kill; `keep` leaves the stopped container and its data. */
+  async shutdown(spec: VmSpec, keep: boolean): Promise<void> {
+    const container = await this.ownContainer(spec);
+    if (container) {
+      if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
+      await this.engine.stopContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
+    }
+    await this.finishStop(spec, keep);
+  }
+
+  /** Immediate kill; `keep` as for shutdown. */
+  async cancel(spec: VmSpec, keep: boolean): Promise<void> {
+    const container = await this.ownContainer(spec);
+    if (container?.State.Running) await this.killIfRunning(spec.containerName);
+    await this.finishStop(spec, keep);
+  }
+
+  /** Removes the container, its NICs and its snapshot images, whatever state they are in. */
+  async destroy(spec: VmSpec): Promise<void> {
+    const container = await this.ownContainer(spec);
+    if (container) await this.removeIfPresent(spec.containerName);
+    await this.nics.unplug(spec.nics);
+    for (const image of await this.engine.listImages([`${LABEL_SNAPSHOT_OF}=${spec.containerName}`])) {
+      await this.engine.removeImage(image.Id).catch((error: unknown) => {
+        if (!(error instanceof EngineNotFoundError)) throw error;
+      });
+    }
+  }
+
+  /** Graceful restart: the processes get the stop signal, the container starts again with its NICs. */
+  async reboot(spec: VmSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
+    await this.engine.restartContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
+    await this.plugNics(spec);
+  }
+
+  /** Hard reset: kill and start again. */
+  async reset(spec: VmSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    if (container.State.Running) await this.killIfRunning(spec.containerName);
+    await this.engine.startContainer(spec.containerName);
+    await this.plugNics(spec);
+  }
+
+  /** Suspend: freeze the processes in memory, or stop the container, as the host is configured. */
+  async suspend(spec: VmSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    if (!container.State.Running) return;
+    if (this.host.suspendMode === 'pause') {
+      if (!container.State.Paused) await this.engine.pauseContainer(spec.containerName);
+    } else {
+      if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
+      await this.engine.stopContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
+    }
+  }
+
+  /** Resume from suspend: thaw or start the container and make sure its NICs are there. */
+  async resume(spec: VmSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    await this.bringUp(spec, container);
+  }
+
+  async resize(spec: VmSpec): Promise<void> {
+    await this.requireContainer(spec);
+    const memory = memoryLimits(spec.memoryMb);
+    await this.engine.updateContainer(spec.containerName, { ...cpuLimits(spec), ...memory });
+  }
+
+  async attachNic(spec: VmSpec, nic: NicSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    if (!container.State.Running) return; // plugged at the next start, like every other NIC in the spec
+    await this.nics.plug(container.State.Pid, [nic]);
+    await this.applyDns(spec, container);
+  }
+
+  async detachNic(spec: VmSpec, nic: NicSpec): Promise<void> {
+    await this.requireContainer(spec);
+    await this.nics.unplug([nic]);
+  }
+
+  /** Rewrites what the container learns from its context at run time: DNS servers and search domains. */
+  async reconfigure(spec: VmSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    await this.applyDns(spec, container);
+  }
+
+  /** Saves the container's filesystem as an image; returns the name the front-end keeps for it. */
+  async snapshotCreate(spec: VmSpec, snapshotId: string): Promise<string> {
+    await this.requireContainer(spec);
+    const tag = `snap-${snapshotId}`;
+    await this.engine.commitContainer(spec.containerName, snapshotRepository(spec), tag, {
+      [LABEL_OWNER]: OWNER_VALUE,
+      [LABEL_SNAPSHOT_OF]: spec.containerName,
+      [LABEL_VM_ID]: spec.vmId,
+    });
+    return tag;
+  }
+
+  /** Replaces the container by one made from the snapshot, keeping its configuration and power state. */
+  async snapshotRevert(spec: VmSpec, snapshotName: string): Promise<void> {
+    const container = await this.requireContainer(spec);
+    const image = `${snapshotRepository(spec)}:${snapshotTag(snapshotName)}`;
+    if (!(await this.engine.findImage(image))) throw new InvalidInputError(`VM ${spec.vmId}: snapshot ${snapshotName} not found on this host`);
+    const wasRunning = container.State.Running;
+    await this.removeIfPresent(spec.containerName);
+    await this.nics.unplug(spec.nics);
+    const reverted = await this.create({ ...spec, image });
+    if (wasRunning) await this.bringUp(spec, reverted);
+  }
+
+  async snapshotDelete(spec: VmSpec, snapshotName: string): Promise<void> {
+    const image = `${snapshotRepository(spec)}:${snapshotTag(snapshotName)}`;
+    await this.engine.removeImage(image).catch((error: unknown) => {
+      if (!(error instanceof EngineNotFoundError)) throw error;
+    });
+  }
+
+  async powerState(spec: VmSpec): Promise<VmPowerState> {
+    const container = await this.ownContainer(spec);
+    if (!container) return 'missing';
+    if (container.State.Paused) return 'paused';
+    return container.State.Running ? 'running' : 'stopped';
+  }
+
+  /** One-off usage figures through the engine's stats endpoint (the probes read cgroups instead). */
+  async usage(spec: VmSpec): Promise<VmUsage> {
+    const container = await this.ownContainer(spec);
+    const idle = { cpuPercent: 0, memoryBytes: 0, netRx: 0, netTx: 0 };
+    if (!container) return { state: 'missing', failed: false, ...idle };
+    const failed = container.State.OOMKilled || ![0, 137, 143].includes(container.State.ExitCode);
+    if (!container.State.Running) return { state: 'stopped', failed, ...idle };
+    const stats = await this.engine.statsOnce(spec.containerName);
+    const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
+    const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
+    const cpus = stats.cpu_stats.online_cpus ?? 1;
+    const cache = stats.memory_stats.stats?.total_inactive_file ?? stats.memory_stats.stats?.inactive_file ?? 0;
+    const traffic = hostSideTraffic(spec.nics);
+    return {
+      state: container.State.Paused ? 'paused' : 'running',
+      failed: false,
+      cpuPercent: systemDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0,
+      memoryBytes: Math.max(0, (stats.memory_stats.usage ?? 0) - cache),
+      ...traffic,
+    };
+  }
+
+  async inspect(spec: VmSpec): Promise<ContainerInspect | undefined> {
+    return this.ownContainer(spec);
+  }
+
+  private async create(spec: VmSpec): Promise<ContainerInspect> {
+    await this.ensureImage(spec);
+    try {
+      await this.engine.createContainer(spec.containerName, containerConfig(spec, this.host));
+    } catch (error) {
+      if (!(error instanceof EngineConflictError)) throw error; // created meanwhile by a retried run
+    }
+    const created = await this.engine.inspectContainer(spec.containerName);
+    this.assertOurs(created, spec);
+    return created;
+  }
+
+  private async bringUp(spec: VmSpec, container: ContainerInspect): Promise<ContainerInspect> {
+    if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
+    else if (!container.State.Running) await this.engine.startContainer(spec.containerName);
+    const running = await this.plugNics(spec);
+    await this.applyDns(spec, running);
+    return running;
+  }
+
+  private async plugNics(spec: VmSpec): Promise<ContainerInspect> {
+    const container = await this.engine.inspectContainer(spec.containerName);
+    if (!container.State.Running || container.State.Pid <= 0) {
+      const reason = container.State.Error || `exit code ${container.State.ExitCode}`;
+      throw new InvalidInputError(`VM ${spec.vmId}: container ${spec.containerName} stopped right after start (${reason})`);
+    }
+    if (container.HostConfig.NetworkMode !== 'host') await this.nics.plug(container.State.Pid, spec.nics);
+    return container;
+  }
+
+  private async applyDns(spec: VmSpec, container: ContainerInspect): Promise<void> {
+    if (container.HostConfig.NetworkMode === 'host' || !container.ResolvConfPath) return;
+    await applyResolvConf(container.ResolvConfPath, spec.nics, this.commands);
+  }
+
+  private async ensureImage(spec: VmSpec): Promise<void> {
+    if (await this.engine.findImage(spec.image)) return;
+    if (this.host.imagePull === 'never') {
+      throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} is not on this host and pulling is disabled`);
+    }
+    await this.engine.pullImage(spec.image, this.host.imagePullTimeoutMs);
+  }
+
+  private async finishStop(spec: VmSpec, keep: boolean): Promise<void> {
+    if (keep) await this.nics.unplug(spec.nics);
+    else await this.destroy(spec);
+  }
+
+  private async killIfRunning(name: string): Promise<void> {
+    await this.engine.killContainer(name).catch((error: unknown) => {
+      if (!(error instanceof EngineConflictError)) throw error; // "is not running": already stopped
+    });
+  }
+
+  private async removeIfPresent(name: string): Promise<void> {
+    await this.engine.removeContainer(name).catch((error: unknown) => {
+      if (!(error instanceof EngineNotFoundError)) throw error;
+    });
+  }
+
+  private async ownContainer(spec: VmSpec): Promise<ContainerInspect | undefined> {
+    const container = await this.engine.findContainer(spec.containerName);
+    if (container) this.assertOurs(container, spec);
+    return container;
+  }
+
+  private async requireContainer(spec: VmSpec): Promise<ContainerInspect> {
+    const container = await this.ownContainer(spec);
+    if (!container) throw new InvalidInputError(`VM ${spec.vmId}: container ${spec.containerName} does not exist on this host`);
+    return container;
+  }
+
+  /** A container of the same name that dockvisor did not make, or made for another VM, is never touched. */
+  private assertOurs(container: ContainerInspect, spec: VmSpec): void {
+    const labels = container.Config.Labels ?? {};
+    if (labels[LABEL_OWNER] !== OWNER_VALUE || labels[LABEL_VM_ID] !== spec.vmId) {
+      throw new InvalidInputError(`VM ${spec.vmId}: a container named ${spec.containerName} exists on this host but is not this VM's; it was left alone`);
+    }
+  }
+}
+
+/** What the VM received is what the host end of its veths sent, and the other way round. */
+function hostSideTraffic(nics: NicSpec[]): { netRx: number; netTx: number } {
+  let netRx = 0;
+  let netTx = 0;
+  for (const nic of nics) {
+    try {
+      netRx += Number(readFileSync(`/sys/class/net/${nic.hostInterface}/statistics/tx_bytes`, 'utf8'));
+      netTx += Number(readFileSync(`/sys/class/net/${nic.hostInterface}/statistics/rx_bytes`, 'utf8'));
+    } catch {
+      // a NIC not plugged right now has moved no traffic
+    }
+  }
+  return { netRx, netTx };
+}
+
+function snapshotRepository(spec: VmSpec): string {
+  return `dockvisor-snapshot/${spec.containerName}`;
+}
+
+function snapshotTag(name: string): string {
+  if (!/^snap-[0-9]{1,9}$/.test(name)) throw new InvalidInputError(`snapshot name "${name.slice(0, 40)}" is not one dockvisor made`);
+  return name;
+}

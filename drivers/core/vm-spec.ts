@@ -1,0 +1,59 @@
+/** The container-as-VM model: what a front-end asks for, in dockvisor's own terms. */
+
+export interface NicSpec {
+  /** The front-end's NIC index; the interface inside the container is eth<nicId>. */
+  nicId: number;
+  /** Host end of the veth pair, plugged into `bridge` (OpenNebula's NIC/TARGET, e.g. one-7-0). */
+  hostInterface: string;
+  bridge: string;
+  bridgeType: 'linux' | 'openvswitch';
+  mac: string;
+  ipv4?: { address: string; prefixLength: number };
+  gateway?: string;
+  ipv6?: { address: string; prefixLength: number }[];
+  gateway6?: string;
+  mtu?: number;
+  dns: string[];
+  searchDomains: string[];
+}
+
+/** Options a VM template may ask for; each is checked against the host's policy before use. */
+export interface RequestedPrivileges {
+  privileged: boolean;
+  hostNetwork: boolean;
+  capabilities: string[];
+  devices: string[];
+  hostMounts: { hostPath: string; containerPath: string; readOnly: boolean }[];
+}
+
+export interface VmSpec {
+  /** Which front-end owns the VM; part of the container's identity. */
+  frontEnd: 'opennebula' | 'nova';
+  /** The front-end's id for the VM (OpenNebula VM id, Nova instance uuid). */
+  vmId: string;
+  /** Container name, which is also the deploy id: one-<vid> or nova-<uuid>. */
+  containerName: string;
+  displayName: string;
+  hostname: string;
+  image: string;
+  command?: string[];
+  entrypoint?: string[];
+  workingDir?: string;
+  user?: string;
+  environment: Record<string, string>;
+  /** Physical CPU share (OpenNebula CPU): a cap in cores and a scheduling weight. */
+  cpu?: number;
+  /** Number of virtual CPUs the VM sees. */
+  vcpu?: number;
+  memoryMb?: number;
+  nics: NicSpec[];
+  privileges: RequestedPrivileges;
+}
+
+export const noPrivileges = (): RequestedPrivileges => ({
+  privileged: false,
+  hostNetwork: false,
+  capabilities: [],
+  devices: [],
+  hostMounts: [],
+});

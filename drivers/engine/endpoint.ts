@@ -1,0 +1,16 @@
+/** Where a Docker engine listens: the local unix socket, or a remote host's socket reached over SSH. */
+export type EngineEndpoint =
+  | { kind: 'unix'; socketPath: string }
+  | {
+      kind: 'ssh';
+      host: string;
+      port: number;
+      username: string;
+      privateKey: Buffer | string;
+      /** The engine socket on the remote host. */
+      socketPath: string;
+      /** The host key the server must present (SHA-256 fingerprint, base64); unchecked when absent. */
+      hostKeySha256?: string;
+    };
+
+export const defaultLocalEndpoint: EngineEndpoint = { kind: 'unix', socketPath: '/var/run/docker.sock' };

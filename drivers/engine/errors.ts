@@ -1,0 +1,24 @@
+/** An engine call that failed, phrased in the caller's nouns ("container one-7 not found"). */
+export class EngineError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+export class EngineNotFoundError extends EngineError {
+  constructor(message: string) {
+    super(message, 404);
+    this.name = 'EngineNotFoundError';
+  }
+}
+
+export class EngineConflictError extends EngineError {
+  constructor(message: string) {
+    super(message, 409);
+    this.name = 'EngineConflictError';
+  }
+}

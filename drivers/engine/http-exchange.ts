@@ -1,0 +1,27 @@
+/** One HTTP request to an engine and its whole answer; how it travels is the exchange's business. */
+export interface HttpRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Buffer | NodeJS.ReadableStream;
+  timeoutMs: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+export interface HttpExchange {
+  send(request: HttpRequest): Promise<HttpAnswer>;
+  close(): Promise<void>;
+}
+
+/** Raised when the engine did not answer in time, so callers can say so plainly. */
+export class HttpTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = 'HttpTimeoutError';
+  }
+}

@@ -1,0 +1,113 @@
+import type net from 'node:net';
+import { createHash } from 'node:crypto';
+import { Client as SshClient } from 'ssh2';
+import { Pool } from 'undici';
+import { EngineError } from './errors.ts';
+import type { EngineEndpoint } from './endpoint.ts';
+import { UndiciExchange } from './undici-exchange.ts';
+
+type SshEndpoint = Extract<EngineEndpoint, { kind: 'ssh' }>;
+
+/**
+ * One SSH connection per remote host; every HTTP connection of the pool is a streamlocal channel
+ * forwarded to the engine socket. When the SSH connection closes, the pool is destroyed so that
+ * in-flight calls fail at once instead of hanging; the next call opens a new connection.
+ */
+export class SshEngineDispatcher {
+  private pool: Pool | undefined;
+  private ssh: Promise<SshClient> | undefined;
+
+  constructor(
+    private readonly endpoint: SshEndpoint,
+    private readonly connectTimeoutMs: number,
+    private readonly connections = 16,
+  ) {}
+
+  current(): Pool {
+    if (this.pool && !this.pool.destroyed && !this.pool.closed) return this.pool;
+    const pool = new Pool('http://docker', {
+      connections: this.connections,
+      pipelining: 1,
+      connect: (_options, callback) => {
+        this.openChannel().then(
+          (channel) => callback(null, channel),
+          (error: Error) => callback(error, null),
+        );
+      },
+    });
+    this.pool = pool;
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    const ssh = this.ssh;
+    this.ssh = undefined;
+    await this.pool?.destroy().catch(() => undefined);
+    if (ssh) (await ssh.catch(() => undefined))?.end();
+  }
+
+  private connection(): Promise<SshClient> {
+    if (this.ssh) return this.ssh;
+    const { host, port, username, privateKey, hostKeySha256 } = this.endpoint;
+    const attempt = new Promise<SshClient>((resolve, reject) => {
+      const client = new SshClient();
+      const timer = setTimeout(() => {
+        client.destroy();
+        reject(new EngineError(`SSH connection to ${host}:${port} timed out after ${this.connectTimeoutMs} ms`));
+      }, this.connectTimeoutMs);
+      client.once('ready', () => {
+        clearTimeout(timer);
+        resolve(client);
+      });
+      client.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new EngineError(`SSH connection to ${host}:${port} failed: ${error.message}`));
+      });
+      client.once('close', () => {
+        clearTimeout(timer);
+        if (this.ssh === attempt) this.ssh = undefined;
+        const pool = this.pool;
+        this.pool = undefined;
+        pool?.destroy(new EngineError(`SSH connection to ${host}:${port} closed`)).catch(() => undefined);
+      });
+      client.connect({
+        host,
+        port,
+        username,
+        privateKey,
+        readyTimeout: this.connectTimeoutMs,
+        keepaliveInterval: 5000,
+        keepaliveCountMax: 3,
+        hostVerifier: hostKeySha256
+          ? (key: Buffer) => createHash('sha256').update(key).digest('base64').replace(/=+$/, '') === hostKeySha256.replace(/=+$/, '')
+          : undefined,
+      });
+    });
+    this.ssh = attempt;
+    attempt.catch(() => {
+      if (this.ssh === attempt) this.ssh = undefined;
+    });
+    return attempt;
+  }
+
+  private async openChannel(): Promise<net.Socket> {
+    const ssh = await this.connection();
+    return new Promise<net.Socket>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new EngineError(`opening the engine socket on ${this.endpoint.host} timed out`)),
+        this.connectTimeoutMs,
+      );
+      ssh.openssh_forwardOutStreamLocal(this.endpoint.socketPath, (error, channel) => {
+        clearTimeout(timer);
+        if (error) reject(new EngineError(`cannot reach the engine socket ${this.endpoint.socketPath} on ${this.endpoint.host}: ${error.message}`));
+        else resolve(channel as unknown as net.Socket);
+      });
+    });
+  }
+}
+
+/** An exchange that carries engine requests over one SSH connection to a remote host. */
+export function sshExchange(endpoint: SshEndpoint, connectTimeoutMs: number): UndiciExchange {
+  const dispatcher = new SshEngineDispatcher(endpoint, connectTimeoutMs);
+  return new UndiciExchange(() => dispatcher.current(), () => dispatcher.close());
+}

@@ -1,0 +1,127 @@
+import { EngineConflictError, EngineError, EngineNotFoundError } from './errors.ts';
+import type { EngineEndpoint } from './endpoint.ts';
+import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest } from './http-exchange.ts';
+import { UnixSocketExchange } from './unix-socket-exchange.ts';
+
+/** One engine API call: what to send, which statuses mean success, and how to name failures. */
+export interface EngineCall {
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'HEAD';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** A raw request body (e.g. a tar stream), sent as is. */
+  rawBody?: NodeJS.ReadableStream | Buffer;
+  contentType?: string;
+  expect: number[];
+  /** What the caller calls the object, for 404/409 messages, e.g. "container one-7". */
+  subject: string;
+  timeoutMs?: number;
+}
+
+export type EngineResponse = HttpAnswer;
+
+/** The HTTP side of the engine client: timeouts, API version prefix, error phrasing. */
+export class EngineTransport {
+  private apiVersion: string | undefined;
+  private exchange: Promise<HttpExchange> | undefined;
+
+  constructor(
+    private readonly endpoint: EngineEndpoint,
+    readonly defaultTimeoutMs = 30_000,
+    exchange?: HttpExchange,
+  ) {
+    if (exchange) this.exchange = Promise.resolve(exchange);
+  }
+
+  describe(): string {
+    return this.endpoint.kind === 'unix' ? `engine at ${this.endpoint.socketPath}` : `engine on ${this.endpoint.host}`;
+  }
+
+  async close(): Promise<void> {
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    if (exchange) await (await exchange.catch(() => undefined))?.close();
+  }
+
+  private open(): Promise<HttpExchange> {
+    if (this.exchange) return this.exchange;
+    const endpoint = this.endpoint;
+    if (endpoint.kind === 'unix') {
+      this.exchange = Promise.resolve(new UnixSocketExchange(endpoint.socketPath));
+    } else {
+      // Loaded on demand: actions on the local socket never pay for ssh2 and undici.
+      this.exchange = import('./ssh-exchange.ts').then(({ sshExchange }) => sshExchange(endpoint, this.defaultTimeoutMs));
+    }
+    return this.exchange;
+  }
+
+  /** The API version both sides speak: the engine's own, capped at the newest this client knows. */
+  async negotiatedVersion(): Promise<string> {
+    if (this.apiVersion) return this.apiVersion;
+    const response = await this.send({ method: 'GET', path: '/_ping', expect: [200], subject: this.describe() }, false);
+    const header = response.headers['api-version'];
+    const engineVersion = typeof header === 'string' ? header : '1.41';
+    this.apiVersion = compareVersions(engineVersion, NEWEST_KNOWN_API) > 0 ? NEWEST_KNOWN_API : engineVersion;
+    return this.apiVersion;
+  }
+
+  async call(call: EngineCall): Promise<EngineResponse> {
+    return this.send(call, true);
+  }
+
+  async json<T>(call: EngineCall): Promise<T> {
+    const response = await this.call(call);
+    return (response.text ? JSON.parse(response.text) : undefined) as T;
+  }
+
+  private async send(call: EngineCall, versioned: boolean): Promise<EngineResponse> {
+    const prefix = versioned ? `/v${await this.negotiatedVersion()}` : '';
+    const timeoutMs = call.timeoutMs ?? this.defaultTimeoutMs;
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(call.query ?? {})) if (value !== undefined) query.set(key, String(value));
+    const search = query.size ? `?${query}` : '';
+    const headers: Record<string, string> = {};
+    let body: HttpRequest['body'];
+    if (call.rawBody !== undefined) {
+      body = call.rawBody;
+      headers['content-type'] = call.contentType ?? 'application/octet-stream';
+    } else if (call.body !== undefined) {
+      body = JSON.stringify(call.body);
+      headers['content-type'] = 'application/json';
+    }
+    let response: HttpAnswer;
+    try {
+      const exchange = await this.open();
+      response = await exchange.send({ method: call.method, path: `${prefix}${call.path}${search}`, headers, body, timeoutMs });
+    } catch (error) {
+      if (error instanceof EngineError) throw error;
+      if (error instanceof HttpTimeoutError) throw new EngineError(`${call.subject}: ${this.describe()} did not answer within ${timeoutMs} ms`);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new EngineError(`${call.subject}: cannot reach the ${this.describe()}: ${reason}`);
+    }
+    if (!call.expect.includes(response.status)) throw statusError(call, response.status, response.text);
+    return response;
+  }
+}
+
+const NEWEST_KNOWN_API = '1.47';
+
+function compareVersions(a: string, b: string): number {
+  const [aMajor = 0, aMinor = 0] = a.split('.').map(Number);
+  const [bMajor = 0, bMinor = 0] = b.split('.').map(Number);
+  return aMajor - bMajor || aMinor - bMinor;
+}
+
+function statusError(call: EngineCall, status: number, text: string): EngineError {
+  let detail = text.trim();
+  try {
+    const parsed = JSON.parse(text) as { message?: string };
+    if (parsed.message) detail = parsed.message;
+  } catch {
+    // not JSON: keep the raw text
+  }
+  detail = detail.split('\n')[0]!.slice(0, 300);
+  if (status === 404) return new EngineNotFoundError(`${call.subject} not found${detail ? ` (${detail})` : ''}`);
+  if (status === 409) return new EngineConflictError(`${call.subject}: ${detail || 'conflict'}`);
+  return new EngineError(`${call.subject}: engine answered ${status}${detail ? `: ${detail}` : ''}`, status);
+}

@@ -1,0 +1,117 @@
+/** The parts of the Docker Engine API (1.41+) that dockvisor reads and writes. */
+
+export interface ContainerCreateBody {
+  Image: string;
+  Hostname?: string;
+  Domainname?: string;
+  Cmd?: string[];
+  Entrypoint?: string[];
+  Env?: string[];
+  WorkingDir?: string;
+  User?: string;
+  Labels?: Record<string, string>;
+  NetworkDisabled?: boolean;
+  StopSignal?: string;
+  StopTimeout?: number;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  HostConfig: HostConfig;
+}
+
+export interface HostConfig {
+  NetworkMode?: string;
+  Privileged?: boolean;
+  CapAdd?: string[];
+  CapDrop?: string[];
+  Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+  Binds?: string[];
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[];
+  Init?: boolean;
+  Memory?: number;
+  MemorySwap?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  PidsLimit?: number;
+  ShmSize?: number;
+  Dns?: string[];
+  DnsSearch?: string[];
+  ExtraHosts?: string[];
+  Sysctls?: Record<string, string>;
+  RestartPolicy?: { Name: string; MaximumRetryCount?: number };
+  LogConfig?: { Type: string; Config?: Record<string, string> };
+}
+
+export interface ContainerState {
+  Status: 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+  Running: boolean;
+  Paused: boolean;
+  Pid: number;
+  ExitCode: number;
+  OOMKilled: boolean;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export interface ContainerInspect {
+  Id: string;
+  Name: string;
+  Image: string;
+  State: ContainerState;
+  Config: ContainerCreateBody & { Labels: Record<string, string> | null };
+  HostConfig: HostConfig;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+}
+
+export interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  State: string;
+  Status: string;
+  Labels: Record<string, string>;
+}
+
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[] | null;
+  RepoDigests: string[] | null;
+  Size: number;
+  Config: { Cmd?: string[] | null; Entrypoint?: string[] | null; Env?: string[] | null; Labels?: Record<string, string> | null } | null;
+}
+
+export interface ImageSummary {
+  Id: string;
+  RepoTags: string[] | null;
+  Labels: Record<string, string> | null;
+}
+
+export interface ContainerStats {
+  read: string;
+  cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number; online_cpus?: number };
+  precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
+  memory_stats: { usage?: number; stats?: Record<string, number> };
+  networks?: Record<string, { rx_bytes: number; tx_bytes: number }>;
+}
+
+export interface ContainerUpdateBody {
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  Memory?: number;
+  MemorySwap?: number;
+}
+
+export interface EngineVersion {
+  Version: string;
+  ApiVersion: string;
+  MinAPIVersion?: string;
+  Os: string;
+  Arch: string;
+}

@@ -1,0 +1,52 @@
+import http from 'node:http';
+import type { Readable } from 'node:stream';
+import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest } from './http-exchange.ts';
+
+/**
+ * Requests over the local engine socket with Node's own HTTP client: nothing to load, which matters
+ * because OpenNebula starts a process per action. Keep-alive connections, at most `connections` at once.
+ */
+export class UnixSocketExchange implements HttpExchange {
+  private readonly agent: http.Agent;
+
+  constructor(
+    private readonly socketPath: string,
+    connections = 16,
+  ) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  }
+
+  send(request: HttpRequest): Promise<HttpAnswer> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        req.destroy(new HttpTimeoutError(request.timeoutMs));
+      }, request.timeoutMs);
+      const req = http.request(
+        { socketPath: this.socketPath, agent: this.agent, method: request.method, path: request.path, headers: { host: 'docker', ...request.headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+          });
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+          });
+        },
+      );
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      const { body } = request;
+      if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
+      else (body as Readable).pipe(req);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.agent.destroy();
+  }
+}

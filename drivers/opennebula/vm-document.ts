@@ -1,0 +1,218 @@
+import { InvalidInputError } from '../core/errors.ts';
+import * as check from '../core/validate.ts';
+import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec } from '../core/vm-spec.ts';
+import { splitWords } from './words.ts';
+import { child, children, parseDocument, text, type XmlNode } from './xml.ts';
+
+/** What a VMM action needs from OpenNebula's `<VM>` document, already checked. */
+export interface OneVm {
+  id: number;
+  lcmState: number;
+  deployId?: string;
+  spec: VmSpec;
+  /** Every NIC of the template, including one being attached or detached. */
+  nicNodes: XmlNode[];
+  context: XmlNode | undefined;
+}
+
+export function parseVmDocument(xml: string): OneVm {
+  return readVm(parseDocument(xml, 'VM'));
+}
+
+/** The section a VM template uses to ask for container options; only these keys are read. */
+const DOCKVISOR_OPTIONS = ['IMAGE', 'CMD', 'ENTRYPOINT', 'ENV', 'WORKDIR', 'USER', 'PRIVILEGED', 'HOST_NETWORK', 'CAP_ADD', 'DEVICES', 'MOUNTS'];
+
+export function readVm(vm: XmlNode): OneVm {
+  const id = check.nonNegativeInteger(required(vm, 'ID', 'VM/'), 'VM ID', 2 ** 31);
+  const where = `VM ${id}: `;
+  const lcmState = check.nonNegativeInteger(required(vm, 'LCM_STATE', `VM ${id} `), `${where}LCM_STATE`, 100);
+  const name = vmName(required(vm, 'NAME', `VM ${id} `), where);
+  const template = child(vm, 'TEMPLATE', where);
+  if (!template) throw new InvalidInputError(`${where}the VM document has no TEMPLATE`);
+  const userTemplate = child(vm, 'USER_TEMPLATE', where);
+  const context = child(template, 'CONTEXT', where);
+  const options = child(userTemplate, 'DOCKVISOR', where) ?? child(template, 'DOCKVISOR', where);
+  const nicNodes = children(template, 'NIC', where);
+  const containerName = `one-${id}`;
+
+  const spec: VmSpec = {
+    frontEnd: 'opennebula',
+    vmId: String(id),
+    containerName,
+    displayName: name,
+    hostname: vmHostname(context, name, containerName, where),
+    image: vmImage(template, options, where),
+    ...commandOptions(options, where),
+    environment: environment(context, options, where),
+    cpu: optionalNumber(template, 'CPU', where, 4096),
+    vcpu: optionalNumber(template, 'VCPU', where, 4096),
+    memoryMb: optionalInteger(template, 'MEMORY', where, 16 * 1024 * 1024),
+    nics: nicNodes.map((nic) => readNic(nic, id, context)),
+    privileges: privileges(options, where),
+  };
+  const deployId = text(vm, 'DEPLOY_ID');
+  return { id, lcmState, deployId, spec, nicNodes, context };
+}
+
+export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined): NicSpec {
+  const nicId = check.nonNegativeInteger(required(nic, 'NIC_ID', `VM ${vmId} NIC/`), `VM ${vmId}: NIC_ID`, 9999);
+  const where = `VM ${vmId} NIC ${nicId}: `;
+  const ctx = (key: string) => text(context, `ETH${nicId}_${key}`, where);
+  const bridgeType = text(nic, 'BRIDGE_TYPE', where) ?? 'linux';
+  if (bridgeType !== 'linux' && bridgeType !== 'openvswitch') {
+    throw new InvalidInputError(`${where}BRIDGE_TYPE ${check.printable(bridgeType)} is not supported (linux or openvswitch)`);
+  }
+  const ip = text(nic, 'IP', where) ?? ctx('IP');
+  const mask = ctx('MASK') ?? text(nic, 'NETWORK_MASK', where) ?? text(nic, 'MASK', where);
+  const mtuText = ctx('MTU') ?? text(nic, 'GUEST_MTU', where) ?? text(nic, 'MTU', where);
+  const gateway = ctx('GATEWAY') ?? text(nic, 'GATEWAY', where);
+  const ip6 = [text(nic, 'IP6', where) ?? ctx('IP6'), text(nic, 'IP6_GLOBAL', where), text(nic, 'IP6_ULA', where) ?? ctx('IP6_ULA')];
+  const prefix6Text = ctx('IP6_PREFIX_LENGTH') ?? text(nic, 'IP6_PREFIX_LENGTH', where);
+  const prefix6 = prefix6Text ? check.prefixLength(check.nonNegativeInteger(prefix6Text, `${where}IP6_PREFIX_LENGTH`, 128), 6, where) : 64;
+  const gateway6 = ctx('IP6_GATEWAY') ?? text(nic, 'IP6_GATEWAY', where);
+  return {
+    nicId,
+    hostInterface: check.interfaceName(text(nic, 'TARGET', where) ?? `one-${vmId}-${nicId}`, `${where}TARGET`),
+    bridge: check.interfaceName(required(nic, 'BRIDGE', where), `${where}BRIDGE`),
+    bridgeType,
+    mac: check.macAddress(required(nic, 'MAC', where), `${where}MAC`),
+    ipv4: ip ? { address: check.ipv4(ip, `${where}IP`), prefixLength: mask ? maskToPrefix(mask, where) : 24 } : undefined,
+    gateway: gateway ? check.ipv4(gateway, `${where}GATEWAY`) : undefined,
+    ipv6: [...new Set(ip6.filter((a): a is string => !!a))].map((a) => ({ address: check.ipv6(a, `${where}IP6`), prefixLength: prefix6 })),
+    gateway6: gateway6 ? check.ipv6(gateway6, `${where}IP6_GATEWAY`) : undefined,
+    mtu: mtuText ? check.nonNegativeInteger(mtuText, `${where}MTU`, 65535) || undefined : undefined,
+    dns: words(ctx('DNS') ?? text(nic, 'DNS', where)).map((server) => check.ipAddress(server, `${where}DNS`)),
+    searchDomains: words(ctx('SEARCH_DOMAIN') ?? text(nic, 'SEARCH_DOMAIN', where)).map((d) => check.hostname(d, `${where}SEARCH_DOMAIN`)),
+  };
+}
+
+function required(node: XmlNode, name: string, where: string): string {
+  const value = text(node, name, where);
+  if (value === undefined) throw new InvalidInputError(`${where}${name} is missing`);
+  return value;
+}
+
+function vmName(name: string, where: string): string {
+  if (name.length > 128 || /[\x00-\x1f\x7f`$;|&<>\\"']/.test(name)) {
+    throw new InvalidInputError(`${where}NAME "${check.printable(name)}" has characters dockvisor refuses (control characters, quotes or shell metacharacters)`);
+  }
+  return name;
+}
+
+function vmHostname(context: XmlNode | undefined, name: string, fallback: string, where: string): string {
+  const wanted = text(context, 'SET_HOSTNAME', where);
+  if (wanted) return check.hostname(wanted, `${where}CONTEXT/SET_HOSTNAME`);
+  const fromName = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  return fromName ? fromName : fallback;
+}
+
+function vmImage(template: XmlNode, options: XmlNode | undefined, where: string): string {
+  const requested = text(options, 'IMAGE', where);
+  if (requested) return check.imageReference(requested, `${where}DOCKVISOR/IMAGE`);
+  const disks = children(template, 'DISK', where);
+  const bootTarget = text(child(template, 'OS', where), 'BOOT', where)?.split(',')[0];
+  const root = disks.find((d) => bootTarget && `disk${text(d, 'DISK_ID')}` === bootTarget) ?? disks[0];
+  const source = root && text(root, 'SOURCE', where);
+  if (!source) throw new InvalidInputError(`${where}no image: give DOCKVISOR=[IMAGE="..."] or a root DISK from a dockvisor datastore`);
+  if (!source.startsWith('docker://')) {
+    throw new InvalidInputError(`${where}root DISK SOURCE "${check.printable(source)}" is not a docker:// image; give DOCKVISOR=[IMAGE="..."]`);
+  }
+  return check.imageReference(source.slice('docker://'.length), `${where}root DISK SOURCE`);
+}
+
+function commandOptions(options: XmlNode | undefined, where: string): Pick<VmSpec, 'command' | 'entrypoint' | 'workingDir' | 'user'> {
+  if (options) {
+    for (const key of Object.keys(options)) {
+      if (!DOCKVISOR_OPTIONS.includes(key)) {
+        throw new InvalidInputError(`${where}DOCKVISOR/${check.printable(key)} is not a known option (known: ${DOCKVISOR_OPTIONS.join(', ')})`);
+      }
+    }
+  }
+  const cmd = text(options, 'CMD', where);
+  const entrypoint = text(options, 'ENTRYPOINT', where);
+  const workingDir = text(options, 'WORKDIR', where);
+  const user = text(options, 'USER', where);
+  if (workingDir && !/^\/[\x21-\x7e]*$/.test(workingDir)) throw new InvalidInputError(`${where}DOCKVISOR/WORKDIR must be an absolute path`);
+  if (user && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/.test(user)) {
+    throw new InvalidInputError(`${where}DOCKVISOR/USER "${check.printable(user)}" is not a user or user:group`);
+  }
+  return {
+    command: cmd ? splitWords(check.plainText(cmd, `${where}DOCKVISOR/CMD`, 8192), `${where}DOCKVISOR/CMD`) : undefined,
+    entrypoint: entrypoint ? splitWords(check.plainText(entrypoint, `${where}DOCKVISOR/ENTRYPOINT`, 8192), `${where}DOCKVISOR/ENTRYPOINT`) : undefined,
+    workingDir,
+    user,
+  };
+}
+
+/** CONTEXT variables become the container's environment, as context packages would export them; DOCKVISOR/ENV adds more. */
+function environment(context: XmlNode | undefined, options: XmlNode | undefined, where: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(context ?? {})) {
+    if (typeof value !== 'string') continue;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) continue;
+    env[key] = check.plainText(value, `${where}CONTEXT/${key}`);
+  }
+  const extra = text(options, 'ENV', where);
+  if (extra) {
+    for (const word of splitWords(check.plainText(extra, `${where}DOCKVISOR/ENV`), `${where}DOCKVISOR/ENV`)) {
+      const eq = word.indexOf('=');
+      if (eq <= 0) throw new InvalidInputError(`${where}DOCKVISOR/ENV entry "${check.printable(word)}" is not NAME=value`);
+      env[check.envName(word.slice(0, eq), `${where}DOCKVISOR/ENV name`)] = word.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
+function privileges(options: XmlNode | undefined, where: string): RequestedPrivileges {
+  const result = noPrivileges();
+  if (!options) return result;
+  const flag = (key: string) => {
+    const value = text(options, key, where)?.toUpperCase();
+    if (value === undefined || value === 'NO') return false;
+    if (value === 'YES') return true;
+    throw new InvalidInputError(`${where}DOCKVISOR/${key} must be YES or NO`);
+  };
+  result.privileged = flag('PRIVILEGED');
+  result.hostNetwork = flag('HOST_NETWORK');
+  result.capabilities = words(text(options, 'CAP_ADD', where)?.replace(/,/g, ' ')).map((cap) => {
+    if (!/^(CAP_)?[A-Z_]{2,32}$/.test(cap)) throw new InvalidInputError(`${where}DOCKVISOR/CAP_ADD "${check.printable(cap)}" is not a capability`);
+    return cap.replace(/^CAP_/, '');
+  });
+  result.devices = words(text(options, 'DEVICES', where)?.replace(/,/g, ' ')).map((device) => {
+    if (!/^\/dev\/[A-Za-z0-9/_.-]+$/.test(device) || device.includes('..')) {
+      throw new InvalidInputError(`${where}DOCKVISOR/DEVICES "${check.printable(device)}" is not a device path`);
+    }
+    return device;
+  });
+  result.hostMounts = words(text(options, 'MOUNTS', where)?.replace(/,/g, ' ')).map((mount) => {
+    const match = /^(\/[A-Za-z0-9/_.@-]*):(\/[A-Za-z0-9/_.@-]*)(:ro|:rw)?$/.exec(mount);
+    if (!match) throw new InvalidInputError(`${where}DOCKVISOR/MOUNTS "${check.printable(mount)}" is not host-path:container-path[:ro]`);
+    return { hostPath: match[1]!, containerPath: match[2]!, readOnly: match[3] === ':ro' };
+  });
+  return result;
+}
+
+function optionalNumber(node: XmlNode, name: string, where: string, max: number): number | undefined {
+  const value = text(node, name, where);
+  return value === undefined ? undefined : check.positiveNumber(value, `${where}${name}`, max);
+}
+
+function optionalInteger(node: XmlNode, name: string, where: string, max: number): number | undefined {
+  const value = text(node, name, where);
+  if (value === undefined) return undefined;
+  const number = check.nonNegativeInteger(value, `${where}${name}`, max);
+  if (number < 4) throw new InvalidInputError(`${where}${name} ${number} MB is too small for a container`);
+  return number;
+}
+
+function maskToPrefix(mask: string, where: string): number {
+  if (/^[0-9]{1,2}$/.test(mask)) return check.prefixLength(Number(mask), 4, `${where}MASK`);
+  check.ipv4(mask, `${where}MASK`);
+  const bits = mask.split('.').map((octet) => Number(octet).toString(2).padStart(8, '0')).join('');
+  if (!/^1*0*$/.test(bits)) throw new InvalidInputError(`${where}MASK ${mask} is not a contiguous netmask`);
+  return bits.indexOf('0') === -1 ? 32 : bits.indexOf('0');
+}
+
+function words(value: string | undefined): string[] {
+  return value ? value.split(/\s+/).filter(Boolean) : [];
+}

@@ -1,0 +1,139 @@
+import { InvalidInputError, NotSupportedError } from '../core/errors.ts';
+import { printable } from '../core/validate.ts';
+import type { VmLifecycle } from '../core/vm-lifecycle.ts';
+import type { NicSpec } from '../core/vm-spec.ts';
+import { parseActionData } from './action-data.ts';
+import { stopRemovesContainer } from './lcm-state.ts';
+import { pollLine } from './poll-format.ts';
+import { parseVmDocument, readNic, type OneVm } from './vm-document.ts';
+import { text } from './xml.ts';
+
+/** One VMM action: OpenNebula's argv (after the action name) and stdin in, the documented stdout out. */
+export type VmmAction = (argv: string[], stdin: string, vms: VmLifecycle) => Promise<string>;
+
+/**
+ * The actions as OpenNebula calls them (see remotes/vmm/dockvisor). Every argv ends with `<vm id> <host>`;
+ * the container is always found from the VM id, so a deploy id from an older driver still works.
+ */
+export const vmmActions: Record<string, VmmAction> = {
+  async deploy(argv, stdin, vms) {
+    const vm = vmFor(argv, parseVmDocument(stdin));
+    await vms.deploy(vm.spec);
+    return vm.spec.containerName;
+  },
+
+  async shutdown(argv, stdin, vms) {
+    const vm = actionVm(argv, stdin);
+    await vms.shutdown(vm.spec, !stopRemovesContainer(vm.lcmState));
+    return '';
+  },
+
+  async cancel(argv, stdin, vms) {
+    const vm = actionVm(argv, stdin);
+    await vms.cancel(vm.spec, !stopRemovesContainer(vm.lcmState));
+    return '';
+  },
+
+  async cleanup(argv, stdin, vms) {
+    await vms.destroy(actionVm(argv, stdin).spec);
+    return '';
+  },
+
+  async reboot(argv, stdin, vms) {
+    await vms.reboot(actionVm(argv, stdin).spec);
+    return '';
+  },
+
+  async reset(argv, stdin, vms) {
+    await vms.reset(actionVm(argv, stdin).spec);
+    return '';
+  },
+
+  async save(argv, stdin, vms) {
+    await vms.suspend(actionVm(argv, stdin).spec);
+    return '';
+  },
+
+  async restore(argv, stdin, vms) {
+    await vms.resume(actionVm(argv, stdin).spec);
+    return '';
+  },
+
+  async resize(argv, stdin, vms) {
+    await vms.resize(actionVm(argv, stdin).spec);
+    return '';
+  },
+
+  async snapshot_create(argv, stdin, vms) {
+    const snapshotId = argv[1] ?? '';
+    if (!/^[0-9]{1,9}$/.test(snapshotId)) throw new InvalidInputError(`snapshot id "${printable(snapshotId)}" is not a number`);
+    return vms.snapshotCreate(actionVm(argv, stdin).spec, snapshotId);
+  },
+
+  async snapshot_revert(argv, stdin, vms) {
+    await vms.snapshotRevert(actionVm(argv, stdin).spec, argv[1] ?? '');
+    return '';
+  },
+
+  async snapshot_delete(argv, stdin, vms) {
+    await vms.snapshotDelete(actionVm(argv, stdin).spec, argv[1] ?? '');
+    return '';
+  },
+
+  async attach_nic(argv, stdin, vms) {
+    const vm = actionVm(argv, stdin);
+    const nic = nicByMac(vm, argv[1] ?? '');
+    const [, , bridge, , , target] = argv;
+    if (bridge !== nic.bridge || (target && target !== nic.hostInterface)) {
+      throw new InvalidInputError(`VM ${vm.id}: attach_nic arguments do not match the NIC in the VM template`);
+    }
+    await vms.attachNic(vm.spec, nic);
+    return '';
+  },
+
+  async detach_nic(argv, stdin, vms) {
+    const vm = actionVm(argv, stdin);
+    await vms.detachNic(vm.spec, nicByMac(vm, argv[1] ?? ''));
+    return '';
+  },
+
+  async prereconfigure(argv, stdin, vms) {
+    const vm = actionVm(argv, stdin);
+    if ((await vms.powerState(vm.spec)) === 'missing') throw new InvalidInputError(`VM ${vm.id}: container ${vm.spec.containerName} does not exist on this host`);
+    return '';
+  },
+
+  async reconfigure(argv, stdin, vms) {
+    await vms.reconfigure(actionVm(argv, stdin).spec);
+    return '';
+  },
+
+  async poll(argv, stdin, vms) {
+    return pollLine(vms, actionVm(argv, stdin).spec);
+  },
+};
+
+export function unsupported(action: string): never {
+  throw new NotSupportedError(`${action}: not supported by dockvisor`);
+}
+
+function actionVm(argv: string[], stdin: string): OneVm {
+  return vmFor(argv, parseActionData(stdin).vm);
+}
+
+/** The VM id oned appends to argv must be the document's. */
+function vmFor(argv: string[], vm: OneVm): OneVm {
+  const argvId = argv[argv.length - 2];
+  if (argvId !== undefined && /^[0-9]+$/.test(argvId) && Number(argvId) !== vm.id) {
+    throw new InvalidInputError(`VM id ${argvId} on the command line does not match VM ${vm.id} on stdin`);
+  }
+  return vm;
+}
+
+function nicByMac(vm: OneVm, mac: string): NicSpec {
+  const wanted = mac.toLowerCase();
+  const candidates = vm.nicNodes.filter((node) => text(node, 'MAC')?.toLowerCase() === wanted);
+  const node = candidates.find((n) => text(n, 'ATTACH') === 'YES') ?? candidates[0];
+  if (!node) throw new InvalidInputError(`VM ${vm.id}: no NIC with MAC "${printable(mac)}" in the VM template`);
+  return readNic(node, vm.id, vm.context);
+}

@@ -1,0 +1,73 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { InvalidInputError } from '../core/errors.ts';
+
+/** The largest document a driver action accepts; real VM documents are a few KB. */
+export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
+
+/** Elements OpenNebula repeats; always read as lists so one NIC and two NICs look alike. */
+const REPEATED = new Set(['NIC', 'NIC_ALIAS', 'DISK', 'HISTORY', 'SECURITY_GROUP_RULE', 'SNAPSHOT', 'PCI']);
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  htmlEntities: false,
+  isArray: (name) => REPEATED.has(name),
+});
+
+export type XmlNode = { [key: string]: XmlValue };
+export type XmlValue = string | XmlNode | XmlValue[];
+
+/** Parses an OpenNebula document: no DOCTYPE, no entities of its own, bounded size, one expected root. */
+export function parseDocument(text: string, root: string): XmlNode {
+  if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES) {
+    throw new InvalidInputError(`the ${root} document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+  }
+  if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
+    throw new InvalidInputError(`the ${root} document declares a DOCTYPE or entities, which OpenNebula never sends; refused`);
+  }
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    throw new InvalidInputError(`the ${root} document is not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`);
+  }
+  let parsed: XmlNode;
+  try {
+    parsed = parser.parse(text) as XmlNode;
+  } catch (error) {
+    throw new InvalidInputError(`the ${root} document cannot be read: ${(error as Error).message}`);
+  }
+  const element = parsed[root];
+  if (element === undefined || typeof element !== 'object' || Array.isArray(element)) {
+    const found = Object.keys(parsed).filter((k) => !k.startsWith('?'))[0];
+    throw new InvalidInputError(`expected a <${root}> document${found ? `, got <${found}>` : ''}`);
+  }
+  return element;
+}
+
+/** A child's text, or undefined when absent or empty. A repeated or nested value where text belongs is an error. */
+export function text(node: XmlNode | undefined, name: string, where = ''): string | undefined {
+  const value = node?.[name];
+  if (value === undefined) return undefined;
+  if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) return undefined;
+  if (typeof value !== 'string') throw new InvalidInputError(`${where}${name} must be a single value`);
+  return value === '' ? undefined : value;
+}
+
+export function child(node: XmlNode | undefined, name: string, where = ''): XmlNode | undefined {
+  const value = node?.[name];
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError(`${where}${name} must be a single section`);
+  return value;
+}
+
+export function children(node: XmlNode | undefined, name: string, where = ''): XmlNode[] {
+  const value = node?.[name];
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item) => {
+    if (item === '') return {};
+    if (typeof item !== 'object' || Array.isArray(item)) throw new InvalidInputError(`${where}${name} must be a section`);
+    return item;
+  });
+}

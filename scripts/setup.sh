@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Makes this machine ready to run dockvisor as a host and to run its tests:
+# Debian packages, npm packages, a running Docker engine, the bundles, and the local base image.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+
+need_packages=()
+command -v dockerd >/dev/null || need_packages+=(docker.io)
+command -v ip >/dev/null || need_packages+=(iproute2)
+command -v curl >/dev/null || need_packages+=(curl)
+command -v nsenter >/dev/null || need_packages+=(util-linux)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sleep || need_packages+=(busybox-static)
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_packages+=(openssh-server)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  log "installing ${need_packages[*]}"
+  as_root apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "${need_packages[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+engine_socket=/var/run/docker.sock
+engine_up() { curl -fsS --max-time 2 --unix-socket "$engine_socket" http://engine/_ping >/dev/null 2>&1; }
+if ! engine_up; then
+  log "starting dockerd"
+  as_root mkdir -p /var/log
+  as_root sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+  for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
+  engine_up || { log "dockerd did not start; see /var/log/dockerd.log"; exit 1; }
+fi
+
+base_image=dockvisor/busybox:latest
+if ! curl -fsS --unix-socket "$engine_socket" "http://engine/images/${base_image}/json" >/dev/null 2>&1; then
+  log "building the local base image $base_image from busybox-static"
+  rootfs=$(mktemp -d)
+  trap 'rm -rf "$rootfs"' EXIT
+  mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,var/tmp,run}
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list-full); do
+    [ -e "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:\n' >"$rootfs/etc/group"
+  tar -C "$rootfs" -cf - . | curl -fsS --unix-socket "$engine_socket" -X POST \
+    -H 'Content-Type: application/x-tar' --data-binary @- \
+    "http://engine/images/create?fromSrc=-&repo=dockvisor/busybox&tag=latest&changes=CMD%20%5B%22%2Fbin%2Fsh%22%5D" >/dev/null
+fi
+log "building bundles"
+node scripts/build.mjs
+
+log "ready"
