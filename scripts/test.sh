@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite against real parts: Docker engine, bridges and veths, sshd on loopback.
+# Ends with a line "N passed, N failed" and keeps ava's exit code.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+npx tsc -p . || { echo "0 passed, 1 failed"; exit 1; }
+npx ava --tap "$@" | tee .ava.tap
+rc=${PIPESTATUS[0]}
+awk '/^# pass /{p=$3} /^# fail /{f=$3} /^# skip /{s=$3} /^# todo /{t=$3}
+     END{printf "%d passed, %d failed", p+0, f+0; if (s+0) printf ", %d skipped", s; print ""}' .ava.tap
+exit "$rc"

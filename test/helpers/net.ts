@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+
+/** Test bridges and links, made and removed by the tests themselves (198.18.0.0/15 only). */
+
+export function ip(...args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8' });
+}
+
+export function createBridge(name: string, hostAddress?: string): void {
+  deleteLink(name);
+  ip('link', 'add', name, 'type', 'bridge');
+  if (hostAddress) ip('addr', 'add', hostAddress, 'dev', name);
+  ip('link', 'set', name, 'up');
+}
+
+export function deleteLink(name: string): void {
+  if (existsSync(`/sys/class/net/${name}`)) ip('link', 'del', name);
+}
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+/** Host links whose names start with one of the prefixes (our veth host ends and temporary peers). */
+export function linksStartingWith(...prefixes: string[]): string[] {
+  return readdirSync('/sys/class/net').filter((name) => prefixes.some((p) => name.startsWith(p)));
+}
+
+/** `ip` inside a process's network namespace, as the host sees it. */
+export function ipInside(pid: number, ...args: string[]): string {
+  return execFileSync('nsenter', [`--target=${pid}`, '--net', 'ip', ...args], { encoding: 'utf8' });
+}
+
+/** One ICMP echo from the host, bounded in time; true when answered. */
+export function hostPings(address: string): boolean {
+  try {
+    execFileSync('ping', ['-c', '1', '-W', '2', address], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,44 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stateDir, vmmRemotes } from './paths.ts';
+
+export interface ActionResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A host config for tests: never pull (no registry is reachable), short shutdown waits. */
+export function testConfigPath(overrides: Record<string, unknown> = {}, name = 'dockvisor.json'): string {
+  mkdirSync(stateDir, { recursive: true });
+  const path = join(stateDir, name);
+  writeFileSync(path, JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, ...overrides }));
+  return path;
+}
+
+/** Starts remotes/vmm/dockvisor/<action> exactly as OpenNebula would: argv, and the document on stdin. */
+export function startAction(action: string, argv: string[], stdin: string, configPath = testConfigPath()): ChildProcess {
+  const child = spawn(join(vmmRemotes, action), argv, {
+    env: { ...process.env, DOCKVISOR_CONFIG: configPath },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.end(stdin);
+  return child;
+}
+
+export function runAction(action: string, argv: string[], stdin: string, configPath?: string): Promise<ActionResult> {
+  const child = startAction(action, argv, stdin, configPath);
+  return collect(child);
+}
+
+export function collect(child: ChildProcess): Promise<ActionResult> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
