@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containersOf, realEngine, removeContainersOf, tagBaseImageAs } from './helpers/engine.ts';
-import { createBridge, deleteLink, ipInside, linkExists } from './helpers/net.ts';
+import { createBridge, deleteBridge, deleteLink, ipInside, linkExists } from './helpers/net.ts';
 import { recorded } from './helpers/paths.ts';
 import { runAction } from './helpers/vmm.ts';
 
@@ -40,7 +40,7 @@ test.after.always(async () => {
   await removeContainersOf(engine, [VM, 2]);
   deleteLink('one-1-0');
   deleteLink('one-2-0');
-  deleteLink('br-dv');
+  deleteBridge('br-dv');
 });
 
 test.serial('the recorded lifecycle: deploy, reboot, poweroff and resume keep data, suspend and resume, terminate removes everything', async (t) => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { CommandRunner } from './command-runner.ts';
+import { BridgeFirewall } from './bridge-firewall.ts';
+import type { CommandRunner } from './command-runner.ts';
 import { InvalidInputError } from './errors.ts';
 import type { NicSpec } from './vm-spec.ts';
 
@@ -10,7 +11,11 @@ import type { NicSpec } from './vm-spec.ts';
  * the lease's MAC, addresses, MTU and routes. Docker's own networking is never involved.
  */
 export class NicPlumbing {
-  constructor(private readonly commands: CommandRunner) {}
+  private readonly firewall: BridgeFirewall;
+
+  constructor(private readonly commands: CommandRunner) {
+    this.firewall = new BridgeFirewall(commands);
+  }
 
   /** Plugs every NIC the container does not have yet; a half-made NIC from an interrupted run is redone. */
   async plug(pid: number, nics: NicSpec[]): Promise<void> {
@@ -18,6 +23,7 @@ export class NicPlumbing {
     const missing = nics.filter((nic) => !present.has(guestInterface(nic)));
     if (missing.length === 0) return;
     for (const nic of missing) this.checkBridge(nic);
+    await this.firewall.allowWithinBridges(missing.filter((nic) => nic.bridgeType === 'linux').map((nic) => nic.bridge));
 
     const hostLines: string[] = [];
     const ovsPorts: NicSpec[] = [];
@@ -43,11 +49,11 @@ export class NicPlumbing {
       const name = guestInterface(nic);
       guestLines.push(`link set ${temporaryPeerName(nic.hostInterface)} name ${name}`, `link set ${name} address ${nic.mac}`);
       if (nic.ipv4) guestLines.push(`addr add ${nic.ipv4.address}/${nic.ipv4.prefixLength} dev ${name}`);
-      for (const address of nic.ipv6 ?? []) guestLines.push(`-6 addr add ${address.address}/${address.prefixLength} dev ${name} nodad`);
+      for (const address of nic.ipv6 ?? []) guestLines.push(`addr add ${address.address}/${address.prefixLength} dev ${name} nodad`);
       guestLines.push(`link set ${name} up`);
       const metric = 100 + nic.nicId;
       if (nic.gateway) guestLines.push(`route add default via ${nic.gateway} dev ${name} metric ${metric}`);
-      if (nic.gateway6) guestLines.push(`-6 route add default via ${nic.gateway6} dev ${name} metric ${metric}`);
+      if (nic.gateway6) guestLines.push(`route add ::/0 via ${nic.gateway6} dev ${name} metric ${metric}`);
     }
     await this.commands.asRoot(['nsenter', `--target=${pid}`, '--net', 'ip', '-batch', '-'], guestLines.join('\n') + '\n');
   }

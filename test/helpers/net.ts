@@ -14,6 +14,16 @@ export function createBridge(name: string, hostAddress?: string): void {
   ip('link', 'set', name, 'up');
 }
 
+/** Removes a test bridge and the rule dockvisor added for it in DOCKER-USER. */
+export function deleteBridge(name: string): void {
+  deleteLink(name);
+  try {
+    execFileSync('iptables', ['-w', '-D', 'DOCKER-USER', '-i', name, '-o', name, '-j', 'ACCEPT'], { stdio: 'ignore' });
+  } catch {
+    // no rule was added for it
+  }
+}
+
 export function deleteLink(name: string): void {
   if (existsSync(`/sys/class/net/${name}`)) ip('link', 'del', name);
 }
