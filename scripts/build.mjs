@@ -1,17 +1,18 @@
 // Bundles each entry point into remotes/lib/dockvisor/, the directory OpenNebula copies to every host.
-import { rmSync } from 'node:fs';
+// The new bundles replace the old ones in one rename, so a driver started meanwhile never finds them missing.
+import { renameSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
+const target = 'remotes/lib/dockvisor';
+const staging = `${target}.new-${process.pid}`;
 const entryPoints = {
   vmm: 'drivers/opennebula/vmm-main.ts',
   demo: 'drivers/cli/demo-main.ts',
 };
 
-rmSync('remotes/lib/dockvisor', { recursive: true, force: true });
-
 await build({
   entryPoints,
-  outdir: 'remotes/lib/dockvisor',
+  outdir: staging,
   bundle: true,
   splitting: true,
   platform: 'node',
@@ -25,3 +26,12 @@ await build({
   external: ['*.node', 'cpu-features'],
   logLevel: 'warning',
 });
+
+const retired = `${target}.old-${process.pid}`;
+try {
+  renameSync(target, retired);
+} catch {
+  // first build
+}
+renameSync(staging, target);
+rmSync(retired, { recursive: true, force: true });

@@ -22,7 +22,7 @@ export class NicPlumbing {
     const present = this.interfacesInside(pid);
     const missing = nics.filter((nic) => !present.has(guestInterface(nic)));
     if (missing.length === 0) return;
-    for (const nic of missing) this.checkBridge(nic);
+    this.checkBridges(missing);
     await this.firewall.allowWithinBridges(missing.filter((nic) => nic.bridgeType === 'linux').map((nic) => nic.bridge));
 
     const hostLines: string[] = [];
@@ -84,12 +84,14 @@ export class NicPlumbing {
     return names;
   }
 
-  private checkBridge(nic: NicSpec): void {
-    const isLinuxBridge = existsSync(`/sys/class/net/${nic.bridge}/bridge`);
-    if (nic.bridgeType === 'linux' && !isLinuxBridge) {
-      throw new InvalidInputError(
-        `NIC ${nic.nicId}: bridge ${nic.bridge} does not exist on this host (create it, or use a virtual network with VN_MAD=bridge)`,
-      );
+  /** Every Linux bridge the NICs name must exist; refused before anything is made. */
+  checkBridges(nics: NicSpec[]): void {
+    for (const nic of nics) {
+      if (nic.bridgeType === 'linux' && !existsSync(`/sys/class/net/${nic.bridge}/bridge`)) {
+        throw new InvalidInputError(
+          `NIC ${nic.nicId}: bridge ${nic.bridge} does not exist on this host (create it, or use a virtual network with VN_MAD=bridge)`,
+        );
+      }
     }
   }
 }

@@ -37,10 +37,17 @@ export class VmLifecycle {
 
   /** Creates and starts the VM, or starts the existing one with its data (resume from poweroff). */
   async deploy(spec: VmSpec): Promise<ContainerInspect> {
-    let container = await this.engine.findContainer(spec.containerName);
-    if (container) this.assertOurs(container, spec);
-    else container = await this.create(spec);
-    return this.bringUp(spec, container);
+    this.nics.checkBridges(spec.nics);
+    const existing = await this.ownContainer(spec);
+    if (existing) return this.bringUp(spec, existing);
+    const created = await this.create(spec);
+    try {
+      return await this.bringUp(spec, created);
+    } catch (error) {
+      // A VM that never ran leaves nothing behind; a retried deploy starts from scratch.
+      await this.destroy(spec).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Graceful stop bounded by the host's shutdown timeout, then kill; `keep` leaves the stopped container and its data. */

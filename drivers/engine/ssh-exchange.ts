@@ -59,9 +59,12 @@ export class SshEngineDispatcher {
         clearTimeout(timer);
         resolve(client);
       });
-      client.once('error', (error) => {
+      // `on`, not `once`: ssh2 can emit a second error (e.g. a reset after a protocol error), and an
+      // unheard 'error' event would crash the process. Any error ends this connection for good.
+      client.on('error', (error) => {
         clearTimeout(timer);
         reject(new EngineError(`SSH connection to ${host}:${port} failed: ${error.message}`));
+        client.destroy();
       });
       client.once('close', () => {
         clearTimeout(timer);

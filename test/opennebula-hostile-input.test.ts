@@ -1,0 +1,126 @@
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
+import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
+import { recorded } from './helpers/paths.ts';
+import { runAction, testConfigPath, type ActionResult } from './helpers/vmm.ts';
+import { actionXml, deployArgv, idArgv, type TestNic, type TestVm } from './helpers/vm-xml.ts';
+
+const ID = 9401;
+const bridge = 'dvt-bad0';
+const good: TestVm = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.30.11' }] };
+const deployDoc = (vm: TestVm) => /<VM>.*<\/VM>/s.exec(actionXml(vm))![0];
+const withNic = (nic: Partial<TestNic>): TestVm => ({ ...good, nics: [{ ...good.nics![0]!, ...nic }] });
+const withOptions = (options: Record<string, string>): TestVm => ({ ...good, dockvisor: options });
+
+test.before(async () => {
+  await removeContainersOf(await realEngine(), [ID]);
+  createBridge(bridge, '198.18.30.1/24');
+});
+test.after.always(async () => {
+  await removeContainersOf(await realEngine(), [ID]);
+  deleteBridge(bridge);
+});
+
+/** One clear line on stderr, a non-zero exit other than 42, and nothing created. */
+async function assertRefused(t: import('ava').ExecutionContext, result: ActionResult, pattern: RegExp): Promise<void> {
+  t.not(result.code, 0);
+  t.not(result.code, 42);
+  t.is(result.stdout, '');
+  const lines = result.stderr.split('\n').filter(Boolean);
+  t.is(lines.length, 1, `one line on stderr, got: ${result.stderr}`);
+  t.regex(lines[0] ?? '', pattern);
+  t.deepEqual(await containersOf(await realEngine(), [ID]), [], 'no container was created');
+  t.deepEqual(linksStartingWith(`one-${ID}-`), [], 'no link was created');
+}
+
+const bad: [string, string, RegExp][] = [
+  ['internal entities (billion laughs)', `<?xml version="1.0"?><!DOCTYPE VM [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><VM><ID>${ID}</ID><NAME>&b;</NAME></VM>`, /DOCTYPE/],
+  ['an external entity', `<?xml version="1.0"?><!DOCTYPE VM [<!ENTITY x SYSTEM "file:///etc/shadow">]><VM><ID>${ID}</ID><NAME>&x;</NAME></VM>`, /DOCTYPE/],
+  ['not XML at all', 'this is not xml', /not well-formed|expected a <VM>/],
+  ['a truncated document', deployDoc(good).slice(0, 300), /not well-formed/],
+  ['another root element', '<HOST><ID>1</ID></HOST>', /expected a <VM> document, got <HOST>/],
+  ['an empty stdin', '', /expected a <VM>|not well-formed/],
+  ['a missing ID', deployDoc(good).replace(`<ID>${ID}</ID>`, ''), /ID is missing/],
+  ['an ID that is not a number', deployDoc(good).replace(`<ID>${ID}</ID>`, '<ID>12; rm -rf /</ID>'), /VM ID .* is not a whole number/],
+  ['MEMORY that is not a number', deployDoc({ ...good, memory: '128MB' }), /MEMORY "128MB" is not a whole number/],
+  ['CPU that is not a number', deployDoc({ ...good, cpu: 'lots' }), /CPU "lots" is not a number/],
+  ['a NIC without MAC', deployDoc(good).replace(/<MAC>.*?<\/MAC>/, ''), /NIC 0: MAC is missing/],
+  ['a NIC without BRIDGE', deployDoc(good).replace(/<BRIDGE>.*?<\/BRIDGE>/, ''), /BRIDGE is missing/],
+  ['a repeated NAME', deployDoc(good).replace('<NAME>', '<NAME>a</NAME><NAME>'), /NAME must be a single value/],
+  ['shell in NAME', deployDoc({ ...good, name: 'x$(reboot)' }), /NAME .* refuses/],
+  ['shell in IMAGE', deployDoc(withOptions({ IMAGE: 'busybox;reboot' })), /IMAGE "busybox;reboot" is not a valid image reference/],
+  ['an option in IMAGE', deployDoc(withOptions({ IMAGE: '--privileged' })), /is not a valid image reference/],
+  ['an unterminated quote in CMD', deployDoc(withOptions({ CMD: 'sh -c "echo' })), /CMD has an unterminated double quote/],
+  ['a newline in CMD', deployDoc(withOptions({ CMD: 'sleep 1\nreboot' })), /CMD must be a single line/],
+  ['shell in BRIDGE', deployDoc(withNic({ bridge: 'br0;reboot' })), /BRIDGE "br0;reboot" is not a valid interface name/],
+  ['a too long BRIDGE', deployDoc(withNic({ bridge: 'bridge-name-too-long' })), /BRIDGE .* is not a valid interface name/],
+  ['shell in TARGET', deployDoc(withNic({ target: 'one-1 && reboot' })), /TARGET .* is not a valid interface name/],
+  ['a path in TARGET', deployDoc(withNic({ target: '../../etc' })), /TARGET .* is not a valid interface name/],
+  ['shell in MAC', deployDoc(withNic({ mac: '02:00:00:00:00:01;reboot' })), /MAC .* is not a MAC address/],
+  ['a multicast MAC', deployDoc(withNic({ mac: '01:00:5e:00:00:01' })), /multicast MAC/],
+  ['shell in IP', deployDoc(withNic({ ip: '198.18.30.11 dev lo' })), /IP .* is not an IPv4 address/],
+  ['a bad netmask', deployDoc(withNic({ mask: '255.0.255.0' })), /not a contiguous netmask/],
+  ['shell in GATEWAY', deployDoc(withNic({ gateway: '$(reboot)' })), /GATEWAY .* is not an IPv4 address/],
+  ['shell in DNS', deployDoc(withNic({ dns: '198.18.30.1;reboot' })), /DNS .* is not an IP address/],
+  ['shell in the hostname', deployDoc({ ...good, context: { SET_HOSTNAME: 'a;reboot' } }), /SET_HOSTNAME "a;reboot" is not a valid hostname/],
+  ['an unknown DOCKVISOR option', deployDoc(withOptions({ SECCOMP: 'unconfined' })), /DOCKVISOR\/SECCOMP is not a known option/],
+  ['a privileged container', deployDoc(withOptions({ PRIVILEGED: 'YES' })), /a privileged container is not allowed by this host's configuration/],
+  ['the host network', deployDoc({ ...good, nics: [], dockvisor: { HOST_NETWORK: 'YES' } }), /the host network is not allowed/],
+  ['an added capability', deployDoc(withOptions({ CAP_ADD: 'SYS_ADMIN' })), /capability SYS_ADMIN is not allowed/],
+  ['a host device', deployDoc(withOptions({ DEVICES: '/dev/kvm' })), /device \/dev\/kvm is not allowed/],
+  ['a host mount', deployDoc(withOptions({ MOUNTS: '/:/host' })), /mounting host path \/ is not allowed/],
+  ['a bridge that does not exist', deployDoc(withNic({ bridge: 'dvt-nosuch' })), /bridge dvt-nosuch does not exist on this host/],
+  ['an image that is not on the host', deployDoc(withOptions({ IMAGE: 'dockvisor/not-here:1' })), /image dockvisor\/not-here:1 is not on this host and pulling is disabled/],
+  ['a VM id that differs from argv', deployDoc({ ...good, id: ID + 1 }), /VM id 9401 on the command line does not match VM 9402 on stdin/],
+];
+
+for (const [what, document, pattern] of bad) {
+  test.serial(`deploy refuses ${what} with one clear line and creates nothing`, async (t) => {
+    await assertRefused(t, await runAction('deploy', deployArgv(ID), document), pattern);
+  });
+}
+
+test.serial('a 50 MB document is refused without being read whole', async (t) => {
+  const huge = `<VM><ID>${ID}</ID><NAME>${'x'.repeat(50 * 1024 * 1024)}</NAME></VM>`;
+  await assertRefused(t, await runAction('deploy', deployArgv(ID), huge), /larger than 4194304 bytes/);
+});
+
+test.serial('the action data of other actions is checked the same way', async (t) => {
+  const entity = `<!DOCTYPE x [<!ENTITY a "b">]><VMM_DRIVER_ACTION_DATA>&a;</VMM_DRIVER_ACTION_DATA>`;
+  await assertRefused(t, await runAction('shutdown', idArgv(ID), entity), /DOCTYPE/);
+  const deployDocAsActionData = readFileSync(join(recorded, 'deploy.stdin.vm.xml'), 'utf8');
+  await assertRefused(t, await runAction('shutdown', ['one-1', 'localhost', '1', 'localhost'], deployDocAsActionData), /expected a <VMM_DRIVER_ACTION_DATA> document, got <VM>/);
+});
+
+test.serial('a snapshot name that dockvisor did not make is refused', async (t) => {
+  const result = await runAction('snapshot_revert', [`one-${ID}`, '../../x', String(ID), 'localhost'], actionXml(good));
+  t.is(result.code, 1);
+  t.regex(result.stderr, /does not exist on this host|is not one dockvisor made/);
+});
+
+test.serial('actions dockvisor cannot perform say so and fail', async (t) => {
+  for (const action of ['migrate', 'migrate_local', 'attach_disk', 'detach_disk', 'resize_disk']) {
+    const result = await runAction(action, idArgv(ID), actionXml(good));
+    t.is(result.code, 1);
+    t.is(result.stderr, `${action}: not supported by dockvisor\n`);
+  }
+});
+
+test.serial('a broken host configuration is reported in one line', async (t) => {
+  const config = testConfigPath({ suspendMode: 'hibernate' }, 'broken.json');
+  const result = await runAction('deploy', deployArgv(ID), deployDoc(good), config);
+  await assertRefused(t, result, /suspendMode must be "pause" or "stop"/);
+});
+
+test.serial('the host admin can allow what templates may not ask for by default', async (t) => {
+  const config = testConfigPath({ allow: { capabilities: ['NET_ADMIN'] } }, 'allow-net-admin.json');
+  const vm = withOptions({ CAP_ADD: 'NET_ADMIN' });
+  const result = await runAction('deploy', deployArgv(ID), deployDoc(vm), config);
+  t.is(result.code, 0, result.stderr);
+  const container = await (await realEngine()).inspectContainer(`one-${ID}`);
+  t.deepEqual(container.HostConfig.CapAdd, ['NET_ADMIN']);
+  await runAction('shutdown', idArgv(ID), actionXml({ ...vm, lcmState: 12 }), config);
+  t.deepEqual(await containersOf(await realEngine(), [ID]), []);
+});
