@@ -5,12 +5,11 @@ import { containersOf, realEngine, removeContainersOf } from './helpers/engine.t
 import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
 import { recorded } from './helpers/paths.ts';
 import { runAction, testConfigPath, type ActionResult } from './helpers/vmm.ts';
-import { actionXml, deployArgv, idArgv, type TestNic, type TestVm } from './helpers/vm-xml.ts';
+import { actionXml, vmXml, deployArgv, idArgv, type TestNic, type TestVm } from './helpers/vm-xml.ts';
 
 const ID = 9401;
 const bridge = 'dvt-bad0';
 const good: TestVm = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.30.11' }] };
-const deployDoc = (vm: TestVm) => /<VM>.*<\/VM>/s.exec(actionXml(vm))![0];
 const withNic = (nic: Partial<TestNic>): TestVm => ({ ...good, nics: [{ ...good.nics![0]!, ...nic }] });
 const withOptions = (options: Record<string, string>): TestVm => ({ ...good, dockvisor: options });
 
@@ -39,41 +38,41 @@ const bad: [string, string, RegExp][] = [
   ['internal entities (billion laughs)', `<?xml version="1.0"?><!DOCTYPE VM [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><VM><ID>${ID}</ID><NAME>&b;</NAME></VM>`, /DOCTYPE/],
   ['an external entity', `<?xml version="1.0"?><!DOCTYPE VM [<!ENTITY x SYSTEM "file:///etc/shadow">]><VM><ID>${ID}</ID><NAME>&x;</NAME></VM>`, /DOCTYPE/],
   ['not XML at all', 'this is not xml', /not well-formed|expected a <VM>/],
-  ['a truncated document', deployDoc(good).slice(0, 300), /not well-formed/],
+  ['a truncated document', vmXml(good).slice(0, 300), /not well-formed/],
   ['another root element', '<HOST><ID>1</ID></HOST>', /expected a <VM> document, got <HOST>/],
   ['an empty stdin', '', /expected a <VM>|not well-formed/],
-  ['a missing ID', deployDoc(good).replace(`<ID>${ID}</ID>`, ''), /ID is missing/],
-  ['an ID that is not a number', deployDoc(good).replace(`<ID>${ID}</ID>`, '<ID>12; rm -rf /</ID>'), /VM ID .* is not a whole number/],
-  ['MEMORY that is not a number', deployDoc({ ...good, memory: '128MB' }), /MEMORY "128MB" is not a whole number/],
-  ['CPU that is not a number', deployDoc({ ...good, cpu: 'lots' }), /CPU "lots" is not a number/],
-  ['a NIC without MAC', deployDoc(good).replace(/<MAC>.*?<\/MAC>/, ''), /NIC 0: MAC is missing/],
-  ['a NIC without BRIDGE', deployDoc(good).replace(/<BRIDGE>.*?<\/BRIDGE>/, ''), /BRIDGE is missing/],
-  ['a repeated NAME', deployDoc(good).replace('<NAME>', '<NAME>a</NAME><NAME>'), /NAME must be a single value/],
-  ['shell in NAME', deployDoc({ ...good, name: 'x$(reboot)' }), /NAME .* refuses/],
-  ['shell in IMAGE', deployDoc(withOptions({ IMAGE: 'busybox;reboot' })), /IMAGE "busybox;reboot" is not a valid image reference/],
-  ['an option in IMAGE', deployDoc(withOptions({ IMAGE: '--privileged' })), /is not a valid image reference/],
-  ['an unterminated quote in CMD', deployDoc(withOptions({ CMD: 'sh -c "echo' })), /CMD has an unterminated double quote/],
-  ['a newline in CMD', deployDoc(withOptions({ CMD: 'sleep 1\nreboot' })), /CMD must be a single line/],
-  ['shell in BRIDGE', deployDoc(withNic({ bridge: 'br0;reboot' })), /BRIDGE "br0;reboot" is not a valid interface name/],
-  ['a too long BRIDGE', deployDoc(withNic({ bridge: 'bridge-name-too-long' })), /BRIDGE .* is not a valid interface name/],
-  ['shell in TARGET', deployDoc(withNic({ target: 'one-1 && reboot' })), /TARGET .* is not a valid interface name/],
-  ['a path in TARGET', deployDoc(withNic({ target: '../../etc' })), /TARGET .* is not a valid interface name/],
-  ['shell in MAC', deployDoc(withNic({ mac: '02:00:00:00:00:01;reboot' })), /MAC .* is not a MAC address/],
-  ['a multicast MAC', deployDoc(withNic({ mac: '01:00:5e:00:00:01' })), /multicast MAC/],
-  ['shell in IP', deployDoc(withNic({ ip: '198.18.30.11 dev lo' })), /IP .* is not an IPv4 address/],
-  ['a bad netmask', deployDoc(withNic({ mask: '255.0.255.0' })), /not a contiguous netmask/],
-  ['shell in GATEWAY', deployDoc(withNic({ gateway: '$(reboot)' })), /GATEWAY .* is not an IPv4 address/],
-  ['shell in DNS', deployDoc(withNic({ dns: '198.18.30.1;reboot' })), /DNS .* is not an IP address/],
-  ['shell in the hostname', deployDoc({ ...good, context: { SET_HOSTNAME: 'a;reboot' } }), /SET_HOSTNAME "a;reboot" is not a valid hostname/],
-  ['an unknown DOCKVISOR option', deployDoc(withOptions({ SECCOMP: 'unconfined' })), /DOCKVISOR\/SECCOMP is not a known option/],
-  ['a privileged container', deployDoc(withOptions({ PRIVILEGED: 'YES' })), /a privileged container is not allowed by this host's configuration/],
-  ['the host network', deployDoc({ ...good, nics: [], dockvisor: { HOST_NETWORK: 'YES' } }), /the host network is not allowed/],
-  ['an added capability', deployDoc(withOptions({ CAP_ADD: 'SYS_ADMIN' })), /capability SYS_ADMIN is not allowed/],
-  ['a host device', deployDoc(withOptions({ DEVICES: '/dev/kvm' })), /device \/dev\/kvm is not allowed/],
-  ['a host mount', deployDoc(withOptions({ MOUNTS: '/:/host' })), /mounting host path \/ is not allowed/],
-  ['a bridge that does not exist', deployDoc(withNic({ bridge: 'dvt-nosuch' })), /bridge dvt-nosuch does not exist on this host/],
-  ['an image that is not on the host', deployDoc(withOptions({ IMAGE: 'dockvisor/not-here:1' })), /image dockvisor\/not-here:1 is not on this host and pulling is disabled/],
-  ['a VM id that differs from argv', deployDoc({ ...good, id: ID + 1 }), /VM id 9401 on the command line does not match VM 9402 on stdin/],
+  ['a missing ID', vmXml(good).replace(`<ID>${ID}</ID>`, ''), /ID is missing/],
+  ['an ID that is not a number', vmXml(good).replace(`<ID>${ID}</ID>`, '<ID>12; rm -rf /</ID>'), /VM ID .* is not a whole number/],
+  ['MEMORY that is not a number', vmXml({ ...good, memory: '128MB' }), /MEMORY "128MB" is not a whole number/],
+  ['CPU that is not a number', vmXml({ ...good, cpu: 'lots' }), /CPU "lots" is not a number/],
+  ['a NIC without MAC', vmXml(good).replace(/<MAC>.*?<\/MAC>/, ''), /NIC 0: MAC is missing/],
+  ['a NIC without BRIDGE', vmXml(good).replace(/<BRIDGE>.*?<\/BRIDGE>/, ''), /BRIDGE is missing/],
+  ['a repeated NAME', vmXml(good).replace('<NAME>', '<NAME>a</NAME><NAME>'), /NAME must be a single value/],
+  ['shell in NAME', vmXml({ ...good, name: 'x$(reboot)' }), /NAME .* refuses/],
+  ['shell in IMAGE', vmXml(withOptions({ IMAGE: 'busybox;reboot' })), /IMAGE "busybox;reboot" is not a valid image reference/],
+  ['an option in IMAGE', vmXml(withOptions({ IMAGE: '--privileged' })), /is not a valid image reference/],
+  ['an unterminated quote in CMD', vmXml(withOptions({ CMD: 'sh -c "echo' })), /CMD has an unterminated double quote/],
+  ['a newline in CMD', vmXml(withOptions({ CMD: 'sleep 1\nreboot' })), /CMD must be a single line/],
+  ['shell in BRIDGE', vmXml(withNic({ bridge: 'br0;reboot' })), /BRIDGE "br0;reboot" is not a valid interface name/],
+  ['a too long BRIDGE', vmXml(withNic({ bridge: 'bridge-name-too-long' })), /BRIDGE .* is not a valid interface name/],
+  ['shell in TARGET', vmXml(withNic({ target: 'one-1 && reboot' })), /TARGET .* is not a valid interface name/],
+  ['a path in TARGET', vmXml(withNic({ target: '../../etc' })), /TARGET .* is not a valid interface name/],
+  ['shell in MAC', vmXml(withNic({ mac: '02:00:00:00:00:01;reboot' })), /MAC .* is not a MAC address/],
+  ['a multicast MAC', vmXml(withNic({ mac: '01:00:5e:00:00:01' })), /multicast MAC/],
+  ['shell in IP', vmXml(withNic({ ip: '198.18.30.11 dev lo' })), /IP .* is not an IPv4 address/],
+  ['a bad netmask', vmXml(withNic({ mask: '255.0.255.0' })), /not a contiguous netmask/],
+  ['shell in GATEWAY', vmXml(withNic({ gateway: '$(reboot)' })), /GATEWAY .* is not an IPv4 address/],
+  ['shell in DNS', vmXml(withNic({ dns: '198.18.30.1;reboot' })), /DNS .* is not an IP address/],
+  ['shell in the hostname', vmXml({ ...good, context: { SET_HOSTNAME: 'a;reboot' } }), /SET_HOSTNAME "a;reboot" is not a valid hostname/],
+  ['an unknown DOCKVISOR option', vmXml(withOptions({ SECCOMP: 'unconfined' })), /DOCKVISOR\/SECCOMP is not a known option/],
+  ['a privileged container', vmXml(withOptions({ PRIVILEGED: 'YES' })), /a privileged container is not allowed by this host's configuration/],
+  ['the host network', vmXml({ ...good, nics: [], dockvisor: { HOST_NETWORK: 'YES' } }), /the host network is not allowed/],
+  ['an added capability', vmXml(withOptions({ CAP_ADD: 'SYS_ADMIN' })), /capability SYS_ADMIN is not allowed/],
+  ['a host device', vmXml(withOptions({ DEVICES: '/dev/kvm' })), /device \/dev\/kvm is not allowed/],
+  ['a host mount', vmXml(withOptions({ MOUNTS: '/:/host' })), /mounting host path \/ is not allowed/],
+  ['a bridge that does not exist', vmXml(withNic({ bridge: 'dvt-nosuch' })), /bridge dvt-nosuch does not exist on this host/],
+  ['an image that is not on the host', vmXml(withOptions({ IMAGE: 'dockvisor/not-here:1' })), /image dockvisor\/not-here:1 is not on this host and pulling is disabled/],
+  ['a VM id that differs from argv', vmXml({ ...good, id: ID + 1 }), /VM id 9401 on the command line does not match VM 9402 on stdin/],
 ];
 
 for (const [what, document, pattern] of bad) {
@@ -110,14 +109,14 @@ test.serial('actions dockvisor cannot perform say so and fail', async (t) => {
 
 test.serial('a broken host configuration is reported in one line', async (t) => {
   const config = testConfigPath({ suspendMode: 'hibernate' }, 'broken.json');
-  const result = await runAction('deploy', deployArgv(ID), deployDoc(good), config);
+  const result = await runAction('deploy', deployArgv(ID), vmXml(good), config);
   await assertRefused(t, result, /suspendMode must be "pause" or "stop"/);
 });
 
 test.serial('the host admin can allow what templates may not ask for by default', async (t) => {
   const config = testConfigPath({ allow: { capabilities: ['NET_ADMIN'] } }, 'allow-net-admin.json');
   const vm = withOptions({ CAP_ADD: 'NET_ADMIN' });
-  const result = await runAction('deploy', deployArgv(ID), deployDoc(vm), config);
+  const result = await runAction('deploy', deployArgv(ID), vmXml(vm), config);
   t.is(result.code, 0, result.stderr);
   const container = await (await realEngine()).inspectContainer(`one-${ID}`);
   t.deepEqual(container.HostConfig.CapAdd, ['NET_ADMIN']);

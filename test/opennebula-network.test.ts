@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, hostPings, ipInside, linkExists, linksStartingWith } from './helpers/net.ts';
 import { runAction } from './helpers/vmm.ts';
-import { actionXml, deployArgv, idArgv, macFor, type TestVm } from './helpers/vm-xml.ts';
+import { actionXml, vmXml, deployArgv, idArgv, macFor, type TestVm } from './helpers/vm-xml.ts';
 
 const A = 9101;
 const B = 9102;
@@ -44,15 +44,11 @@ test.before(async () => {
   await cleanup();
   createBridge(lan, '198.18.10.1/24');
   createBridge(second, '198.18.11.1/24');
-  await ok('deploy', deployArgv(A), vmXmlFor(vmA));
-  await ok('deploy', deployArgv(B), vmXmlFor(vmB));
+  await ok('deploy', deployArgv(A), vmXml(vmA));
+  await ok('deploy', deployArgv(B), vmXml(vmB));
 });
 
 test.after.always(cleanup);
-
-function vmXmlFor(vm: TestVm): string {
-  return /<VM>.*<\/VM>/s.exec(actionXml(vm))![0];
-}
 
 test.serial('each VM has its own IP on the bridge: the host and the other VM reach it', async (t) => {
   t.true(hostPings('198.18.10.11'), 'host reaches VM A');

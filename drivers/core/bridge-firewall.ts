@@ -22,6 +22,11 @@ export class BridgeFirewall {
     }
   }
 
+  /** Takes back the rule for a bridge that is going away. */
+  async forgetBridge(bridge: string): Promise<void> {
+    await this.commands.asRoot(['iptables', '-w', '-D', 'DOCKER-USER', '-i', bridge, '-o', bridge, '-j', 'ACCEPT']).catch(() => undefined);
+  }
+
   private hasDockerUserChain(): Promise<boolean> {
     return this.commands.asRoot(['iptables', '-w', '-n', '-L', 'DOCKER-USER']).then(
       () => true,

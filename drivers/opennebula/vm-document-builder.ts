@@ -1,0 +1,102 @@
+/**
+ * VM documents in the form oned writes them (values in CDATA), for the demo and the tests: what a
+ * deploy reads on stdin (`vmXml`) and what every other action reads (`actionXml`).
+ */
+
+export interface TestNic {
+  nicId: number;
+  bridge: string;
+  ip?: string;
+  mac?: string;
+  target?: string;
+  mask?: string;
+  gateway?: string;
+  dns?: string;
+  mtu?: string;
+  ip6?: string;
+  attach?: boolean;
+}
+
+export interface TestVm {
+  id: number;
+  name?: string;
+  lcmState?: number;
+  cpu?: string;
+  vcpu?: string;
+  memory?: string;
+  dockvisor?: Record<string, string>;
+  context?: Record<string, string>;
+  nics?: TestNic[];
+  /** Raw XML added inside TEMPLATE, for documents that must be malformed on purpose. */
+  extraTemplate?: string;
+}
+
+const cdata = (value: string) => `<![CDATA[${value}]]>`;
+const element = (name: string, value: string | undefined) => (value === undefined ? '' : `<${name}>${cdata(value)}</${name}>`);
+
+export function macFor(vmId: number, nicId: number): string {
+  const hex = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
+  return `02:00:${hex(vmId >> 8)}:${hex(vmId)}:${hex(nicId)}:01`;
+}
+
+function nicXml(vm: TestVm, nic: TestNic): string {
+  return (
+    '<NIC>' +
+    element('ATTACH', nic.attach ? 'YES' : undefined) +
+    element('BRIDGE', nic.bridge) +
+    element('BRIDGE_TYPE', 'linux') +
+    element('IP', nic.ip) +
+    element('MAC', nic.mac ?? macFor(vm.id, nic.nicId)) +
+    element('NIC_ID', String(nic.nicId)) +
+    element('TARGET', nic.target ?? `one-${vm.id}-${nic.nicId}`) +
+    element('GATEWAY', nic.gateway) +
+    element('IP6', nic.ip6) +
+    element('VN_MAD', 'bridge') +
+    '</NIC>'
+  );
+}
+
+function contextXml(vm: TestVm): string {
+  const entries: Record<string, string> = { NETWORK: 'YES', SET_HOSTNAME: vm.name ?? `vm-${vm.id}` };
+  for (const nic of vm.nics ?? []) {
+    const prefix = `ETH${nic.nicId}_`;
+    if (nic.ip) entries[`${prefix}IP`] = nic.ip;
+    entries[`${prefix}MAC`] = nic.mac ?? macFor(vm.id, nic.nicId);
+    if (nic.mask) entries[`${prefix}MASK`] = nic.mask;
+    if (nic.gateway) entries[`${prefix}GATEWAY`] = nic.gateway;
+    if (nic.dns) entries[`${prefix}DNS`] = nic.dns;
+    if (nic.mtu) entries[`${prefix}MTU`] = nic.mtu;
+  }
+  Object.assign(entries, vm.context);
+  return `<CONTEXT>${Object.entries(entries).map(([k, v]) => element(k, v)).join('')}</CONTEXT>`;
+}
+
+export function vmXml(vm: TestVm): string {
+  const dockvisor = { IMAGE: 'dockvisor/busybox:latest', CMD: 'sleep infinity', ...vm.dockvisor };
+  return (
+    `<VM><ID>${vm.id}</ID><UID>0</UID><GID>0</GID><NAME>${vm.name ?? `vm-${vm.id}`}</NAME>` +
+    `<STATE>3</STATE><LCM_STATE>${vm.lcmState ?? 2}</LCM_STATE><DEPLOY_ID></DEPLOY_ID><TEMPLATE>` +
+    contextXml(vm) +
+    element('CPU', vm.cpu ?? '0.5') +
+    element('MEMORY', vm.memory ?? '128') +
+    element('VCPU', vm.vcpu ?? '1') +
+    (vm.nics ?? []).map((nic) => nicXml(vm, nic)).join('') +
+    element('VMID', String(vm.id)) +
+    (vm.extraTemplate ?? '') +
+    `</TEMPLATE><USER_TEMPLATE><DOCKVISOR>${Object.entries(dockvisor).map(([k, v]) => element(k, v)).join('')}</DOCKVISOR></USER_TEMPLATE>` +
+    `<HISTORY_RECORDS><HISTORY><OID>${vm.id}</OID><SEQ>0</SEQ><HOSTNAME>localhost</HOSTNAME><VM_MAD>${cdata('dockvisor')}</VM_MAD><DS_ID>100</DS_ID></HISTORY></HISTORY_RECORDS></VM>`
+  );
+}
+
+export function actionXml(vm: TestVm): string {
+  return (
+    `<VMM_DRIVER_ACTION_DATA><HOST>localhost</HOST><MIGR_HOST/><DEPLOY_ID>one-${vm.id}</DEPLOY_ID>` +
+    `<LOCAL_DEPLOYMENT_FILE/><REMOTE_DEPLOYMENT_FILE/><CHECKPOINT_FILE/><TM_COMMAND/><TM_COMMAND_ROLLBACK/><DISK_TARGET_PATH/>` +
+    vmXml(vm) +
+    '<DATASTORE><ID>100</ID></DATASTORE></VMM_DRIVER_ACTION_DATA>'
+  );
+}
+
+/** argv of deploy and of the actions whose first argument is the deploy id, ending in `<vid> <host>`. */
+export const deployArgv = (id: number) => [`/var/lib/one//datastores/100/${id}/deployment.0`, 'localhost', String(id), 'localhost'];
+export const idArgv = (id: number) => [`one-${id}`, 'localhost', String(id), 'localhost'];
