@@ -51,9 +51,12 @@ export class SshEngineDispatcher {
     const { host, port, username, privateKey, hostKeySha256 } = this.endpoint;
     const attempt = new Promise<SshClient>((resolve, reject) => {
       const client = new SshClient();
+      // Why the connection ended, for the calls the closing pool fails (a refused host key, not just "closed").
+      let failure: EngineError | undefined;
       const timer = setTimeout(() => {
+        failure ??= new EngineError(`SSH connection to ${host}:${port} timed out after ${this.connectTimeoutMs} ms`);
+        reject(failure);
         client.destroy();
-        reject(new EngineError(`SSH connection to ${host}:${port} timed out after ${this.connectTimeoutMs} ms`));
       }, this.connectTimeoutMs);
       client.once('ready', () => {
         clearTimeout(timer);
@@ -63,7 +66,8 @@ export class SshEngineDispatcher {
       // unheard 'error' event would crash the process. Any error ends this connection for good.
       client.on('error', (error) => {
         clearTimeout(timer);
-        reject(new EngineError(`SSH connection to ${host}:${port} failed: ${error.message}`));
+        failure ??= new EngineError(`SSH connection to ${host}:${port} failed: ${error.message}`);
+        reject(failure);
         client.destroy();
       });
       client.once('close', () => {
@@ -71,7 +75,7 @@ export class SshEngineDispatcher {
         if (this.ssh === attempt) this.ssh = undefined;
         const pool = this.pool;
         this.pool = undefined;
-        pool?.destroy(new EngineError(`SSH connection to ${host}:${port} closed`)).catch(() => undefined);
+        pool?.destroy(failure ?? new EngineError(`SSH connection to ${host}:${port} closed`)).catch(() => undefined);
       });
       client.connect({
         host,

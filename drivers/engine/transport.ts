@@ -71,7 +71,14 @@ export class EngineTransport {
 
   async json<T>(call: EngineCall): Promise<T> {
     const response = await this.call(call);
-    return (response.text ? JSON.parse(response.text) : undefined) as T;
+    if (!response.text) return undefined as T;
+    try {
+      return JSON.parse(response.text) as T;
+    } catch (error) {
+      // A cut body the framing could not reveal, or an answer from something that is not the engine.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new EngineError(`${call.subject}: the ${this.describe()} answered ${response.status} with a body that is not JSON: ${reason}`);
+    }
   }
 
   private async send(call: EngineCall, versioned: boolean): Promise<EngineResponse> {
