@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir, vmmRemotes } from './paths.ts';
 
@@ -13,7 +13,10 @@ export interface ActionResult {
 export function testConfigPath(overrides: Record<string, unknown> = {}, name = 'dockvisor.json'): string {
   mkdirSync(stateDir, { recursive: true });
   const path = join(stateDir, name);
-  writeFileSync(path, JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, ...overrides }));
+  // Written whole then renamed: test files running side by side read it while others rewrite it.
+  const staging = `${path}.${process.pid}.tmp`;
+  writeFileSync(staging, JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, ...overrides }));
+  renameSync(staging, path);
   return path;
 }
 
