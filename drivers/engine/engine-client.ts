@@ -181,7 +181,12 @@ export class EngineClient {
     });
     for (const line of response.text.split('\n')) {
       if (!line.trim()) continue;
-      const event = JSON.parse(line) as { error?: string };
+      let event: { error?: string };
+      try {
+        event = JSON.parse(line) as { error?: string };
+      } catch {
+        throw new EngineError(`image ${reference}: the engine's pull progress is not readable: ${line.slice(0, 120)}`);
+      }
       if (event.error) throw new EngineError(`image ${reference}: pull failed: ${event.error}`);
     }
   }

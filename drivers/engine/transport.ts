@@ -22,7 +22,7 @@ export type EngineResponse = HttpAnswer;
 
 /** The HTTP side of the engine client: timeouts, API version prefix, error phrasing. */
 export class EngineTransport {
-  private apiVersion: string | undefined;
+  private apiVersion: Promise<string> | undefined;
   private exchange: Promise<HttpExchange> | undefined;
 
   constructor(
@@ -55,13 +55,16 @@ export class EngineTransport {
     return this.exchange;
   }
 
-  /** The API version both sides speak: the engine's own, capped at the newest this client knows. */
-  async negotiatedVersion(): Promise<string> {
-    if (this.apiVersion) return this.apiVersion;
-    const response = await this.send({ method: 'GET', path: '/_ping', expect: [200], subject: this.describe() }, false);
-    const header = response.headers['api-version'];
-    const engineVersion = typeof header === 'string' ? header : '1.41';
-    this.apiVersion = compareVersions(engineVersion, NEWEST_KNOWN_API) > 0 ? NEWEST_KNOWN_API : engineVersion;
+  /** The API version both sides speak: the engine's own, capped at the newest this client knows. Asked once. */
+  negotiatedVersion(): Promise<string> {
+    this.apiVersion ??= this.send({ method: 'GET', path: '/_ping', expect: [200], subject: this.describe() }, false).then(
+      (response) => {
+        const header = response.headers['api-version'];
+        const engineVersion = typeof header === 'string' ? header : '1.41';
+        return compareVersions(engineVersion, NEWEST_KNOWN_API) > 0 ? NEWEST_KNOWN_API : engineVersion;
+      },
+    );
+    this.apiVersion.catch(() => (this.apiVersion = undefined));
     return this.apiVersion;
   }
 
