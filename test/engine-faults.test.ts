@@ -21,8 +21,11 @@ interface FakeEngine {
   close(): Promise<void>;
 }
 
-/** GET /_ping answers Api-Version 1.41; other routes are chosen by the last path segment. */
-async function startFakeEngine(name: string): Promise<FakeEngine> {
+/**
+ * GET /_ping answers Api-Version `engineApi` (1.41 by default); other routes are chosen by the last path
+ * segment. Paths at another version are refused the way a newer engine refuses an old client.
+ */
+async function startFakeEngine(name: string, engineApi = '1.41'): Promise<FakeEngine> {
   mkdirSync(stateDir, { recursive: true });
   const socketPath = join(stateDir, `fake-engine-${process.pid}-${name}.sock`);
   rmSync(socketPath, { force: true });
@@ -35,11 +38,15 @@ async function startFakeEngine(name: string): Promise<FakeEngine> {
       res.end(JSON.stringify(body));
     };
     if (url.pathname === '/_ping') {
-      res.writeHead(200, { 'api-version': '1.41', 'content-type': 'text/plain' });
+      res.writeHead(200, { 'api-version': engineApi, 'content-type': 'text/plain' });
       res.end('OK');
       return;
     }
-    if (!url.pathname.startsWith('/v1.41/')) return json(400, { message: `unversioned path ${url.pathname}` });
+    const version = /^\/v(1\.\d+)\//.exec(url.pathname)?.[1];
+    if (!version) return json(400, { message: `unversioned path ${url.pathname}` });
+    if (version !== engineApi) {
+      return json(400, { message: `client version ${version} is too old. Minimum supported API version is ${engineApi}, please upgrade your client to a newer version` });
+    }
     const route = url.pathname.split('/').at(-1);
     switch (route) {
       case 'hang':
@@ -101,8 +108,9 @@ async function setup(
   name: string,
   exchange: (socketPath: string) => HttpExchange | undefined,
   timeoutMs = TIMEOUT_MS,
+  engineApi = '1.41',
 ) {
-  const fake = await startFakeEngine(name);
+  const fake = await startFakeEngine(name, engineApi);
   const engine = new EngineClient({ kind: 'unix', socketPath: fake.socketPath }, { timeoutMs, exchange: exchange(fake.socketPath) });
   t.teardown(async () => {
     await engine.close();
@@ -122,6 +130,19 @@ for (const [label, exchange] of Object.entries(exchanges)) {
     t.is(await engine.transport.negotiatedVersion(), '1.41');
     t.deepEqual(await get(engine, 'fine'), { Id: 'fine' });
     t.deepEqual(fake.seen, ['/_ping', '/v1.41/containers/fine']);
+  });
+
+  test.serial(`${label}: calls go out at 1.41 with no round trip first`, async (t) => {
+    const { fake, engine } = await setup(t, `${serial++}`, exchange);
+    t.deepEqual(await get(engine, 'fine'), { Id: 'fine' });
+    t.deepEqual(fake.seen, ['/v1.41/containers/fine']);
+  });
+
+  test.serial(`${label}: an engine that refuses 1.41 is negotiated with, once`, async (t) => {
+    const { fake, engine } = await setup(t, `${serial++}`, exchange, TIMEOUT_MS, '1.44');
+    t.deepEqual(await get(engine, 'first'), { Id: 'first' });
+    t.deepEqual(await get(engine, 'second'), { Id: 'second' });
+    t.deepEqual(fake.seen, ['/v1.41/containers/first', '/_ping', '/v1.44/containers/first', '/v1.44/containers/second']);
   });
 
   test.serial(`${label}: an engine that never answers fails the call within the timeout`, async (t) => {

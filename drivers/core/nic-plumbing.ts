@@ -23,7 +23,6 @@ export class NicPlumbing {
     const missing = nics.filter((nic) => !present.has(guestInterface(nic)));
     if (missing.length === 0) return;
     this.checkBridges(missing);
-    await this.firewall.allowWithinBridges(missing.filter((nic) => nic.bridgeType === 'linux').map((nic) => nic.bridge));
 
     const hostLines: string[] = [];
     const ovsPorts: NicSpec[] = [];
@@ -56,6 +55,11 @@ export class NicPlumbing {
       if (nic.gateway6) guestLines.push(`route add ::/0 via ${nic.gateway6} dev ${name} metric ${metric}`);
     }
     await this.commands.asRoot(['nsenter', `--target=${pid}`, '--net', 'ip', '-batch', '-'], guestLines.join('\n') + '\n');
+  }
+
+  /** Lets traffic within the NICs' bridges through the host firewall (see BridgeFirewall). */
+  openBridges(nics: NicSpec[]): Promise<void> {
+    return this.firewall.allowWithinBridges(nics.filter((nic) => nic.bridgeType === 'linux').map((nic) => nic.bridge));
   }
 
   /** Removes the host end of each NIC (its peer in the container goes with it); missing ones are fine. */

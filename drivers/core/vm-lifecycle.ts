@@ -38,11 +38,10 @@ export class VmLifecycle {
   /** Creates and starts the VM, or starts the existing one with its data (resume from poweroff). */
   async deploy(spec: VmSpec): Promise<ContainerInspect> {
     this.nics.checkBridges(spec.nics);
-    const existing = await this.ownContainer(spec);
-    if (existing) return this.bringUp(spec, existing);
-    const created = await this.create(spec);
+    const existing = await this.createUnlessPresent(spec);
+    if (existing !== 'created') return this.bringUp(spec, existing);
     try {
-      return await this.bringUp(spec, created);
+      return await this.bringUp(spec, 'created');
     } catch (error) {
       // A VM that never ran leaves nothing behind; a retried deploy starts from scratch.
       await this.destroy(spec).catch(() => undefined);
@@ -84,6 +83,7 @@ export class VmLifecycle {
     const container = await this.requireContainer(spec);
     if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
     await this.engine.restartContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
+    await this.nics.openBridges(spec.nics);
     await this.plugNics(spec);
   }
 
@@ -92,6 +92,7 @@ export class VmLifecycle {
     const container = await this.requireContainer(spec);
     if (container.State.Running) await this.killIfRunning(spec.containerName);
     await this.engine.startContainer(spec.containerName);
+    await this.nics.openBridges(spec.nics);
     await this.plugNics(spec);
   }
 
@@ -122,6 +123,7 @@ export class VmLifecycle {
   async attachNic(spec: VmSpec, nic: NicSpec): Promise<void> {
     const container = await this.requireContainer(spec);
     if (!container.State.Running) return; // plugged at the next start, like every other NIC in the spec
+    await this.nics.openBridges([nic]);
     await this.nics.plug(container.State.Pid, [nic]);
     await this.applyDns(spec, container);
   }
@@ -157,7 +159,7 @@ export class VmLifecycle {
     const wasRunning = container.State.Running;
     await this.removeIfPresent(spec.containerName);
     await this.nics.unplug(spec.nics);
-    const reverted = await this.create({ ...spec, image });
+    const reverted = await this.createUnlessPresent({ ...spec, image });
     if (wasRunning) await this.bringUp(spec, reverted);
   }
 
@@ -201,21 +203,41 @@ export class VmLifecycle {
     return this.ownContainer(spec);
   }
 
-  private async create(spec: VmSpec): Promise<ContainerInspect> {
-    await this.ensureImage(spec);
+  /**
+   * Creates the container, or returns the VM's existing one. Creating first costs a fresh deploy no
+   * extra engine call; a name conflict or a missing image tells that the container may already be there.
+   */
+  private async createUnlessPresent(spec: VmSpec): Promise<ContainerInspect | 'created'> {
+    const config = containerConfig(spec, this.host);
     try {
-      await this.engine.createContainer(spec.containerName, containerConfig(spec, this.host));
+      await this.engine.createContainer(spec.containerName, config);
+      return 'created';
     } catch (error) {
-      if (!(error instanceof EngineConflictError)) throw error; // created meanwhile by a retried run
+      if (error instanceof EngineConflictError) return this.requireContainer(spec);
+      if (!(error instanceof EngineNotFoundError)) throw error;
     }
-    const created = await this.engine.inspectContainer(spec.containerName);
-    this.assertOurs(created, spec);
-    return created;
+    const existing = await this.ownContainer(spec); // its image may be gone; the container does not need it
+    if (existing) return existing;
+    if (this.host.imagePull === 'never') {
+      throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} is not on this host and pulling is disabled`);
+    }
+    await this.engine.pullImage(spec.image, this.host.imagePullTimeoutMs);
+    try {
+      await this.engine.createContainer(spec.containerName, config);
+      return 'created';
+    } catch (error) {
+      if (error instanceof EngineConflictError) return this.requireContainer(spec);
+      throw error;
+    }
   }
 
-  private async bringUp(spec: VmSpec, container: ContainerInspect): Promise<ContainerInspect> {
-    if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
-    else if (!container.State.Running) await this.engine.startContainer(spec.containerName);
+  /** Starts or thaws the container and plugs its NICs; the bridges' firewall check runs while the engine starts it. */
+  private async bringUp(spec: VmSpec, container: ContainerInspect | 'created'): Promise<ContainerInspect> {
+    const ready = this.nics.openBridges(spec.nics);
+    ready.catch(() => undefined);
+    if (container === 'created' || (!container.State.Running && !container.State.Paused)) await this.engine.startContainer(spec.containerName);
+    else if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
+    await ready;
     const running = await this.plugNics(spec);
     await this.applyDns(spec, running);
     return running;
@@ -234,14 +256,6 @@ export class VmLifecycle {
   private async applyDns(spec: VmSpec, container: ContainerInspect): Promise<void> {
     if (container.HostConfig.NetworkMode === 'host' || !container.ResolvConfPath) return;
     await applyResolvConf(container.ResolvConfPath, spec.nics, this.commands);
-  }
-
-  private async ensureImage(spec: VmSpec): Promise<void> {
-    if (await this.engine.findImage(spec.image)) return;
-    if (this.host.imagePull === 'never') {
-      throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} is not on this host and pulling is disabled`);
-    }
-    await this.engine.pullImage(spec.image, this.host.imagePullTimeoutMs);
   }
 
   private async finishStop(spec: VmSpec, keep: boolean): Promise<void> {

@@ -55,7 +55,10 @@ export class EngineTransport {
     return this.exchange;
   }
 
-  /** The API version both sides speak: the engine's own, capped at the newest this client knows. Asked once. */
+  /**
+   * The API version both sides speak when the engine refuses the one this client is written for:
+   * the engine's own, capped at the newest this client knows. Asked once.
+   */
   negotiatedVersion(): Promise<string> {
     this.apiVersion ??= this.send({ method: 'GET', path: '/_ping', expect: [200], subject: this.describe() }, false).then(
       (response) => {
@@ -85,7 +88,21 @@ export class EngineTransport {
   }
 
   private async send(call: EngineCall, versioned: boolean): Promise<EngineResponse> {
-    const prefix = versioned ? `/v${await this.negotiatedVersion()}` : '';
+    // Calls go out at the version this client is written for, with no round trip to ask first; only an
+    // engine that refuses it (one too old, or one that dropped it) makes the client negotiate.
+    const streamed = call.rawBody !== undefined && !Buffer.isBuffer(call.rawBody);
+    if (versioned && streamed) await this.negotiatedVersion();
+    const version = this.apiVersion ? await this.apiVersion : WRITTEN_FOR_API;
+    const response = await this.exchangeOnce(call, versioned ? `/v${version}` : '');
+    if (versioned && !this.apiVersion && response.status === 400 && /client version/i.test(response.text)) {
+      await this.negotiatedVersion();
+      return this.send(call, versioned);
+    }
+    if (!call.expect.includes(response.status)) throw statusError(call, response.status, response.text);
+    return response;
+  }
+
+  private async exchangeOnce(call: EngineCall, prefix: string): Promise<EngineResponse> {
     const timeoutMs = call.timeoutMs ?? this.defaultTimeoutMs;
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(call.query ?? {})) if (value !== undefined) query.set(key, String(value));
@@ -109,11 +126,12 @@ export class EngineTransport {
       const reason = error instanceof Error ? error.message : String(error);
       throw new EngineError(`${call.subject}: cannot reach the ${this.describe()}: ${reason}`);
     }
-    if (!call.expect.includes(response.status)) throw statusError(call, response.status, response.text);
     return response;
   }
 }
 
+/** Debian 12's engine speaks 1.41; newer engines still accept it, and those that do not are negotiated with. */
+const WRITTEN_FOR_API = '1.41';
 const NEWEST_KNOWN_API = '1.47';
 
 function compareVersions(a: string, b: string): number {
