@@ -22,47 +22,14 @@ export const vmmActions: Record<string, VmmAction> = {
     return vm.spec.containerName;
   },
 
-  async shutdown(argv, stdin, vms) {
-    const vm = actionVm(argv, stdin);
-    await vms.shutdown(vm.spec, !stopRemovesContainer(vm.lcmState));
-    return '';
-  },
-
-  async cancel(argv, stdin, vms) {
-    const vm = actionVm(argv, stdin);
-    await vms.cancel(vm.spec, !stopRemovesContainer(vm.lcmState));
-    return '';
-  },
-
-  async cleanup(argv, stdin, vms) {
-    await vms.destroy(actionVm(argv, stdin).spec);
-    return '';
-  },
-
-  async reboot(argv, stdin, vms) {
-    await vms.reboot(actionVm(argv, stdin).spec);
-    return '';
-  },
-
-  async reset(argv, stdin, vms) {
-    await vms.reset(actionVm(argv, stdin).spec);
-    return '';
-  },
-
-  async save(argv, stdin, vms) {
-    await vms.suspend(actionVm(argv, stdin).spec);
-    return '';
-  },
-
-  async restore(argv, stdin, vms) {
-    await vms.resume(actionVm(argv, stdin).spec);
-    return '';
-  },
-
-  async resize(argv, stdin, vms) {
-    await vms.resize(actionVm(argv, stdin).spec);
-    return '';
-  },
+  shutdown: onVm((vms, vm) => vms.shutdown(vm.spec, !stopRemovesContainer(vm.lcmState))),
+  cancel: onVm((vms, vm) => vms.cancel(vm.spec, !stopRemovesContainer(vm.lcmState))),
+  cleanup: onVm((vms, vm) => vms.destroy(vm.spec)),
+  reboot: onVm((vms, vm) => vms.reboot(vm.spec)),
+  reset: onVm((vms, vm) => vms.reset(vm.spec)),
+  save: onVm((vms, vm) => vms.suspend(vm.spec)),
+  restore: onVm((vms, vm) => vms.resume(vm.spec)),
+  resize: onVm((vms, vm) => vms.resize(vm.spec)),
 
   async snapshot_create(argv, stdin, vms) {
     const snapshotId = argv[1] ?? '';
@@ -70,15 +37,8 @@ export const vmmActions: Record<string, VmmAction> = {
     return vms.snapshotCreate(actionVm(argv, stdin).spec, snapshotId);
   },
 
-  async snapshot_revert(argv, stdin, vms) {
-    await vms.snapshotRevert(actionVm(argv, stdin).spec, argv[1] ?? '');
-    return '';
-  },
-
-  async snapshot_delete(argv, stdin, vms) {
-    await vms.snapshotDelete(actionVm(argv, stdin).spec, argv[1] ?? '');
-    return '';
-  },
+  snapshot_revert: onVm((vms, vm, argv) => vms.snapshotRevert(vm.spec, argv[1] ?? '')),
+  snapshot_delete: onVm((vms, vm, argv) => vms.snapshotDelete(vm.spec, argv[1] ?? '')),
 
   async attach_nic(argv, stdin, vms) {
     const vm = actionVm(argv, stdin);
@@ -103,15 +63,20 @@ export const vmmActions: Record<string, VmmAction> = {
     return '';
   },
 
-  async reconfigure(argv, stdin, vms) {
-    await vms.reconfigure(actionVm(argv, stdin).spec);
-    return '';
-  },
+  reconfigure: onVm((vms, vm) => vms.reconfigure(vm.spec)),
 
   async poll(argv, stdin, vms) {
     return pollLine(vms, actionVm(argv, stdin).spec);
   },
 };
+
+/** An action whose whole job is one verb on the VM of the action data, with nothing to print. */
+function onVm(verb: (vms: VmLifecycle, vm: OneVm, argv: string[]) => Promise<unknown>): VmmAction {
+  return async (argv, stdin, vms) => {
+    await verb(vms, actionVm(argv, stdin), argv);
+    return '';
+  };
+}
 
 export function unsupported(action: string): never {
   throw new NotSupportedError(`${action}: not supported by dockvisor`);
