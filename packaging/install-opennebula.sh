@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the dockvisor driver into an OpenNebula front-end's remotes tree (default /var/lib/one/remotes),
+# from which OpenNebula copies it to every host. Run from a checkout; builds the bundles when needed.
+#   packaging/install-opennebula.sh [REMOTES_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+remotes=${1:-/var/lib/one/remotes}
+[ -d "$remotes" ] || { echo "install-opennebula: $remotes is not a directory (is OpenNebula installed?)" >&2; exit 1; }
+
+if [ ! -f remotes/lib/dockvisor/vmm.mjs ]; then
+  [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  node scripts/build.mjs
+fi
+
+mkdir -p "$remotes/vmm" "$remotes/lib" "$remotes/etc/vmm"
+rm -rf "$remotes/vmm/dockvisor" "$remotes/lib/dockvisor"
+cp -RL remotes/vmm/dockvisor "$remotes/vmm/dockvisor"
+cp -R remotes/lib/dockvisor "$remotes/lib/dockvisor"
+# The host configuration is the admin's: installed once, never overwritten.
+if [ ! -e "$remotes/etc/vmm/dockvisor/dockvisor.conf" ]; then
+  cp -R remotes/etc/vmm/dockvisor "$remotes/etc/vmm/"
+fi
+if id oneadmin >/dev/null 2>&1; then
+  chown -R oneadmin: "$remotes/vmm/dockvisor" "$remotes/lib/dockvisor" "$remotes/etc/vmm/dockvisor"
+fi
+
+cat <<'TXT'
+dockvisor installed. Add to /etc/one/oned.conf and restart opennebula:
+
+VM_MAD = [
+    NAME           = "dockvisor",
+    SUNSTONE_NAME  = "Dockvisor",
+    EXECUTABLE     = "one_vmm_exec",
+    ARGUMENTS      = "-t 15 -r 0 dockvisor",
+    TYPE           = "xml",
+    KEEP_SNAPSHOTS = "yes"
+]
+TXT

@@ -1,0 +1,61 @@
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { collect } from './helpers/vmm.ts';
+import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
+import { createBridge, deleteBridge, deleteLink, linkExists } from './helpers/net.ts';
+import { repoRoot, stateDir } from './helpers/paths.ts';
+import { actionXml, deployArgv, idArgv, vmXml, type TestVm } from './helpers/vm-xml.ts';
+
+// OpenNebula installs the driver in its remotes tree and copies that tree, links dereferenced, to
+// /var/tmp/one on each host. The driver must work from such a copy, with its config found beside it.
+const ID = 9501;
+const bridge = 'dvt-cp0';
+const frontEnd = join(stateDir, 'front-end-remotes');
+const hostCopy = join(stateDir, 'var-tmp-one');
+const vm: TestVm = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.40.11' }] };
+
+function runFromCopy(action: string, argv: string[], stdin: string) {
+  const env = { ...process.env };
+  delete env.DOCKVISOR_CONFIG;
+  const child = spawn(join(hostCopy, 'vmm/dockvisor', action), argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(stdin);
+  return collect(child);
+}
+
+test.before(async () => {
+  await removeContainersOf(await realEngine(), [ID]);
+  deleteLink(`one-${ID}-0`);
+  createBridge(bridge, '198.18.40.1/24');
+  for (const dir of [frontEnd, hostCopy]) rmSync(dir, { recursive: true, force: true });
+  mkdirSync(frontEnd, { recursive: true });
+});
+
+test.after.always(async () => {
+  await removeContainersOf(await realEngine(), [ID]);
+  deleteBridge(bridge);
+  for (const dir of [frontEnd, hostCopy]) rmSync(dir, { recursive: true, force: true });
+});
+
+test.serial('the driver installed on a front-end works from the copy OpenNebula makes on a host', async (t) => {
+  const installed = execFileSync(join(repoRoot, 'packaging/install-opennebula.sh'), [frontEnd], { encoding: 'utf8' });
+  t.regex(installed, /TYPE {11}= "xml"/);
+  execFileSync('cp', ['-RL', frontEnd, hostCopy]);
+  // The admin's host config, read from beside the copied driver: this host has no registry to pull from.
+  writeFileSync(join(hostCopy, 'etc/vmm/dockvisor/dockvisor.conf'), JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3 }));
+
+  const deployed = await runFromCopy('deploy', deployArgv(ID), vmXml(vm));
+  t.is(deployed.stdout, `one-${ID}\n`, deployed.stderr);
+  t.true(linkExists(`one-${ID}-0`));
+  const unsupported = await runFromCopy('migrate', idArgv(ID), actionXml(vm));
+  t.is(unsupported.stderr, 'migrate: not supported by dockvisor\n');
+  const terminated = await runFromCopy('shutdown', idArgv(ID), actionXml({ ...vm, lcmState: 12 }));
+  t.is(terminated.code, 0, terminated.stderr);
+  t.deepEqual(await containersOf(await realEngine(), [ID]), []);
+});
+
+test.serial('the installer refuses a remotes directory that does not exist', (t) => {
+  const error = t.throws(() => execFileSync(join(repoRoot, 'packaging/install-opennebula.sh'), [join(stateDir, 'no-such-dir')], { stdio: 'pipe' }));
+  t.regex(String((error as { stderr?: Buffer }).stderr), /is not a directory/);
+});
