@@ -23,21 +23,22 @@ export class NicPlumbing {
     const missing = nics.filter((nic) => !present.has(guestInterface(nic)));
     if (missing.length === 0) return;
     this.checkBridges(missing);
+    // Host ends left by an interrupted run, or by a container that just restarted (the kernel removes
+    // those on its own, a moment later); a stale peer inside the container goes with its host end.
+    const stale = missing.filter((nic) => linkExists(nic.hostInterface) || linkExists(temporaryPeerName(nic.hostInterface)));
+    if (stale.length) await this.unplug(stale);
 
     const hostLines: string[] = [];
     const ovsPorts: NicSpec[] = [];
     for (const nic of missing) {
       const peer = temporaryPeerName(nic.hostInterface);
-      if (linkExists(nic.hostInterface)) hostLines.push(`link del ${nic.hostInterface}`);
-      if (linkExists(peer)) hostLines.push(`link del ${peer}`);
       const mtu = nic.mtu ? ` mtu ${nic.mtu}` : '';
       hostLines.push(`link add ${nic.hostInterface}${mtu} type veth peer name ${peer}${mtu}`);
       if (nic.bridgeType === 'linux') hostLines.push(`link set ${nic.hostInterface} master ${nic.bridge}`);
       else ovsPorts.push(nic);
       hostLines.push(`link set ${nic.hostInterface} up`, `link set ${peer} netns ${pid}`);
     }
-    // A stale peer left inside the container by an interrupted run disappears with its host end.
-    // Each batch is far below PIPE_BUF, so `ip` reads all of it or nothing even if this process dies.
+    // A batch for a VM's NICs is below PIPE_BUF, so `ip` reads all of it or nothing even if this process dies.
     await this.commands.asRoot(['ip', '-batch', '-'], hostLines.join('\n') + '\n');
     for (const nic of ovsPorts) {
       await this.commands.asRoot(['ovs-vsctl', '--may-exist', 'add-port', nic.bridge, nic.hostInterface]);
@@ -72,7 +73,7 @@ export class NicPlumbing {
     if (lines.length === 0) return;
     // A link may vanish on its own meanwhile (its container just stopped): only one still there is a failure.
     await this.commands.asRoot(['ip', '-force', '-batch', '-'], lines.join('\n') + '\n').catch((error: unknown) => {
-      const left = nics.filter((nic) => linkExists(nic.hostInterface)).map((nic) => nic.hostInterface);
+      const left = nics.flatMap((nic) => [nic.hostInterface, temporaryPeerName(nic.hostInterface)]).filter(linkExists);
       if (left.length) throw error;
     });
   }
