@@ -5,13 +5,13 @@ import { containersOf, realEngine, removeContainersOf } from './helpers/engine.t
 import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
 import { recorded } from './helpers/paths.ts';
 import { runAction, testConfigPath, type ActionResult } from './helpers/vmm.ts';
-import { actionXml, vmXml, deployArgv, idArgv, type TestNic, type TestVm } from './helpers/vm-xml.ts';
+import { actionXml, vmXml, deployArgv, idArgv, type NicDraft, type VmDraft } from './helpers/vm-xml.ts';
 
 const ID = 9401;
 const bridge = 'dvt-bad0';
-const good: TestVm = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.30.11' }] };
-const withNic = (nic: Partial<TestNic>): TestVm => ({ ...good, nics: [{ ...good.nics![0]!, ...nic }] });
-const withOptions = (options: Record<string, string>): TestVm => ({ ...good, dockvisor: options });
+const good: VmDraft = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.30.11' }] };
+const withNic = (nic: Partial<NicDraft>): VmDraft => ({ ...good, nics: [{ ...good.nics![0]!, ...nic }] });
+const withOptions = (options: Record<string, string>): VmDraft => ({ ...good, dockvisor: options });
 
 test.before(async () => {
   await removeContainersOf(await realEngine(), [ID]);

@@ -4,19 +4,19 @@ import { readFileSync } from 'node:fs';
 import { realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, hostPings, ipInside, linkExists, linksStartingWith } from './helpers/net.ts';
 import { runAction } from './helpers/vmm.ts';
-import { actionXml, vmXml, deployArgv, idArgv, macFor, type TestVm } from './helpers/vm-xml.ts';
+import { actionXml, vmXml, deployArgv, idArgv, macFor, type VmDraft } from './helpers/vm-xml.ts';
 
 const A = 9101;
 const B = 9102;
 const lan = 'dvt-lan0';
 const second = 'dvt-lan1';
 
-const vmA: TestVm = {
+const vmA: VmDraft = {
   id: A,
   name: 'web-a',
   nics: [{ nicId: 0, bridge: lan, ip: '198.18.10.11', mask: '255.255.255.0', gateway: '198.18.10.1', dns: '198.18.10.53', mtu: '1400', ip6: '2001:2::11' }],
 };
-const vmB: TestVm = { id: B, name: 'web-b', nics: [{ nicId: 0, bridge: lan, ip: '198.18.10.12', mask: '255.255.255.0' }] };
+const vmB: VmDraft = { id: B, name: 'web-b', nics: [{ nicId: 0, bridge: lan, ip: '198.18.10.12', mask: '255.255.255.0' }] };
 
 async function ok(action: string, argv: string[], stdin: string): Promise<string> {
   const result = await runAction(action, argv, stdin);
@@ -72,7 +72,7 @@ test.serial('the lease is applied from the host: MAC, prefix, gateway, MTU, IPv6
 
 test.serial('a NIC is hot-plugged and hot-unplugged', async (t) => {
   const nic = { nicId: 1, bridge: second, ip: '198.18.11.11', mask: '255.255.255.0', attach: true };
-  const withNic: TestVm = { ...vmA, nics: [...vmA.nics!, nic] };
+  const withNic: VmDraft = { ...vmA, nics: [...vmA.nics!, nic] };
   await ok('attach_nic', [`one-${A}`, macFor(A, 1), second, '-', 'bridge', `one-${A}-1`, String(A), 'localhost'], actionXml(withNic));
   t.true(linkExists(`one-${A}-1`));
   t.regex(ipInside(await pidOf(A), '-o', 'addr', 'show', 'dev', 'eth1'), /198\.18\.11\.11\/24/);
@@ -114,7 +114,7 @@ test.serial('snapshots: create prints the name, revert brings the files back wit
 });
 
 test.serial('reconfigure applies new DNS servers from the context', async (t) => {
-  const changed: TestVm = { ...vmA, nics: [{ ...vmA.nics![0]!, dns: '198.18.10.54 198.18.10.55' }] };
+  const changed: VmDraft = { ...vmA, nics: [{ ...vmA.nics![0]!, dns: '198.18.10.54 198.18.10.55' }] };
   await ok('prereconfigure', [`one-${A}`, 'hdb', String(A), 'localhost'], actionXml(changed));
   await ok('reconfigure', [`one-${A}`, 'hdb', '/var/lib/one/datastores/100/9101/disk.1', String(A), 'localhost'], actionXml(changed));
   const resolv = inside(await pidOf(A), 'cat', '/etc/resolv.conf');

@@ -6,7 +6,7 @@ import { collect } from './helpers/vmm.ts';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, linkExists } from './helpers/net.ts';
 import { repoRoot, stateDir } from './helpers/paths.ts';
-import { actionXml, deployArgv, idArgv, vmXml, type TestVm } from './helpers/vm-xml.ts';
+import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
 
 // OpenNebula installs the driver in its remotes tree and copies that tree, links dereferenced, to
 // /var/tmp/one on each host. The driver must work from such a copy, with its config found beside it.
@@ -14,7 +14,7 @@ const ID = 9501;
 const bridge = 'dvt-cp0';
 const frontEnd = join(stateDir, 'front-end-remotes');
 const hostCopy = join(stateDir, 'var-tmp-one');
-const vm: TestVm = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.40.11' }] };
+const vm: VmDraft = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.40.11' }] };
 
 function runFromCopy(action: string, argv: string[], stdin: string) {
   const env = { ...process.env };

@@ -3,7 +3,7 @@ import { containersOf, realEngine, removeContainersOf } from './helpers/engine.t
 import { createBridge, deleteBridge, deleteLink, hostPings, ipInside, linkExists, linksStartingWith } from './helpers/net.ts';
 import { temporaryPeerName } from '../drivers/core/nic-plumbing.ts';
 import { collect, runAction, startAction } from './helpers/vmm.ts';
-import { actionXml, vmXml, deployArgv, idArgv, type TestVm } from './helpers/vm-xml.ts';
+import { actionXml, vmXml, deployArgv, idArgv, type VmDraft } from './helpers/vm-xml.ts';
 
 const bridge = 'dvt-rob0';
 const KILLED = 9301;
@@ -12,7 +12,7 @@ const MISSING = 9303;
 const CONCURRENT = Array.from({ length: 20 }, (_, i) => 9310 + i);
 const ALL = [KILLED, TWICE, MISSING, ...CONCURRENT];
 
-const vm = (id: number): TestVm => ({ id, nics: [{ nicId: 0, bridge, ip: `198.18.20.${id - 9300 + 10}`, mask: '255.255.255.0' }] });
+const vm = (id: number): VmDraft => ({ id, nics: [{ nicId: 0, bridge, ip: `198.18.20.${id - 9300 + 10}`, mask: '255.255.255.0' }] });
 const vmDocument = (id: number) => vmXml(vm(id));
 const terminate = (id: number) => runAction('shutdown', idArgv(id), actionXml({ ...vm(id), lcmState: 12 }));
 

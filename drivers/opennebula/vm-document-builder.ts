@@ -3,7 +3,7 @@
  * deploy reads on stdin (`vmXml`) and what every other action reads (`actionXml`).
  */
 
-export interface TestNic {
+export interface NicDraft {
   nicId: number;
   bridge: string;
   ip?: string;
@@ -17,7 +17,7 @@ export interface TestNic {
   attach?: boolean;
 }
 
-export interface TestVm {
+export interface VmDraft {
   id: number;
   name?: string;
   lcmState?: number;
@@ -26,7 +26,7 @@ export interface TestVm {
   memory?: string;
   dockvisor?: Record<string, string>;
   context?: Record<string, string>;
-  nics?: TestNic[];
+  nics?: NicDraft[];
   /** Raw XML added inside TEMPLATE, for documents that must be malformed on purpose. */
   extraTemplate?: string;
 }
@@ -39,7 +39,7 @@ export function macFor(vmId: number, nicId: number): string {
   return `02:00:${hex(vmId >> 8)}:${hex(vmId)}:${hex(nicId)}:01`;
 }
 
-function nicXml(vm: TestVm, nic: TestNic): string {
+function nicXml(vm: VmDraft, nic: NicDraft): string {
   return (
     '<NIC>' +
     element('ATTACH', nic.attach ? 'YES' : undefined) +
@@ -56,7 +56,7 @@ function nicXml(vm: TestVm, nic: TestNic): string {
   );
 }
 
-function contextXml(vm: TestVm): string {
+function contextXml(vm: VmDraft): string {
   const entries: Record<string, string> = { NETWORK: 'YES', SET_HOSTNAME: vm.name ?? `vm-${vm.id}` };
   for (const nic of vm.nics ?? []) {
     const prefix = `ETH${nic.nicId}_`;
@@ -71,7 +71,7 @@ function contextXml(vm: TestVm): string {
   return `<CONTEXT>${Object.entries(entries).map(([k, v]) => element(k, v)).join('')}</CONTEXT>`;
 }
 
-export function vmXml(vm: TestVm): string {
+export function vmXml(vm: VmDraft): string {
   const dockvisor = { IMAGE: 'dockvisor/busybox:latest', CMD: 'sleep infinity', ...vm.dockvisor };
   return (
     `<VM><ID>${vm.id}</ID><UID>0</UID><GID>0</GID><NAME>${vm.name ?? `vm-${vm.id}`}</NAME>` +
@@ -88,7 +88,7 @@ export function vmXml(vm: TestVm): string {
   );
 }
 
-export function actionXml(vm: TestVm): string {
+export function actionXml(vm: VmDraft): string {
   return (
     `<VMM_DRIVER_ACTION_DATA><HOST>localhost</HOST><MIGR_HOST/><DEPLOY_ID>one-${vm.id}</DEPLOY_ID>` +
     `<LOCAL_DEPLOYMENT_FILE/><REMOTE_DEPLOYMENT_FILE/><CHECKPOINT_FILE/><TM_COMMAND/><TM_COMMAND_ROLLBACK/><DISK_TARGET_PATH/>` +

@@ -3,13 +3,13 @@ import { BridgeFirewall } from '../../core/bridge-firewall.ts';
 import { defaultHostConfig } from '../../core/host-config.ts';
 import { linkExists } from '../../core/nic-plumbing.ts';
 import { EngineClient } from '../../engine/engine-client.ts';
-import { actionXml, deployArgv, idArgv, vmXml, type TestVm } from '../../opennebula/vm-document-builder.ts';
+import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from '../../opennebula/vm-document-builder.ts';
 import { runDriverAction } from './driver-process.ts';
 
 const BRIDGE = 'dvdemo0';
 const HOST_ADDRESS = '198.18.100.1/24';
 
-const demoVms: TestVm[] = [101, 102, 103].map((id, i) => ({
+const demoVms: VmDraft[] = [101, 102, 103].map((id, i) => ({
   id,
   name: `demo-${i + 1}`,
   cpu: '0.25',
@@ -63,7 +63,7 @@ export async function runDemo(remotesDir: string): Promise<void> {
       const ip = vm.nics![0]!.ip!;
       say(`  host -> ${ip}: ${await reachable(commands.run(['ping', '-c', '1', '-W', '2', ip]), `host to ${ip}`)}`);
     }
-    const [first, second] = demoVms as [TestVm, TestVm];
+    const [first, second] = demoVms as [VmDraft, VmDraft];
     const between = await reachable(inside(first.id, 'ping', '-c', '1', '-W', '2', second.nics![0]!.ip!), 'VM to VM');
     say(`  one-${first.id} -> one-${second.id} (${second.nics![0]!.ip}): ${between}`);
 
