@@ -7,6 +7,7 @@ const target = 'remotes/lib/dockvisor';
 const staging = `${target}.new-${process.pid}`;
 const entryPoints = {
   vmm: 'drivers/opennebula/vmm-main.ts',
+  im: 'drivers/opennebula/monitor/probe-main.ts',
   demo: 'drivers/cli/demo-main.ts',
 };
 

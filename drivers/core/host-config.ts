@@ -14,6 +14,8 @@ export interface HostConfig {
   shutdownTimeoutSeconds: number;
   /** What `save` (suspend) does: freeze the processes in memory ("pause") or stop the container ("stop"). */
   suspendMode: 'pause' | 'stop';
+  /** Where the monitoring probes keep their little state between runs. */
+  stateDir: string;
   /** Maximum number of processes in a container, 0 for no limit. */
   pidsLimit: number;
   allow: {
@@ -35,6 +37,7 @@ export function defaultHostConfig(): HostConfig {
     imagePullTimeoutMs: 600_000,
     shutdownTimeoutSeconds: 30,
     suspendMode: 'pause',
+    stateDir: '/var/tmp/dockvisor',
     pidsLimit: 4096,
     allow: { privileged: false, hostNetwork: false, capabilities: [], devices: [], hostMountRoots: [] },
   };
@@ -82,6 +85,7 @@ function mergeConfig(config: HostConfig, raw: unknown, source: string): HostConf
     imagePullTimeoutMs: integer('imagePullTimeoutMs', raw.imagePullTimeoutMs, config.imagePullTimeoutMs),
     shutdownTimeoutSeconds: integer('shutdownTimeoutSeconds', raw.shutdownTimeoutSeconds, config.shutdownTimeoutSeconds),
     suspendMode: oneOf('suspendMode', raw.suspendMode, config.suspendMode, ['pause', 'stop'] as const),
+    stateDir: string('stateDir', raw.stateDir, config.stateDir),
     pidsLimit: integer('pidsLimit', raw.pidsLimit, config.pidsLimit),
     allow: {
       privileged: bool('allow.privileged', allowRaw.privileged, config.allow.privileged),

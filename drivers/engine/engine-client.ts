@@ -8,6 +8,7 @@ import type {
   ContainerStats,
   ContainerSummary,
   ContainerUpdateBody,
+  EngineInfo,
   EngineVersion,
   ImageInspect,
   ImageSummary,
@@ -29,6 +30,10 @@ export class EngineClient {
 
   version(): Promise<EngineVersion> {
     return this.transport.json({ method: 'GET', path: '/version', expect: [200], subject: this.transport.describe() });
+  }
+
+  info(): Promise<EngineInfo> {
+    return this.transport.json({ method: 'GET', path: '/info', expect: [200], subject: this.transport.describe() });
   }
 
   inspectContainer(name: string): Promise<ContainerInspect> {

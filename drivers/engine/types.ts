@@ -115,3 +115,12 @@ export interface EngineVersion {
   Os: string;
   Arch: string;
 }
+
+export interface EngineInfo {
+  ServerVersion: string;
+  Driver: string;
+  DockerRootDir: string;
+  CgroupDriver?: string;
+  CgroupVersion?: string;
+  LiveRestoreEnabled?: boolean;
+}

@@ -1,0 +1,19 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** A small JSON state a probe keeps between runs; a missing or damaged file reads as `fallback`. */
+export function readState<T>(path: string, fallback: T): T {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Written whole and renamed into place, so a probe killed mid-write never leaves half a file. */
+export function writeState(path: string, state: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const staging = `${path}.${process.pid}.tmp`;
+  writeFileSync(staging, JSON.stringify(state));
+  renameSync(staging, path);
+}

@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { loadHostConfig } from '../../core/host-config.ts';
+import { EngineClient } from '../../engine/engine-client.ts';
+import { readBoundedStdin } from '../stdin.ts';
+import { parseMonitorConfig } from './monitor-config.ts';
+import { probes } from './probes.ts';
+
+/**
+ * Entry point of the probes in remotes/im/dockvisor-probes.d: `im.mjs <probe> <hypervisor> <host id> <host name>`
+ * with monitord's <MONITOR_CONFIGURATION> on stdin. Prints the probe's lines; on failure one line on stderr, exit 1.
+ */
+const [probe = '', hypervisor = 'dockvisor'] = process.argv.slice(2);
+const remotesDir = join(import.meta.dirname, '../..');
+const configPath = process.env.DOCKVISOR_CONFIG ?? join(remotesDir, 'etc/vmm/dockvisor/dockvisor.conf');
+
+async function main(): Promise<void> {
+  const run = Object.hasOwn(probes, probe) ? probes[probe]! : undefined;
+  if (!run) throw new Error(`unknown probe "${probe.slice(0, 40)}"`);
+  const monitor = parseMonitorConfig(await readBoundedStdin());
+  const host = loadHostConfig(configPath);
+  const engine = new EngineClient({ kind: 'unix', socketPath: host.engineSocket }, { timeoutMs: host.engineTimeoutMs });
+  try {
+    const output = await run({
+      hypervisor,
+      host,
+      monitor,
+      engine,
+      remotesDir,
+      warn: (line) => process.stderr.write(`dockvisor ${probe}: ${line}\n`),
+    });
+    process.stdout.write(output);
+  } finally {
+    await engine.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`dockvisor ${probe}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,119 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HostConfig } from '../../core/host-config.ts';
+import { ownedContainerFilter } from '../../core/labels.ts';
+import type { EngineClient } from '../../engine/engine-client.ts';
+import type { ContainerSummary } from '../../engine/types.ts';
+import { CgroupLayout } from '../../monitoring/cgroup-layout.ts';
+import { guestStatuses, type GuestStatus } from '../../monitoring/guest-states.ts';
+import { sampleGuestUsage, type GuestUsage } from '../../monitoring/guest-usage.ts';
+import { filesystemMb, hostFacts, locallyMonitoredDatastores } from '../../monitoring/host-facts.ts';
+import { hostUsage } from '../../monitoring/host-usage.ts';
+import { stateReport } from '../../monitoring/state-changes.ts';
+import type { MonitorConfig } from './monitor-config.ts';
+import { keyLines, monitorKeys, monitorLine, pollString, stateLines } from './probe-format.ts';
+
+export interface ProbeContext {
+  hypervisor: string;
+  host: HostConfig;
+  monitor: MonitorConfig;
+  engine: EngineClient;
+  /** The remotes tree the probe runs from (/var/tmp/one on a host), where OpenNebula keeps VERSION. */
+  remotesDir: string;
+  cgroupRoot?: string;
+  /** Where to say what could not be read without failing the probe. */
+  warn: (line: string) => void;
+}
+
+export type Probe = (context: ProbeContext) => Promise<string>;
+
+const FRONT_END = 'opennebula';
+const statePath = (context: ProbeContext, kind: string) => join(context.host.stateDir, `${kind}-host-${context.monitor.hostId}.json`);
+
+/** The probes of remotes/im/dockvisor-probes.d, and the 5.x one-shot output. */
+export const probes: Record<string, Probe> = {
+  async 'host-system'(context) {
+    const facts = hostFacts();
+    const info = await context.engine.info();
+    const versionFile = join(context.remotesDir, 'VERSION');
+    const lines = keyLines([
+      ['HYPERVISOR', context.hypervisor],
+      ['HOSTNAME', facts.hostname],
+      ['ARCH', facts.arch],
+      ['MODELNAME', facts.modelName],
+      ['CPUSPEED', facts.cpuSpeedMhz],
+      ['TOTALCPU', facts.totalCpu],
+      ['TOTALMEMORY', facts.totalMemoryKb],
+      ['CGROUPS_VERSION', facts.cgroupsVersion],
+      ['VERSION', existsSync(versionFile) ? readFileSync(versionFile, 'utf8').trim() : undefined],
+      ['DOCKER_VERSION', info.ServerVersion],
+      ['DOCKER_STORAGE_DRIVER', info.Driver],
+    ]);
+    return lines + datastoreLines(context, info.DockerRootDir);
+  },
+
+  async 'host-monitor'(context) {
+    const usage = await hostUsage(statePath(context, 'host-cpu'));
+    return keyLines([
+      ['HYPERVISOR', context.hypervisor],
+      ['USEDMEMORY', usage.usedMemoryKb],
+      ['FREEMEMORY', usage.freeMemoryKb],
+      ['USEDCPU', usage.usedCpu],
+      ['FREECPU', usage.freeCpu],
+      ['NETRX', usage.netRx],
+      ['NETTX', usage.netTx],
+    ]);
+  },
+
+  async 'vm-status'(context) {
+    const statuses = guestStatuses(await ourContainers(context), FRONT_END);
+    const report = stateReport(statePath(context, 'vm-status'), statuses, Math.floor(Date.now() / 1000), context.monitor.syncStateSeconds);
+    return stateLines(report);
+  },
+
+  async 'vm-monitor'(context) {
+    const { usage } = await guestUsage(context, await ourContainers(context));
+    return usage.map((vm) => monitorLine(vm, monitorKeys(vm))).join('');
+  },
+
+  /** OpenNebula 5.x: host figures, VM_POLL=YES and one VM=[..., POLL="..."] per VM, in one output. */
+  async 'poll-5x'(context) {
+    const containers = await ourContainers(context);
+    const statuses = guestStatuses(containers, FRONT_END);
+    const { usage } = await guestUsage(context, containers);
+    const byName = new Map(usage.map((vm) => [vm.name, vm]));
+    const host = (await probes['host-system']!(context)) + (await probes['host-monitor']!(context)).replace(/^HYPERVISOR=.*\n/m, '');
+    const vms = statuses.map((vm) => `VM=[ID=${vm.vmId},DEPLOY_ID=${vm.name},POLL="${pollString(vm, byName.get(vm.name))}"]\n`);
+    return `${host}VM_POLL=YES\n${vms.join('')}`;
+  },
+};
+
+async function ourContainers(context: ProbeContext): Promise<ContainerSummary[]> {
+  return context.engine.listContainers(ownedContainerFilter());
+}
+
+async function guestUsage(context: ProbeContext, containers: ContainerSummary[]): Promise<{ usage: GuestUsage[] }> {
+  const live = new Set(['running', 'paused']);
+  const guests = guestStatuses(containers, FRONT_END)
+    .filter((vm: GuestStatus) => vm.state === 'running' || vm.state === 'suspended')
+    .map((vm) => ({ ...vm, containerId: containers.find((c) => c.Names[0] === `/${vm.name}` && live.has(c.State))!.Id }));
+  const layout = new CgroupLayout(context.cgroupRoot);
+  const result = await sampleGuestUsage(guests, layout, statePath(context, 'vm-cpu'));
+  for (const name of result.unreadable) context.warn(`${name}: its cgroup could not be read; left out of this report`);
+  return result;
+}
+
+/** Capacity of the filesystems holding the VMs: Docker's data root, and each locally monitored system datastore. */
+function datastoreLines(context: ProbeContext, dockerRoot: string): string {
+  const root = filesystemMb(dockerRoot);
+  let lines = keyLines([
+    ['DS_LOCATION_USED_MB', root.usedMb],
+    ['DS_LOCATION_TOTAL_MB', root.totalMb],
+    ['DS_LOCATION_FREE_MB', root.freeMb],
+  ]);
+  for (const ds of locallyMonitoredDatastores(context.monitor.datastoreLocation ?? '/var/lib/one/datastores')) {
+    const fs = ds.tmMad === 'dockvisor' ? root : filesystemMb(ds.path);
+    lines += `DS = [ ID = ${ds.id}, USED_MB = ${fs.usedMb}, TOTAL_MB = ${fs.totalMb}, FREE_MB = ${fs.freeMb} ]\n`;
+  }
+  return lines;
+}

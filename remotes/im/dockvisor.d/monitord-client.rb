@@ -1,0 +1,1 @@
+../common.d/monitord-client.rb
