@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { EngineClient } from '../engine/engine-client.ts';
 import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
@@ -13,15 +12,6 @@ import type { NicSpec, VmSpec } from './vm-spec.ts';
 
 export type VmPowerState = 'running' | 'paused' | 'stopped' | 'missing';
 
-export interface VmUsage {
-  state: VmPowerState;
-  /** Stopped by itself with an error (or killed for memory), not by a shutdown. */
-  failed: boolean;
-  cpuPercent: number;
-  memoryBytes: number;
-  netRx: number;
-  netTx: number;
-}
 
 /**
  * The container verbs behind every front-end. Each is idempotent: repeating it after a success,
@@ -177,28 +167,6 @@ export class VmLifecycle {
     return container.State.Running ? 'running' : 'stopped';
   }
 
-  /** One-off usage figures through the engine's stats endpoint (the probes read cgroups instead). */
-  async usage(spec: VmSpec): Promise<VmUsage> {
-    const container = await this.ownContainer(spec);
-    const idle = { cpuPercent: 0, memoryBytes: 0, netRx: 0, netTx: 0 };
-    if (!container) return { state: 'missing', failed: false, ...idle };
-    const failed = container.State.OOMKilled || ![0, 137, 143].includes(container.State.ExitCode);
-    if (!container.State.Running) return { state: 'stopped', failed, ...idle };
-    const stats = await this.engine.statsOnce(spec.containerName);
-    const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
-    const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
-    const cpus = stats.cpu_stats.online_cpus ?? 1;
-    const cache = stats.memory_stats.stats?.total_inactive_file ?? stats.memory_stats.stats?.inactive_file ?? 0;
-    const traffic = hostSideTraffic(spec.nics);
-    return {
-      state: container.State.Paused ? 'paused' : 'running',
-      failed: false,
-      cpuPercent: systemDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0,
-      memoryBytes: Math.max(0, (stats.memory_stats.usage ?? 0) - cache),
-      ...traffic,
-    };
-  }
-
   async inspect(spec: VmSpec): Promise<ContainerInspect | undefined> {
     return this.ownContainer(spec);
   }
@@ -294,21 +262,6 @@ export class VmLifecycle {
       throw new InvalidInputError(`VM ${spec.vmId}: a container named ${spec.containerName} exists on this host but is not this VM's; it was left alone`);
     }
   }
-}
-
-/** What the VM received is what the host end of its veths sent, and the other way round. */
-function hostSideTraffic(nics: NicSpec[]): { netRx: number; netTx: number } {
-  let netRx = 0;
-  let netTx = 0;
-  for (const nic of nics) {
-    try {
-      netRx += Number(readFileSync(`/sys/class/net/${nic.hostInterface}/statistics/tx_bytes`, 'utf8'));
-      netTx += Number(readFileSync(`/sys/class/net/${nic.hostInterface}/statistics/rx_bytes`, 'utf8'));
-    } catch {
-      // a NIC not plugged right now has moved no traffic
-    }
-  }
-  return { netRx, netTx };
 }
 
 function snapshotRepository(spec: VmSpec): string {

@@ -1,4 +1,4 @@
-import type { ContainerSummary } from '../engine/types.ts';
+import type { ContainerState, ContainerSummary } from '../engine/types.ts';
 import { LABEL_FRONT_END, LABEL_VM_ID } from '../core/labels.ts';
 
 export type GuestState = 'running' | 'suspended' | 'stopped' | 'failed';
@@ -29,7 +29,12 @@ export function guestStatuses(containers: ContainerSummary[], frontEnd: string):
   return statuses;
 }
 
-function guestState(container: ContainerSummary): GuestState | undefined {
+/** The same mapping from an inspected container's state. */
+export function guestStateOf(state: ContainerState): GuestState | undefined {
+  return guestState({ State: state.Status, Status: `Exited (${state.ExitCode})` });
+}
+
+function guestState(container: Pick<ContainerSummary, 'State' | 'Status'>): GuestState | undefined {
   switch (container.State) {
     case 'running':
       return 'running';

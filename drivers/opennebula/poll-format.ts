@@ -1,10 +1,19 @@
-import type { VmLifecycle } from '../core/vm-lifecycle.ts';
+import { join } from 'node:path';
+import type { HostServices } from '../core/host-services.ts';
 import type { VmSpec } from '../core/vm-spec.ts';
+import { CgroupLayout } from '../monitoring/cgroup-layout.ts';
+import { guestStateOf } from '../monitoring/guest-states.ts';
+import { sampleGuestUsage } from '../monitoring/guest-usage.ts';
+import { pollString } from './monitor/probe-format.ts';
 
-/** The OpenNebula 5.x poll line: STATE (a, p, e, d), CPU (% of one CPU), MEMORY (KB), NETRX, NETTX (bytes). */
-export async function pollLine(vms: VmLifecycle, spec: VmSpec): Promise<string> {
-  const usage = await vms.usage(spec);
-  if (usage.state === 'missing' || usage.state === 'stopped') return `STATE=${usage.failed ? 'e' : 'd'}`;
-  const state = usage.state === 'paused' ? 'p' : 'a';
-  return `STATE=${state} CPU=${usage.cpuPercent.toFixed(2)} MEMORY=${Math.round(usage.memoryBytes / 1024)} NETRX=${usage.netRx} NETTX=${usage.netTx}`;
+/** The OpenNebula 5.x poll line of one VM, read from its cgroups like the probes do. */
+export async function pollLine(host: HostServices, spec: VmSpec): Promise<string> {
+  const container = await host.vms.inspect(spec);
+  const state = container && guestStateOf(container.State);
+  if (!container || !state) return 'STATE=d';
+  const status = { vmId: spec.vmId, name: spec.containerName, state };
+  if (state !== 'running' && state !== 'suspended') return pollString(status, undefined);
+  const guest = { vmId: spec.vmId, name: spec.containerName, containerId: container.Id };
+  const { usage } = await sampleGuestUsage([guest], new CgroupLayout(), join(host.config.stateDir, `poll-${spec.containerName}.json`));
+  return pollString(status, usage[0]);
 }

@@ -1,5 +1,6 @@
 import { InvalidInputError, NotSupportedError } from '../core/errors.ts';
 import { printable } from '../core/validate.ts';
+import type { HostServices } from '../core/host-services.ts';
 import type { VmLifecycle } from '../core/vm-lifecycle.ts';
 import type { NicSpec } from '../core/vm-spec.ts';
 import { parseActionData } from './action-data.ts';
@@ -9,14 +10,14 @@ import { parseVmDocument, readNic, type OneVm } from './vm-document.ts';
 import { text } from './xml.ts';
 
 /** One VMM action: OpenNebula's argv (after the action name) and stdin in, the documented stdout out. */
-export type VmmAction = (argv: string[], stdin: string, vms: VmLifecycle) => Promise<string>;
+export type VmmAction = (argv: string[], stdin: string, host: HostServices) => Promise<string>;
 
 /**
  * The actions as OpenNebula calls them (see remotes/vmm/dockvisor). Every argv ends with `<vm id> <host>`;
  * the container is always found from the VM id, so a deploy id from an older driver still works.
  */
 export const vmmActions: Record<string, VmmAction> = {
-  async deploy(argv, stdin, vms) {
+  async deploy(argv, stdin, { vms }) {
     const vm = vmFor(argv, parseVmDocument(stdin));
     await vms.deploy(vm.spec);
     return vm.spec.containerName;
@@ -31,7 +32,7 @@ export const vmmActions: Record<string, VmmAction> = {
   restore: onVm((vms, vm) => vms.resume(vm.spec)),
   resize: onVm((vms, vm) => vms.resize(vm.spec)),
 
-  async snapshot_create(argv, stdin, vms) {
+  async snapshot_create(argv, stdin, { vms }) {
     const snapshotId = argv[1] ?? '';
     if (!/^[0-9]{1,9}$/.test(snapshotId)) throw new InvalidInputError(`snapshot id "${printable(snapshotId)}" is not a number`);
     return vms.snapshotCreate(actionVm(argv, stdin).spec, snapshotId);
@@ -40,7 +41,7 @@ export const vmmActions: Record<string, VmmAction> = {
   snapshot_revert: onVm((vms, vm, argv) => vms.snapshotRevert(vm.spec, argv[1] ?? '')),
   snapshot_delete: onVm((vms, vm, argv) => vms.snapshotDelete(vm.spec, argv[1] ?? '')),
 
-  async attach_nic(argv, stdin, vms) {
+  async attach_nic(argv, stdin, { vms }) {
     const vm = actionVm(argv, stdin);
     const nic = nicByMac(vm, argv[1] ?? '');
     const [, , bridge, , , target] = argv;
@@ -51,13 +52,13 @@ export const vmmActions: Record<string, VmmAction> = {
     return '';
   },
 
-  async detach_nic(argv, stdin, vms) {
+  async detach_nic(argv, stdin, { vms }) {
     const vm = actionVm(argv, stdin);
     await vms.detachNic(vm.spec, nicByMac(vm, argv[1] ?? ''));
     return '';
   },
 
-  async prereconfigure(argv, stdin, vms) {
+  async prereconfigure(argv, stdin, { vms }) {
     const vm = actionVm(argv, stdin);
     if ((await vms.powerState(vm.spec)) === 'missing') throw new InvalidInputError(`VM ${vm.id}: container ${vm.spec.containerName} does not exist on this host`);
     return '';
@@ -65,14 +66,14 @@ export const vmmActions: Record<string, VmmAction> = {
 
   reconfigure: onVm((vms, vm) => vms.reconfigure(vm.spec)),
 
-  async poll(argv, stdin, vms) {
-    return pollLine(vms, actionVm(argv, stdin).spec);
+  async poll(argv, stdin, host) {
+    return pollLine(host, actionVm(argv, stdin).spec);
   },
 };
 
 /** An action whose whole job is one verb on the VM of the action data, with nothing to print. */
 function onVm(verb: (vms: VmLifecycle, vm: OneVm, argv: string[]) => Promise<unknown>): VmmAction {
-  return async (argv, stdin, vms) => {
+  return async (argv, stdin, { vms }) => {
     await verb(vms, actionVm(argv, stdin), argv);
     return '';
   };

@@ -15,7 +15,7 @@ async function main(): Promise<number> {
   const stdin = await readBoundedStdin();
   const host = openHostServices(configPath);
   try {
-    const output = await run(argv, stdin, host.vms);
+    const output = await run(argv, stdin, host);
     if (output) process.stdout.write(`${output}\n`);
     return 0;
   } finally {

@@ -22,3 +22,9 @@ export function parseMonitorConfig(xml: string): MonitorConfig {
     datastoreLocation: location,
   };
 }
+
+/** OpenNebula 5.x gives probes no configuration: its argv ends with `<host id> <host name>`. */
+export function legacyMonitorConfig(argv: string[]): MonitorConfig {
+  const hostId = argv[argv.length - 2];
+  return { hostId: hostId && /^[0-9]{1,9}$/.test(hostId) ? Number(hostId) : 0, syncStateSeconds: 180 };
+}

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { loadHostConfig } from '../../core/host-config.ts';
 import { EngineClient } from '../../engine/engine-client.ts';
 import { readBoundedStdin } from '../stdin.ts';
-import { parseMonitorConfig } from './monitor-config.ts';
+import { legacyMonitorConfig, parseMonitorConfig } from './monitor-config.ts';
 import { probes } from './probes.ts';
 
 /**
@@ -16,7 +16,9 @@ const configPath = process.env.DOCKVISOR_CONFIG ?? join(remotesDir, 'etc/vmm/doc
 async function main(): Promise<void> {
   const run = Object.hasOwn(probes, probe) ? probes[probe]! : undefined;
   if (!run) throw new Error(`unknown probe "${probe.slice(0, 40)}"`);
-  const monitor = parseMonitorConfig(await readBoundedStdin());
+  const stdin = await readBoundedStdin();
+  // 5.x runs probes with no configuration on stdin: the host id is then the one before the host name.
+  const monitor = stdin.trim() || probe !== 'poll-5x' ? parseMonitorConfig(stdin) : legacyMonitorConfig(process.argv.slice(2));
   const host = loadHostConfig(configPath);
   const engine = new EngineClient({ kind: 'unix', socketPath: host.engineSocket }, { timeoutMs: host.engineTimeoutMs });
   try {

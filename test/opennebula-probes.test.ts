@@ -1,0 +1,181 @@
+import test from 'ava';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
+import { allProbeDirs, monitorMessages, monitorOf, probesRoot, runProbe } from './helpers/monitord-client.ts';
+import { createBridge, deleteBridge, deleteLink, hostPings, linksStartingWith } from './helpers/net.ts';
+import { BASE_IMAGE, recorded, stateDir } from './helpers/paths.ts';
+import { runAction, testConfigPath } from './helpers/vmm.ts';
+import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
+
+const bridge = 'dvt-mon0';
+const WEB = 9601;
+const BURNER = 9602;
+const FLAKY = 9603;
+const CRASHER = 9604;
+const ALL = [WEB, BURNER, FLAKY, CRASHER];
+const NOT_OURS = 'dvtest-not-ours';
+const config = readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8');
+
+const web: VmDraft = { id: WEB, nics: [{ nicId: 0, bridge, ip: '198.18.50.11' }] };
+const burner: VmDraft = {
+  id: BURNER,
+  cpu: '0.5',
+  memory: '128',
+  dockvisor: { CMD: `sh -c 'head -c 40000000 /dev/zero > /dev/shm/fill; while :; do :; done'` },
+};
+const flaky: VmDraft = { id: FLAKY };
+const crasher: VmDraft = { id: CRASHER, dockvisor: { CMD: `sh -c 'sleep 1; exit 3'` } };
+
+/** A host config with its own state directory, so each test starts from a first (full) report. */
+function probeEnv(name: string, overrides: Record<string, unknown> = {}): NodeJS.ProcessEnv {
+  const dir = join(stateDir, `probe-state-${name}`);
+  rmSync(dir, { recursive: true, force: true });
+  return { ...process.env, DOCKVISOR_CONFIG: testConfigPath({ stateDir: dir, ...overrides }, `probes-${name}.json`) };
+}
+
+const probe = (dir: string, file: string, env: NodeJS.ProcessEnv) => runProbe(join(probesRoot, dir, file), config, env);
+
+async function ok(action: string, argv: string[], stdin: string): Promise<void> {
+  const result = await runAction(action, argv, stdin);
+  if (result.code !== 0) throw new Error(`${action}: ${result.stderr}`);
+}
+
+const cleanup = async () => {
+  const engine = await realEngine();
+  await removeContainersOf(engine, ALL);
+  await engine.removeContainer(NOT_OURS).catch(() => undefined);
+  for (const link of linksStartingWith(`one-${WEB}-`)) deleteLink(link);
+  deleteBridge(bridge);
+};
+
+test.before(async () => {
+  await cleanup();
+  createBridge(bridge, '198.18.50.1/24');
+  for (const vm of [web, burner, flaky]) await ok('deploy', deployArgv(vm.id), vmXml(vm));
+  const engine = await realEngine();
+  await engine.createContainer(NOT_OURS, { Image: BASE_IMAGE, Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: 'none' } });
+  await engine.startContainer(NOT_OURS);
+});
+test.after.always(cleanup);
+
+test.serial('monitoring starts as monitord runs it: every probe directory exists and the messages carry host and VMs', async (t) => {
+  for (const dir of allProbeDirs) t.true(existsSync(join(probesRoot, dir)), `${dir} exists`);
+  const { document, decoded } = await monitorMessages(config, probeEnv('start'));
+  const messages = new XMLParser().parse(document).MONITOR_MESSAGES;
+  t.truthy(messages.SYSTEM_HOST && messages.MONITOR_HOST && messages.STATE_VM && messages.MONITOR_VM && messages.TIMESTAMP);
+
+  t.regex(decoded.SYSTEM_HOST!, /^HYPERVISOR="dockvisor"$/m);
+  for (const key of ['HOSTNAME', 'ARCH', 'MODELNAME', 'CPUSPEED', 'TOTALCPU', 'TOTALMEMORY', 'CGROUPS_VERSION', 'DOCKER_VERSION', 'DOCKER_STORAGE_DRIVER', 'DS_LOCATION_TOTAL_MB', 'DS_LOCATION_FREE_MB']) {
+    t.regex(decoded.SYSTEM_HOST!, new RegExp(`^${key}=`, 'm'), key);
+  }
+  t.regex(decoded.SYSTEM_HOST!, /^TOTALCPU=\d+00$/m);
+  for (const key of ['USEDMEMORY', 'FREEMEMORY', 'USEDCPU', 'FREECPU', 'NETRX', 'NETTX']) t.regex(decoded.MONITOR_HOST!, new RegExp(`^${key}=\\d+$`, 'm'), key);
+
+  t.regex(decoded.STATE_VM!, /^SYNC_STATE=yes\nMISSING_STATE=POWEROFF\n/);
+  t.regex(decoded.STATE_VM!, new RegExp(`^VM = \\[ ID="${WEB}", DEPLOY_ID="one-${WEB}", STATE="RUNNING" \\]$`, 'm'));
+  const monitor = monitorOf(decoded.MONITOR_VM!, WEB);
+  t.truthy(monitor);
+  t.deepEqual(Object.keys(monitor!), ['CPU', 'MEMORY', 'NETRX', 'NETTX', 'DISKRDBYTES', 'DISKWRBYTES', 'DISKRDIOPS', 'DISKWRIOPS']);
+  t.false(document.includes(NOT_OURS), 'a container that is not ours never appears');
+  const beacon = await probe('host/beacon', 'date.sh', probeEnv('beacon'));
+  t.true(Math.abs(Number(beacon.stdout) - Date.now() / 1000) < 5, 'the beacon is the epoch');
+});
+
+test.serial('reported memory and CPU are what the cgroup files say, within the sampling window', async (t) => {
+  const engine = await realEngine();
+  const id = (await engine.inspectContainer(`one-${BURNER}`)).Id;
+  const cpuacct = () => Number(readFileSync(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8'));
+  const memory = () => {
+    const usage = Number(readFileSync(`/sys/fs/cgroup/memory/docker/${id}/memory.usage_in_bytes`, 'utf8'));
+    const inactive = Number(/^total_inactive_file (\d+)$/m.exec(readFileSync(`/sys/fs/cgroup/memory/docker/${id}/memory.stat`, 'utf8'))?.[1]);
+    return (usage - inactive) / 1024;
+  };
+  const env = probeEnv('usage');
+  const at = () => ({ time: performance.timeOrigin + performance.now(), cpu: cpuacct() });
+
+  const a0 = at();
+  await probe('vm/monitor', 'dockvisor_usage.sh', env);
+  const a1 = at();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const b0 = at();
+  const memoryBefore = memory();
+  const second = await probe('vm/monitor', 'dockvisor_usage.sh', env);
+  const memoryAfter = memory();
+  const b1 = at();
+
+  const reported = monitorOf(second.stdout, BURNER)!;
+  const cpu = Number(reported.CPU);
+  // The probe's interval lies between its two runs: its rate is bounded by the widest and narrowest windows.
+  const low = ((b0.cpu - a1.cpu) / ((b1.time - a0.time) * 1e6)) * 100;
+  const high = ((b1.cpu - a0.cpu) / ((b0.time - a1.time) * 1e6)) * 100;
+  t.true(cpu >= low - 5 && cpu <= high + 5, `CPU ${cpu} % within [${low.toFixed(1)}, ${high.toFixed(1)}] ± 5`);
+  t.true(cpu <= 55, 'CPU=0.5 caps the VM at half a core');
+  const mem = Number(reported.MEMORY);
+  t.true(mem >= Math.min(memoryBefore, memoryAfter) * 0.9 && mem <= Math.max(memoryBefore, memoryAfter) * 1.1, `MEMORY ${mem} KB vs cgroup ${memoryBefore.toFixed(0)}..${memoryAfter.toFixed(0)} KB ± 10 %`);
+  t.true(mem > 39_000, 'the 40 MB the VM filled are counted');
+});
+
+test.serial('network counters move when traffic crosses the veth', async (t) => {
+  const env = probeEnv('net');
+  const before = monitorOf((await probe('vm/monitor', 'dockvisor_usage.sh', env)).stdout, WEB)!;
+  for (let i = 0; i < 3; i++) t.true(hostPings('198.18.50.11'));
+  const after = monitorOf((await probe('vm/monitor', 'dockvisor_usage.sh', env)).stdout, WEB)!;
+  t.true(Number(after.NETRX) - Number(before.NETRX) >= 3 * 98, `NETRX ${before.NETRX} -> ${after.NETRX}`);
+  t.true(Number(after.NETTX) - Number(before.NETTX) >= 3 * 98, `NETTX ${before.NETTX} -> ${after.NETTX}`);
+});
+
+test.serial('changes made behind OpenNebula\'s back are reported: pause, stop, kill, failure, removal', async (t) => {
+  const engine = await realEngine();
+  const env = probeEnv('states');
+  const status = async () => (await probe('vm/status', 'dockvisor_state.sh', env)).stdout;
+  const line = (id: number, state: string) => `VM = [ ID="${id}", DEPLOY_ID="one-${id}", STATE="${state}" ]\n`;
+  t.true((await status()).startsWith('SYNC_STATE=yes'));
+  t.is(await status(), '', 'no change, nothing to say');
+
+  await engine.pauseContainer(`one-${FLAKY}`);
+  t.is(await status(), line(FLAKY, 'SUSPENDED'));
+  await engine.unpauseContainer(`one-${FLAKY}`);
+  t.is(await status(), line(FLAKY, 'RUNNING'));
+  await engine.stopContainer(`one-${FLAKY}`, 1);
+  t.is(await status(), line(FLAKY, 'POWEROFF'));
+  await engine.startContainer(`one-${FLAKY}`);
+  t.is(await status(), line(FLAKY, 'RUNNING'));
+  await engine.killContainer(`one-${FLAKY}`);
+  t.is(await status(), line(FLAKY, 'POWEROFF'), 'a kill is a poweroff');
+
+  await ok('deploy', deployArgv(CRASHER), vmXml(crasher));
+  t.is(await status(), line(CRASHER, 'RUNNING'));
+  await engine.transport.call({ method: 'POST', path: `/containers/one-${CRASHER}/wait`, expect: [200], subject: 'crasher' });
+  t.is(await status(), line(CRASHER, 'FAILURE'), 'exiting by itself with an error is a failure');
+
+  await engine.removeContainer(`one-${FLAKY}`);
+  t.is(await status(), '');
+  t.is(await status(), '');
+  t.is(await status(), line(FLAKY, 'POWEROFF'), 'gone for three runs: missing, reported as POWEROFF');
+  t.false((await status()).includes(NOT_OURS));
+  t.deepEqual(await containersOf(engine, [FLAKY]), []);
+});
+
+test.serial('a probe that cannot do its job says why and fails; bad input is refused', async (t) => {
+  const broken = await probe('vm/status', 'dockvisor_state.sh', probeEnv('broken', { engineSocket: '/nonexistent/docker.sock' }));
+  t.is(broken.code, 1);
+  t.regex(broken.stderr, /^dockvisor vm-status: .*cannot reach the engine at \/nonexistent\/docker\.sock.*\n$/);
+  const hostile = await runProbe(join(probesRoot, 'vm/monitor/dockvisor_usage.sh'), '<!DOCTYPE x [<!ENTITY a "b">]><MONITOR_CONFIGURATION>&a;</MONITOR_CONFIGURATION>', probeEnv('hostile'));
+  t.is(hostile.code, 1);
+  t.is(hostile.stderr.split('\n').filter(Boolean).length, 1);
+  t.regex(hostile.stderr, /DOCTYPE/);
+});
+
+test.serial('the 5.x one-shot output and the VMM poll report the same VM', async (t) => {
+  const legacy = await runProbe(join(probesRoot, 'legacy/poll.sh'), '', probeEnv('legacy'));
+  t.is(legacy.code, 0, legacy.stderr);
+  t.regex(legacy.stdout, /^HYPERVISOR="dockvisor"$/m);
+  t.regex(legacy.stdout, /^TOTALMEMORY=\d+$/m);
+  t.regex(legacy.stdout, /^USEDMEMORY=\d+$/m);
+  t.regex(legacy.stdout, /^VM_POLL=YES$/m);
+  t.regex(legacy.stdout, new RegExp(`^VM=\\[ID=${WEB},DEPLOY_ID=one-${WEB},POLL="STATE=a CPU=\\d+\\.\\d\\d MEMORY=\\d+ NETRX=\\d+ NETTX=\\d+"\\]$`, 'm'));
+  const poll = await runAction('poll', idArgv(WEB), actionXml(web));
+  t.regex(poll.stdout, /^STATE=a CPU=\d+\.\d\d MEMORY=\d+ NETRX=\d+ NETTX=\d+\n$/);
+});
