@@ -12,20 +12,24 @@ if [ ! -f remotes/lib/dockvisor/vmm.mjs ]; then
   node scripts/build.mjs
 fi
 
-mkdir -p "$remotes/vmm" "$remotes/lib" "$remotes/etc/vmm"
-rm -rf "$remotes/vmm/dockvisor" "$remotes/lib/dockvisor"
+mkdir -p "$remotes/vmm" "$remotes/lib" "$remotes/etc/vmm" "$remotes/im"
+rm -rf "$remotes/vmm/dockvisor" "$remotes/lib/dockvisor" "$remotes/im/dockvisor.d" "$remotes/im/dockvisor-probes.d"
 cp -RL remotes/vmm/dockvisor "$remotes/vmm/dockvisor"
 cp -R remotes/lib/dockvisor "$remotes/lib/dockvisor"
+# The monitoring client is OpenNebula's own: dockvisor.d only links to it, as its other drivers do.
+cp -R remotes/im/dockvisor.d "$remotes/im/dockvisor.d"
+cp -R remotes/im/dockvisor-probes.d "$remotes/im/dockvisor-probes.d"
 # The host configuration is the admin's: installed once, never overwritten.
 if [ ! -e "$remotes/etc/vmm/dockvisor/dockvisor.conf" ]; then
   cp -R remotes/etc/vmm/dockvisor "$remotes/etc/vmm/"
 fi
 if id oneadmin >/dev/null 2>&1; then
-  chown -R oneadmin: "$remotes/vmm/dockvisor" "$remotes/lib/dockvisor" "$remotes/etc/vmm/dockvisor"
+  chown -R oneadmin: "$remotes/vmm/dockvisor" "$remotes/lib/dockvisor" "$remotes/etc/vmm/dockvisor" \
+    "$remotes/im/dockvisor.d" "$remotes/im/dockvisor-probes.d"
 fi
 
 cat <<'TXT'
-dockvisor installed. Add to /etc/one/oned.conf and restart opennebula:
+dockvisor installed. Add to /etc/one/oned.conf:
 
 VM_MAD = [
     NAME           = "dockvisor",
@@ -34,5 +38,15 @@ VM_MAD = [
     ARGUMENTS      = "-t 15 -r 0 dockvisor",
     TYPE           = "xml",
     KEEP_SNAPSHOTS = "yes"
+]
+
+and to /etc/one/monitord.conf, then restart opennebula:
+
+IM_MAD = [
+    NAME          = "dockvisor",
+    SUNSTONE_NAME = "Dockvisor",
+    EXECUTABLE    = "one_im_ssh",
+    ARGUMENTS     = "-r 3 -t 15 -w 90 dockvisor",
+    THREADS       = 0
 ]
 TXT

@@ -1,11 +1,11 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collect } from './helpers/vmm.ts';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, linkExists } from './helpers/net.ts';
-import { repoRoot, stateDir } from './helpers/paths.ts';
+import { recorded, repoRoot, stateDir } from './helpers/paths.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
 
 // OpenNebula installs the driver in its remotes tree and copies that tree, links dereferenced, to
@@ -14,7 +14,9 @@ const ID = 9501;
 const bridge = 'dvt-cp0';
 const frontEnd = join(stateDir, 'front-end-remotes');
 const hostCopy = join(stateDir, 'var-tmp-one');
+const probeState = join(stateDir, 'copy-probe-state');
 const vm: VmDraft = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.40.11' }] };
+const probeConfig = readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8');
 
 function runFromCopy(action: string, argv: string[], stdin: string) {
   const env = { ...process.env };
@@ -28,26 +30,36 @@ test.before(async () => {
   await removeContainersOf(await realEngine(), [ID]);
   deleteLink(`one-${ID}-0`);
   createBridge(bridge, '198.18.40.1/24');
-  for (const dir of [frontEnd, hostCopy]) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [frontEnd, hostCopy, probeState]) rmSync(dir, { recursive: true, force: true });
   mkdirSync(frontEnd, { recursive: true });
 });
 
 test.after.always(async () => {
   await removeContainersOf(await realEngine(), [ID]);
   deleteBridge(bridge);
-  for (const dir of [frontEnd, hostCopy]) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [frontEnd, hostCopy, probeState]) rmSync(dir, { recursive: true, force: true });
 });
 
 test.serial('the driver installed on a front-end works from the copy OpenNebula makes on a host', async (t) => {
   const installed = execFileSync(join(repoRoot, 'packaging/install-opennebula.sh'), [frontEnd], { encoding: 'utf8' });
   t.regex(installed, /TYPE {11}= "xml"/);
+  t.regex(installed, /ARGUMENTS {5}= "-r 3 -t 15 -w 90 dockvisor"/);
+  t.is(readlinkSync(join(frontEnd, 'im/dockvisor.d/monitord-client.rb')), '../common.d/monitord-client.rb', 'the monitoring client stays OpenNebula\'s own');
+  // OpenNebula ships common.d; the copy to hosts dereferences links, so give the copy something to find.
+  mkdirSync(join(frontEnd, 'im/common.d'), { recursive: true });
+  for (const name of ['monitord-client.rb', 'monitord-client_control.sh']) writeFileSync(join(frontEnd, 'im/common.d', name), '#!/bin/sh\n');
   execFileSync('cp', ['-RL', frontEnd, hostCopy]);
   // The admin's host config, read from beside the copied driver: this host has no registry to pull from.
-  writeFileSync(join(hostCopy, 'etc/vmm/dockvisor/dockvisor.conf'), JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3 }));
+  writeFileSync(
+    join(hostCopy, 'etc/vmm/dockvisor/dockvisor.conf'),
+    JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, stateDir: probeState }),
+  );
 
   const deployed = await runFromCopy('deploy', deployArgv(ID), vmXml(vm));
   t.is(deployed.stdout, `one-${ID}\n`, deployed.stderr);
   t.true(linkExists(`one-${ID}-0`));
+  const state = await runFromCopy('../../im/dockvisor-probes.d/vm/status/dockvisor_state.sh', ['dockvisor', '1', 'localhost'], probeConfig);
+  t.regex(state.stdout, new RegExp(`DEPLOY_ID="one-${ID}", STATE="RUNNING"`), state.stderr);
   const unsupported = await runFromCopy('migrate', idArgv(ID), actionXml(vm));
   t.is(unsupported.stderr, 'migrate: not supported by dockvisor\n');
   const terminated = await runFromCopy('shutdown', idArgv(ID), actionXml({ ...vm, lcmState: 12 }));
