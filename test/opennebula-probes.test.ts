@@ -23,7 +23,8 @@ const burner: VmDraft = {
   id: BURNER,
   cpu: '0.5',
   memory: '128',
-  dockvisor: { CMD: `sh -c 'head -c 40000000 /dev/zero > /dev/shm/fill; while :; do :; done'` },
+  dockvisor: { CMD: `sh -c 'head -c 6000000 /dev/zero > /root/disk; head -c 40000000 /dev/zero > /dev/shm/fill; while :; do :; done'` },
+  extraTemplate: '<DISK><DISK_ID><![CDATA[0]]></DISK_ID><TYPE><![CDATA[FILE]]></TYPE></DISK>',
 };
 const flaky: VmDraft = { id: FLAKY };
 const crasher: VmDraft = { id: CRASHER, dockvisor: { CMD: `sh -c 'sleep 1; exit 3'` } };
@@ -115,6 +116,7 @@ test.serial('reported memory and CPU are what the cgroup files say, within the s
   const mem = Number(reported.MEMORY);
   t.true(mem >= Math.min(memoryBefore, memoryAfter) * 0.9 && mem <= Math.max(memoryBefore, memoryAfter) * 1.1, `MEMORY ${mem} KB vs cgroup ${memoryBefore.toFixed(0)}..${memoryAfter.toFixed(0)} KB ± 10 %`);
   t.true(mem > 39_000, 'the 40 MB the VM filled are counted');
+  t.regex(Buffer.from(/ID="9602".*MONITOR="([^"]*)"/.exec(second.stdout)![1]!, 'base64').toString(), /^DISK_SIZE=\[ID=0,SIZE=6\]$/m, 'the root disk is the writable layer');
 });
 
 test.serial('network counters move when traffic crosses the veth', async (t) => {

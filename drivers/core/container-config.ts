@@ -26,6 +26,7 @@ export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreate
     User: spec.user,
     Env: Object.entries(spec.environment).map(([key, value]) => `${key}=${value}`),
     Labels: {
+      ...spec.frontEndLabels,
       [LABEL_OWNER]: OWNER_VALUE,
       [LABEL_FRONT_END]: spec.frontEnd,
       [LABEL_VM_ID]: spec.vmId,

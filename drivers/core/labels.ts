@@ -4,6 +4,8 @@ export const LABEL_FRONT_END = 'io.dockvisor.front-end';
 export const LABEL_VM_ID = 'io.dockvisor.vm-id';
 export const LABEL_SPEC_HASH = 'io.dockvisor.spec-hash';
 export const LABEL_SNAPSHOT_OF = 'io.dockvisor.snapshot-of';
+/** OpenNebula's DISK_ID of the disk the container's writable layer stands for. */
+export const LABEL_ONE_ROOT_DISK = 'io.dockvisor.opennebula.root-disk-id';
 
 export const OWNER_VALUE = 'dockvisor';
 

@@ -48,6 +48,8 @@ export interface VmSpec {
   memoryMb?: number;
   nics: NicSpec[];
   privileges: RequestedPrivileges;
+  /** Labels the front-end keeps on the container for its own use (e.g. which disk the root filesystem is). */
+  frontEndLabels: Record<string, string>;
 }
 
 export const noPrivileges = (): RequestedPrivileges => ({

@@ -49,14 +49,18 @@ export class EngineClient {
     }
   }
 
-  /** Containers carrying every one of the given labels (`key` or `key=value`), stopped ones included. */
-  listContainers(labels: string[]): Promise<ContainerSummary[]> {
+  /**
+   * Containers carrying every one of the given labels (`key` or `key=value`), stopped ones included.
+   * `withSizes` adds each writable layer's size, which the engine measures on disk: slow, use sparingly.
+   */
+  listContainers(labels: string[], withSizes = false): Promise<ContainerSummary[]> {
     return this.transport.json({
       method: 'GET',
       path: '/containers/json',
-      query: { all: true, filters: JSON.stringify({ label: labels }) },
+      query: { all: true, size: withSizes || undefined, filters: JSON.stringify({ label: labels }) },
       expect: [200],
       subject: 'containers',
+      timeoutMs: withSizes ? this.transport.defaultTimeoutMs * 4 : undefined,
     });
   }
 

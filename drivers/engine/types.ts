@@ -75,6 +75,8 @@ export interface ContainerSummary {
   State: string;
   Status: string;
   Labels: Record<string, string>;
+  /** Only when listed with sizes. */
+  SizeRw?: number;
 }
 
 export interface ImageInspect {

@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../core/errors.ts';
+import { LABEL_ONE_ROOT_DISK } from '../core/labels.ts';
 import * as check from '../core/validate.ts';
 import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec } from '../core/vm-spec.ts';
 import { splitWords } from './words.ts';
@@ -49,6 +50,7 @@ export function readVm(vm: XmlNode): OneVm {
     memoryMb: optionalInteger(template, 'MEMORY', where, 16 * 1024 * 1024),
     nics: nicNodes.map((nic) => readNic(nic, id, context)),
     privileges: privileges(options, where),
+    frontEndLabels: rootDiskLabel(template, where),
   };
   const deployId = text(vm, 'DEPLOY_ID');
   return { id, lcmState, deployId, spec, nicNodes, context };
@@ -109,15 +111,26 @@ function vmHostname(context: XmlNode | undefined, name: string, fallback: string
 function vmImage(template: XmlNode, options: XmlNode | undefined, where: string): string {
   const requested = text(options, 'IMAGE', where);
   if (requested) return check.imageReference(requested, `${where}DOCKVISOR/IMAGE`);
-  const disks = children(template, 'DISK', where);
-  const bootTarget = text(child(template, 'OS', where), 'BOOT', where)?.split(',')[0];
-  const root = disks.find((d) => bootTarget && `disk${text(d, 'DISK_ID')}` === bootTarget) ?? disks[0];
+  const root = rootDisk(template, where);
   const source = root && text(root, 'SOURCE', where);
   if (!source) throw new InvalidInputError(`${where}no image: give DOCKVISOR=[IMAGE="..."] or a root DISK from a dockvisor datastore`);
   if (!source.startsWith('docker://')) {
     throw new InvalidInputError(`${where}root DISK SOURCE "${check.printable(source)}" is not a docker:// image; give DOCKVISOR=[IMAGE="..."]`);
   }
   return check.imageReference(source.slice('docker://'.length), `${where}root DISK SOURCE`);
+}
+
+/** The root disk (OS/BOOT's first disk, else the first DISK) is the container's writable layer. */
+function rootDisk(template: XmlNode, where: string): XmlNode | undefined {
+  const disks = children(template, 'DISK', where);
+  const bootTarget = text(child(template, 'OS', where), 'BOOT', where)?.split(',')[0];
+  return disks.find((d) => bootTarget && `disk${text(d, 'DISK_ID')}` === bootTarget) ?? disks[0];
+}
+
+function rootDiskLabel(template: XmlNode, where: string): Record<string, string> {
+  const diskId = text(rootDisk(template, where), 'DISK_ID', where);
+  if (diskId === undefined) return {};
+  return { [LABEL_ONE_ROOT_DISK]: String(check.nonNegativeInteger(diskId, `${where}DISK_ID`, 9999)) };
 }
 
 function commandOptions(options: XmlNode | undefined, where: string): Pick<VmSpec, 'command' | 'entrypoint' | 'workingDir' | 'user'> {

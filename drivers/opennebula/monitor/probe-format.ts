@@ -42,6 +42,11 @@ export function monitorKeys(usage: GuestUsage): string {
   return keys.map(([key, value]) => `${key}="${value}"\n`).join('');
 }
 
+/** A disk's size as OpenNebula's datastore monitoring reports it, in MB. */
+export function diskSizeLine(diskId: string, bytes: number): string {
+  return `DISK_SIZE=[ID=${diskId},SIZE=${Math.round(bytes / (1024 * 1024))}]\n`;
+}
+
 export function monitorLine(vm: { vmId: string; name: string }, monitor: string): string {
   return `VM = [ ID="${vm.vmId}", DEPLOY_ID="${vm.name}", MONITOR="${Buffer.from(monitor).toString('base64')}" ]\n`;
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../../core/host-config.ts';
-import { ownedContainerFilter } from '../../core/labels.ts';
+import { LABEL_ONE_ROOT_DISK, ownedContainerFilter } from '../../core/labels.ts';
 import type { EngineClient } from '../../engine/engine-client.ts';
 import type { ContainerSummary } from '../../engine/types.ts';
 import { CgroupLayout } from '../../monitoring/cgroup-layout.ts';
@@ -10,8 +10,9 @@ import { sampleGuestUsage, type GuestUsage } from '../../monitoring/guest-usage.
 import { filesystemMb, hostFacts, locallyMonitoredDatastores } from '../../monitoring/host-facts.ts';
 import { hostUsage } from '../../monitoring/host-usage.ts';
 import { stateReport } from '../../monitoring/state-changes.ts';
+import { writableLayerSizes } from '../../monitoring/writable-layers.ts';
 import type { MonitorConfig } from './monitor-config.ts';
-import { keyLines, monitorKeys, monitorLine, pollString, stateLines } from './probe-format.ts';
+import { diskSizeLine, keyLines, monitorKeys, monitorLine, pollString, stateLines } from './probe-format.ts';
 
 export interface ProbeContext {
   hypervisor: string;
@@ -72,8 +73,17 @@ export const probes: Record<string, Probe> = {
   },
 
   async 'vm-monitor'(context) {
-    const { usage } = await guestUsage(context, await ourContainers(context));
-    return usage.map((vm) => monitorLine(vm, monitorKeys(vm))).join('');
+    const containers = await ourContainers(context);
+    const { usage } = await guestUsage(context, containers);
+    const disks = await diskSizes(context, containers);
+    const lines = usage.map((vm) => monitorLine(vm, monitorKeys(vm) + (disks.get(vm.name) ?? '')));
+    // Stopped VMs use no CPU or memory, but their disks still take room in the datastore.
+    const measured = new Set(usage.map((vm) => vm.name));
+    for (const status of guestStatuses(containers, FRONT_END)) {
+      const disk = disks.get(status.name);
+      if (disk && !measured.has(status.name)) lines.push(monitorLine(status, disk));
+    }
+    return lines.join('');
   },
 
   /** OpenNebula 5.x: host figures, VM_POLL=YES and one VM=[..., POLL="..."] per VM, in one output. */
@@ -101,6 +111,20 @@ async function guestUsage(context: ProbeContext, containers: ContainerSummary[])
   const result = await sampleGuestUsage(guests, layout, statePath(context, 'vm-cpu'));
   for (const name of result.unreadable) context.warn(`${name}: its cgroup could not be read; left out of this report`);
   return result;
+}
+
+/** `DISK_SIZE=[ID=<root disk>,SIZE=<MB>]` per VM whose root disk is its writable layer. */
+async function diskSizes(context: ProbeContext, containers: ContainerSummary[]): Promise<Map<string, string>> {
+  const withDisk = containers.filter((c) => c.Labels[LABEL_ONE_ROOT_DISK] !== undefined);
+  const lines = new Map<string, string>();
+  if (withDisk.length === 0) return lines;
+  const bytes = await writableLayerSizes(context.engine, ownedContainerFilter(), statePath(context, 'disk-sizes'), Math.floor(Date.now() / 1000));
+  for (const container of withDisk) {
+    const name = container.Names[0]!.replace(/^\//, '');
+    const size = bytes[name];
+    if (size !== undefined) lines.set(name, diskSizeLine(container.Labels[LABEL_ONE_ROOT_DISK]!, size));
+  }
+  return lines;
 }
 
 /** Capacity of the filesystems holding the VMs: Docker's data root, and each locally monitored system datastore. */
