@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { runEntryPoint } from '../core/entry-point.ts';
 import { openHostServices } from '../core/host-services.ts';
 import { readBoundedStdin } from './stdin.ts';
 import { unsupported, vmmActions } from './vmm-actions.ts';
@@ -10,24 +11,16 @@ import { unsupported, vmmActions } from './vmm-actions.ts';
 const [action = '', ...argv] = process.argv.slice(2);
 const configPath = process.env.DOCKVISOR_CONFIG ?? join(import.meta.dirname, '../../etc/vmm/dockvisor/dockvisor.conf');
 
-async function main(): Promise<number> {
+async function main(): Promise<void> {
   const run = Object.hasOwn(vmmActions, action) ? vmmActions[action]! : () => unsupported(action || '(no action)');
   const stdin = await readBoundedStdin();
   const host = openHostServices(configPath);
   try {
     const output = await run(argv, stdin, host);
     if (output) process.stdout.write(`${output}\n`);
-    return 0;
   } finally {
     await host.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`dockvisor ${action}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
-    process.exit(1);
-  },
-);
+runEntryPoint(`dockvisor ${action}`, main);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { runEntryPoint } from '../../core/entry-point.ts';
 import { loadHostConfig } from '../../core/host-config.ts';
 import { EngineClient } from '../../engine/engine-client.ts';
 import { readBoundedStdin } from '../stdin.ts';
@@ -36,11 +37,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`dockvisor ${probe}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
-    process.exit(1);
-  },
-);
+runEntryPoint(`dockvisor ${probe}`, main);
