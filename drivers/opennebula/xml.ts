@@ -5,7 +5,7 @@ import { InvalidInputError } from '../core/errors.ts';
 export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 
 /** Elements OpenNebula repeats; always read as lists so one NIC and two NICs look alike. */
-const REPEATED = new Set(['NIC', 'NIC_ALIAS', 'DISK', 'HISTORY', 'SECURITY_GROUP_RULE', 'SNAPSHOT', 'PCI']);
+const REPEATED = new Set(['NIC', 'NIC_ALIAS', 'DISK', 'HISTORY', 'SECURITY_GROUP_RULE', 'SNAPSHOT', 'PCI', 'HOST']);
 
 const parser = new XMLParser({
   ignoreAttributes: true,
@@ -13,16 +13,17 @@ const parser = new XMLParser({
   trimValues: false,
   processEntities: true,
   htmlEntities: false,
-  isArray: (name) => REPEATED.has(name),
+  // The root itself is never a list, even when it is an element that repeats inside pools (HOST).
+  isArray: (name, jpath) => REPEATED.has(name) && String(jpath).includes('.'),
 });
 
 export type XmlNode = { [key: string]: XmlValue };
 export type XmlValue = string | XmlNode | XmlValue[];
 
 /** Parses an OpenNebula document: no DOCTYPE, no entities of its own, bounded size, one expected root. */
-export function parseDocument(text: string, root: string): XmlNode {
-  if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES) {
-    throw new InvalidInputError(`the ${root} document is larger than ${MAX_DOCUMENT_BYTES} bytes`);
+export function parseDocument(text: string, root: string, maxBytes = MAX_DOCUMENT_BYTES): XmlNode {
+  if (Buffer.byteLength(text) > maxBytes) {
+    throw new InvalidInputError(`the ${root} document is larger than ${maxBytes} bytes`);
   }
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
     throw new InvalidInputError(`the ${root} document declares a DOCTYPE or entities, which OpenNebula never sends; refused`);
