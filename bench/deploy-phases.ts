@@ -20,7 +20,7 @@ export interface PhaseBreakdown {
   phases: Phase[];
 }
 
-interface Marks {
+export interface Marks {
   timeOrigin: number;
   marks: [number, string][];
 }
@@ -56,9 +56,14 @@ export async function runDeployPhases(
   } finally {
     rmSync(marksPath, { force: true });
   }
+  return summarizePhases(perRun, totals);
+}
+
+/** Per phase, the median over the runs (0 in a run where it did not happen). */
+export function summarizePhases(perRun: Map<string, { ms: number; count: number }>[], totals: number[]): PhaseBreakdown {
   const names = [...new Set(perRun.flatMap((phases) => [...phases.keys()]))];
   return {
-    runs,
+    runs: perRun.length,
     totalMedianMs: summarize(totals).median,
     phases: names.map((name) => ({
       name,
@@ -68,8 +73,16 @@ export async function runDeployPhases(
   };
 }
 
+/** What the stretches of a run's own code are called: before its first call, and after each call. */
+export interface CodeLabels {
+  first: string;
+  between: string;
+}
+
+const DEPLOY_LABELS: CodeLabels = { first: 'stdin, config, VM document (to 1st call)', between: 'driver code between calls' };
+
 /** One run cut into named phases (ms); a name that recurs (the same request twice) adds up. */
-function phasesOf(run: TimedRun, { timeOrigin, marks }: Marks): Map<string, { ms: number; count: number }> {
+export function phasesOf(run: TimedRun, { timeOrigin, marks }: Marks, labels: CodeLabels = DEPLOY_LABELS): Map<string, { ms: number; count: number }> {
   const phases = new Map<string, { ms: number; count: number }>();
   const add = (name: string, ms: number) => {
     const phase = phases.get(name) ?? { ms: 0, count: 0 };
@@ -87,8 +100,8 @@ function phasesOf(run: TimedRun, { timeOrigin, marks }: Marks): Map<string, { ms
     const [to] = marks[i + 1]!;
     if (what.startsWith('http> ')) add(`engine ${normalize(what.slice(6))}`, to - from);
     else if (what.startsWith('spawn> ')) add(`command ${normalize(what.slice(7))}`, to - from);
-    else if (first) add('stdin, config, VM document (to 1st call)', to - from);
-    else add('driver code between calls', to - from);
+    else if (first) add(labels.first, to - from);
+    else add(labels.between, to - from);
     first = false;
   }
   const exit = at('exit') ?? marks[marks.length - 1]?.[0] ?? 0;
@@ -96,10 +109,11 @@ function phasesOf(run: TimedRun, { timeOrigin, marks }: Marks): Map<string, { ms
   return phases;
 }
 
-/** The same step of different runs under one name: VM and container names, pids and API versions abstracted. */
+/** The same step of different runs under one name: VM and container names, pids, API versions and list filters abstracted. */
 function normalize(label: string): string {
   return label
     .replace(/one-[0-9]+/g, 'one-<id>')
+    .replace(/filters=[^&]*/, 'filters=<labels>')
     .replace(/--target=[0-9]+/g, '--target=<pid>')
     .replace(/\/v1\.[0-9]+\//, '/v*/')
     .replace(/\/images\/[^/]+\//, '/images/<image>/');

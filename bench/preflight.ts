@@ -4,25 +4,53 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { RawEngine } from './raw-engine.ts';
 import type { BenchReport } from './report.ts';
-import { deployExecutable, ENGINE_SOCKET, IMAGE, repoRoot, resultsDir, vmmBundle } from './settings.ts';
+import { deployExecutable, ENGINE_SOCKET, GNU_TIME, IMAGE, imBundle, probeStdin, repoRoot, resultsDir, VM_PROBES, vmmBundle, type Section } from './settings.ts';
 
-/** Refuses to start when something the benchmark needs is missing, saying what to do. */
-export async function preflight(engine: RawEngine): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the benchmark plumbs veths and enters namespaces: run it as root');
-  for (const path of [deployExecutable, vmmBundle]) {
+/** Refuses to start when something the chosen parts of the benchmark need is missing, saying what to do. */
+export async function preflight(engine: RawEngine, sections: Section[]): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark plumbs veths, enters namespaces and reads cgroups: run it as root');
+  const deploying = sections.includes('deploy') || sections.includes('cold-start');
+  const monitoring = sections.includes('monitor');
+  const files = [...(deploying ? [deployExecutable, vmmBundle] : []), ...(monitoring ? [imBundle, ...Object.values(VM_PROBES)] : [])];
+  for (const path of files) {
     if (!existsSync(path)) throw new Error(`${path} is missing: run scripts/setup.sh (npm run bench does)`);
   }
-  for (const tool of ['ip', 'nsenter']) {
+  if (monitoring && !existsSync(probeStdin)) throw new Error(`${probeStdin} is missing: the probes' recorded <MONITOR_CONFIGURATION>`);
+  for (const tool of deploying ? ['ip', 'nsenter'] : []) {
     try {
       execFileSync(tool, ['-V'], { stdio: 'ignore', timeout: 10_000 });
     } catch {
       throw new Error(`${tool} is not usable on this host: run scripts/setup.sh`);
     }
   }
+  if (monitoring) ensureGnuTime();
   if (!existsSync(ENGINE_SOCKET)) throw new Error(`no Docker engine at ${ENGINE_SOCKET}: run scripts/setup.sh`);
   await engine.expect('GET', '/_ping', [200]);
   const image = await engine.request('GET', `/images/${encodeURIComponent(IMAGE)}/json`);
   if (image.status !== 200) throw new Error(`image ${IMAGE} is not on this host: run scripts/setup.sh`);
+}
+
+/** GNU time gives the probes' peak RSS; Debian's package `time` is installed when it is missing. */
+function ensureGnuTime(): void {
+  const usable = () => {
+    try {
+      execFileSync(GNU_TIME, ['-f', '%M', 'true'], { stdio: 'ignore', timeout: 10_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (usable()) return;
+  try {
+    execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'time'], {
+      stdio: 'ignore',
+      timeout: 300_000,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } catch {
+    // said below
+  }
+  if (!usable()) throw new Error(`${GNU_TIME} is missing and could not be installed: apt-get install time`);
 }
 
 /** The host config the deploy executable runs with: never pull (no registry is reachable), short shutdown waits. */

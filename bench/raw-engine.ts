@@ -12,7 +12,12 @@ export interface RawAnswer {
  * use it, so nothing of the driver's engine client is measured on the baseline side.
  */
 export class RawEngine {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  private readonly agent: http.Agent;
+
+  /** `maxSockets`: how many calls may be in flight at once; more wait for a free connection. */
+  constructor(maxSockets = 4) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets });
+  }
 
   request(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<RawAnswer> {
     const payload = body === undefined ? undefined : JSON.stringify(body);

@@ -1,8 +1,9 @@
-import { runColdStartBench } from './cold-start-bench.ts';
+import { runColdStartBench, type ColdStartResult } from './cold-start-bench.ts';
 import { cleanupBench } from './cleanup.ts';
-import { runDeployBench } from './deploy-bench.ts';
+import { runDeployBench, type DeployResult } from './deploy-bench.ts';
 import { runDeployPhases, type PhaseBreakdown } from './deploy-phases.ts';
 import { createBridge } from './links.ts';
+import { runMonitorBench, type MonitorResult } from './monitor-bench.ts';
 import { describeMachine, preflight, writeHostConfig } from './preflight.ts';
 import { RawEngine } from './raw-engine.ts';
 import { buildReport, deployGoalMet, formatReport, writeReport } from './report.ts';
@@ -10,8 +11,9 @@ import { benchPlan, BRIDGE, BRIDGE_ADDRESS, vmAddress } from './settings.ts';
 
 /**
  * `npm run bench`: the deploy executable against the raw baseline (and, when the ratio misses its goal,
- * a breakdown of the deploy executable's time), then the driver's cold start against bare node;
- * prints a table and writes bench/results/latest.json. Exits 0 whatever the figures are;
+ * a breakdown of the deploy executable's time), the driver's cold start against bare node, and the
+ * monitoring probes against the engine's stats endpoint at 200 and 500 VMs (DVB_ONLY picks some of
+ * these); prints tables and writes bench/results/latest.json. Exits 0 whatever the figures are;
  * non-zero only when the benchmark could not run (1) or was interrupted (130). Everything it made is
  * removed on the way out, and leftovers of an interrupted earlier run on the way in.
  */
@@ -19,7 +21,7 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 async function main(): Promise<number> {
   const plan = benchPlan();
-  const engine = new RawEngine();
+  const engine = new RawEngine(16);
   const abort = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -31,35 +33,50 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const watchdog = setTimeout(() => {
-    log(`still running after ${plan.runTimeoutMs / 60_000} minutes: stopping`);
+    log(`still running after ${Math.round(plan.runTimeoutMs / 60_000)} minutes: stopping`);
     abort.abort(new Error('took too long'));
   }, plan.runTimeoutMs);
   watchdog.unref();
 
   try {
-    await preflight(engine);
-    const leftovers = await cleanupBench(engine);
-    if (leftovers.containers.length || leftovers.links.length) {
-      log(`removed leftovers of an earlier run: ${[...leftovers.containers, ...leftovers.links].join(', ')}`);
+    await preflight(engine, plan.sections);
+    const leftovers = await cleanupBench(engine, log);
+    if (leftovers.containers.length || leftovers.links.length || leftovers.files.length) {
+      log(`removed leftovers of an earlier run: ${describeLeftovers(leftovers)}`);
     }
     const machine = await describeMachine(engine);
-    const configPath = writeHostConfig();
-    await createBridge(BRIDGE, BRIDGE_ADDRESS);
-
     const timeoutMs = plan.childTimeoutMs;
-    log(`deploy executable vs raw baseline: ${plan.deployWarmup} warm-up + ${plan.deployRounds} rounds`);
-    const kindContext = { engine, configPath, timeoutMs, abort: abort.signal };
-    const deploy = await runDeployBench(kindContext, plan, log);
-    let phases: PhaseBreakdown | undefined;
-    if (!deployGoalMet(deploy) && plan.phaseRuns > 0) {
-      log(`deploy ratio above its goal: ${plan.phaseRuns} instrumented deploys to see where the time goes`);
-      const rounds = plan.deployWarmup + plan.deployRounds;
-      phases = await runDeployPhases(kindContext, plan.phaseRuns, rounds, (i) => vmAddress(2 * rounds + i), plan.settleMs);
-    }
-    log(`cold start vs node -e 0: ${plan.coldWarmup} warm-up + ${plan.coldRuns} pairs`);
-    const coldStart = await runColdStartBench({ configPath, timeoutMs, abort: abort.signal }, plan, log);
+    log(`running ${plan.sections.join(', ')}; stops by itself after ${Math.round(plan.runTimeoutMs / 60_000)} minutes`);
 
-    const report = buildReport(machine, deploy, coldStart, phases);
+    let deploy: DeployResult | undefined;
+    let phases: PhaseBreakdown | undefined;
+    let coldStart: ColdStartResult | undefined;
+    let monitor: MonitorResult | undefined;
+    if (plan.sections.includes('deploy') || plan.sections.includes('cold-start')) {
+      const configPath = writeHostConfig();
+      if (plan.sections.includes('deploy')) {
+        await createBridge(BRIDGE, BRIDGE_ADDRESS);
+        log(`deploy executable vs raw baseline: ${plan.deployWarmup} warm-up + ${plan.deployRounds} rounds`);
+        const kindContext = { engine, configPath, timeoutMs, abort: abort.signal };
+        deploy = await runDeployBench(kindContext, plan, log);
+        if (!deployGoalMet(deploy) && plan.phaseRuns > 0) {
+          log(`deploy ratio above its goal: ${plan.phaseRuns} instrumented deploys to see where the time goes`);
+          const rounds = plan.deployWarmup + plan.deployRounds;
+          phases = await runDeployPhases(kindContext, plan.phaseRuns, rounds, (i) => vmAddress(2 * rounds + i), plan.settleMs);
+        }
+      }
+      if (plan.sections.includes('cold-start')) {
+        log(`cold start vs node -e 0: ${plan.coldWarmup} warm-up + ${plan.coldRuns} pairs`);
+        coldStart = await runColdStartBench({ configPath, timeoutMs, abort: abort.signal }, plan, log);
+      }
+    }
+    if (plan.sections.includes('monitor')) {
+      const m = plan.monitor;
+      log(`monitoring probes at ${m.sizes.join(', ')} VMs: ${m.warmup} warm-up + ${m.runs} runs each, then the stats endpoint (${m.statsConcurrency} at a time)`);
+      monitor = await runMonitorBench({ engine, timeoutMs, abort: abort.signal }, m, log);
+    }
+
+    const report = buildReport(machine, { deploy, phases, coldStart, monitor });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;
@@ -75,12 +92,18 @@ async function main(): Promise<number> {
   } finally {
     clearTimeout(watchdog);
     try {
-      await cleanupBench(engine);
+      await cleanupBench(engine, log);
     } catch (error) {
       log(`cleanup failed, run the bench again to retry it: ${error instanceof Error ? error.message : String(error)}`);
     }
     engine.close();
   }
+}
+
+/** Names of what a cleanup removed, a long list of containers counted rather than named. */
+function describeLeftovers({ containers, links, files }: { containers: string[]; links: string[]; files: string[] }): string {
+  const named = containers.length > 10 ? [`${containers.length} containers (${containers.slice(0, 3).join(', ')}, ...)`] : containers;
+  return [...named, ...links, ...files].join(', ');
 }
 
 main().then(

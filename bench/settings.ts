@@ -7,6 +7,23 @@ export const resultsDir = join(repoRoot, 'bench/results');
 export const vmmBundle = join(repoRoot, 'remotes/lib/dockvisor/vmm.mjs');
 export const deployExecutable = join(repoRoot, 'remotes/vmm/dockvisor/deploy');
 export const phaseMarksPreload = join(repoRoot, 'bench/phase-marks.mjs');
+export const imBundle = join(repoRoot, 'remotes/lib/dockvisor/im.mjs');
+const probesDir = join(repoRoot, 'remotes/im/dockvisor-probes.d');
+/** The two VM probes monitord runs every few seconds, by the name the report gives them. */
+export const VM_PROBES = {
+  'vm/monitor': join(probesDir, 'vm/monitor/dockvisor_usage.sh'),
+  'vm/status': join(probesDir, 'vm/status/dockvisor_state.sh'),
+} as const;
+export type VmProbe = keyof typeof VM_PROBES;
+/** The <MONITOR_CONFIGURATION> an OpenNebula 7.4 monitord handed a probe on stdin (HOST_ID 1). */
+export const probeStdin = join(repoRoot, '../shared/opennebula/recorded-7.4/probe.stdin.xml');
+/** The argv monitord's client gives every probe: hypervisor, host id, host name. */
+export const PROBE_ARGV = ['dockvisor', '0', 'localhost'];
+/** Peak RSS of a child, from GNU time (Debian package `time`). */
+export const GNU_TIME = '/usr/bin/time';
+/** The probes' host config and their private state directory, both removed at the end of a run. */
+export const monitorConfigPath = join(resultsDir, 'monitor-host-config.json');
+export const monitorStateDir = join(resultsDir, 'monitor-state');
 
 export const ENGINE_SOCKET = '/var/run/docker.sock';
 export const ENGINE_API = 'v1.41';
@@ -32,7 +49,37 @@ export const RAW_PEER_PREFIX = 'dvb-p';
 export const BENCH_LABEL = 'io.dockvisor.bench';
 export const BENCH_LABEL_VALUE = 'dockvisor-bench';
 
+/**
+ * The monitoring bench's fleet: containers one-<id> for ids MONITOR_FIRST_VM_ID.. that look like
+ * dockvisor VMs of OpenNebula to the probes (owner, front-end, vm-id and root disk labels) and carry BENCH_LABEL.
+ */
+export const MONITOR_FIRST_VM_ID = 20_000;
+export const MONITOR_MAX_VMS = 5_000;
+export const MONITOR_MEMORY_BYTES = 32 * 1024 * 1024;
+
+/** The parts of `npm run bench`; DVB_ONLY=<part>[,<part>...] runs only those. */
+export const SECTIONS = ['deploy', 'cold-start', 'monitor'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface MonitorPlan {
+  /** Numbers of running bench VMs the probes are measured at, ascending; 0 measures the probes' fixed cost. */
+  sizes: number[];
+  warmup: number;
+  runs: number;
+  /** Concurrent engine calls while creating and removing the fleet. */
+  createConcurrency: number;
+  /** Concurrent GET /containers/<id>/stats calls of the stats-endpoint baseline. */
+  statsConcurrency: number;
+  /** When the whole stats-endpoint pass is expected to take longer (s), it is timed on a random sample and extrapolated. */
+  statsBudgetSeconds: number;
+  statsSample: number;
+  /** Instrumented runs of each probe kind at each size: where the time goes, and the part that depends on the VMs. */
+  phaseRuns: number;
+}
+
 export interface BenchPlan {
+  sections: Section[];
+  monitor: MonitorPlan;
   deployWarmup: number;
   deployRounds: number;
   coldWarmup: number;
@@ -46,7 +93,16 @@ export interface BenchPlan {
   runTimeoutMs: number;
 }
 
-export const GOALS = { maxDeployRatio: 1.3, maxColdStartMs: 80 } as const;
+export const GOALS = {
+  maxDeployRatio: 1.3,
+  maxColdStartMs: 80,
+  /** Each VM probe at the largest fleet (500 VMs by default), median wall time. */
+  maxProbeMs: 1000,
+  /** Stats-endpoint time / probe time, at every fleet size. */
+  minStatsRatio: 50,
+  /** Linear cost: at the largest size, at most this much above the straight line through the two smallest sizes. */
+  maxLinearDeviation: 0.2,
+} as const;
 
 function count(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -56,9 +112,58 @@ function count(name: string, fallback: number, min: number): number {
   return value;
 }
 
+function sections(): Section[] {
+  const raw = process.env.DVB_ONLY;
+  if (raw === undefined || raw.trim() === '') return [...SECTIONS];
+  const chosen = raw.split(',').map((part) => part.trim()).filter(Boolean);
+  for (const part of chosen) {
+    if (!(SECTIONS as readonly string[]).includes(part)) throw new Error(`DVB_ONLY: "${part}" is not one of ${SECTIONS.join(', ')}`);
+  }
+  return SECTIONS.filter((section) => chosen.includes(section));
+}
+
+function sizes(): number[] {
+  const raw = process.env.DVB_MONITOR_SIZES;
+  if (raw === undefined || raw.trim() === '') return [0, 200, 500];
+  const values = raw.split(',').map((part) => Number(part.trim()));
+  if (!values.length || values.some((n) => !Number.isInteger(n) || n < 0 || n > MONITOR_MAX_VMS)) {
+    throw new Error(`DVB_MONITOR_SIZES must be whole numbers 0..${MONITOR_MAX_VMS} separated by commas, got "${raw}"`);
+  }
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+function monitorPlan(): MonitorPlan {
+  return {
+    sizes: sizes(),
+    warmup: count('DVB_MONITOR_WARMUP', 1, 1),
+    runs: count('DVB_MONITOR_RUNS', 5, 1),
+    createConcurrency: count('DVB_MONITOR_CREATE_CONCURRENCY', 8, 1),
+    statsConcurrency: count('DVB_MONITOR_STATS_CONCURRENCY', 8, 1),
+    statsBudgetSeconds: count('DVB_MONITOR_STATS_BUDGET_S', 300, 1),
+    statsSample: count('DVB_MONITOR_STATS_SAMPLE', 50, 1),
+    phaseRuns: count('DVB_MONITOR_PHASE_RUNS', 9, 0),
+  };
+}
+
+/**
+ * How long the monitoring part may take: creating and removing the fleet (about 0.25 s of engine work a VM,
+ * spread over the concurrent calls), the stats-endpoint passes within their budget, and the probe runs.
+ */
+function monitorTimeoutMs(monitor: MonitorPlan): number {
+  const largest = monitor.sizes[monitor.sizes.length - 1] ?? 0;
+  const fleetMs = (2 * largest * 2_000) / Math.min(monitor.createConcurrency, 8);
+  const statsMs = monitor.sizes.filter((n) => n > 0).length * monitor.statsBudgetSeconds * 1000 * 1.5;
+  const probesMs = monitor.sizes.length * 3 * (monitor.warmup + monitor.runs + monitor.phaseRuns) * 10_000;
+  return 5 * 60_000 + fleetMs + statsMs + probesMs;
+}
+
 /** Defaults from the issue; DVB_DEPLOY_ROUNDS, DVB_COLD_RUNS and the like shorten or lengthen a run. */
 export function benchPlan(): BenchPlan {
+  const chosen = sections();
+  const monitor = monitorPlan();
   const plan: BenchPlan = {
+    sections: chosen,
+    monitor,
     deployWarmup: count('DVB_DEPLOY_WARMUP', 2, 0),
     deployRounds: count('DVB_DEPLOY_ROUNDS', 10, 1),
     coldWarmup: count('DVB_COLD_WARMUP', 2, 0),
@@ -66,7 +171,7 @@ export function benchPlan(): BenchPlan {
     phaseRuns: count('DVB_PHASE_RUNS', 5, 0),
     settleMs: count('DVB_SETTLE_MS', 250, 0),
     childTimeoutMs: 60_000,
-    runTimeoutMs: 15 * 60_000,
+    runTimeoutMs: (chosen.some((s) => s !== 'monitor') ? 15 * 60_000 : 0) + (chosen.includes('monitor') ? monitorTimeoutMs(monitor) : 0),
   };
   const rounds = plan.deployWarmup + plan.deployRounds;
   const vms = rounds + plan.phaseRuns;
