@@ -23,7 +23,8 @@ export async function writableLayerSizes(
   const bytes: Record<string, number> = {};
   for (const container of await engine.listContainers(labels, true)) {
     const name = container.Names[0]?.replace(/^\//, '');
-    if (name && container.SizeRw !== undefined) bytes[name] = container.SizeRw;
+    // The engine leaves SizeRw out for a layer nothing was written to yet.
+    if (name) bytes[name] = container.SizeRw ?? 0;
   }
   writeState(statePath, { time: now, bytes });
   return bytes;

@@ -103,10 +103,10 @@ async function ourContainers(context: ProbeContext): Promise<ContainerSummary[]>
 }
 
 async function guestUsage(context: ProbeContext, containers: ContainerSummary[]): Promise<{ usage: GuestUsage[] }> {
-  const live = new Set(['running', 'paused']);
+  const idByName = new Map(containers.map((c) => [c.Names[0]?.replace(/^\//, ''), c.Id]));
   const guests = guestStatuses(containers, FRONT_END)
     .filter((vm: GuestStatus) => vm.state === 'running' || vm.state === 'suspended')
-    .map((vm) => ({ ...vm, containerId: containers.find((c) => c.Names[0] === `/${vm.name}` && live.has(c.State))!.Id }));
+    .map((vm) => ({ ...vm, containerId: idByName.get(vm.name)! }));
   const layout = new CgroupLayout(context.cgroupRoot);
   const result = await sampleGuestUsage(guests, layout, statePath(context, 'vm-cpu'));
   for (const name of result.unreadable) context.warn(`${name}: its cgroup could not be read; left out of this report`);
