@@ -37,6 +37,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   const engine = await realEngine();
+  await engine.removeImage('alpine:3.19').catch(() => undefined); // only the tag: the base image stays
   await removeContainersOf(engine, [VM, 2]);
   deleteLink('one-1-0');
   deleteLink('one-2-0');

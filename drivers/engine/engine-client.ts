@@ -5,7 +5,6 @@ import { EngineTransport } from './transport.ts';
 import type {
   ContainerCreateBody,
   ContainerInspect,
-  ContainerStats,
   ContainerSummary,
   ContainerUpdateBody,
   EngineInfo,
@@ -125,16 +124,8 @@ export class EngineClient {
     });
   }
 
-  async renameContainer(name: string, newName: string): Promise<void> {
-    await this.transport.call({ method: 'POST', path: `/containers/${enc(name)}/rename`, query: { name: newName }, expect: [204], subject: `container ${name}` });
-  }
-
   async updateContainer(name: string, body: ContainerUpdateBody): Promise<void> {
     await this.transport.call({ method: 'POST', path: `/containers/${enc(name)}/update`, body, expect: [200], subject: `container ${name}` });
-  }
-
-  statsOnce(name: string): Promise<ContainerStats> {
-    return this.transport.json({ method: 'GET', path: `/containers/${enc(name)}/stats`, query: { stream: false }, expect: [200], subject: `container ${name}` });
   }
 
   /** Saves the container's filesystem as an image `repo:tag`; returns the image id. */

@@ -93,13 +93,6 @@ export interface ImageSummary {
   Labels: Record<string, string> | null;
 }
 
-export interface ContainerStats {
-  read: string;
-  cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number; online_cpus?: number };
-  precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
-  memory_stats: { usage?: number; stats?: Record<string, number> };
-  networks?: Record<string, { rx_bytes: number; tx_bytes: number }>;
-}
 
 export interface ContainerUpdateBody {
   CpuShares?: number;
