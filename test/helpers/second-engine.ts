@@ -15,16 +15,18 @@ export class SecondEngine {
   private readonly netns: string;
   private daemon: ChildProcess | undefined;
 
+  /** With `sharedNetns`, the engine runs in that existing namespace (a test host's) and leaves it alone. */
   constructor(
     readonly name: string,
     private readonly bridgeAddress: string,
     private readonly extraArgs: string[] = [],
+    private readonly sharedNetns?: string,
   ) {
     this.socket = `/run/${name}.sock`;
     this.dataRoot = `/var/lib/${name}`;
     this.execRoot = `/run/${name}`;
     this.pidFile = `/run/${name}.pid`;
-    this.netns = name;
+    this.netns = sharedNetns ?? name;
   }
 
   client(): EngineClient {
@@ -35,7 +37,7 @@ export class SecondEngine {
   async start(): Promise<void> {
     await this.stop();
     this.removeData();
-    execFileSync('ip', ['netns', 'add', this.netns]);
+    if (!this.sharedNetns) execFileSync('ip', ['netns', 'add', this.netns]);
     await this.launch();
     execFileSync('sh', [
       '-c',
@@ -51,7 +53,7 @@ export class SecondEngine {
 
   async stop(): Promise<void> {
     await this.terminateDaemon();
-    if (existsSync(`/var/run/netns/${this.netns}`)) execFileSync('ip', ['netns', 'del', this.netns]);
+    if (!this.sharedNetns && existsSync(`/var/run/netns/${this.netns}`)) execFileSync('ip', ['netns', 'del', this.netns]);
   }
 
   /** Removes the engine's data after `stop` (its containers must be gone first). */

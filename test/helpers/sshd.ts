@@ -7,8 +7,9 @@ import { stateDir } from './paths.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
-/** A real OpenSSH server on 127.0.0.1 with its own config and keys, for one test file. */
+/** A real OpenSSH server with its own config and keys, for one test file. */
 export interface TestSshd {
+  address: string;
   port: number;
   /** The client's private key (OpenSSH format), authorized for root. */
   privateKey: Buffer;
@@ -22,11 +23,21 @@ export interface TestSshd {
   stop(): Promise<void>;
 }
 
+export interface SshdPlacement {
+  /** Address to listen on (default 127.0.0.1). */
+  address?: string;
+  /** Port (default: a free loopback port). */
+  port?: number;
+  /** Network namespace to run in (a test host's), under /var/run/netns. */
+  netns?: string;
+}
+
 /**
- * Starts `/usr/sbin/sshd -D -e -f <config>` under test/.state/sshd-<name>/ on a free loopback port and waits
- * until the port accepts connections. Throws when sshd cannot be started: tests that need it must fail.
+ * Starts `/usr/sbin/sshd -D -e -f <config>` under test/.state/sshd-<name>/ (by default on a free loopback
+ * port) and waits until it answers with its banner. Throws when sshd cannot be started: tests that need it fail.
  */
-export async function startSshd(name: string): Promise<TestSshd> {
+export async function startSshd(name: string, placement: SshdPlacement = {}): Promise<TestSshd> {
+  const address = placement.address ?? '127.0.0.1';
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (scripts/setup.sh does)`);
   const dir = join(stateDir, `sshd-${name}`);
   killStale(dir);
@@ -47,14 +58,14 @@ export async function startSshd(name: string): Promise<TestSshd> {
 
   let lastError = '';
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    const port = placement.port ?? (await freePort());
     const config = join(dir, 'sshd_config');
     const pidFile = join(dir, 'sshd.pid');
     writeFileSync(
       config,
       [
         `Port ${port}`,
-        'ListenAddress 127.0.0.1',
+        `ListenAddress ${address}`,
         `PidFile ${pidFile}`,
         `HostKey ${hostKey}`,
         `AuthorizedKeysFile ${authorizedKeys}`,
@@ -75,7 +86,9 @@ export async function startSshd(name: string): Promise<TestSshd> {
       ].join('\n'),
     );
     execFileSync(SSHD, ['-t', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // nsenter execs sshd in place: the child's pid is sshd's.
+    const command = placement.netns ? ['nsenter', `--net=/var/run/netns/${placement.netns}`, SSHD] : [SSHD];
+    const child = spawn(command[0]!, [...command.slice(1), '-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (chunk: Buffer) => {
       log = (log + chunk.toString()).slice(-20_000);
@@ -87,22 +100,23 @@ export async function startSshd(name: string): Promise<TestSshd> {
         resolve();
       });
     });
-    const listening = await waitForPort(port, child, 10_000);
+    const listening = await waitForPort(address, port, child, 10_000);
     if (listening) {
       return {
+        address,
         port,
         privateKey: readFileSync(clientKey),
         hostKeySha256,
         pid: child.pid!,
         cutConnections: () => killDescendants(child.pid!),
-        establishedConnections: () => establishedTo(port),
+        establishedConnections: () => establishedTo(address, port),
         stop: () => stop(child, exited),
       };
     }
     await stop(child, exited);
     lastError = log.trim() || `sshd exited with ${child.exitCode ?? child.signalCode}`;
   }
-  throw new Error(`could not start ${SSHD} on 127.0.0.1: ${lastError}`);
+  throw new Error(`could not start ${SSHD} on ${address}: ${lastError}`);
 }
 
 function keygen(path: string): void {
@@ -120,12 +134,12 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<boolean> {
+async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return false;
     const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host: '127.0.0.1', port });
+      const socket = net.connect({ host, port });
       socket.setTimeout(1000);
       // Wait for sshd's banner: the port accepting is not enough, the listener may be someone else's.
       socket.once('data', (data) => {
@@ -184,8 +198,8 @@ function killDescendants(pid: number): number {
   return killed;
 }
 
-function establishedTo(port: number): number {
-  const out = execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' });
+function establishedTo(address: string, port: number): number {
+  const out = execFileSync('ss', ['-Htn', 'state', 'established', 'dst', `${address}:${port}`], { encoding: 'utf8' });
   return out.split('\n').filter((line) => line.trim()).length;
 }
 

@@ -1,0 +1,36 @@
+import test from 'ava';
+import { BASE_IMAGE } from './helpers/paths.ts';
+import { createBridge, deleteBridge, hostPings } from './helpers/net.ts';
+import { TestHost } from './helpers/test-host.ts';
+
+// The rig for what crosses hosts: two namespaces on a bridge, each with its own sshd and engine.
+const bridge = 'dvt-rig0';
+const hosts = [new TestHost('dvt-ha', '198.18.70.11', bridge, '198.18.71.1/24'), new TestHost('dvt-hb', '198.18.70.12', bridge, '198.18.72.1/24')];
+
+test.before(async () => {
+  createBridge(bridge, '198.18.70.1/24');
+  for (const host of hosts) await host.start();
+});
+
+test.after.always(async () => {
+  for (const host of hosts) await host.stop();
+  deleteBridge(bridge);
+});
+
+test.serial('each test host answers at its own address and runs its own engine, reached over one SSH connection', async (t) => {
+  const [a, b] = hosts as [TestHost, TestHost];
+  for (const host of hosts) t.true(hostPings(host.address), `${host.name} answers`);
+  const onA = a.engineOverSsh();
+  const onB = b.engineOverSsh();
+  t.teardown(async () => {
+    await onA.removeContainer('dvt-rig-probe').catch(() => undefined);
+    await onA.close();
+    await onB.close();
+  });
+  t.regex((await onA.version()).ApiVersion, /^1\.\d+$/);
+  await onA.createContainer('dvt-rig-probe', { Image: BASE_IMAGE, Cmd: ['sleep', 'infinity'], Labels: { 'io.dockvisor.test': 'rig' }, HostConfig: { NetworkMode: 'none' } });
+  await onA.startContainer('dvt-rig-probe');
+  t.true((await onA.inspectContainer('dvt-rig-probe')).State.Running);
+  t.deepEqual(await onB.listContainers(['io.dockvisor.test=rig']), [], 'host B does not see host A\'s containers');
+  t.is(a.ssh.establishedConnections(), 1, 'one SSH connection to host A carried every call');
+});
