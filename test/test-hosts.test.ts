@@ -13,8 +13,9 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  for (const host of hosts) await host.stop();
+  const results = await Promise.allSettled(hosts.map((host) => host.stop()));
   deleteBridge(bridge);
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
 });
 
 test.serial('each test host answers at its own address and runs its own engine, reached over one SSH connection', async (t) => {

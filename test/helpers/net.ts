@@ -25,7 +25,13 @@ export function deleteBridge(name: string): void {
 }
 
 export function deleteLink(name: string): void {
-  if (existsSync(`/sys/class/net/${name}`)) ip('link', 'del', name);
+  if (!existsSync(`/sys/class/net/${name}`)) return;
+  try {
+    ip('link', 'del', name);
+  } catch (error) {
+    // A veth whose other end was just removed (with its namespace) goes away by itself, a moment later.
+    if (existsSync(`/sys/class/net/${name}`)) throw error;
+  }
 }
 
 export function linkExists(name: string): boolean {
