@@ -1,0 +1,90 @@
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidInputError } from '../core/errors.ts';
+
+/** What the operator's machine knows of one provisioned host. Key material is never stored here: only its path. */
+export interface HostRecord {
+  name: string;
+  ssh: { user: string; address: string; port: number; identityFile?: string; hostKeySha256?: string };
+  /** Provisioning steps that are done, with when and what they found, so a failed run resumes where it stopped. */
+  steps: Record<string, { done: boolean; at: string; detail?: string }>;
+  oneHostId?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;
+
+/** The user's config directory, as other tools on Linux use it. */
+export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'dockvisor', 'hosts');
+}
+
+/**
+ * One file a host, 0600 in a 0700 directory, each written whole and renamed into place so that a crash
+ * never leaves half a record. Reads refuse a damaged file with its path rather than guess.
+ */
+export class HostStore {
+  constructor(readonly dir = defaultStoreDir()) {}
+
+  list(): HostRecord[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((file) => file.endsWith('.json'))
+      .map((file) => this.read(file.slice(0, -'.json'.length)))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  find(name: string): HostRecord | undefined {
+    return existsSync(this.path(name)) ? this.read(name) : undefined;
+  }
+
+  get(name: string): HostRecord {
+    const record = this.find(name);
+    if (!record) throw new InvalidInputError(`no host named ${name} in ${this.dir}`);
+    return record;
+  }
+
+  save(record: HostRecord): HostRecord {
+    const saved = { ...record, updatedAt: new Date().toISOString() };
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    chmodSync(this.dir, 0o700);
+    const target = this.path(record.name);
+    const staging = `${target}.${process.pid}.tmp`;
+    const fd = openSync(staging, 'w', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(saved, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(staging, target);
+    return saved;
+  }
+
+  remove(name: string): void {
+    rmSync(this.path(name), { force: true });
+  }
+
+  private read(name: string): HostRecord {
+    const path = this.path(name);
+    let record: HostRecord;
+    try {
+      record = JSON.parse(readFileSync(path, 'utf8')) as HostRecord;
+    } catch (error) {
+      throw new InvalidInputError(`host record ${path} cannot be read: ${(error as Error).message}`);
+    }
+    if (record?.name !== name || typeof record.ssh?.address !== 'string') {
+      throw new InvalidInputError(`host record ${path} is not a dockvisor host record`);
+    }
+    return record;
+  }
+
+  private path(name: string): string {
+    if (!HOST_NAME.test(name)) {
+      throw new InvalidInputError(`host name "${name.slice(0, 40).replace(/[^\x20-\x7e]/g, '?')}" must be letters, digits, dots and dashes`);
+    }
+    return join(this.dir, `${name}.json`);
+  }
+}
