@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { BridgeFirewall } from './bridge-firewall.ts';
 import type { CommandRunner } from './command-runner.ts';
 import { InvalidInputError } from './errors.ts';
+import { netDevCounters } from './net-dev.ts';
 import type { NicSpec } from './vm-spec.ts';
 
 /**
@@ -80,13 +81,7 @@ export class NicPlumbing {
 
   /** Interface names inside the container's network namespace. */
   interfacesInside(pid: number): Set<string> {
-    const text = readFileSync(`/proc/${pid}/net/dev`, 'utf8');
-    const names = new Set<string>();
-    for (const line of text.split('\n').slice(2)) {
-      const name = line.split(':')[0]?.trim();
-      if (name) names.add(name);
-    }
-    return names;
+    return new Set(netDevCounters(pid).keys());
   }
 
   /** Every Linux bridge the NICs name must exist; refused before anything is made. */

@@ -1,6 +1,7 @@
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../core/atomic-file.ts';
 import { InvalidInputError } from '../core/errors.ts';
 
 /** What the operator's machine knows of one provisioned host. Key material is never stored here: only its path. */
@@ -50,16 +51,7 @@ export class HostStore {
     const saved = { ...record, updatedAt: new Date().toISOString() };
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
-    const target = this.path(record.name);
-    const staging = `${target}.${process.pid}.tmp`;
-    const fd = openSync(staging, 'w', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(saved, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(staging, target);
+    writeFileAtomically(this.path(record.name), `${JSON.stringify(saved, null, 2)}\n`, 0o600);
     return saved;
   }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { netDevCounters } from '../core/net-dev.ts';
 import type { CgroupLayout } from './cgroup-layout.ts';
 
 /** What a container's cgroups say it used, cumulative since it started (memory: now). */
@@ -63,17 +64,20 @@ function readV2(layout: CgroupLayout, id: string): CgroupUsage | undefined {
 
 /** Received and sent bytes of every interface but loopback in a process's network namespace (the VM's view). */
 export function readNetworkCounters(pid: number | undefined): { rx: number; tx: number } {
-  if (!pid) return { rx: 0, tx: 0 };
-  let rx = 0;
-  let tx = 0;
-  for (const line of readOptional(`/proc/${pid}/net/dev`).split('\n').slice(2)) {
-    const [name, counters] = line.split(':');
-    if (!counters || name?.trim() === 'lo') continue;
-    const fields = counters.trim().split(/\s+/);
-    rx += Number(fields[0]) || 0;
-    tx += Number(fields[8]) || 0;
+  const total = { rx: 0, tx: 0 };
+  if (!pid) return total;
+  let counters: Map<string, { rx: number; tx: number }>;
+  try {
+    counters = netDevCounters(pid);
+  } catch {
+    return total; // the process ended between the cgroup read and this one
   }
-  return { rx, tx };
+  for (const [name, { rx, tx }] of counters) {
+    if (name === 'lo') continue;
+    total.rx += rx;
+    total.tx += tx;
+  }
+  return total;
 }
 
 function read(path: string): string {

@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileAtomically } from '../core/atomic-file.ts';
 
 /** A small JSON state a probe keeps between runs; a missing or damaged file reads as `fallback`. */
 export function readState<T>(path: string, fallback: T): T {
@@ -13,7 +14,5 @@ export function readState<T>(path: string, fallback: T): T {
 /** Written whole and renamed into place, so a probe killed mid-write never leaves half a file. */
 export function writeState(path: string, state: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
-  const staging = `${path}.${process.pid}.tmp`;
-  writeFileSync(staging, JSON.stringify(state));
-  renameSync(staging, path);
+  writeFileAtomically(path, JSON.stringify(state));
 }

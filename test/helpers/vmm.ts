@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../../drivers/core/atomic-file.ts';
 import { stateDir, vmmRemotes } from './paths.ts';
 
 export interface ActionResult {
@@ -14,9 +15,7 @@ export function testConfigPath(overrides: Record<string, unknown> = {}, name = '
   mkdirSync(stateDir, { recursive: true });
   const path = join(stateDir, name);
   // Written whole then renamed: test files running side by side read it while others rewrite it.
-  const staging = `${path}.${process.pid}.tmp`;
-  writeFileSync(staging, JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, ...overrides }));
-  renameSync(staging, path);
+  writeFileAtomically(path, JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, ...overrides }));
   return path;
 }
 
