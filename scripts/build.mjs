@@ -9,6 +9,7 @@ const entryPoints = {
   vmm: 'drivers/opennebula/vmm-main.ts',
   im: 'drivers/opennebula/monitor/probe-main.ts',
   demo: 'drivers/cli/demo-main.ts',
+  cli: 'drivers/cli/dockvisor-main.ts',
 };
 
 await build({
