@@ -6,7 +6,9 @@ export type EngineEndpoint =
       host: string;
       port: number;
       username: string;
-      privateKey: Buffer | string;
+      /** A private key, or `agent`: an SSH agent's socket. */
+      privateKey?: Buffer | string;
+      agent?: string;
       /** The engine socket on the remote host. */
       socketPath: string;
       /** The host key the server must present (SHA-256 fingerprint, base64); unchecked when absent. */

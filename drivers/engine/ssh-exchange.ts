@@ -48,7 +48,7 @@ export class SshEngineDispatcher {
 
   private connection(): Promise<SshClient> {
     if (this.ssh) return this.ssh;
-    const { host, port, username, privateKey, hostKeySha256 } = this.endpoint;
+    const { host, port, username, privateKey, agent, hostKeySha256 } = this.endpoint;
     const attempt = new Promise<SshClient>((resolve, reject) => {
       const client = new SshClient();
       // Why the connection ended, for the calls the closing pool fails (a refused host key, not just "closed").
@@ -81,7 +81,7 @@ export class SshEngineDispatcher {
         host,
         port,
         username,
-        privateKey,
+        ...(privateKey ? { privateKey } : { agent }),
         readyTimeout: this.connectTimeoutMs,
         keepaliveInterval: 5000,
         keepaliveCountMax: 3,

@@ -118,4 +118,8 @@ export interface EngineInfo {
   CgroupDriver?: string;
   CgroupVersion?: string;
   LiveRestoreEnabled?: boolean;
+  Labels?: string[];
+  Containers?: number;
+  ContainersRunning?: number;
+  Name?: string;
 }

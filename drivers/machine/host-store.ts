@@ -7,9 +7,25 @@ import { InvalidInputError } from '../core/errors.ts';
 /** What the operator's machine knows of one provisioned host. Key material is never stored here: only its path. */
 export interface HostRecord {
   name: string;
-  ssh: { user: string; address: string; port: number; identityFile?: string; hostKeySha256?: string };
+  ssh: {
+    user: string;
+    address: string;
+    port: number;
+    identityFile?: string;
+    hostKeySha256?: string;
+    /** The host's public key as it presented it at the first connection (`type base64`): the only one accepted since. */
+    hostKey?: string;
+  };
   /** Provisioning steps that are done, with when and what they found, so a failed run resumes where it stopped. */
-  steps: Record<string, { done: boolean; at: string; detail?: string }>;
+  steps: Record<string, { done: boolean; at: string; detail?: string; changed?: boolean }>;
+  /** The engine socket on the host (default /var/run/docker.sock). */
+  engineSocket?: string;
+  /** The account OpenNebula's drivers run as on the host (default oneadmin). */
+  oneUser?: string;
+  /** The image of the end-to-end probe container (pulled when missing). */
+  probeImage?: string;
+  /** Where the host is registered; null when the operator chose not to register it. */
+  opennebula?: { endpoint?: string; clusterId: number; hostName: string } | null;
   oneHostId?: number;
   createdAt: string;
   updatedAt: string;

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { EngineClient } from '../../drivers/engine/engine-client.ts';
 import { BASE_IMAGE, ENGINE_SOCKET } from './paths.ts';
 
@@ -12,6 +12,8 @@ export class SecondEngine {
   private readonly dataRoot: string;
   private readonly execRoot: string;
   private readonly pidFile: string;
+  /** Its own daemon.json: never the machine's /etc/docker/daemon.json, which the machine's engine reads. */
+  readonly configFile: string;
   private readonly netns: string;
   private daemon: ChildProcess | undefined;
 
@@ -26,6 +28,7 @@ export class SecondEngine {
     this.dataRoot = `/var/lib/${name}`;
     this.execRoot = `/run/${name}`;
     this.pidFile = `/run/${name}.pid`;
+    this.configFile = `/run/${name}.json`;
     this.netns = sharedNetns ?? name;
   }
 
@@ -64,10 +67,12 @@ export class SecondEngine {
     for (const point of ours.sort((a, b) => b.length - a.length)) execFileSync('umount', ['-l', point]);
     rmSync(this.dataRoot, { recursive: true, force: true });
     rmSync(this.execRoot, { recursive: true, force: true });
+    rmSync(this.configFile, { force: true });
   }
 
   private async launch(): Promise<void> {
     mkdirSync(this.execRoot, { recursive: true });
+    if (!existsSync(this.configFile)) writeFileSync(this.configFile, '{}\n');
     // nsenter rather than `ip netns exec`, which remounts /sys and hides the cgroup mounts from dockerd.
     this.daemon = spawn(
       'nsenter',
@@ -78,6 +83,7 @@ export class SecondEngine {
         `--exec-root=${this.execRoot}`,
         `--host=unix://${this.socket}`,
         `--pidfile=${this.pidFile}`,
+        `--config-file=${this.configFile}`,
         `--bip=${this.bridgeAddress}`,
         ...this.extraArgs,
       ],

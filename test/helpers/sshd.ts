@@ -18,6 +18,8 @@ export interface TestSshd {
   pid: number;
   /** Kills the per-connection sshd processes, which cuts every live SSH connection; the listener stays up. */
   cutConnections(): number;
+  /** Starts sshd again after `stop`, same port, same keys. */
+  restart(): Promise<void>;
   /** Established TCP connections to this sshd's port, as the kernel sees them (client ends). */
   establishedConnections(): number;
   stop(): Promise<void>;
@@ -30,6 +32,8 @@ export interface SshdPlacement {
   port?: number;
   /** Network namespace to run in (a test host's), under /var/run/netns. */
   netns?: string;
+  /** More sshd_config lines (e.g. `SetEnv`). */
+  extraConfig?: string[];
 }
 
 /**
@@ -82,41 +86,56 @@ export async function startSshd(name: string, placement: SshdPlacement = {}): Pr
         'PrintMotd no',
         'UseDNS no',
         'LogLevel INFO',
+        ...(placement.extraConfig ?? []),
         '',
       ].join('\n'),
     );
     execFileSync(SSHD, ['-t', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    // nsenter execs sshd in place: the child's pid is sshd's.
-    const command = placement.netns ? ['nsenter', `--net=/var/run/netns/${placement.netns}`, SSHD] : [SSHD];
-    const child = spawn(command[0]!, [...command.slice(1), '-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log = (log + chunk.toString()).slice(-20_000);
-    });
-    const exited = new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.once('error', (error) => {
-        log += `\n${error.message}`;
-        resolve();
-      });
-    });
-    const listening = await waitForPort(address, port, child, 10_000);
-    if (listening) {
-      return {
+    let running = await launchSshd(config, address, port, placement.netns);
+    if (running.listening) {
+      const handle: TestSshd = {
         address,
         port,
         privateKey: readFileSync(clientKey),
         hostKeySha256,
-        pid: child.pid!,
-        cutConnections: () => killDescendants(child.pid!),
+        get pid() {
+          return running.child.pid!;
+        },
+        cutConnections: () => killDescendants(running.child.pid!),
         establishedConnections: () => establishedTo(address, port),
-        stop: () => stop(child, exited),
+        stop: () => stop(running.child, running.exited),
+        restart: async () => {
+          await stop(running.child, running.exited);
+          running = await launchSshd(config, address, port, placement.netns);
+          if (!running.listening) throw new Error(`sshd did not start again on ${address}:${port}: ${running.log()}`);
+        },
       };
+      return handle;
     }
+    const { child, exited } = running;
     await stop(child, exited);
-    lastError = log.trim() || `sshd exited with ${child.exitCode ?? child.signalCode}`;
+    lastError = running.log().trim() || `sshd exited with ${child.exitCode ?? child.signalCode}`;
   }
   throw new Error(`could not start ${SSHD} on ${address}: ${lastError}`);
+}
+
+async function launchSshd(config: string, address: string, port: number, netns: string | undefined) {
+  // nsenter execs sshd in place: the child's pid is sshd's.
+  const command = netns ? ['nsenter', `--net=/var/run/netns/${netns}`, SSHD] : [SSHD];
+  const child = spawn(command[0]!, [...command.slice(1), '-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-20_000);
+  });
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (error) => {
+      log += `\n${error.message}`;
+      resolve();
+    });
+  });
+  const listening = await waitForPort(address, port, child, 10_000);
+  return { child, exited, listening, log: () => log };
 }
 
 function keygen(path: string): void {

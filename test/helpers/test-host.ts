@@ -56,7 +56,8 @@ export class TestHost {
     inside('link', 'set', 'eth0', 'up');
     inside('link', 'set', 'lo', 'up');
     await this.engine.start();
-    this.sshd = await startSshd(this.name, { address: this.address, port: 22, netns: this.name });
+    // The host's own docker CLI (run over SSH, e.g. by `docker -H ssh://...`) talks to the host's engine.
+    this.sshd = await startSshd(this.name, { address: this.address, port: 22, netns: this.name, extraConfig: [`SetEnv DOCKER_HOST=unix://${this.engine.socket}`] });
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,47 @@
+import type { PackageFamily } from './host-os.ts';
+import { shellCommand } from './shell-quote.ts';
+
+/** What each tool dockvisor needs on a host is called in each family's packages. */
+const PACKAGES: Record<string, Record<PackageFamily, string>> = {
+  engine: { apt: 'docker.io', dnf: 'moby-engine' },
+  node: { apt: 'nodejs', dnf: 'nodejs' },
+  ip: { apt: 'iproute2', dnf: 'iproute' },
+  nsenter: { apt: 'util-linux', dnf: 'util-linux' },
+  iptables: { apt: 'iptables', dnf: 'iptables-nft' },
+  sudo: { apt: 'sudo', dnf: 'sudo' },
+};
+
+export type Tool = keyof typeof PACKAGES;
+
+export function packagesFor(family: PackageFamily, tools: Tool[]): string[] {
+  return [...new Set(tools.map((tool) => PACKAGES[tool]![family]))];
+}
+
+/** Root shell commands that install packages non-interactively, waiting for a package manager that is busy. */
+export function installPlan(family: PackageFamily, packages: string[]): string[] {
+  if (packages.length === 0) return [];
+  if (family === 'apt') {
+    return [
+      'apt-get -o DPkg::Lock::Timeout=300 update -q',
+      `DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends ${shellCommand(packages)}`,
+    ];
+  }
+  return [`dnf install -y -q ${shellCommand(packages)}`];
+}
+
+/** Starts (and enables at boot) an installed engine that is not running. Never a restart. */
+export function engineStartPlan(hasSystemd: boolean): string[] {
+  return hasSystemd ? ['systemctl enable --now docker.service'] : ['service docker start'];
+}
+
+export function engineUpgradePlan(family: PackageFamily): string[] {
+  const engine = PACKAGES.engine![family];
+  return family === 'apt'
+    ? ['apt-get -o DPkg::Lock::Timeout=300 update -q', `DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --only-upgrade ${engine}`]
+    : [`dnf upgrade -y -q ${engine}`];
+}
+
+export function enginePurgePlan(family: PackageFamily): string[] {
+  const engine = PACKAGES.engine![family];
+  return family === 'apt' ? [`DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 purge -y -q ${engine}`] : [`dnf remove -y -q ${engine}`];
+}

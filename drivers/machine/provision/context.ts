@@ -1,0 +1,69 @@
+import { EngineClient } from '../../engine/engine-client.ts';
+import type { HostRecord } from '../host-store.ts';
+import type { SupportedOs } from '../host-os.ts';
+import type { SshSession } from '../ssh-session.ts';
+
+export const DEFAULT_ENGINE_SOCKET = '/var/run/docker.sock';
+export const DEFAULT_ONE_USER = 'oneadmin';
+export const DEFAULT_PROBE_IMAGE = 'busybox:latest';
+/** The engine label that marks a dockvisor host. */
+export const HOST_LABEL = 'io.dockvisor.managed=true';
+
+/** What the steps of one provisioning run share: the SSH session, the record, what earlier steps found. */
+export class ProvisionContext {
+  os: SupportedOs | undefined;
+  private engineClient: EngineClient | undefined;
+
+  constructor(
+    readonly record: HostRecord,
+    readonly session: SshSession,
+    readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  get engineSocket(): string {
+    return this.record.engineSocket ?? DEFAULT_ENGINE_SOCKET;
+  }
+
+  get oneUser(): string {
+    return this.record.oneUser ?? DEFAULT_ONE_USER;
+  }
+
+  get probeImage(): string {
+    return this.record.probeImage ?? DEFAULT_PROBE_IMAGE;
+  }
+
+  /** Runs a root command on the host and returns its output; a failure names the command. */
+  root(command: string, stdin?: string): Promise<string> {
+    return this.session.must(this.session.asRoot(command), stdin === undefined ? {} : { stdin });
+  }
+
+  /** The host's engine through one forwarded socket over SSH, as the driver's own remote calls reach it. */
+  engine(): EngineClient {
+    const { target, privateKey } = this.session;
+    this.engineClient ??= new EngineClient(
+      {
+        kind: 'ssh',
+        host: target.address,
+        port: target.port,
+        username: target.user,
+        ...(privateKey ? { privateKey } : { agent: this.env.SSH_AUTH_SOCK }),
+        socketPath: this.engineSocket,
+        hostKeySha256: this.session.hostKeySha256,
+      },
+      { timeoutMs: 30_000 },
+    );
+    return this.engineClient;
+  }
+
+  /** Drops the engine connection (after group changes, a new SSH login sees the new groups). */
+  async reconnectEngine(): Promise<void> {
+    const client = this.engineClient;
+    this.engineClient = undefined;
+    await client?.close();
+  }
+
+  async close(): Promise<void> {
+    await this.reconnectEngine();
+    this.session.close();
+  }
+}
