@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
+import { hostCommand } from './host-command.ts';
 
 /** The `dockvisor` sub-commands. Each loads its heavy parts only when it runs. */
 export function commandModules(setExitCode: (code: number) => void): CommandModule[] {
-  void setExitCode;
-  return [];
+  return [hostCommand(setExitCode)];
 }

@@ -42,6 +42,15 @@ export class ProvisionError extends Error {
 
 const ONE_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
+/** Settings that end up in commands run on the host: refused unless plainly what they claim to be. */
+export function checkHostSettings(settings: { oneUser?: unknown; engineSocket?: unknown; probeImage?: unknown; oneHostId?: unknown }): void {
+  const { oneUser, engineSocket, probeImage, oneHostId } = settings;
+  if (oneUser !== undefined && (typeof oneUser !== 'string' || !ONE_USER.test(oneUser))) throw new InvalidInputError(`--one-user "${String(oneUser).slice(0, 40)}" is not a user name`);
+  if (engineSocket !== undefined && (typeof engineSocket !== 'string' || !/^\/[A-Za-z0-9._/-]{1,200}$/.test(engineSocket))) throw new InvalidInputError('--engine-socket must be an absolute path');
+  if (probeImage !== undefined && (typeof probeImage !== 'string' || !/^[a-z0-9][a-z0-9._/:@-]{0,254}$/.test(probeImage))) throw new InvalidInputError('--probe-image is not an image reference');
+  if (oneHostId !== undefined && !Number.isInteger(oneHostId)) throw new InvalidInputError('the OpenNebula host id is not an integer');
+}
+
 /** Records a new host (before touching it, so a failure leaves something to resume) and provisions it. */
 export async function createHost(
   store: HostStore,
@@ -52,9 +61,7 @@ export async function createHost(
 ): Promise<ProvisionSummary> {
   if (store.find(name)) throw new InvalidInputError(`host ${name} exists already: \`dockvisor host provision ${name}\` runs its steps again`);
   const target = parseSshTarget(options.ssh);
-  if (options.oneUser !== undefined && !ONE_USER.test(options.oneUser)) throw new InvalidInputError(`--one-user "${options.oneUser.slice(0, 40)}" is not a user name`);
-  if (options.engineSocket !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(options.engineSocket)) throw new InvalidInputError('--engine-socket must be an absolute path');
-  if (options.probeImage !== undefined && !/^[a-z0-9][a-z0-9._/:@-]{0,254}$/.test(options.probeImage)) throw new InvalidInputError('--probe-image is not an image reference');
+  checkHostSettings(options);
   const now = new Date().toISOString();
   const record: HostRecord = {
     name,

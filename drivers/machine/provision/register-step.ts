@@ -2,11 +2,10 @@ import { oneEndpoint } from '../../opennebula/rpc/one-credentials.ts';
 import { OneRpcError } from '../../opennebula/rpc/one-errors.ts';
 import { OneRpc } from '../../opennebula/rpc/one-rpc.ts';
 import { hostInfo, registerHost } from '../../opennebula/rpc/hosts.ts';
-import type { ProvisionContext } from './context.ts';
 import type { ProvisionStep } from './step.ts';
 
-export function oneRpcFor(context: ProvisionContext, endpoint?: string): OneRpc {
-  return new OneRpc(oneEndpoint(endpoint ? { url: endpoint } : {}, context.env), 15_000);
+export function oneRpcFor(env: NodeJS.ProcessEnv, endpoint?: string): OneRpc {
+  return new OneRpc(oneEndpoint(endpoint ? { url: endpoint } : {}, env), 15_000);
 }
 
 /** The host in OpenNebula with dockvisor's drivers: found when it is there already, never a duplicate. */
@@ -17,7 +16,7 @@ export const registerStep: ProvisionStep = {
     const wanted = context.record.opennebula;
     if (!wanted) return { ok: true, detail: 'not registered (--no-register)' };
     if (context.record.oneHostId === undefined) return { ok: false, detail: `${wanted.hostName} is not registered yet` };
-    const rpc = oneRpcFor(context, wanted.endpoint);
+    const rpc = oneRpcFor(context.env, wanted.endpoint);
     try {
       const host = await hostInfo(rpc, context.record.oneHostId);
       const ours = host.name === wanted.hostName && host.imMad === 'dockvisor' && host.vmMad === 'dockvisor';
@@ -33,7 +32,7 @@ export const registerStep: ProvisionStep = {
   },
   async apply(context) {
     const wanted = context.record.opennebula!;
-    const rpc = oneRpcFor(context, wanted.endpoint);
+    const rpc = oneRpcFor(context.env, wanted.endpoint);
     try {
       const { host } = await registerHost(rpc, wanted.hostName, wanted.clusterId);
       context.record.oneHostId = host.id;

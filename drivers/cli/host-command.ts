@@ -1,0 +1,218 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Argv, CommandModule } from 'yargs';
+import { SHELLS, type Shell } from '../machine/shell-env.ts';
+
+type SetExitCode = (code: number) => void;
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function store() {
+  const { HostStore } = await import('../machine/host-store.ts');
+  return new HostStore();
+}
+
+function connectFlags<T>(yargs: Argv<T>) {
+  return yargs
+    .option('accept-new-host-key', { type: 'boolean', default: false, describe: 'accept and record a host key known_hosts does not list yet' })
+    .option('known-hosts', { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' });
+}
+
+function provisionSummary(name: string, summary: { steps: number; changes: number; elapsedMs: number }): string {
+  return `${name}: provisioned, ${summary.steps} steps, ${summary.changes} change${summary.changes === 1 ? '' : 's'} (${(summary.elapsedMs / 1000).toFixed(1)} s)`;
+}
+
+/** `dockvisor host ...`: hosts provisioned over SSH and registered with OpenNebula. */
+export function hostCommand(setExitCode: SetExitCode): CommandModule {
+  return {
+    command: 'host <command>',
+    describe: 'provision and manage dockvisor hosts over SSH',
+    builder: (yargs) =>
+      yargs
+        .command({
+          command: 'create <name>',
+          describe: 'turn a Linux server reachable over SSH into a dockvisor host and register it with OpenNebula',
+          builder: (y) =>
+            connectFlags(y)
+              .positional('name', { type: 'string', demandOption: true })
+              .option('ssh', { type: 'string', demandOption: true, describe: 'user@address[:port]' })
+              .option('identity', { alias: 'i', type: 'string', describe: 'SSH private key file (default: ssh-agent, then ~/.ssh/id_*)' })
+              .option('cluster', { type: 'number', default: -1, describe: 'OpenNebula cluster id' })
+              .option('opennebula', { type: 'string', describe: 'oned XML-RPC endpoint (default $ONE_XMLRPC or http://localhost:2633/RPC2)' })
+              .option('one-name', { type: 'string', describe: 'the host name OpenNebula reaches it by (default: the SSH address)' })
+              .option('register', { type: 'boolean', default: true, describe: 'register with OpenNebula (--no-register to skip)' })
+              .option('engine-socket', { type: 'string', describe: 'engine socket on the host (default /var/run/docker.sock)' })
+              .option('one-user', { type: 'string', describe: "OpenNebula's user on the host (default oneadmin)" })
+              .option('probe-image', { type: 'string', describe: 'image of the end-to-end check container (default busybox:latest)' }),
+          handler: async (argv) => {
+            const { createHost } = await import('../machine/provisioner.ts');
+            const { progressFor } = await import('../machine/provision/progress.ts');
+            const summary = await createHost(
+              await store(),
+              argv.name!,
+              {
+                ssh: argv.ssh,
+                ...(argv.identity ? { identityFile: argv.identity } : {}),
+                ...(argv['engine-socket'] ? { engineSocket: argv['engine-socket'] } : {}),
+                ...(argv['one-user'] ? { oneUser: argv['one-user'] } : {}),
+                ...(argv['probe-image'] ? { probeImage: argv['probe-image'] } : {}),
+                register: argv.register
+                  ? { clusterId: argv.cluster, ...(argv.opennebula ? { endpoint: argv.opennebula } : {}), ...(argv['one-name'] ? { hostName: argv['one-name'] } : {}) }
+                  : false,
+              },
+              { acceptNewHostKey: argv['accept-new-host-key'], ...(argv['known-hosts'] ? { knownHostsFile: argv['known-hosts'] } : {}) },
+              progressFor(process.stderr),
+            );
+            say(provisionSummary(argv.name!, summary));
+          },
+        })
+        .command({
+          command: 'provision <name>',
+          describe: 'run the provisioning steps again: each checks first, a healthy host is left as it is',
+          builder: (y) => connectFlags(y).positional('name', { type: 'string', demandOption: true }),
+          handler: async (argv) => {
+            const { provisionHost } = await import('../machine/provisioner.ts');
+            const { progressFor } = await import('../machine/provision/progress.ts');
+            const summary = await provisionHost(
+              await store(),
+              argv.name!,
+              { acceptNewHostKey: argv['accept-new-host-key'], ...(argv['known-hosts'] ? { knownHostsFile: argv['known-hosts'] } : {}) },
+              progressFor(process.stderr),
+            );
+            say(provisionSummary(argv.name!, summary));
+          },
+        })
+        .command({
+          command: 'ls',
+          describe: 'every host with its state, engine, containers and OpenNebula id (in parallel)',
+          builder: (y) =>
+            y
+              .option('json', { type: 'boolean', default: false })
+              .option('timeout', { type: 'number', default: 10_000, describe: 'milliseconds each host may take' }),
+          handler: async (argv) => {
+            const { hostStatuses } = await import('../machine/host-status.ts');
+            const { formatHostTable } = await import('./host-table.ts');
+            const records = (await store()).list();
+            const rpc = records.some((record) => record.oneHostId !== undefined) ? await optionalRpc() : undefined;
+            try {
+              const statuses = await hostStatuses(records, argv.timeout, rpc);
+              process.stdout.write(argv.json ? `${JSON.stringify(statuses, null, 2)}\n` : formatHostTable(statuses));
+            } finally {
+              rpc?.close();
+            }
+          },
+        })
+        .command({
+          command: 'inspect <name>',
+          describe: "the host's record as JSON (no key material is ever stored in it)",
+          builder: (y) => y.positional('name', { type: 'string', demandOption: true }),
+          handler: async (argv) => {
+            say(JSON.stringify((await store()).get(argv.name!), null, 2));
+          },
+        })
+        .command({
+          command: 'status <name>',
+          describe: "the host's state (exit 1 unless Running)",
+          builder: (y) =>
+            y
+              .positional('name', { type: 'string', demandOption: true })
+              .option('json', { type: 'boolean', default: false })
+              .option('timeout', { type: 'number', default: 10_000 }),
+          handler: async (argv) => {
+            const { hostStatus } = await import('../machine/host-status.ts');
+            const status = await hostStatus((await store()).get(argv.name!), argv.timeout);
+            say(argv.json ? JSON.stringify(status, null, 2) : `${status.state}${status.error ? `: ${status.error}` : ''}`);
+            if (status.state !== 'Running') setExitCode(1);
+          },
+        })
+        .command({
+          command: 'env [name]',
+          describe: 'print the shell commands that point the docker CLI at the host',
+          builder: (y) =>
+            y
+              .positional('name', { type: 'string' })
+              .option('shell', { choices: SHELLS, describe: 'shell syntax (default: from $SHELL)' })
+              .option('unset', { alias: 'u', type: 'boolean', default: false }),
+          handler: async (argv) => {
+            const { detectShell, shellEnv } = await import('../machine/shell-env.ts');
+            if (!argv.unset && !argv.name) throw new Error('env needs a host name (or --unset)');
+            const record = argv.name ? (await store()).get(argv.name) : undefined;
+            process.stdout.write(shellEnv(record, (argv.shell as Shell | undefined) ?? detectShell(), argv.unset));
+          },
+        })
+        .command({
+          command: 'ssh <name> [command..]',
+          describe: 'run a command on the host, or open a shell (words after -- are passed on)',
+          builder: (y) => y.positional('name', { type: 'string', demandOption: true }).positional('command', { type: 'string', array: true }),
+          handler: async (argv) => {
+            const { sshIntoHost } = await import('../machine/host-shell.ts');
+            const words = [...((argv.command as string[] | undefined) ?? []), ...argv._.slice(2).map(String)];
+            setExitCode(await sshIntoHost((await store()).get(argv.name!), words));
+          },
+        })
+        .command({
+          command: 'rm <names..>',
+          describe: 'unregister hosts from OpenNebula and forget them; the engine stays unless --purge',
+          builder: (y) =>
+            y
+              .positional('names', { type: 'string', array: true, demandOption: true })
+              .option('purge', { type: 'boolean', default: false, describe: 'also remove the engine packages and the sudo rule' })
+              .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'forget the host even when OpenNebula cannot be told; purge with VMs' }),
+          handler: async (argv) => {
+            const { removeHost } = await import('../machine/host-removal.ts');
+            const hosts = await store();
+            for (const name of argv.names as string[]) await removeHost(hosts, name, { purge: argv.purge, force: argv.force, say });
+          },
+        })
+        .command({
+          command: 'upgrade <name>',
+          describe: "upgrade the host's engine packages (refused while VMs run unless --force)",
+          builder: (y) => y.positional('name', { type: 'string', demandOption: true }).option('force', { alias: 'f', type: 'boolean', default: false }),
+          handler: async (argv) => {
+            const { upgradeHost } = await import('../machine/host-upgrade.ts');
+            await upgradeHost(await store(), argv.name!, { force: argv.force, say });
+          },
+        })
+        .command({
+          command: 'export <name>',
+          describe: 'write the host as a JSON bundle another operator can import',
+          builder: (y) =>
+            y
+              .positional('name', { type: 'string', demandOption: true })
+              .option('with-key', { type: 'boolean', default: false, describe: 'include the SSH private key' })
+              .option('output', { alias: 'o', type: 'string', describe: 'file to write (0600; default stdout)' }),
+          handler: async (argv) => {
+            const { exportHost } = await import('../machine/host-transfer.ts');
+            const text = `${JSON.stringify(exportHost((await store()).get(argv.name!), argv['with-key']), null, 2)}\n`;
+            if (argv.output) writeFileSync(argv.output, text, { mode: 0o600 });
+            else process.stdout.write(text);
+          },
+        })
+        .command({
+          command: 'import <file>',
+          describe: 'add a host from an exported bundle (- for stdin)',
+          builder: (y) =>
+            y
+              .positional('file', { type: 'string', demandOption: true })
+              .option('name', { type: 'string', describe: 'store it under another name' })
+              .option('identity', { alias: 'i', type: 'string', describe: 'the SSH key to use when the bundle has none' }),
+          handler: async (argv) => {
+            const { importHost } = await import('../machine/host-transfer.ts');
+            const text = readFileSync(argv.file === '-' ? 0 : argv.file!, 'utf8');
+            const record = importHost(await store(), text, { ...(argv.name ? { name: argv.name } : {}), ...(argv.identity ? { identityFile: argv.identity } : {}) });
+            say(`${record.name}: imported (${record.ssh.user}@${record.ssh.address}:${record.ssh.port})`);
+          },
+        })
+        .demandCommand(1, 'host needs a sub-command (try dockvisor host --help)'),
+    handler: () => undefined,
+  };
+}
+
+/** OpenNebula's view for listings, when credentials are at hand; listings work without it. */
+async function optionalRpc() {
+  const { oneRpcFor } = await import('../machine/provision/register-step.ts');
+  try {
+    return oneRpcFor(process.env);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,62 @@
+import { ownedContainerFilter } from '../core/labels.ts';
+import { unregisterHost } from '../opennebula/rpc/hosts.ts';
+import { hostEngine } from './host-engine.ts';
+import { connectToHost } from './host-connection.ts';
+import type { HostStore } from './host-store.ts';
+import { enginePurgePlan } from './package-plans.ts';
+import { ProvisionContext } from './provision/context.ts';
+import { osStep } from './provision/os-step.ts';
+import { oneRpcFor } from './provision/register-step.ts';
+import { shellQuote } from './shell-quote.ts';
+
+export interface RemoveOptions {
+  purge: boolean;
+  force: boolean;
+  env?: NodeJS.ProcessEnv;
+  say: (line: string) => void;
+}
+
+/**
+ * Unregisters the host from OpenNebula and forgets it. The engine and its containers stay unless `purge`,
+ * which also removes the engine packages and dockvisor's sudo rule, and refuses while VMs exist unless `force`.
+ */
+export async function removeHost(store: HostStore, name: string, options: RemoveOptions): Promise<void> {
+  const record = store.get(name);
+  const env = options.env ?? process.env;
+  if (options.purge) {
+    const engine = hostEngine(record, 15_000, env);
+    try {
+      const vms = await engine.listContainers(ownedContainerFilter());
+      if (vms.length > 0 && !options.force) {
+        throw new Error(`${vms.length} dockvisor VM(s) exist on ${name} (${vms.map((vm) => vm.Names[0]?.replace(/^\//, '')).join(', ')}): --purge would destroy them; add --force to do it anyway`);
+      }
+    } finally {
+      await engine.close();
+    }
+    const session = await connectToHost(record);
+    const context = new ProvisionContext(record, session, env);
+    try {
+      const os = await osStep.check(context);
+      if (!os.ok) throw new Error(os.detail);
+      await context.root(`rm -f ${shellQuote(`/etc/sudoers.d/dockvisor-${context.oneUser.replace(/\./g, '_')}`)}`);
+      for (const command of enginePurgePlan(context.os!.family)) await context.root(command);
+      options.say(`${name}: engine packages purged`);
+    } finally {
+      await context.close();
+    }
+  }
+  if (record.opennebula && record.oneHostId !== undefined) {
+    const rpc = oneRpcFor(env, record.opennebula.endpoint);
+    try {
+      await unregisterHost(rpc, record.oneHostId);
+      options.say(`${name}: OpenNebula host ${record.oneHostId} removed`);
+    } catch (error) {
+      if (!options.force) throw new Error(`cannot unregister ${name} from OpenNebula (${(error as Error).message}); --force forgets the host anyway`);
+      options.say(`${name}: OpenNebula host ${record.oneHostId} left registered: ${(error as Error).message}`);
+    } finally {
+      rpc.close();
+    }
+  }
+  store.remove(name);
+  options.say(`${name}: removed from the host store${options.purge ? '' : ' (its engine and containers are untouched)'}`);
+}
