@@ -1,0 +1,151 @@
+import test from 'ava';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkHostKey, presentedHostKey, recordHostKey } from '../drivers/machine/known-hosts.ts';
+import { parseLegacyRelease, parseOsRelease, supportedOs } from '../drivers/machine/host-os.ts';
+import { enginePurgePlan, engineStartPlan, engineUpgradePlan, installPlan, packagesFor } from '../drivers/machine/package-plans.ts';
+import { shellEnv } from '../drivers/machine/shell-env.ts';
+import { parseSshTarget } from '../drivers/machine/ssh-target.ts';
+import { shellQuote } from '../drivers/machine/shell-quote.ts';
+import type { HostRecord } from '../drivers/machine/host-store.ts';
+
+/** A fresh ed25519 public key in SSH wire format: string "ssh-ed25519", string key. */
+function hostKey() {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const field = (data: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, data.length]), data]);
+  return presentedHostKey(Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]));
+}
+
+test('known_hosts: plain, [host]:port, hashed and wildcard entries; changed and revoked keys', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dvkh-'));
+  const file = join(dir, 'known_hosts');
+  const mine = hostKey();
+  const other = hostKey();
+  const b64 = mine.blob.toString('base64');
+  t.is(checkHostKey(file, '10.0.0.1', 22, mine).kind, 'unknown', 'no file');
+  recordHostKey(file, '10.0.0.1', 2222, mine);
+  t.is(readFileSync(file, 'utf8'), `[10.0.0.1]:2222 ssh-ed25519 ${b64}\n`);
+  t.is(checkHostKey(file, '10.0.0.1', 2222, mine).kind, 'known');
+  t.is(checkHostKey(file, '10.0.0.1', 22, mine).kind, 'unknown', 'another port is another host');
+  t.deepEqual(checkHostKey(file, '10.0.0.1', 2222, other), { kind: 'changed', line: 1 });
+
+  const salt = Buffer.from('0123456789abcdef0123');
+  const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('host.example').digest('base64')}`;
+  writeFileSync(file, `# comment\n\n${hashed} ssh-ed25519 ${b64}\n*.lab,!bad.lab ssh-ed25519 ${b64}\n@cert-authority * ssh-ed25519 ${other.blob.toString('base64')}\n`);
+  t.is(checkHostKey(file, 'host.example', 22, mine).kind, 'known');
+  t.is(checkHostKey(file, 'a.lab', 22, mine).kind, 'known');
+  t.is(checkHostKey(file, 'bad.lab', 22, mine).kind, 'unknown', 'negated pattern');
+  t.is(checkHostKey(file, 'a.lab', 22, other).kind, 'changed');
+  writeFileSync(file, `@revoked * ssh-ed25519 ${b64}\nh ssh-ed25519 ${b64}\n`);
+  t.deepEqual(checkHostKey(file, 'h', 22, mine), { kind: 'revoked', line: 1 });
+  t.throws(() => presentedHostKey(Buffer.from([0, 0, 0, 200, 1])), { message: /malformed host key/ });
+});
+
+test('os-release is read with quotes and escapes; only Debian, Ubuntu and Fedora releases that carry a suitable engine are supported', (t) => {
+  const debian = parseOsRelease('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n')!;
+  t.deepEqual(debian, { id: 'debian', idLike: [], versionId: '12', prettyName: 'Debian GNU/Linux 12 (bookworm)' });
+  t.like(supportedOs(debian), { family: 'apt' });
+  t.like(supportedOs(parseOsRelease('ID=ubuntu\nVERSION_ID="24.04"\nID_LIKE=debian')!), { family: 'apt' });
+  t.like(supportedOs(parseOsRelease('ID=fedora\nVERSION_ID=40')!), { family: 'dnf' });
+  t.regex((supportedOs(parseOsRelease('ID=debian\nVERSION_ID="10"\nPRETTY_NAME="Debian 10"')!) as { unsupported: string }).unsupported, /^Debian 10 is not supported: dockvisor provisions Debian >= 11/);
+  t.regex((supportedOs(parseOsRelease('ID=raspbian\nID_LIKE=debian\nVERSION_ID=12\nPRETTY_NAME="Raspbian 12"')!) as { unsupported: string }).unsupported, /derives from Debian/);
+  t.regex((supportedOs(parseOsRelease('ID=alpine\nVERSION_ID=3.20.0\nPRETTY_NAME="Alpine Linux v3.20"')!) as { unsupported: string }).unsupported, /^Alpine Linux v3\.20 is not supported/);
+  t.is(parseOsRelease('garbage'), undefined);
+  t.like(parseLegacyRelease('/etc/debian_version', '11.9\n'), { id: 'debian', versionId: '11' });
+  t.like(parseLegacyRelease('/etc/redhat-release', 'CentOS release 6.10 (Final)\n'), { id: 'centos', versionId: '6' });
+});
+
+test('the install plans use the distribution packages and never restart a running engine', (t) => {
+  t.deepEqual(installPlan('apt', packagesFor('apt', ['engine'])), [
+    'apt-get -o DPkg::Lock::Timeout=300 update -q',
+    'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends docker.io',
+  ]);
+  t.deepEqual(installPlan('dnf', packagesFor('dnf', ['engine', 'ip', 'sudo'])), ['dnf install -y -q moby-engine iproute sudo']);
+  t.deepEqual(packagesFor('apt', ['sudo', 'sudo', 'nsenter']), ['sudo', 'util-linux']);
+  t.deepEqual(installPlan('apt', []), []);
+  t.deepEqual(engineStartPlan(true), ['systemctl enable --now docker.service']);
+  t.deepEqual(engineStartPlan(false), ['service docker start']);
+  t.false([...engineStartPlan(true), ...engineStartPlan(false)].some((command) => /restart|reload/.test(command)));
+  t.regex(engineUpgradePlan('apt').at(-1)!, /--only-upgrade docker\.io$/);
+  t.deepEqual(enginePurgePlan('dnf'), ['dnf remove -y -q moby-engine']);
+});
+
+test('SSH targets are parsed strictly; shell words are quoted whatever they hold', (t) => {
+  t.deepEqual(parseSshTarget('admin@host.example:2222'), { user: 'admin', address: 'host.example', port: 2222 });
+  t.deepEqual(parseSshTarget('10.1.2.3'), { user: 'root', address: '10.1.2.3', port: 22 });
+  t.deepEqual(parseSshTarget('u@[fd00::1]:22'), { user: 'u', address: 'fd00::1', port: 22 });
+  for (const bad of ['u@h;reboot', 'u@-oProxyCommand=x', '$(id)@h', 'u@h:0', 'u@h:65536', 'u@[fd00::1', 'u@h h', '']) {
+    t.throws(() => parseSshTarget(bad), { message: /is not user@address\[:port\]/ }, bad);
+  }
+  t.is(shellQuote('plain-word_1.2/x'), 'plain-word_1.2/x');
+  t.is(shellQuote("it's $(x) `y`"), `'it'\\''s $(x) \`y\`'`);
+});
+
+test('env prints each shell its own syntax and refuses values a shell would interpret', (t) => {
+  const record = { name: 'h1', ssh: { user: 'root', address: '10.0.0.5', port: 2222 }, steps: {}, createdAt: '', updatedAt: '' } as HostRecord;
+  t.regex(shellEnv(record, 'bash', false), /^export DOCKER_HOST="ssh:\/\/root@10\.0\.0\.5:2222"\nexport DOCKVISOR_HOST="h1"\n# Run this command to configure your shell:\n# eval "\$\(dockvisor host env h1\)"\n$/);
+  t.regex(shellEnv(record, 'powershell', false), /^\$Env:DOCKER_HOST = "ssh:\/\/root@10\.0\.0\.5:2222"$/m);
+  t.regex(shellEnv(record, 'cmd', false), /^SET DOCKER_HOST=ssh:\/\/root@10\.0\.0\.5:2222$/m);
+  t.regex(shellEnv(undefined, 'fish', true), /^set -e DOCKER_HOST;$/m);
+  t.throws(() => shellEnv({ ...record, name: 'x"$(id)' }, 'bash', false), { message: /characters a shell would interpret/ });
+});
+
+/** A host that answers commands from a script and remembers what it was asked: for plans that must not run here. */
+class ScriptedHost {
+  readonly commands: string[] = [];
+  readonly target = { user: 'root', address: '10.0.0.9', port: 22 };
+  constructor(private readonly answer: (command: string, host: ScriptedHost) => { code: number; stdout: string }) {}
+  async run(command: string) {
+    this.commands.push(command);
+    return { ...this.answer(command, this), stderr: '' };
+  }
+  async must(command: string) {
+    const result = await this.run(command);
+    if (result.code !== 0) throw new Error(`${command} failed`);
+    return result.stdout;
+  }
+  asRoot(command: string) {
+    return command;
+  }
+}
+
+test('the engine step on a Debian host without an engine installs docker.io and starts it, and nothing else', async (t) => {
+  const { ProvisionContext } = await import('../drivers/machine/provision/context.ts');
+  const { engineStep } = await import('../drivers/machine/provision/engine-step.ts');
+  let installed = false;
+  let started = false;
+  const host = new ScriptedHost((command) => {
+    if (command.includes('command -v')) return { code: 0, stdout: installed ? 'dockerd /usr/sbin/dockerd\n' : '' };
+    if (command.startsWith('apt-get') || command.startsWith('DEBIAN_FRONTEND')) {
+      installed ||= command.includes('install');
+      return { code: 0, stdout: '' };
+    }
+    if (command === 'test -d /run/systemd/system') return { code: 0, stdout: '' };
+    if (command.startsWith('systemctl')) {
+      started = true;
+      return { code: 0, stdout: '' };
+    }
+    if (command === 'ss -xlpnH') return { code: 0, stdout: started ? 'u_str LISTEN 0 4096 /var/run/docker.sock 1234 * 0 users:(("dockerd",pid=77,fd=5))\n' : '' };
+    if (command === 'cat /proc/77/cmdline') return { code: 0, stdout: '/usr/sbin/dockerd\0-H\0fd://\0' };
+    return { code: 1, stdout: '' };
+  });
+  const context = new ProvisionContext({ name: 'h', ssh: host.target, steps: {}, createdAt: '', updatedAt: '' }, host as never);
+  context.os = { id: 'debian', idLike: [], versionId: '12', prettyName: 'Debian 12', family: 'apt' };
+  t.deepEqual(await engineStep.check(context), { ok: false, detail: 'dockerd is not installed' });
+  await engineStep.apply!(context);
+  t.like(await engineStep.check(context), { ok: true });
+  const changes = host.commands.filter((command) => /apt-get|systemctl|service /.test(command));
+  t.deepEqual(changes, [
+    'apt-get -o DPkg::Lock::Timeout=300 update -q',
+    'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends docker.io',
+    'systemctl enable --now docker.service',
+  ]);
+
+  // An engine that is installed and running is only looked at.
+  host.commands.length = 0;
+  t.like(await engineStep.check(context), { ok: true, detail: '/usr/sbin/dockerd (pid 77) listens on /var/run/docker.sock' });
+  t.false(host.commands.some((command) => /apt-get|systemctl|service |kill/.test(command)));
+});
