@@ -2,6 +2,7 @@ import { runColdStartBench, type ColdStartResult } from './cold-start-bench.ts';
 import { cleanupBench } from './cleanup.ts';
 import { runDeployBench, type DeployResult } from './deploy-bench.ts';
 import { runDeployPhases, type PhaseBreakdown } from './deploy-phases.ts';
+import { runHostsBench, type HostsResult } from './hosts-bench.ts';
 import { createBridge } from './links.ts';
 import { runMonitorBench, type MonitorResult } from './monitor-bench.ts';
 import { describeMachine, preflight, writeHostConfig } from './preflight.ts';
@@ -76,7 +77,12 @@ async function main(): Promise<number> {
       monitor = await runMonitorBench({ engine, timeoutMs, abort: abort.signal }, m, log);
     }
 
-    const report = buildReport(machine, { deploy, phases, coldStart, monitor });
+    let hosts: HostsResult | undefined;
+    if (plan.sections.includes('hosts')) {
+      hosts = await runHostsBench({ runs: plan.hostRuns, timeoutMs, abort: abort.signal }, log);
+    }
+
+    const report = buildReport(machine, { deploy, phases, coldStart, monitor, hosts });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;

@@ -58,7 +58,7 @@ export const MONITOR_MAX_VMS = 5_000;
 export const MONITOR_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** The parts of `npm run bench`; DVB_ONLY=<part>[,<part>...] runs only those. */
-export const SECTIONS = ['deploy', 'cold-start', 'monitor'] as const;
+export const SECTIONS = ['deploy', 'cold-start', 'monitor', 'hosts'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface MonitorPlan {
@@ -84,6 +84,8 @@ export interface BenchPlan {
   deployRounds: number;
   coldWarmup: number;
   coldRuns: number;
+  /** Timed `dockvisor host provision` and `ls` runs (each against its baseline). */
+  hostRuns: number;
   /** Instrumented deploys for the phase breakdown, run only when the deploy ratio misses its goal. */
   phaseRuns: number;
   /** Pause after each teardown so the kernel's namespace cleanup does not spill into the next timed step. */
@@ -168,10 +170,11 @@ export function benchPlan(): BenchPlan {
     deployRounds: count('DVB_DEPLOY_ROUNDS', 10, 1),
     coldWarmup: count('DVB_COLD_WARMUP', 2, 0),
     coldRuns: count('DVB_COLD_RUNS', 30, 1),
+    hostRuns: count('DVB_HOST_RUNS', 5, 1),
     phaseRuns: count('DVB_PHASE_RUNS', 5, 0),
     settleMs: count('DVB_SETTLE_MS', 250, 0),
     childTimeoutMs: 60_000,
-    runTimeoutMs: (chosen.some((s) => s !== 'monitor') ? 15 * 60_000 : 0) + (chosen.includes('monitor') ? monitorTimeoutMs(monitor) : 0),
+    runTimeoutMs: (chosen.some((s) => s !== 'monitor') ? 15 * 60_000 : 0) + (chosen.includes('hosts') ? 10 * 60_000 : 0) + (chosen.includes('monitor') ? monitorTimeoutMs(monitor) : 0),
   };
   const rounds = plan.deployWarmup + plan.deployRounds;
   const vms = rounds + plan.phaseRuns;

@@ -118,24 +118,26 @@ test('the engine step on a Debian host without an engine installs docker.io and 
   let installed = false;
   let started = false;
   const host = new ScriptedHost((command) => {
-    if (command.includes('command -v')) return { code: 0, stdout: installed ? 'dockerd /usr/sbin/dockerd\n' : '' };
+    if (command.includes('echo @@kernel')) {
+      const facts = ['@@kernel', 'Linux x86_64', '@@paths', 'ip /usr/sbin/ip', ...(installed ? ['dockerd /usr/sbin/dockerd'] : []), '@@systemd'];
+      if (started) facts.push('@@listener 77', '/usr/sbin/dockerd', '-H', 'fd://', '@@socket-group', 'docker');
+      return { code: 0, stdout: `${facts.join('\n')}\n` };
+    }
     if (command.startsWith('apt-get') || command.startsWith('DEBIAN_FRONTEND')) {
       installed ||= command.includes('install');
       return { code: 0, stdout: '' };
     }
-    if (command === 'test -d /run/systemd/system') return { code: 0, stdout: '' };
     if (command.startsWith('systemctl')) {
       started = true;
       return { code: 0, stdout: '' };
     }
-    if (command === 'ss -xlpnH') return { code: 0, stdout: started ? 'u_str LISTEN 0 4096 /var/run/docker.sock 1234 * 0 users:(("dockerd",pid=77,fd=5))\n' : '' };
-    if (command === 'cat /proc/77/cmdline') return { code: 0, stdout: '/usr/sbin/dockerd\0-H\0fd://\0' };
     return { code: 1, stdout: '' };
   });
   const context = new ProvisionContext({ name: 'h', ssh: host.target, steps: {}, createdAt: '', updatedAt: '' }, host as never);
   context.os = { id: 'debian', idLike: [], versionId: '12', prettyName: 'Debian 12', family: 'apt' };
   t.deepEqual(await engineStep.check(context), { ok: false, detail: 'dockerd is not installed' });
   await engineStep.apply!(context);
+  context.forgetFacts();
   t.like(await engineStep.check(context), { ok: true });
   const changes = host.commands.filter((command) => /apt-get|systemctl|service /.test(command));
   t.deepEqual(changes, [
@@ -146,6 +148,26 @@ test('the engine step on a Debian host without an engine installs docker.io and 
 
   // An engine that is installed and running is only looked at.
   host.commands.length = 0;
+  context.forgetFacts();
   t.like(await engineStep.check(context), { ok: true, detail: '/usr/sbin/dockerd (pid 77) listens on /var/run/docker.sock' });
   t.false(host.commands.some((command) => /apt-get|systemctl|service |kill/.test(command)));
+});
+
+test('the facts script is read back section by section, whatever the order and with files that lack a final newline', async (t) => {
+  const { parseFacts, factsScript } = await import('../drivers/machine/provision/host-facts.ts');
+  const rule = Buffer.from('one ALL=(root) NOPASSWD: /usr/sbin/ip\n').toString('base64');
+  const facts = parseFacts(
+    ['@@kernel', 'Linux aarch64', '@@release /etc/os-release', 'ID=debian', 'VERSION_ID="12"', '', '@@paths', 'node /usr/bin/node', 'ovs-vsctl /usr/bin/ovs-vsctl',
+      '@@listener 42', '/usr/bin/dockerd', '--config-file=/etc/x.json', '@@socket-group', 'docker', '@@groups oneadmin', 'oneadmin docker', '@@sudoers', rule, '@@node', 'v22.1.0', ''].join('\n'),
+  );
+  t.is(facts.kernel, 'Linux aarch64');
+  t.regex(facts.releases.get('/etc/os-release')!, /^ID=debian\nVERSION_ID="12"/);
+  t.is(facts.paths.get('ovs-vsctl'), '/usr/bin/ovs-vsctl');
+  t.deepEqual(facts.listener, { pid: 42, args: ['/usr/bin/dockerd', '--config-file=/etc/x.json'] });
+  t.deepEqual(facts.userGroups.get('oneadmin'), ['oneadmin', 'docker']);
+  t.is(facts.sudoers, 'one ALL=(root) NOPASSWD: /usr/sbin/ip\n');
+  t.is(facts.nodeVersion, 'v22.1.0');
+  t.false(facts.systemd);
+  const script = factsScript("/run/it's.sock", ['one'], '/etc/sudoers.d/dockvisor-one');
+  t.true(script.includes(`'/run/it'\\''s.sock'`), 'the socket path is quoted');
 });

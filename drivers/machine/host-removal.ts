@@ -38,7 +38,7 @@ export async function removeHost(store: HostStore, name: string, options: Remove
     try {
       const os = await osStep.check(context);
       if (!os.ok) throw new Error(os.detail);
-      await context.root(`rm -f ${shellQuote(`/etc/sudoers.d/dockvisor-${context.oneUser.replace(/\./g, '_')}`)}`);
+      await context.root(`rm -f ${shellQuote(context.sudoersFile)}`);
       for (const command of enginePurgePlan(context.os!.family)) await context.root(command);
       options.say(`${name}: engine packages purged`);
     } finally {

@@ -138,6 +138,7 @@ async function runStep(step: ProvisionStep, context: ProvisionContext, progress:
     }
     if (!step.apply) throw new Error(before.detail);
     await step.apply(context);
+    context.forgetFacts();
     const after = await step.check(context);
     if (!after.ok) throw new Error(`still not right after the change: ${after.detail}`);
     mark(true, after.detail, true);

@@ -27,7 +27,7 @@ export function deleteBridge(name: string): void {
 export function deleteLink(name: string): void {
   if (!existsSync(`/sys/class/net/${name}`)) return;
   try {
-    ip('link', 'del', name);
+    execFileSync('ip', ['link', 'del', name], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
     // A veth whose other end was just removed (with its namespace) goes away by itself, a moment later.
     if (existsSync(`/sys/class/net/${name}`)) throw error;

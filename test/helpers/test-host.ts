@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { EngineClient } from '../../drivers/engine/engine-client.ts';
 import { deleteLink, ip } from './net.ts';
+import { ENGINE_SOCKET } from './paths.ts';
 import { SecondEngine } from './second-engine.ts';
 import { startSshd, type TestSshd } from './sshd.ts';
 
@@ -11,7 +12,7 @@ import { startSshd, type TestSshd } from './sshd.ts';
  * each engine's socket path is distinct.
  */
 export class TestHost {
-  readonly engine: SecondEngine;
+  private readonly ownEngine: SecondEngine | undefined;
   private sshd: TestSshd | undefined;
 
   /** `index` picks the host's link names; `address` is its IP on `bridge` (a /24). */
@@ -19,9 +20,20 @@ export class TestHost {
     readonly name: string,
     readonly address: string,
     private readonly bridge: string,
-    engineBridgeAddress: string,
+    engineBridgeAddress: string | undefined,
   ) {
-    this.engine = new SecondEngine(`${name}-engine`, engineBridgeAddress, [], name);
+    // Without an engine bridge address the host has no engine of its own: its sshd reaches the machine's.
+    this.ownEngine = engineBridgeAddress ? new SecondEngine(`${name}-engine`, engineBridgeAddress, [], name) : undefined;
+  }
+
+  get engine(): SecondEngine {
+    if (!this.ownEngine) throw new Error(`test host ${this.name} has no engine of its own`);
+    return this.ownEngine;
+  }
+
+  /** The engine socket a client on this host talks to. */
+  get engineSocket(): string {
+    return this.ownEngine?.socket ?? ENGINE_SOCKET;
   }
 
   get ssh(): TestSshd {
@@ -38,7 +50,7 @@ export class TestHost {
         port: this.ssh.port,
         username: 'root',
         privateKey: this.ssh.privateKey,
-        socketPath: this.engine.socket,
+        socketPath: this.engineSocket,
         hostKeySha256: this.ssh.hostKeySha256,
       },
       { timeoutMs: 10_000 },
@@ -55,16 +67,16 @@ export class TestHost {
     inside('addr', 'add', `${this.address}/24`, 'dev', 'eth0');
     inside('link', 'set', 'eth0', 'up');
     inside('link', 'set', 'lo', 'up');
-    await this.engine.start();
+    await this.ownEngine?.start();
     // The host's own docker CLI (run over SSH, e.g. by `docker -H ssh://...`) talks to the host's engine.
-    this.sshd = await startSshd(this.name, { address: this.address, port: 22, netns: this.name, extraConfig: [`SetEnv DOCKER_HOST=unix://${this.engine.socket}`] });
+    this.sshd = await startSshd(this.name, { address: this.address, port: 22, netns: this.name, extraConfig: [`SetEnv DOCKER_HOST=unix://${this.engineSocket}`] });
   }
 
   async stop(): Promise<void> {
     await this.sshd?.stop();
     this.sshd = undefined;
-    await this.engine.stop();
-    this.engine.removeData();
+    await this.ownEngine?.stop();
+    this.ownEngine?.removeData();
     if (existsSync(`/var/run/netns/${this.name}`)) execFileSync('ip', ['netns', 'del', this.name]);
     deleteLink(this.outsideLink());
   }

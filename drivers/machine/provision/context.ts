@@ -2,6 +2,7 @@ import { EngineClient } from '../../engine/engine-client.ts';
 import type { HostRecord } from '../host-store.ts';
 import type { SupportedOs } from '../host-os.ts';
 import type { SshSession } from '../ssh-session.ts';
+import { factsScript, parseFacts, type HostFacts } from './host-facts.ts';
 
 export const DEFAULT_ENGINE_SOCKET = '/var/run/docker.sock';
 export const DEFAULT_ONE_USER = 'oneadmin';
@@ -9,10 +10,11 @@ export const DEFAULT_PROBE_IMAGE = 'busybox:latest';
 /** The engine label that marks a dockvisor host. */
 export const HOST_LABEL = 'io.dockvisor.managed=true';
 
-/** What the steps of one provisioning run share: the SSH session, the record, what earlier steps found. */
+/** What the steps of one provisioning run share: the SSH session, the record, what the host was found to be. */
 export class ProvisionContext {
   os: SupportedOs | undefined;
   private engineClient: EngineClient | undefined;
+  private looked: Promise<HostFacts> | undefined;
 
   constructor(
     readonly record: HostRecord,
@@ -30,6 +32,27 @@ export class ProvisionContext {
 
   get probeImage(): string {
     return this.record.probeImage ?? DEFAULT_PROBE_IMAGE;
+  }
+
+  get sudoersFile(): string {
+    return `/etc/sudoers.d/dockvisor-${this.oneUser.replace(/\./g, '_')}`;
+  }
+
+  /** The users who must reach the engine socket: OpenNebula's, and the SSH user when it is not root. */
+  get engineUsers(): string[] {
+    const sshUser = this.session.target.user;
+    return sshUser === 'root' || sshUser === this.oneUser ? [this.oneUser] : [this.oneUser, sshUser];
+  }
+
+  /** The host as one remote command finds it; looked at again after a step changed something. */
+  facts(): Promise<HostFacts> {
+    this.looked ??= this.root(factsScript(this.engineSocket, this.engineUsers, this.sudoersFile)).then(parseFacts);
+    this.looked.catch(() => (this.looked = undefined));
+    return this.looked;
+  }
+
+  forgetFacts(): void {
+    this.looked = undefined;
   }
 
   /** Runs a root command on the host and returns its output; a failure names the command. */

@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import { shellQuote } from '../shell-quote.ts';
 import { HOST_LABEL, type ProvisionContext } from './context.ts';
 import { waitFor } from './engine-step.ts';
-import { engineListener, flagValues, hasFlag } from './remote-facts.ts';
+import { flagValues, hasFlag } from './dockerd-flags.ts';
 import type { ProvisionStep } from './step.ts';
 
 const DEFAULT_DAEMON_CONFIG = '/etc/docker/daemon.json';
@@ -25,7 +25,7 @@ export const engineConfigStep: ProvisionStep = {
     return missing.length ? { ok: false, detail: `missing ${missing.join(' and ')}` } : { ok: true, detail: `live-restore on, label ${HOST_LABEL}` };
   },
   async apply(context) {
-    const listener = await engineListener(context);
+    const { listener } = await context.facts();
     if (!listener) throw new Error(`nothing listens on ${context.engineSocket}`);
     const { liveRestore, labelled } = await engineSettings(context);
     const file = flagValues(listener.args, '--config-file').at(-1) ?? DEFAULT_DAEMON_CONFIG;

@@ -42,6 +42,7 @@ async function runProbe(engine: EngineClient, image: string): Promise<number> {
       },
       20_000,
       'the probe container did not finish within 20 s',
+      50,
     ).then((result) => result.code);
   } finally {
     await engine.removeContainer(name).catch(() => undefined);

@@ -1,6 +1,5 @@
 import { engineStartPlan, installPlan, packagesFor } from '../package-plans.ts';
 import type { ProvisionContext } from './context.ts';
-import { commandPaths, engineListener } from './remote-facts.ts';
 import type { ProvisionStep } from './step.ts';
 
 /**
@@ -11,19 +10,26 @@ export const engineStep: ProvisionStep = {
   id: 'engine',
   title: 'Docker engine',
   async check(context) {
-    const dockerd = (await commandPaths(context, ['dockerd'])).get('dockerd');
+    const facts = await context.facts();
+    const dockerd = facts.paths.get('dockerd');
     if (!dockerd) return { ok: false, detail: 'dockerd is not installed' };
-    const listener = await engineListener(context);
-    if (!listener) return { ok: false, detail: `${dockerd} is installed but nothing listens on ${context.engineSocket}` };
-    return { ok: true, detail: `${dockerd} (pid ${listener.pid}) listens on ${context.engineSocket}` };
+    if (!facts.listener) return { ok: false, detail: `${dockerd} is installed but nothing listens on ${context.engineSocket}` };
+    return { ok: true, detail: `${dockerd} (pid ${facts.listener.pid}) listens on ${context.engineSocket}` };
   },
   async apply(context) {
     const os = requireOs(context);
-    const installed = (await commandPaths(context, ['dockerd'])).has('dockerd');
-    if (!installed) for (const command of installPlan(os.family, packagesFor(os.family, ['engine']))) await context.root(command);
-    const systemd = (await context.session.run('test -d /run/systemd/system')).code === 0;
-    if (!(await engineListener(context))) for (const command of engineStartPlan(systemd)) await context.root(command);
-    await waitFor(() => engineListener(context), 30_000, `the engine did not come up on ${context.engineSocket} within 30 s`);
+    const facts = await context.facts();
+    if (!facts.paths.has('dockerd')) for (const command of installPlan(os.family, packagesFor(os.family, ['engine']))) await context.root(command);
+    context.forgetFacts();
+    if (!(await context.facts()).listener) for (const command of engineStartPlan(facts.systemd)) await context.root(command);
+    await waitFor(
+      async () => {
+        context.forgetFacts();
+        return (await context.facts()).listener;
+      },
+      30_000,
+      `the engine did not come up on ${context.engineSocket} within 30 s`,
+    );
   },
 };
 
@@ -32,12 +38,12 @@ export function requireOs(context: ProvisionContext) {
   return context.os;
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, message: string): Promise<T> {
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, message: string, intervalMs = 500): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(message);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -1,16 +1,8 @@
 import { installPlan, packagesFor } from '../package-plans.ts';
-import type { ProvisionContext } from './context.ts';
 import { requireOs } from './engine-step.ts';
-import { commandPaths } from './remote-facts.ts';
 import type { ProvisionStep } from './step.ts';
 
 const MINIMUM = [20, 19];
-
-async function nodeVersion(context: ProvisionContext): Promise<{ path: string; version: string } | undefined> {
-  const path = (await commandPaths(context, ['node'])).get('node');
-  if (!path) return undefined;
-  return { path, version: (await context.root(`${path} --version`)).trim() };
-}
 
 function recentEnough(version: string): boolean {
   const [major = 0, minor = 0] = version.replace(/^v/, '').split('.').map(Number);
@@ -22,19 +14,20 @@ export const nodeStep: ProvisionStep = {
   id: 'node',
   title: `Node.js >= ${MINIMUM.join('.')}`,
   async check(context) {
-    const found = await nodeVersion(context);
-    if (!found) return { ok: false, detail: 'node is not installed' };
-    if (!recentEnough(found.version)) {
+    const { paths, nodeVersion } = await context.facts();
+    const path = paths.get('node');
+    if (!path || !nodeVersion) return { ok: false, detail: 'node is not installed' };
+    if (!recentEnough(nodeVersion)) {
       return {
         ok: false,
-        detail: `${found.path} is ${found.version}, older than ${MINIMUM.join('.')}: install a newer Node.js (nodejs.org or your distribution's backports), then resume`,
+        detail: `${path} is ${nodeVersion}, older than ${MINIMUM.join('.')}: install a newer Node.js (nodejs.org or your distribution's backports), then resume`,
       };
     }
-    return { ok: true, detail: `${found.path} ${found.version}` };
+    return { ok: true, detail: `${path} ${nodeVersion}` };
   },
   async apply(context) {
     // Only a missing node is installed; one that is too old belongs to someone and is not replaced behind their back.
-    if (await nodeVersion(context)) return;
+    if ((await context.facts()).paths.has('node')) return;
     const os = requireOs(context);
     for (const command of installPlan(os.family, packagesFor(os.family, ['node']))) await context.root(command);
   },

@@ -1,14 +1,13 @@
 import { installPlan, packagesFor, type Tool } from '../package-plans.ts';
 import type { ProvisionContext } from './context.ts';
 import { requireOs } from './engine-step.ts';
-import { commandPaths } from './remote-facts.ts';
 import type { ProvisionStep } from './step.ts';
 
 /** The commands of the network plumbing, and sudo for a non-root OpenNebula user. */
 const TOOLS: Record<string, Tool> = { ip: 'ip', nsenter: 'nsenter', iptables: 'iptables', sudo: 'sudo', visudo: 'sudo' };
 
 async function missingTools(context: ProvisionContext): Promise<string[]> {
-  const paths = await commandPaths(context, Object.keys(TOOLS));
+  const { paths } = await context.facts();
   return Object.keys(TOOLS).filter((name) => !paths.has(name));
 }
 

@@ -1,0 +1,70 @@
+import { shellQuote } from '../shell-quote.ts';
+
+/** What one look at the host finds: everything the steps' checks need, gathered by a single remote command. */
+export interface HostFacts {
+  kernel: string;
+  /** Release files that exist, by path. */
+  releases: Map<string, string>;
+  /** Commands found, by name, with their paths. */
+  paths: Map<string, string>;
+  /** The process listening on the engine socket. */
+  listener?: { pid: number; args: string[] };
+  socketGroup?: string;
+  /** Groups of each user asked about; a missing user is absent. */
+  userGroups: Map<string, string[]>;
+  /** The sudoers file's content, when it exists. */
+  sudoers?: string;
+  nodeVersion?: string;
+  systemd: boolean;
+}
+
+export const RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release', '/etc/debian_version', '/etc/redhat-release'];
+export const LOOKED_UP_COMMANDS = ['dockerd', 'ip', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'sudo', 'visudo', 'node'];
+
+/** The root shell script that prints the facts as `@@section` blocks. Every value in it is quoted. */
+export function factsScript(engineSocket: string, users: string[], sudoersFile: string): string {
+  const socket = shellQuote(engineSocket);
+  return [
+    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'echo @@kernel; uname -sm',
+    `for f in ${RELEASE_FILES.join(' ')}; do if [ -r "$f" ]; then echo "@@release $f"; cat "$f"; echo; fi; done`,
+    `echo @@paths; for c in ${LOOKED_UP_COMMANDS.join(' ')}; do p=$(command -v "$c") && echo "$c $p"; done`,
+    `line=$(ss -xlpnH 2>/dev/null | awk -v s=${socket} '$5 == s' | head -n 1)`,
+    'pid=$(printf %s "$line" | sed -n \'s/.*pid=\\([0-9]*\\).*/\\1/p\')',
+    'if [ -n "$pid" ]; then echo "@@listener $pid"; tr "\\000" "\\n" < "/proc/$pid/cmdline"; fi',
+    `if [ -S ${socket} ]; then echo @@socket-group; stat -c %G ${socket}; fi`,
+    ...users.map((user) => `if g=$(id -nG ${shellQuote(user)} 2>/dev/null); then echo "@@groups ${user}"; echo "$g"; fi`),
+    `if [ -r ${shellQuote(sudoersFile)} ]; then echo @@sudoers; base64 -w0 ${shellQuote(sudoersFile)}; echo; fi`,
+    'if command -v node >/dev/null; then echo @@node; node --version; fi',
+    'if [ -d /run/systemd/system ]; then echo @@systemd; fi',
+    'true',
+  ].join('\n');
+}
+
+export function parseFacts(output: string): HostFacts {
+  const facts: HostFacts = { kernel: '', releases: new Map(), paths: new Map(), userGroups: new Map(), systemd: false };
+  const sections: Array<{ header: string; lines: string[] }> = [];
+  for (const line of output.split('\n')) {
+    if (line.startsWith('@@')) sections.push({ header: line.slice(2), lines: [] });
+    else sections.at(-1)?.lines.push(line);
+  }
+  for (const { header, lines } of sections) {
+    const [kind, argument] = splitOnce(header);
+    const body = lines.join('\n');
+    if (kind === 'kernel') facts.kernel = body.trim();
+    else if (kind === 'release') facts.releases.set(argument, body);
+    else if (kind === 'paths') for (const line of lines.filter(Boolean)) facts.paths.set(...splitOnce(line));
+    else if (kind === 'listener') facts.listener = { pid: Number(argument), args: lines.filter(Boolean) };
+    else if (kind === 'socket-group') facts.socketGroup = body.trim();
+    else if (kind === 'groups') facts.userGroups.set(argument, body.trim().split(/\s+/));
+    else if (kind === 'sudoers') facts.sudoers = Buffer.from(body.trim(), 'base64').toString('utf8');
+    else if (kind === 'node') facts.nodeVersion = body.trim();
+    else if (kind === 'systemd') facts.systemd = true;
+  }
+  return facts;
+}
+
+function splitOnce(text: string): [string, string] {
+  const space = text.indexOf(' ');
+  return space < 0 ? [text, ''] : [text.slice(0, space), text.slice(space + 1)];
+}
