@@ -3,15 +3,14 @@ import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
 import type { CommandRunner } from './command-runner.ts';
 import { containerConfig, cpuLimits, memoryLimits } from './container-config.ts';
-import { InvalidInputError } from './errors.ts';
+import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
 import type { HostConfig } from './host-config.ts';
-import { LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
+import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import type { NicPlumbing } from './nic-plumbing.ts';
 import { applyResolvConf } from './resolv-conf.ts';
 import type { NicSpec, VmSpec } from './vm-spec.ts';
 
 export type VmPowerState = 'running' | 'paused' | 'stopped' | 'missing';
-
 
 /**
  * The container verbs behind every front-end. Each is idempotent: repeating it after a success,
@@ -37,6 +36,12 @@ export class VmLifecycle {
       await this.destroy(spec).catch(() => undefined);
       throw error;
     }
+  }
+
+  /** Creates the VM's container without starting it (a VM defined powered off); an existing one is kept as it is. */
+  async create(spec: VmSpec): Promise<void> {
+    this.nics.checkBridges(spec.nics);
+    await this.createUnlessPresent(spec);
   }
 
   /** Graceful stop bounded by the host's shutdown timeout, then kill; `keep` leaves the stopped container and its data. */
@@ -251,15 +256,15 @@ export class VmLifecycle {
 
   private async requireContainer(spec: VmSpec): Promise<ContainerInspect> {
     const container = await this.ownContainer(spec);
-    if (!container) throw new InvalidInputError(`VM ${spec.vmId}: container ${spec.containerName} does not exist on this host`);
+    if (!container) throw new VmNotFoundError(`VM ${spec.vmId}: container ${spec.containerName} does not exist on this host`);
     return container;
   }
 
-  /** A container of the same name that dockvisor did not make, or made for another VM, is never touched. */
+  /** A container of the same name that dockvisor did not make, or made for another VM or front-end, is never touched. */
   private assertOurs(container: ContainerInspect, spec: VmSpec): void {
     const labels = container.Config.Labels ?? {};
-    if (labels[LABEL_OWNER] !== OWNER_VALUE || labels[LABEL_VM_ID] !== spec.vmId) {
-      throw new InvalidInputError(`VM ${spec.vmId}: a container named ${spec.containerName} exists on this host but is not this VM's; it was left alone`);
+    if (labels[LABEL_OWNER] !== OWNER_VALUE || labels[LABEL_VM_ID] !== spec.vmId || labels[LABEL_FRONT_END] !== spec.frontEnd) {
+      throw new VmConflictError(`VM ${spec.vmId}: a container named ${spec.containerName} exists on this host but is not this VM's; it was left alone`);
     }
   }
 }
