@@ -22,7 +22,7 @@ export class VmNotFoundError extends InvalidInputError {
   }
 }
 
-/** A container of the VM's name exists but is not this VM's (another owner, front-end or VM): left alone. */
+/** The VM is not in a state the action needs, or a container of its name is not this VM's (then it is left alone). */
 export class VmConflictError extends InvalidInputError {
   constructor(message: string) {
     super(message);

@@ -45,11 +45,11 @@ export class VmLifecycle {
   }
 
   /** Graceful stop bounded by the host's shutdown timeout, then kill; `keep` leaves the stopped container and its data. */
-  async shutdown(spec: VmSpec, keep: boolean): Promise<void> {
+  async shutdown(spec: VmSpec, keep: boolean, graceSeconds = this.host.shutdownTimeoutSeconds): Promise<void> {
     const container = await this.ownContainer(spec);
     if (container) {
       if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
-      await this.engine.stopContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
+      await this.engine.stopContainer(spec.containerName, graceSeconds);
     }
     await this.finishStop(spec, keep);
   }
@@ -85,6 +85,7 @@ export class VmLifecycle {
   /** Hard reset: kill and start again. */
   async reset(spec: VmSpec): Promise<void> {
     const container = await this.requireContainer(spec);
+    if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName); // the engine kills no paused container
     if (container.State.Running) await this.killIfRunning(spec.containerName);
     await this.engine.startContainer(spec.containerName);
     await this.nics.openBridges(spec.nics);
@@ -101,6 +102,21 @@ export class VmLifecycle {
       if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
       await this.engine.stopContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
     }
+  }
+
+  /** Freezes the VM's processes in memory; only a running VM can be paused. */
+  async pause(spec: VmSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    if (container.State.Paused) return;
+    if (!container.State.Running) throw new VmConflictError(`VM ${spec.vmId}: container ${spec.containerName} is not running, so it cannot be paused`);
+    await this.engine.pauseContainer(spec.containerName);
+  }
+
+  /** Thaws a paused VM; one already running is left as it is. */
+  async unpause(spec: VmSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
+    else if (!container.State.Running) throw new VmConflictError(`VM ${spec.vmId}: container ${spec.containerName} is not paused but stopped; start it instead`);
   }
 
   /** Resume from suspend: thaw or start the container and make sure its NICs are there. */
@@ -163,6 +179,12 @@ export class VmLifecycle {
     await this.engine.removeImage(image).catch((error: unknown) => {
       if (!(error instanceof EngineNotFoundError)) throw error;
     });
+  }
+
+  /** The last `lines` lines the VM's processes wrote to their console (stdout and stderr). */
+  async consoleLog(spec: VmSpec, lines: number): Promise<string> {
+    await this.requireContainer(spec);
+    return this.engine.containerLogs(spec.containerName, lines);
   }
 
   async powerState(spec: VmSpec): Promise<VmPowerState> {

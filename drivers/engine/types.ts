@@ -118,4 +118,9 @@ export interface EngineInfo {
   CgroupDriver?: string;
   CgroupVersion?: string;
   LiveRestoreEnabled?: boolean;
+  /** The host's name, CPU count, memory in bytes and architecture (x86_64, aarch64) as the engine sees them. */
+  Name?: string;
+  NCPU?: number;
+  MemTotal?: number;
+  Architecture?: string;
 }
