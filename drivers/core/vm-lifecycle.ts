@@ -240,11 +240,16 @@ export class VmLifecycle {
 
   private async plugNics(spec: VmSpec): Promise<ContainerInspect> {
     const container = await this.engine.inspectContainer(spec.containerName);
-    if (!container.State.Running || container.State.Pid <= 0) {
-      const reason = container.State.Error || `exit code ${container.State.ExitCode}`;
-      throw new InvalidInputError(`VM ${spec.vmId}: container ${spec.containerName} stopped right after start (${reason})`);
+    if (!container.State.Running || container.State.Pid <= 0) throw stoppedAfterStart(spec, container);
+    if (container.HostConfig.NetworkMode === 'host') return container;
+    try {
+      await this.nics.plug(container.State.Pid, spec.nics);
+    } catch (error) {
+      // Processes that end at once take their network namespace with them while it is being plugged.
+      const after = await this.engine.inspectContainer(spec.containerName);
+      if (!after.State.Running) throw stoppedAfterStart(spec, after);
+      throw error;
     }
-    if (container.HostConfig.NetworkMode !== 'host') await this.nics.plug(container.State.Pid, spec.nics);
     return container;
   }
 
@@ -289,6 +294,11 @@ export class VmLifecycle {
       throw new VmConflictError(`VM ${spec.vmId}: a container named ${spec.containerName} exists on this host but is not this VM's; it was left alone`);
     }
   }
+}
+
+function stoppedAfterStart(spec: VmSpec, container: ContainerInspect): InvalidInputError {
+  const reason = container.State.Error || `exit code ${container.State.ExitCode}`;
+  return new InvalidInputError(`VM ${spec.vmId}: container ${spec.containerName} stopped right after start (${reason})`);
 }
 
 function snapshotRepository(spec: VmSpec): string {
