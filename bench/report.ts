@@ -4,6 +4,8 @@ import type { ColdStartResult } from './cold-start-bench.ts';
 import type { DeployResult } from './deploy-bench.ts';
 import type { PhaseBreakdown } from './deploy-phases.ts';
 import { PROBE_KINDS, type MonitorResult } from './monitor-bench.ts';
+import { formatNova } from './nova-report.ts';
+import type { NovaResult } from './nova-bench.ts';
 import { GOALS, resultsDir } from './settings.ts';
 import { round, type Summary } from './stats.ts';
 
@@ -14,6 +16,7 @@ export interface BenchReport {
   deploy?: DeployResult & { goal: { maxRatio: number; met: boolean }; phases?: PhaseBreakdown };
   coldStart?: ColdStartResult & { goal: { maxDifferenceMs: number; met: boolean } };
   monitor?: MonitorResult;
+  nova?: NovaResult;
 }
 
 export interface BenchParts {
@@ -21,13 +24,14 @@ export interface BenchParts {
   phases?: PhaseBreakdown;
   coldStart?: ColdStartResult;
   monitor?: MonitorResult;
+  nova?: NovaResult;
 }
 
 export function deployGoalMet(deploy: DeployResult): boolean {
   return deploy.ratio.median <= GOALS.maxDeployRatio;
 }
 
-export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, monitor }: BenchParts): BenchReport {
+export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, monitor, nova }: BenchParts): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
     machine,
@@ -37,6 +41,7 @@ export function buildReport(machine: BenchReport['machine'], { deploy, phases, c
       goal: { maxDifferenceMs: GOALS.maxColdStartMs, met: coldStart.differenceMs.median <= GOALS.maxColdStartMs },
     },
     monitor,
+    nova,
   };
 }
 
@@ -47,6 +52,7 @@ export function formatReport(report: BenchReport): string {
   const parts: string[] = [];
   if (report.deploy || report.coldStart) parts.push(formatProcessCosts(report));
   if (report.monitor) parts.push(formatMonitor(report.monitor));
+  if (report.nova) parts.push(formatNova(report.nova));
   return parts.join('\n\n');
 }
 
