@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { EngineClient } from '../engine/engine-client.ts';
 import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
@@ -246,11 +247,22 @@ export class VmLifecycle {
       await this.nics.plug(container.State.Pid, spec.nics);
     } catch (error) {
       // Processes that end at once take their network namespace with them while it is being plugged.
-      const after = await this.engine.inspectContainer(spec.containerName);
-      if (!after.State.Running) throw stoppedAfterStart(spec, after);
+      const stopped = await this.stoppedSince(spec, container.State.Pid);
+      if (stopped) throw stoppedAfterStart(spec, stopped);
       throw error;
     }
     return container;
+  }
+
+  /** The container, once the engine has seen it stop, when its process `pid` is gone; undefined while it runs. */
+  private async stoppedSince(spec: VmSpec, pid: number): Promise<ContainerInspect | undefined> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const container = await this.engine.inspectContainer(spec.containerName);
+      if (!container.State.Running) return container;
+      if (processAlive(pid)) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the engine records the exit a moment later
+    }
+    return undefined;
   }
 
   private async applyDns(spec: VmSpec, container: ContainerInspect): Promise<void> {
@@ -293,6 +305,16 @@ export class VmLifecycle {
     if (labels[LABEL_OWNER] !== OWNER_VALUE || labels[LABEL_VM_ID] !== spec.vmId || labels[LABEL_FRONT_END] !== spec.frontEnd) {
       throw new VmConflictError(`VM ${spec.vmId}: a container named ${spec.containerName} exists on this host but is not this VM's; it was left alone`);
     }
+  }
+}
+
+/** False once the process has exited, also while it is a zombie its parent has not reaped yet. */
+function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
   }
 }
 
