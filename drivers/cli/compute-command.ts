@@ -12,12 +12,13 @@ export const computeCommand: CommandModule = {
       .option('config', { type: 'string', describe: 'host config file (JSON)', default: process.env.DOCKVISOR_CONFIG })
       .option('registry', { type: 'string', describe: 'registry host:port that snapshots are pushed to', default: process.env.DOCKVISOR_COMPUTE_REGISTRY }),
   handler: async (argv) => {
+    const once = (name: string): string | undefined => {
+      const value = argv[name];
+      if (Array.isArray(value)) throw new Error(`--${name} is given more than once`);
+      return value === undefined ? undefined : String(value);
+    };
+    const options = { listen: once('listen')!, tokenFile: once('token-file'), hostConfig: once('config'), registry: once('registry') };
     const { serveCompute } = await import('../nova/service/serve.ts');
-    await serveCompute({
-      listen: argv.listen as string,
-      tokenFile: argv['token-file'] as string | undefined,
-      hostConfig: argv.config as string | undefined,
-      registry: argv.registry as string | undefined,
-    });
+    await serveCompute(options);
   },
 };

@@ -18,6 +18,7 @@ LOG = logging.getLogger(__name__)
 
 # The Glance image property a snapshot records its Docker reference in, and spawn reads first.
 DOCKER_IMAGE_PROPERTY = 'docker_image'
+MAX_SHUTDOWN_SECONDS = 3600
 
 
 class DockvisorDriver(driver.ComputeDriver):
@@ -145,7 +146,8 @@ class DockvisorDriver(driver.ComputeDriver):
         self._instance_call(instance, '/reboot', {'type': reboot_type, 'network_info': vifs.service_network_info(network_info)})
 
     def power_off(self, instance, timeout=0, retry_interval=0):
-        self._instance_call(instance, '/power-off', {'timeout': int(timeout)})
+        # The service bounds a graceful stop to an hour; Nova's shutdown_timeout may be set higher.
+        self._instance_call(instance, '/power-off', {'timeout': min(max(int(timeout), 0), MAX_SHUTDOWN_SECONDS)})
 
     def power_on(self, context, instance, network_info, block_device_info=None, accel_info=None):
         self._instance_call(instance, '/power-on', {'network_info': vifs.service_network_info(network_info)})
