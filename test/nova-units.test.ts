@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { tarArchive } from '../drivers/core/tar-archive.ts';
 import type { ContainerState } from '../drivers/engine/types.ts';
 import { powerStateOf } from '../drivers/nova/power-state.ts';
+import { SuspendMarks } from '../drivers/nova/suspend-marks.ts';
 import { networkNics } from '../drivers/nova/vif-nics.ts';
 
 const state = (overrides: Partial<ContainerState>): ContainerState => ({
@@ -62,4 +63,23 @@ test('VIFs become NICs in order, named as Nova names tap devices, addresses sort
   t.throws(() => networkNics([{ id: 'p', address: '02:00:00:00:00:01', bridge: 'br-a', ips: [{ address: '10.0.0.5', prefix: 24 }, { address: '10.0.0.6', prefix: 24 }], dns: [] }]), {
     message: /has 2 IPv4 addresses; one per VIF is supported/,
   });
+});
+
+test('suspend marks are per container id, and those of containers gone are forgotten', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dvt-nova-marks-'));
+  try {
+    const marks = new SuspendMarks(dir);
+    const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
+    marks.mark(a);
+    marks.mark(b);
+    t.true(marks.has(a) && marks.has(b));
+    marks.keepOnly([b]);
+    t.false(marks.has(a));
+    t.true(marks.has(b));
+    marks.clear(b);
+    t.false(marks.has(b));
+    t.throws(() => marks.mark('../../etc/passwd'), { message: /is not an engine id/ });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -37,6 +37,7 @@ export class NovaInstances {
   /** Uuids of Nova's instances on the host, whatever their state; OpenNebula's containers are not among them. */
   async list(): Promise<string[]> {
     const containers = await this.host.engine.listContainers(ownedContainerFilter('nova'));
+    this.marks.keepOnly(containers.map((c) => c.Id));
     return containers.map((c) => c.Labels[LABEL_VM_ID] ?? '').filter((uuid) => UUID.test(uuid));
   }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -23,6 +23,13 @@ export class SuspendMarks {
 
   has(containerId: string): boolean {
     return existsSync(this.path(containerId));
+  }
+
+  /** Forgets the marks of containers that are gone (removed behind the service's back, for one). */
+  keepOnly(containerIds: string[]): void {
+    if (!existsSync(this.dir)) return;
+    const kept = new Set(containerIds);
+    for (const name of readdirSync(this.dir)) if (!kept.has(name)) rmSync(join(this.dir, name), { force: true });
   }
 
   private path(containerId: string): string {
