@@ -14,6 +14,7 @@ import {
   LAST_VM_ID,
   monitorConfigPath,
   monitorStateDir,
+  NOVA_UUID_PREFIX,
   RAW_HOST_PREFIX,
   RAW_PEER_PREFIX,
   resultsDir,
@@ -34,8 +35,8 @@ const REMOVE_CONCURRENCY = 8;
 
 /**
  * Removes everything a bench run makes, from this run or an interrupted earlier one: the baseline's
- * and the monitoring fleet's containers (by label), the deploy kind's containers (dockvisor's, for the
- * bench's VM ids only), their veths and temporary peers, the bench bridge and the driver's DOCKER-USER
+ * and the monitoring fleet's containers (by label), the deploy kind's and the nova part's containers
+ * (dockvisor's, for the bench's VM ids and instance uuids only), their veths and temporary peers, the bench bridge and the driver's DOCKER-USER
  * rule for it, the probes' host config and state directory. Nothing else is touched.
  */
 export async function cleanupBench(engine: RawEngine, progress: (line: string) => void = () => undefined): Promise<CleanupReport> {
@@ -44,6 +45,7 @@ export async function cleanupBench(engine: RawEngine, progress: (line: string) =
   for (const c of await engine.containerNames({ label: [`${LABEL_OWNER}=${OWNER_VALUE}`] })) {
     const vmId = c.labels[LABEL_VM_ID] ?? '';
     if (isBenchVmId(vmId) && c.name === `one-${vmId}`) containers.push(c.name);
+    if (vmId.startsWith(NOVA_UUID_PREFIX) && c.name === `nova-${vmId}`) containers.push(c.name);
   }
   const started = performance.now();
   let removed = 0;

@@ -5,6 +5,8 @@ import type { DeployResult } from './deploy-bench.ts';
 import type { PhaseBreakdown } from './deploy-phases.ts';
 import { formatHosts, type HostsResult } from './hosts-bench.ts';
 import { PROBE_KINDS, type MonitorResult } from './monitor-bench.ts';
+import { formatNova } from './nova-report.ts';
+import type { NovaResult } from './nova-bench.ts';
 import { GOALS, resultsDir } from './settings.ts';
 import { round, type Summary } from './stats.ts';
 
@@ -16,6 +18,7 @@ export interface BenchReport {
   coldStart?: ColdStartResult & { goal: { maxDifferenceMs: number; met: boolean } };
   monitor?: MonitorResult;
   hosts?: HostsResult;
+  nova?: NovaResult;
 }
 
 export interface BenchParts {
@@ -24,13 +27,14 @@ export interface BenchParts {
   coldStart?: ColdStartResult;
   monitor?: MonitorResult;
   hosts?: HostsResult;
+  nova?: NovaResult;
 }
 
 export function deployGoalMet(deploy: DeployResult): boolean {
   return deploy.ratio.median <= GOALS.maxDeployRatio;
 }
 
-export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, monitor, hosts }: BenchParts): BenchReport {
+export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, monitor, hosts, nova }: BenchParts): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
     machine,
@@ -41,6 +45,7 @@ export function buildReport(machine: BenchReport['machine'], { deploy, phases, c
     },
     monitor,
     hosts,
+    nova,
   };
 }
 
@@ -52,6 +57,7 @@ export function formatReport(report: BenchReport): string {
   if (report.deploy || report.coldStart) parts.push(formatProcessCosts(report));
   if (report.monitor) parts.push(formatMonitor(report.monitor));
   if (report.hosts) parts.push(formatHosts(report.hosts));
+  if (report.nova) parts.push(formatNova(report.nova));
   return parts.join('\n\n');
 }
 

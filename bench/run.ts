@@ -5,6 +5,8 @@ import { runDeployPhases, type PhaseBreakdown } from './deploy-phases.ts';
 import { runHostsBench, type HostsResult } from './hosts-bench.ts';
 import { createBridge } from './links.ts';
 import { runMonitorBench, type MonitorResult } from './monitor-bench.ts';
+import { runNovaBench, type NovaResult } from './nova-bench.ts';
+import { startComputeService } from './nova-service.ts';
 import { describeMachine, preflight, writeHostConfig } from './preflight.ts';
 import { RawEngine } from './raw-engine.ts';
 import { buildReport, deployGoalMet, formatReport, writeReport } from './report.ts';
@@ -13,8 +15,8 @@ import { benchPlan, BRIDGE, BRIDGE_ADDRESS, vmAddress } from './settings.ts';
 /**
  * `npm run bench`: the deploy executable against the raw baseline (and, when the ratio misses its goal,
  * a breakdown of the deploy executable's time), the driver's cold start against bare node, and the
- * monitoring probes against the engine's stats endpoint at 200 and 500 VMs (DVB_ONLY picks some of
- * these); prints tables and writes bench/results/latest.json. Exits 0 whatever the figures are;
+ * monitoring probes against the engine's stats endpoint at 200 and 500 VMs, and the Nova compute service's
+ * spawns against raw create + start (DVB_ONLY picks some of these); prints tables and writes bench/results/latest.json. Exits 0 whatever the figures are;
  * non-zero only when the benchmark could not run (1) or was interrupted (130). Everything it made is
  * removed on the way out, and leftovers of an interrupted earlier run on the way in.
  */
@@ -82,7 +84,19 @@ async function main(): Promise<number> {
       hosts = await runHostsBench({ runs: plan.hostRuns, timeoutMs, abort: abort.signal }, log);
     }
 
-    const report = buildReport(machine, { deploy, phases, coldStart, monitor, hosts });
+    let nova: NovaResult | undefined;
+    if (plan.sections.includes('nova')) {
+      const n = plan.nova;
+      log(`nova: ${n.warmup} warm-up + ${n.rounds} rounds of spawn through the compute service vs raw create + start, then ${n.spawns} of each ${n.concurrency} at a time`);
+      const service = await startComputeService(writeHostConfig());
+      try {
+        nova = await runNovaBench({ engine, service, abort: abort.signal }, n, plan.settleMs, log);
+      } finally {
+        await service.stop();
+      }
+    }
+
+    const report = buildReport(machine, { deploy, phases, coldStart, monitor, hosts, nova });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;

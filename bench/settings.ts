@@ -58,7 +58,7 @@ export const MONITOR_MAX_VMS = 5_000;
 export const MONITOR_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** The parts of `npm run bench`; DVB_ONLY=<part>[,<part>...] runs only those. */
-export const SECTIONS = ['deploy', 'cold-start', 'monitor', 'hosts'] as const;
+export const SECTIONS = ['deploy', 'cold-start', 'monitor', 'hosts', 'nova'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface MonitorPlan {
@@ -77,9 +77,22 @@ export interface MonitorPlan {
   phaseRuns: number;
 }
 
+/** The compute service (`dockvisor compute serve`) of the nova part, and the uuids of its instances. */
+export const NOVA_SERVICE_ADDRESS = '127.0.0.1:5313';
+export const NOVA_UUID_PREFIX = 'dcb00000-';
+
+export interface NovaPlan {
+  warmup: number;
+  rounds: number;
+  /** Spawns of the throughput batch, and how many are in flight at once. */
+  spawns: number;
+  concurrency: number;
+}
+
 export interface BenchPlan {
   sections: Section[];
   monitor: MonitorPlan;
+  nova: NovaPlan;
   deployWarmup: number;
   deployRounds: number;
   coldWarmup: number;
@@ -166,6 +179,12 @@ export function benchPlan(): BenchPlan {
   const plan: BenchPlan = {
     sections: chosen,
     monitor,
+    nova: {
+      warmup: count('DVB_NOVA_WARMUP', 2, 0),
+      rounds: count('DVB_NOVA_ROUNDS', 10, 1),
+      spawns: count('DVB_NOVA_SPAWNS', 24, 1),
+      concurrency: count('DVB_NOVA_CONCURRENCY', 8, 1),
+    },
     deployWarmup: count('DVB_DEPLOY_WARMUP', 2, 0),
     deployRounds: count('DVB_DEPLOY_ROUNDS', 10, 1),
     coldWarmup: count('DVB_COLD_WARMUP', 2, 0),

@@ -15,6 +15,9 @@ command -v ping >/dev/null || need_packages+=(iputils-ping)
 command -v nsenter >/dev/null || need_packages+=(util-linux)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sleep || need_packages+=(busybox-static)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_packages+=(openssh-server)
+# The Nova driver's tests drive real nova objects, and snapshots go to a local registry.
+/usr/bin/python3 -c 'import nova.virt.driver' >/dev/null 2>&1 || need_packages+=(python3-nova)
+[ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]}"
   as_root apt-get update -q >/dev/null

@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
+import { computeCommand } from './compute-command.ts';
 import { hostCommand } from './host-command.ts';
 
 /** The `dockvisor` sub-commands. Each loads its heavy parts only when it runs. */
 export function commandModules(setExitCode: (code: number) => void): CommandModule[] {
-  return [hostCommand(setExitCode)];
+  return [hostCommand(setExitCode), computeCommand];
 }

@@ -13,3 +13,19 @@ export class NotSupportedError extends Error {
     this.name = 'NotSupportedError';
   }
 }
+
+/** The VM has no container on this host. Also an InvalidInputError: to OpenNebula it is one more refused action. */
+export class VmNotFoundError extends InvalidInputError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VmNotFoundError';
+  }
+}
+
+/** The VM is not in a state the action needs, or a container of its name is not this VM's (then it is left alone). */
+export class VmConflictError extends InvalidInputError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VmConflictError';
+  }
+}

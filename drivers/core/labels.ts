@@ -9,6 +9,10 @@ export const LABEL_ONE_ROOT_DISK = 'io.dockvisor.opennebula.root-disk-id';
 
 export const OWNER_VALUE = 'dockvisor';
 
-export function ownedContainerFilter(): string[] {
-  return [`${LABEL_OWNER}=${OWNER_VALUE}`];
+export type FrontEnd = 'opennebula' | 'nova';
+
+/** Our containers; with a front-end, only that front-end's, so that each one sees only its own VMs. */
+export function ownedContainerFilter(frontEnd?: FrontEnd): string[] {
+  const owned = [`${LABEL_OWNER}=${OWNER_VALUE}`];
+  return frontEnd ? [...owned, `${LABEL_FRONT_END}=${frontEnd}`] : owned;
 }

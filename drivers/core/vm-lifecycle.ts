@@ -1,17 +1,17 @@
+import { readFileSync } from 'node:fs';
 import type { EngineClient } from '../engine/engine-client.ts';
 import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
 import type { CommandRunner } from './command-runner.ts';
 import { containerConfig, cpuLimits, memoryLimits } from './container-config.ts';
-import { InvalidInputError } from './errors.ts';
+import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
 import type { HostConfig } from './host-config.ts';
-import { LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
+import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import type { NicPlumbing } from './nic-plumbing.ts';
 import { applyResolvConf } from './resolv-conf.ts';
 import type { NicSpec, VmSpec } from './vm-spec.ts';
 
 export type VmPowerState = 'running' | 'paused' | 'stopped' | 'missing';
-
 
 /**
  * The container verbs behind every front-end. Each is idempotent: repeating it after a success,
@@ -39,12 +39,18 @@ export class VmLifecycle {
     }
   }
 
+  /** Creates the VM's container without starting it (a VM defined powered off); an existing one is kept as it is. */
+  async create(spec: VmSpec): Promise<void> {
+    this.nics.checkBridges(spec.nics);
+    await this.createUnlessPresent(spec);
+  }
+
   /** Graceful stop bounded by the host's shutdown timeout, then kill; `keep` leaves the stopped container and its data. */
-  async shutdown(spec: VmSpec, keep: boolean): Promise<void> {
+  async shutdown(spec: VmSpec, keep: boolean, graceSeconds = this.host.shutdownTimeoutSeconds): Promise<void> {
     const container = await this.ownContainer(spec);
     if (container) {
       if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
-      await this.engine.stopContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
+      await this.engine.stopContainer(spec.containerName, graceSeconds);
     }
     await this.finishStop(spec, keep);
   }
@@ -80,6 +86,7 @@ export class VmLifecycle {
   /** Hard reset: kill and start again. */
   async reset(spec: VmSpec): Promise<void> {
     const container = await this.requireContainer(spec);
+    if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName); // the engine kills no paused container
     if (container.State.Running) await this.killIfRunning(spec.containerName);
     await this.engine.startContainer(spec.containerName);
     await this.nics.openBridges(spec.nics);
@@ -96,6 +103,21 @@ export class VmLifecycle {
       if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
       await this.engine.stopContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
     }
+  }
+
+  /** Freezes the VM's processes in memory; only a running VM can be paused. */
+  async pause(spec: VmSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    if (container.State.Paused) return;
+    if (!container.State.Running) throw new VmConflictError(`VM ${spec.vmId}: container ${spec.containerName} is not running, so it cannot be paused`);
+    await this.engine.pauseContainer(spec.containerName);
+  }
+
+  /** Thaws a paused VM; one already running is left as it is. */
+  async unpause(spec: VmSpec): Promise<void> {
+    const container = await this.requireContainer(spec);
+    if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
+    else if (!container.State.Running) throw new VmConflictError(`VM ${spec.vmId}: container ${spec.containerName} is not paused but stopped; start it instead`);
   }
 
   /** Resume from suspend: thaw or start the container and make sure its NICs are there. */
@@ -160,6 +182,12 @@ export class VmLifecycle {
     });
   }
 
+  /** The last `lines` lines the VM's processes wrote to their console (stdout and stderr). */
+  async consoleLog(spec: VmSpec, lines: number): Promise<string> {
+    await this.requireContainer(spec);
+    return this.engine.containerLogs(spec.containerName, lines);
+  }
+
   async powerState(spec: VmSpec): Promise<VmPowerState> {
     const container = await this.ownContainer(spec);
     if (!container) return 'missing';
@@ -213,12 +241,28 @@ export class VmLifecycle {
 
   private async plugNics(spec: VmSpec): Promise<ContainerInspect> {
     const container = await this.engine.inspectContainer(spec.containerName);
-    if (!container.State.Running || container.State.Pid <= 0) {
-      const reason = container.State.Error || `exit code ${container.State.ExitCode}`;
-      throw new InvalidInputError(`VM ${spec.vmId}: container ${spec.containerName} stopped right after start (${reason})`);
+    if (!container.State.Running || container.State.Pid <= 0) throw stoppedAfterStart(spec, container);
+    if (container.HostConfig.NetworkMode === 'host') return container;
+    try {
+      await this.nics.plug(container.State.Pid, spec.nics);
+    } catch (error) {
+      // Processes that end at once take their network namespace with them while it is being plugged.
+      const stopped = await this.stoppedSince(spec, container.State.Pid);
+      if (stopped) throw stoppedAfterStart(spec, stopped);
+      throw error;
     }
-    if (container.HostConfig.NetworkMode !== 'host') await this.nics.plug(container.State.Pid, spec.nics);
     return container;
+  }
+
+  /** The container, once the engine has seen it stop, when its process `pid` is gone; undefined while it runs. */
+  private async stoppedSince(spec: VmSpec, pid: number): Promise<ContainerInspect | undefined> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const container = await this.engine.inspectContainer(spec.containerName);
+      if (!container.State.Running) return container;
+      if (processAlive(pid)) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the engine records the exit a moment later
+    }
+    return undefined;
   }
 
   private async applyDns(spec: VmSpec, container: ContainerInspect): Promise<void> {
@@ -251,17 +295,32 @@ export class VmLifecycle {
 
   private async requireContainer(spec: VmSpec): Promise<ContainerInspect> {
     const container = await this.ownContainer(spec);
-    if (!container) throw new InvalidInputError(`VM ${spec.vmId}: container ${spec.containerName} does not exist on this host`);
+    if (!container) throw new VmNotFoundError(`VM ${spec.vmId}: container ${spec.containerName} does not exist on this host`);
     return container;
   }
 
-  /** A container of the same name that dockvisor did not make, or made for another VM, is never touched. */
+  /** A container of the same name that dockvisor did not make, or made for another VM or front-end, is never touched. */
   private assertOurs(container: ContainerInspect, spec: VmSpec): void {
     const labels = container.Config.Labels ?? {};
-    if (labels[LABEL_OWNER] !== OWNER_VALUE || labels[LABEL_VM_ID] !== spec.vmId) {
-      throw new InvalidInputError(`VM ${spec.vmId}: a container named ${spec.containerName} exists on this host but is not this VM's; it was left alone`);
+    if (labels[LABEL_OWNER] !== OWNER_VALUE || labels[LABEL_VM_ID] !== spec.vmId || labels[LABEL_FRONT_END] !== spec.frontEnd) {
+      throw new VmConflictError(`VM ${spec.vmId}: a container named ${spec.containerName} exists on this host but is not this VM's; it was left alone`);
     }
   }
+}
+
+/** False once the process has exited, also while it is a zombie its parent has not reaped yet. */
+function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+function stoppedAfterStart(spec: VmSpec, container: ContainerInspect): InvalidInputError {
+  const reason = container.State.Error || `exit code ${container.State.ExitCode}`;
+  return new InvalidInputError(`VM ${spec.vmId}: container ${spec.containerName} stopped right after start (${reason})`);
 }
 
 function snapshotRepository(spec: VmSpec): string {

@@ -1,3 +1,5 @@
+import type { FrontEnd } from './labels.ts';
+
 /** The container-as-VM model: what a front-end asks for, in dockvisor's own terms. */
 
 export interface NicSpec {
@@ -28,7 +30,7 @@ export interface RequestedPrivileges {
 
 export interface VmSpec {
   /** Which front-end owns the VM; part of the container's identity. */
-  frontEnd: 'opennebula' | 'nova';
+  frontEnd: FrontEnd;
   /** The front-end's id for the VM (OpenNebula VM id, Nova instance uuid). */
   vmId: string;
   /** Container name, which is also the deploy id: one-<vid> or nova-<uuid>. */

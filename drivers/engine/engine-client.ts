@@ -179,15 +179,92 @@ export class EngineClient {
       subject: `image ${reference}`,
       timeoutMs,
     });
-    for (const line of response.text.split('\n')) {
-      if (!line.trim()) continue;
-      let event: { error?: string };
-      try {
-        event = JSON.parse(line) as { error?: string };
-      } catch {
-        throw new EngineError(`image ${reference}: the engine's pull progress is not readable: ${line.slice(0, 120)}`);
-      }
-      if (event.error) throw new EngineError(`image ${reference}: pull failed: ${event.error}`);
-    }
+    progressEvents(response.text, `image ${reference}`, 'pull');
   }
+
+  /**
+   * Pushes `repository:tag` to the registry its name points at; returns the digest the registry gave it.
+   * Registries without authentication take the empty credentials `{}`.
+   */
+  async pushImage(repository: string, tag: string, timeoutMs: number): Promise<string> {
+    const subject = `image ${repository}:${tag}`;
+    const response = await this.transport.call({
+      method: 'POST',
+      path: `/images/${enc(repository)}/push`,
+      query: { tag },
+      headers: { 'x-registry-auth': Buffer.from('{}').toString('base64') },
+      expect: [200],
+      subject,
+      timeoutMs,
+    });
+    const digest = progressEvents(response.text, subject, 'push')
+      .map((event) => event.aux?.Digest)
+      .find((value): value is string => typeof value === 'string' && /^sha256:[a-f0-9]{64}$/.test(value));
+    if (!digest) throw new EngineError(`${subject}: the engine reported no digest for the push`);
+    return digest;
+  }
+
+  /** Copies a tar archive into the container's filesystem, unpacked at `path`; works on a created, stopped container. */
+  async putArchive(name: string, path: string, tar: Buffer): Promise<void> {
+    await this.transport.call({
+      method: 'PUT',
+      path: `/containers/${enc(name)}/archive`,
+      query: { path },
+      rawBody: tar,
+      contentType: 'application/x-tar',
+      expect: [200],
+      subject: `container ${name}`,
+    });
+  }
+
+  /** The last `tailLines` lines the container wrote on stdout and stderr, in the order written. */
+  async containerLogs(name: string, tailLines: number): Promise<string> {
+    const response = await this.transport.call({
+      method: 'GET',
+      path: `/containers/${enc(name)}/logs`,
+      query: { stdout: true, stderr: true, tail: tailLines },
+      expect: [200],
+      subject: `container ${name}`,
+    });
+    return demultiplexLogs(response.bytes ?? Buffer.from(response.text));
+  }
+}
+
+interface ProgressEvent {
+  error?: string;
+  aux?: { Digest?: unknown };
+}
+
+/** The JSON lines a pull or push streams; a failure is reported inside the stream, not by the status. */
+function progressEvents(text: string, subject: string, verb: 'pull' | 'push'): ProgressEvent[] {
+  const events: ProgressEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let event: ProgressEvent;
+    try {
+      event = JSON.parse(line) as ProgressEvent;
+    } catch {
+      throw new EngineError(`${subject}: the engine's ${verb} progress is not readable: ${line.slice(0, 120)}`);
+    }
+    if (event.error) throw new EngineError(`${subject}: ${verb} failed: ${event.error}`);
+    events.push(event);
+  }
+  return events;
+}
+
+/**
+ * A container without a TTY has its output framed: per frame one byte for the stream, three zero bytes and
+ * a big-endian length. Anything that does not look framed is the raw output of a TTY container.
+ */
+function demultiplexLogs(bytes: Buffer): string {
+  const isFramed = (at: number) => at + 8 <= bytes.length && bytes[at]! <= 2 && bytes[at + 1] === 0 && bytes[at + 2] === 0 && bytes[at + 3] === 0;
+  if (bytes.length && !isFramed(0)) return bytes.toString('utf8');
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (isFramed(at)) {
+    const length = bytes.readUInt32BE(at + 4);
+    parts.push(bytes.subarray(at + 8, at + 8 + length));
+    at += 8 + length;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }

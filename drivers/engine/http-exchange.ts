@@ -11,6 +11,8 @@ export interface HttpAnswer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
+  /** The body as received, for the few answers that are not text (multiplexed logs). */
+  bytes?: Buffer;
 }
 
 export interface HttpExchange {

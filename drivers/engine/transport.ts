@@ -12,6 +12,7 @@ export interface EngineCall {
   /** A raw request body (e.g. a tar stream), sent as is. */
   rawBody?: NodeJS.ReadableStream | Buffer;
   contentType?: string;
+  headers?: Record<string, string>;
   expect: number[];
   /** What the caller calls the object, for 404/409 messages, e.g. "container one-7". */
   subject: string;
@@ -107,7 +108,7 @@ export class EngineTransport {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(call.query ?? {})) if (value !== undefined) query.set(key, String(value));
     const search = query.size ? `?${query}` : '';
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...call.headers };
     let body: HttpRequest['body'];
     if (call.rawBody !== undefined) {
       body = call.rawBody;

@@ -121,5 +121,9 @@ export interface EngineInfo {
   Labels?: string[];
   Containers?: number;
   ContainersRunning?: number;
+  /** The host's name, CPU count, memory in bytes and architecture (x86_64, aarch64) as the engine sees them. */
   Name?: string;
+  NCPU?: number;
+  MemTotal?: number;
+  Architecture?: string;
 }

@@ -21,7 +21,8 @@ export class UndiciExchange implements HttpExchange {
         headersTimeout: request.timeoutMs,
         bodyTimeout: request.timeoutMs,
       });
-      return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+      const bytes = Buffer.from(await response.body.arrayBuffer());
+      return { status: response.statusCode, headers: response.headers, text: bytes.toString('utf8'), bytes };
     } catch (error) {
       if (signal.aborted) throw new HttpTimeoutError(request.timeoutMs);
       throw error;

@@ -57,3 +57,8 @@ export function hostPings(address: string): boolean {
     return false;
   }
 }
+
+/** Runs a command inside a container's namespaces (its filesystem, network and processes), bounded in time. */
+export function runInside(pid: number, ...command: string[]): string {
+  return execFileSync('nsenter', [`--target=${pid}`, '--mount', '--uts', '--ipc', '--net', '--pid', ...command], { encoding: 'utf8', timeout: 10_000 });
+}

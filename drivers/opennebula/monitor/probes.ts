@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../../core/host-config.ts';
-import { LABEL_ONE_ROOT_DISK, ownedContainerFilter } from '../../core/labels.ts';
+import { LABEL_ONE_ROOT_DISK, ownedContainerFilter, type FrontEnd } from '../../core/labels.ts';
 import type { EngineClient } from '../../engine/engine-client.ts';
 import type { ContainerSummary } from '../../engine/types.ts';
 import { CgroupLayout } from '../../monitoring/cgroup-layout.ts';
@@ -28,7 +28,7 @@ export interface ProbeContext {
 
 export type Probe = (context: ProbeContext) => Promise<string>;
 
-const FRONT_END = 'opennebula';
+const FRONT_END: FrontEnd = 'opennebula';
 const statePath = (context: ProbeContext, kind: string) => join(context.host.stateDir, `${kind}-host-${context.monitor.hostId}.json`);
 
 /** The probes of remotes/im/dockvisor-probes.d, and the 5.x one-shot output. */
@@ -99,7 +99,7 @@ export const probes: Record<string, Probe> = {
 };
 
 async function ourContainers(context: ProbeContext): Promise<ContainerSummary[]> {
-  return context.engine.listContainers(ownedContainerFilter());
+  return context.engine.listContainers(ownedContainerFilter(FRONT_END));
 }
 
 async function guestUsage(context: ProbeContext, containers: ContainerSummary[]): Promise<{ usage: GuestUsage[] }> {
@@ -118,7 +118,7 @@ async function diskSizes(context: ProbeContext, containers: ContainerSummary[]):
   const withDisk = containers.filter((c) => c.Labels[LABEL_ONE_ROOT_DISK] !== undefined);
   const lines = new Map<string, string>();
   if (withDisk.length === 0) return lines;
-  const bytes = await writableLayerSizes(context.engine, ownedContainerFilter(), statePath(context, 'disk-sizes'), Math.floor(Date.now() / 1000));
+  const bytes = await writableLayerSizes(context.engine, ownedContainerFilter(FRONT_END), statePath(context, 'disk-sizes'), Math.floor(Date.now() / 1000));
   for (const container of withDisk) {
     const name = container.Names[0]!.replace(/^\//, '');
     const size = bytes[name];

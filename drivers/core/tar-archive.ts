@@ -1,0 +1,53 @@
+/** A minimal ustar archive of regular files, the format the engine's archive upload unpacks. */
+
+export interface ArchiveFile {
+  /** Path inside the archive, relative, with `/` separators. */
+  path: string;
+  contents: Buffer;
+  mode: number;
+}
+
+const BLOCK = 512;
+
+export function tarArchive(files: ArchiveFile[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const file of files) {
+    blocks.push(header(file));
+    blocks.push(file.contents);
+    const padding = (BLOCK - (file.contents.length % BLOCK)) % BLOCK;
+    if (padding) blocks.push(Buffer.alloc(padding));
+  }
+  blocks.push(Buffer.alloc(BLOCK * 2));
+  return Buffer.concat(blocks);
+}
+
+function header(file: ArchiveFile): Buffer {
+  const { name, prefix } = splitPath(file.path);
+  const block = Buffer.alloc(BLOCK);
+  const put = (text: string, offset: number, length: number) => block.write(text, offset, length, 'utf8');
+  const octal = (value: number, offset: number, length: number) => put(value.toString(8).padStart(length - 1, '0'), offset, length - 1);
+  put(name, 0, 100);
+  octal(file.mode, 100, 8);
+  octal(0, 108, 8); // uid root
+  octal(0, 116, 8); // gid root
+  octal(file.contents.length, 124, 12);
+  octal(Math.floor(Date.now() / 1000), 136, 12);
+  block.fill(' ', 148, 156); // the checksum counts its own field as spaces
+  put('0', 156, 1);
+  put('ustar\u000000', 257, 8);
+  put(prefix, 345, 155);
+  const checksum = block.reduce((sum, byte) => sum + byte, 0);
+  put(checksum.toString(8).padStart(6, '0') + '\u0000 ', 148, 8);
+  return block;
+}
+
+/** ustar keeps up to 100 bytes of name and 155 of directory prefix, split at a `/`. */
+function splitPath(path: string): { name: string; prefix: string } {
+  if (Buffer.byteLength(path) <= 100) return { name: path, prefix: '' };
+  for (let at = path.indexOf('/'); at !== -1; at = path.indexOf('/', at + 1)) {
+    const prefix = path.slice(0, at);
+    const name = path.slice(at + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100) return { name, prefix };
+  }
+  throw new Error(`path ${path.slice(0, 60)}... is too long for the archive`);
+}

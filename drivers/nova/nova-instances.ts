@@ -1,0 +1,202 @@
+import { InvalidInputError, NotSupportedError, VmConflictError, VmNotFoundError } from '../core/errors.ts';
+import { writeGuestFiles } from '../core/guest-files.ts';
+import type { HostServices } from '../core/host-services.ts';
+import { LABEL_VM_ID, ownedContainerFilter } from '../core/labels.ts';
+import { linkExists } from '../core/nic-plumbing.ts';
+import { netDevCounters } from '../core/net-dev.ts';
+import { publishSnapshot } from '../core/snapshot-publish.ts';
+import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
+import type { ContainerInspect } from '../engine/types.ts';
+import type { InstanceInfo, SpawnRequest, VifRequest } from './api-schemas.ts';
+import { containerNameOf, injectedFiles, instanceSpec, storedNics } from './instance-spec.ts';
+import { PowerState, powerStateOf } from './power-state.ts';
+import { SuspendMarks } from './suspend-marks.ts';
+import { networkNics, vifNic } from './vif-nics.ts';
+
+export interface NovaOptions {
+  /** host:port of the registry snapshots are pushed to; without it, snapshots are not supported. */
+  registry?: string;
+  pushTimeoutMs: number;
+}
+
+const CONSOLE_LINES = 2000;
+const CONSOLE_BYTES = 100 * 1024;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Nova's ComputeDriver verbs on one host, each a sentence or two over the core's VM verbs. */
+export class NovaInstances {
+  private readonly marks: SuspendMarks;
+
+  constructor(
+    private readonly host: HostServices,
+    private readonly options: NovaOptions,
+  ) {
+    this.marks = new SuspendMarks(host.config.stateDir);
+  }
+
+  /** Uuids of Nova's instances on the host, whatever their state; OpenNebula's containers are not among them. */
+  async list(): Promise<string[]> {
+    const containers = await this.host.engine.listContainers(ownedContainerFilter('nova'));
+    this.marks.keepOnly(containers.map((c) => c.Id));
+    return containers.map((c) => c.Labels[LABEL_VM_ID] ?? '').filter((uuid) => UUID.test(uuid));
+  }
+
+  /** Creates the instance, writes its injected files, and starts it unless `power_on` is false; a failure leaves nothing. */
+  async spawn(request: SpawnRequest): Promise<InstanceInfo> {
+    const spec = instanceSpec(request);
+    const files = injectedFiles(request);
+    if (await this.host.vms.inspect(spec)) throw new VmConflictError(`instance ${request.uuid} already exists (container ${spec.containerName})`);
+    try {
+      await this.host.vms.create(spec);
+      await writeGuestFiles(this.host.engine, spec, files);
+      if (request.power_on !== false) await this.host.vms.deploy(spec);
+    } catch (error) {
+      await this.host.vms.destroy(spec).catch(() => undefined);
+      throw error;
+    }
+    return this.info(request.uuid);
+  }
+
+  async info(uuid: string): Promise<InstanceInfo> {
+    const container = await this.existing(uuid);
+    const state = powerStateOf(container.State, this.marks.has(container.Id));
+    return { uuid, container: containerNameOf(uuid), power_state: PowerState[state], state };
+  }
+
+  /** Removes the instance with its NICs; an instance already gone is no error. */
+  async destroy(uuid: string): Promise<void> {
+    const spec = identity(uuid);
+    const container = await this.host.vms.inspect(spec);
+    if (!container) return;
+    await this.host.vms.destroy({ ...spec, nics: storedNics(container.Config.Labels ?? {}) });
+    this.marks.clear(container.Id);
+  }
+
+  /** SOFT: the processes get the stop signal, then start again; HARD: killed and started. Both end running. */
+  async reboot(uuid: string, type: 'SOFT' | 'HARD', networkInfo?: VifRequest[]): Promise<InstanceInfo> {
+    const { spec, container } = await this.existingSpec(uuid, networkInfo);
+    this.marks.clear(container.Id);
+    if (type === 'SOFT') await this.host.vms.reboot(spec);
+    else await this.host.vms.reset(spec);
+    return this.info(uuid);
+  }
+
+  /** Graceful stop for `timeoutSeconds` (the host's default when absent) then a kill; 0 kills at once. Data is kept. */
+  async powerOff(uuid: string, timeoutSeconds?: number): Promise<InstanceInfo> {
+    const { spec, container } = await this.existingSpec(uuid);
+    this.marks.clear(container.Id);
+    if (timeoutSeconds === 0) await this.host.vms.cancel(spec, true);
+    else await this.host.vms.shutdown(spec, true, timeoutSeconds);
+    return this.info(uuid);
+  }
+
+  async powerOn(uuid: string, networkInfo?: VifRequest[]): Promise<InstanceInfo> {
+    const { spec, container } = await this.existingSpec(uuid, networkInfo);
+    this.marks.clear(container.Id);
+    await this.host.vms.resume(spec);
+    return this.info(uuid);
+  }
+
+  async pause(uuid: string): Promise<InstanceInfo> {
+    const { spec, container } = await this.existingSpec(uuid);
+    await this.host.vms.pause(spec);
+    this.marks.clear(container.Id);
+    return this.info(uuid);
+  }
+
+  async unpause(uuid: string): Promise<InstanceInfo> {
+    const { spec, container } = await this.existingSpec(uuid);
+    await this.host.vms.unpause(spec);
+    this.marks.clear(container.Id);
+    return this.info(uuid);
+  }
+
+  /** Freezes the processes in memory, as pause does (nothing is written to disk), and reports SUSPENDED. */
+  async suspend(uuid: string): Promise<InstanceInfo> {
+    const { spec, container } = await this.existingSpec(uuid);
+    await this.host.vms.pause(spec);
+    this.marks.mark(container.Id);
+    return this.info(uuid);
+  }
+
+  async resume(uuid: string, networkInfo?: VifRequest[]): Promise<InstanceInfo> {
+    const { spec, container } = await this.existingSpec(uuid, networkInfo);
+    await this.host.vms.resume(spec);
+    this.marks.clear(container.Id);
+    return this.info(uuid);
+  }
+
+  /** Commits the instance's filesystem and pushes it to the registry; returns the reference pinned by digest. */
+  async snapshot(uuid: string, imageId: string): Promise<string> {
+    const registry = this.options.registry;
+    if (!registry) throw new NotSupportedError('snapshot: no registry is configured (start the service with --registry host:port)');
+    const { spec } = await this.existingSpec(uuid);
+    return publishSnapshot(this.host.engine, this.host.vms, spec, { repository: `${registry}/nova-snapshots/${uuid}`, tag: imageId }, this.options.pushTimeoutMs);
+  }
+
+  /** Hot-plugs a VIF as the next free eth<n>; a stopped instance gets it from network_info at its next start. */
+  async attachInterface(uuid: string, vif: VifRequest): Promise<void> {
+    const { spec, container } = await this.existingSpec(uuid);
+    const nic = vifNic(vif, nextNicId(spec.nics, container));
+    if (linkExists(nic.hostInterface)) throw new VmConflictError(`instance ${uuid}: interface ${nic.hostInterface} of VIF ${vif.id} already exists on the host`);
+    await this.host.vms.attachNic(spec, nic);
+  }
+
+  /** Unplugs the VIF's host end (tap<id[:11]>), which takes its peer inside with it; a VIF already gone is no error. */
+  async detachInterface(uuid: string, vifId: string): Promise<void> {
+    const { spec } = await this.existingSpec(uuid);
+    const hostInterface = `tap${vifId.slice(0, 11)}`;
+    const nic: NicSpec = { nicId: -1, hostInterface, bridge: '', bridgeType: 'linux', mac: '', dns: [], searchDomains: [] };
+    await this.host.vms.detachNic(spec, nic);
+  }
+
+  /** The end of what the instance's processes wrote, at most 100 KiB, as Nova's console log. */
+  async consoleOutput(uuid: string): Promise<string> {
+    const { spec } = await this.existingSpec(uuid);
+    const output = Buffer.from(await this.host.vms.consoleLog(spec, CONSOLE_LINES));
+    return output.subarray(Math.max(0, output.length - CONSOLE_BYTES)).toString('utf8');
+  }
+
+  private async existing(uuid: string): Promise<ContainerInspect> {
+    const container = await this.host.vms.inspect(identity(uuid));
+    if (!container) throw new VmNotFoundError(`instance ${uuid} not found on this host`);
+    return container;
+  }
+
+  /** The instance's VM as the core's verbs need it: its identity and NICs (Nova's current VIFs when given). */
+  private async existingSpec(uuid: string, networkInfo?: VifRequest[]): Promise<{ spec: VmSpec; container: ContainerInspect }> {
+    const container = await this.existing(uuid);
+    const nics = networkInfo ? networkNics(networkInfo) : storedNics(container.Config.Labels ?? {});
+    return { container, spec: { ...identity(uuid), nics } };
+  }
+}
+
+/** Who the instance is, for verbs on an existing container; what it was made from lives on the container. */
+function identity(uuid: string): VmSpec {
+  if (!UUID.test(uuid)) throw new InvalidInputError(`instance uuid "${uuid.slice(0, 40)}" is not a lower-case uuid`);
+  const containerName = containerNameOf(uuid);
+  return {
+    frontEnd: 'nova',
+    vmId: uuid,
+    containerName,
+    displayName: containerName,
+    hostname: containerName,
+    image: '',
+    environment: {},
+    nics: [],
+    privileges: noPrivileges(),
+    frontEndLabels: {},
+  };
+}
+
+/** One above the highest NIC index the instance has, counting interfaces plugged inside it since spawn. */
+function nextNicId(nics: NicSpec[], container: ContainerInspect): number {
+  const ids = nics.map((nic) => nic.nicId);
+  if (container.State.Running && container.State.Pid > 0) {
+    for (const name of netDevCounters(container.State.Pid).keys()) {
+      const match = /^eth(\d+)$/.exec(name);
+      if (match) ids.push(Number(match[1]));
+    }
+  }
+  return ids.length ? Math.max(...ids) + 1 : 0;
+}

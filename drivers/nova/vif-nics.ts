@@ -1,0 +1,41 @@
+import { isIPv4 } from 'node:net';
+import { InvalidInputError } from '../core/errors.ts';
+import * as check from '../core/validate.ts';
+import type { NicSpec } from '../core/vm-spec.ts';
+import type { VifRequest } from './api-schemas.ts';
+
+/** A Nova VIF as a core NIC: the host end (tap<port id[:11]>, as Nova names it) in the VIF's bridge, eth<nicId> inside. */
+export function vifNic(vif: VifRequest, nicId: number): NicSpec {
+  const where = `VIF ${vif.id}: `;
+  const ipv4 = vif.ips.filter((ip) => isIPv4(ip.address));
+  const ipv6 = vif.ips.filter((ip) => !isIPv4(ip.address));
+  if (ipv4.length > 1) throw new InvalidInputError(`${where}has ${ipv4.length} IPv4 addresses; one per VIF is supported`);
+  const first = ipv4[0];
+  return {
+    nicId,
+    hostInterface: check.interfaceName(vif.devname ?? `tap${vif.id.slice(0, 11)}`, `${where}devname`),
+    bridge: check.interfaceName(vif.bridge, `${where}bridge`),
+    bridgeType: vif.bridge_type === 'openvswitch' ? 'openvswitch' : 'linux',
+    mac: check.macAddress(vif.address, `${where}address`),
+    ipv4: first ? { address: check.ipv4(first.address, `${where}IP`), prefixLength: check.prefixLength(first.prefix, 4, `${where}prefix of ${first.address}`) } : undefined,
+    gateway: vif.gateway === undefined ? undefined : check.ipv4(vif.gateway, `${where}gateway`),
+    ipv6: ipv6.map((ip) => ({ address: check.ipv6(ip.address, `${where}IP`), prefixLength: check.prefixLength(ip.prefix, 6, `${where}prefix of ${ip.address}`) })),
+    gateway6: vif.gateway6 === undefined ? undefined : check.ipv6(vif.gateway6, `${where}gateway6`),
+    mtu: vif.mtu,
+    dns: vif.dns.map((server) => check.ipAddress(server, `${where}DNS server`)),
+    searchDomains: (vif.search_domains ?? []).map((domain) => check.hostname(domain, `${where}search domain`)),
+  };
+}
+
+/** The instance's VIFs in order: VIF n is eth<n>. Two VIFs may not share a host end or a MAC. */
+export function networkNics(networkInfo: VifRequest[]): NicSpec[] {
+  const nics = networkInfo.map((vif, index) => vifNic(vif, index));
+  for (const key of ['hostInterface', 'mac'] as const) {
+    const seen = new Set<string>();
+    for (const nic of nics) {
+      if (seen.has(nic[key])) throw new InvalidInputError(`network_info: two VIFs have the same ${key === 'mac' ? 'MAC address' : 'devname'} ${nic[key]}`);
+      seen.add(nic[key]);
+    }
+  }
+  return nics;
+}

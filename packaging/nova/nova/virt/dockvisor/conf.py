@@ -1,0 +1,20 @@
+"""The ``[dockvisor]`` section of nova.conf."""
+from oslo_config import cfg
+
+import nova.conf
+
+CONF = nova.conf.CONF
+
+dockvisor_group = cfg.OptGroup('dockvisor', title='dockvisor compute service')
+
+dockvisor_opts = [
+    cfg.URIOpt('url', default='http://127.0.0.1:8775', schemes=['http', 'https'],
+               help='Base URL of the dockvisor compute service (dockvisor compute serve).'),
+    cfg.StrOpt('token', secret=True,
+               help='Bearer token the service was started with (DOCKVISOR_COMPUTE_TOKEN or --token-file).'),
+    cfg.IntOpt('timeout', default=180, min=1,
+               help='Seconds to wait for one call to the service; a spawn may pull an image.'),
+]
+
+CONF.register_group(dockvisor_group)
+CONF.register_opts(dockvisor_opts, group=dockvisor_group)

@@ -1,0 +1,192 @@
+"""A thin Nova ComputeDriver: every verb is one call to the dockvisor compute service, which runs the containers."""
+import base64
+import shlex
+
+from oslo_log import log as logging
+
+from nova.compute import task_states
+from nova import exception
+from nova.image import glance
+from nova.virt import driver
+from nova.virt import hardware
+from nova.virt.dockvisor import client as service_client
+from nova.virt.dockvisor import conf
+from nova.virt.dockvisor import vifs
+
+CONF = conf.CONF
+LOG = logging.getLogger(__name__)
+
+# The Glance image property a snapshot records its Docker reference in, and spawn reads first.
+DOCKER_IMAGE_PROPERTY = 'docker_image'
+MAX_SHUTDOWN_SECONDS = 3600
+
+
+class DockvisorDriver(driver.ComputeDriver):
+    capabilities = dict(
+        driver.ComputeDriver.capabilities,
+        has_imagecache=False,
+        supports_evacuate=False,
+        supports_migrate_to_same_host=False,
+        supports_attach_interface=True,
+        supports_multiattach=False,
+        supports_image_type_raw=True,
+        supports_image_type_qcow2=False,
+    )
+
+    def __init__(self, virtapi, read_only=False):
+        super(DockvisorDriver, self).__init__(virtapi)
+        self._service = service_client.ServiceClient(CONF.dockvisor.url, CONF.dockvisor.token, CONF.dockvisor.timeout)
+        self._image_api = glance.API()
+        self._nodename = None
+
+    def _path(self, instance, action=''):
+        return '/v1/instances/%s%s' % (instance.uuid, action)
+
+    def _instance_call(self, instance, action, body=None):
+        return self._service.post(self._path(instance, action), body, instance_uuid=instance.uuid)
+
+    # The host
+
+    def init_host(self, host):
+        self._service.get('/v1/host/uptime')
+
+    def get_available_nodes(self, refresh=False):
+        if refresh or not self._nodename:
+            self._nodename = self._service.get('/v1/host/resources')['hypervisor_hostname']
+        return [self._nodename]
+
+    def get_available_resource(self, nodename):
+        resources = self._service.get('/v1/host/resources')
+        resources['supported_instances'] = [tuple(item) for item in resources['supported_instances']]
+        return resources
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        inventory = self._service.get('/v1/host/inventory')
+        ratios = self._get_allocation_ratios(inventory)
+        reserved = {
+            'VCPU': CONF.reserved_host_cpus,
+            'MEMORY_MB': CONF.reserved_host_memory_mb,
+            'DISK_GB': self._get_reserved_host_disk_gb_from_config(),
+        }
+        for resource_class, item in inventory.items():
+            item['allocation_ratio'] = ratios[resource_class]
+            item['reserved'] = reserved[resource_class]
+        provider_tree.update_inventory(nodename, inventory)
+
+    def get_host_uptime(self):
+        return self._service.get('/v1/host/uptime')['uptime']
+
+    def get_host_ip_addr(self):
+        return CONF.my_ip
+
+    # Instances
+
+    def list_instance_uuids(self):
+        return self._service.get('/v1/instances')['uuids']
+
+    def list_instances(self):
+        return ['nova-%s' % uuid for uuid in self.list_instance_uuids()]
+
+    def get_info(self, instance, use_cache=True):
+        answer = self._service.get(self._path(instance), instance_uuid=instance.uuid)
+        return hardware.InstanceInfo(state=answer['power_state'])
+
+    def spawn(self, context, instance, image_meta, injected_files, admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        if driver.block_device_info_get_mapping(block_device_info):
+            raise NotImplementedError('dockvisor does not attach volumes')
+        body = {
+            'uuid': instance.uuid,
+            'name': instance.display_name or instance.uuid,
+            'image': self._image_reference(context, image_meta),
+            'flavor': {'vcpus': instance.flavor.vcpus, 'memory_mb': instance.flavor.memory_mb, 'root_gb': instance.flavor.root_gb},
+            'metadata': dict(instance.metadata or {}),
+            'injected_files': [_injected_file(path, contents) for path, contents in (injected_files or [])],
+            'network_info': vifs.service_network_info(network_info),
+            'power_on': bool(power_on),
+        }
+        if instance.hostname:
+            body['hostname'] = instance.hostname
+        command = image_meta.properties.get('os_command_line') if image_meta.obj_attr_is_set('properties') else None
+        if command:
+            body['command'] = shlex.split(command)
+        events = vifs.pending_plug_events(network_info)
+        if events and CONF.vif_plugging_timeout:
+            with self.virtapi.wait_for_instance_event(instance, events, deadline=CONF.vif_plugging_timeout,
+                                                      error_callback=self._vif_plugging_failed):
+                self._service.post('/v1/instances', body, instance_uuid=instance.uuid)
+        else:
+            self._service.post('/v1/instances', body, instance_uuid=instance.uuid)
+
+    def _vif_plugging_failed(self, event_name, instance):
+        LOG.error('Neutron reported failure on event %s', event_name, instance=instance)
+        if CONF.vif_plugging_is_fatal:
+            raise exception.VirtualInterfaceCreateException()
+
+    def _image_reference(self, context, image_meta):
+        """The Docker reference of a Glance image: its docker_image property (set by snapshots), else its name."""
+        if image_meta.obj_attr_is_set('container_format') and image_meta.container_format not in ('docker', 'bare'):
+            raise exception.InvalidInput(reason='image %s is not a Docker image (container_format %s)' % (image_meta.id, image_meta.container_format))
+        if image_meta.obj_attr_is_set('id') and image_meta.id:
+            properties = self._image_api.get(context, image_meta.id).get('properties') or {}
+            if properties.get(DOCKER_IMAGE_PROPERTY):
+                return properties[DOCKER_IMAGE_PROPERTY]
+        return image_meta.name
+
+    def destroy(self, context, instance, network_info, block_device_info=None, destroy_disks=True, destroy_secrets=True):
+        self._service.delete(self._path(instance), instance_uuid=instance.uuid)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None, destroy_disks=True, migrate_data=None,
+                destroy_vifs=True, destroy_secrets=True):
+        # destroy removed the container with its interfaces; nothing else is kept for an instance.
+        pass
+
+    def reboot(self, context, instance, network_info, reboot_type, block_device_info=None, bad_volumes_callback=None,
+               accel_info=None):
+        self._instance_call(instance, '/reboot', {'type': reboot_type, 'network_info': vifs.service_network_info(network_info)})
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        # The service bounds a graceful stop to an hour; Nova's shutdown_timeout may be set higher.
+        self._instance_call(instance, '/power-off', {'timeout': min(max(int(timeout), 0), MAX_SHUTDOWN_SECONDS)})
+
+    def power_on(self, context, instance, network_info, block_device_info=None, accel_info=None):
+        self._instance_call(instance, '/power-on', {'network_info': vifs.service_network_info(network_info)})
+
+    def pause(self, instance):
+        self._instance_call(instance, '/pause')
+
+    def unpause(self, instance):
+        self._instance_call(instance, '/unpause')
+
+    def suspend(self, context, instance):
+        self._instance_call(instance, '/suspend')
+
+    def resume(self, context, instance, network_info, block_device_info=None):
+        self._instance_call(instance, '/resume', {'network_info': vifs.service_network_info(network_info)})
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        reference = self._instance_call(instance, '/snapshot', {'image_id': image_id})['image']
+        update_task_state(task_state=task_states.IMAGE_UPLOADING, expected_state=task_states.IMAGE_PENDING_UPLOAD)
+        # The layers live in the registry; Glance keeps the pinned reference that spawn boots from.
+        self._image_api.update(context, image_id, {
+            'container_format': 'docker',
+            'disk_format': 'raw',
+            'properties': {DOCKER_IMAGE_PROPERTY: reference},
+        }, purge_props=False)
+        return reference
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        self._instance_call(instance, '/interfaces', {'vif': vifs.service_vif(vif)})
+
+    def detach_interface(self, context, instance, vif):
+        self._service.delete(self._path(instance, '/interfaces/%s' % vif['id']), instance_uuid=instance.uuid)
+
+    def get_console_output(self, context, instance):
+        return self._service.get(self._path(instance, '/console'), instance_uuid=instance.uuid)['output']
+
+
+def _injected_file(path, contents):
+    if isinstance(contents, str):
+        contents = contents.encode('utf-8')
+    return {'path': path, 'contents': base64.b64encode(contents).decode('ascii')}

@@ -1,0 +1,47 @@
+"""Nova's network model VIFs as the service's VIF shape: what the host end plugs into and the leases inside."""
+import netaddr
+
+from nova.network import model as network_model
+
+# The service plugs a veth into a Linux bridge; other VIF types need a plugging it does not do.
+SUPPORTED_TYPES = (network_model.VIF_TYPE_BRIDGE,)
+
+
+def service_vif(vif):
+    if vif['type'] not in SUPPORTED_TYPES:
+        raise NotImplementedError('VIF type %s is not supported by dockvisor (only %s)' % (vif['type'], ', '.join(SUPPORTED_TYPES)))
+    network = vif['network']
+    ips, dns = [], []
+    gateway = gateway6 = None
+    for subnet in network['subnets']:
+        prefix = netaddr.IPNetwork(subnet['cidr']).prefixlen
+        for ip in subnet['ips']:
+            ips.append({'address': str(ip['address']), 'prefix': prefix})
+        address = subnet['gateway']['address'] if subnet['gateway'] else None
+        if address and subnet['version'] == 4:
+            gateway = gateway or str(address)
+        elif address:
+            gateway6 = gateway6 or str(address)
+        for server in subnet['dns']:
+            if str(server['address']) not in dns:
+                dns.append(str(server['address']))
+    body = {'id': vif['id'], 'address': vif['address'], 'bridge': network['bridge'], 'ips': ips, 'dns': dns[:8]}
+    if vif.get('devname'):
+        body['devname'] = vif['devname']
+    mtu = network.get_meta('mtu')
+    if mtu:
+        body['mtu'] = int(mtu)
+    if gateway:
+        body['gateway'] = gateway
+    if gateway6:
+        body['gateway6'] = gateway6
+    return body
+
+
+def service_network_info(network_info):
+    return [service_vif(vif) for vif in (network_info or [])]
+
+
+def pending_plug_events(network_info):
+    """Neutron's network-vif-plugged events to wait for: one per VIF not yet active."""
+    return [('network-vif-plugged', vif['id']) for vif in (network_info or []) if vif.get('active', True) is False]
