@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { EngineClient } from '../engine/engine-client.ts';
 import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
@@ -256,13 +256,17 @@ export class VmLifecycle {
 
   /** The container, once the engine has seen it stop, when its process `pid` is gone; undefined while it runs. */
   private async stoppedSince(spec: VmSpec, pid: number): Promise<ContainerInspect | undefined> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const container = await this.engine.inspectContainer(spec.containerName);
-      if (!container.State.Running) return container;
-      if (processAlive(pid)) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, 100)); // the engine records the exit a moment later
+    // The engine records the exit a moment later; on a loaded host that moment can be seconds. A process
+    // on its way out loses its network namespace before it turns into a zombie: that counts as gone too.
+    const running = () => processAlive(pid) && existsSync(`/proc/${pid}/net/dev`);
+    let container = await this.engine.inspectContainer(spec.containerName);
+    for (let attempt = 0; attempt < 100 && container.State.Running; attempt++) {
+      if (running()) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      container = await this.engine.inspectContainer(spec.containerName);
     }
-    return undefined;
+    if (!container.State.Running) return container;
+    return running() ? undefined : { ...container, State: { ...container.State, Running: false, Error: 'its first process has exited' } };
   }
 
   private async applyDns(spec: VmSpec, container: ContainerInspect): Promise<void> {
