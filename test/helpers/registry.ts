@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, readdirSync, lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { stateDir } from './paths.ts';
+
+const REGISTRY = '/usr/bin/docker-registry';
+
+/** A Docker registry (distribution v2, deletes enabled) on a loopback port of its own, storage under test/.state. */
+export class TestRegistry {
+  readonly storage: string;
+  private daemon: ChildProcess | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly port: number,
+  ) {
+    this.storage = join(stateDir, `registry-${name}`, 'storage');
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    await this.stop();
+    const dir = join(stateDir, `registry-${this.name}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(this.storage, { recursive: true });
+    const config = join(dir, 'config.yml');
+    writeFileSync(
+      config,
+      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${this.storage}\n  delete:\n    enabled: true\nhttp:\n  addr: ${this.address}\n`,
+    );
+    this.daemon = spawn(REGISTRY, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    this.daemon.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    for (let i = 0; i < 80; i++) {
+      if (await this.answers()) return;
+      if (this.daemon.exitCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`registry ${this.name} did not start on ${this.address}: ${stderr.slice(-400)}`);
+  }
+
+  async stop(): Promise<void> {
+    const daemon = this.daemon;
+    this.daemon = undefined;
+    if (daemon && daemon.exitCode === null) {
+      const exited = new Promise((resolve) => daemon.once('exit', resolve));
+      daemon.kill('SIGTERM');
+      await exited;
+    }
+  }
+
+  /** Bytes of blob data on disk. */
+  storedBytes(): number {
+    let total = 0;
+    const walk = (dir: string) => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        const path = join(dir, name);
+        const stat = lstatSync(path);
+        if (stat.isDirectory()) walk(path);
+        else if (name === 'data') total += stat.size;
+      }
+    };
+    walk(join(this.storage, 'docker/registry/v2/blobs'));
+    return total;
+  }
+
+  private async answers(): Promise<boolean> {
+    try {
+      const response = await request(`http://${this.address}/v2/`, { headersTimeout: 1000 });
+      await response.body.dump();
+      return response.statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+}
