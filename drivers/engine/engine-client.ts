@@ -169,25 +169,116 @@ export class EngineClient {
     await this.transport.call({ method: 'DELETE', path: `/images/${enc(reference)}`, query: { force: true }, expect: [200], subject: `image ${reference}` });
   }
 
-  /** Pulls `reference`; the engine streams progress lines and reports a failed pull inside the stream. */
-  async pullImage(reference: string, timeoutMs: number): Promise<void> {
+  /**
+   * Pulls `reference`; the engine streams progress lines and reports a failed pull inside the stream.
+   * `registryAuth` is the X-Registry-Auth value for a registry that wants credentials.
+   */
+  async pullImage(reference: string, timeoutMs: number, registryAuth?: string): Promise<void> {
     const response = await this.transport.call({
       method: 'POST',
       path: '/images/create',
       query: { fromImage: reference },
+      headers: registryAuth ? { 'x-registry-auth': registryAuth } : undefined,
       expect: [200],
       subject: `image ${reference}`,
       timeoutMs,
     });
-    for (const line of response.text.split('\n')) {
-      if (!line.trim()) continue;
-      let event: { error?: string };
-      try {
-        event = JSON.parse(line) as { error?: string };
-      } catch {
-        throw new EngineError(`image ${reference}: the engine's pull progress is not readable: ${line.slice(0, 120)}`);
-      }
-      if (event.error) throw new EngineError(`image ${reference}: pull failed: ${event.error}`);
+    checkProgress(`image ${reference}`, 'pull', response.text);
+  }
+
+  /** Pushes `repo:tag` to the registry its name says. */
+  async pushImage(repo: string, tag: string, timeoutMs: number, registryAuth?: string): Promise<void> {
+    const response = await this.transport.call({
+      method: 'POST',
+      path: `/images/${enc(repo)}/push`,
+      query: { tag },
+      headers: { 'x-registry-auth': registryAuth ?? Buffer.from('{}').toString('base64') },
+      expect: [200],
+      subject: `image ${repo}:${tag}`,
+      timeoutMs,
+    });
+    checkProgress(`image ${repo}:${tag}`, 'push', response.text);
+  }
+
+  async tagImage(reference: string, repo: string, tag: string): Promise<void> {
+    await this.transport.call({ method: 'POST', path: `/images/${enc(reference)}/tag`, query: { repo, tag }, expect: [201], subject: `image ${reference}` });
+  }
+
+  /** Tags of images in `repository` (`repo:tag` strings). */
+  async imageTags(repository: string): Promise<string[]> {
+    const images = await this.transport.json<ImageSummary[]>({
+      method: 'GET',
+      path: '/images/json',
+      query: { filters: JSON.stringify({ reference: [repository] }) },
+      expect: [200],
+      subject: 'images',
+    });
+    return images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag.startsWith(`${repository}:`));
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.transport.call({ method: 'POST', path: '/volumes/create', body: { Name: name, Labels: labels }, expect: [201], subject: `volume ${name}` });
+  }
+
+  async volumeExists(name: string): Promise<boolean> {
+    try {
+      await this.transport.call({ method: 'GET', path: `/volumes/${enc(name)}`, expect: [200], subject: `volume ${name}` });
+      return true;
+    } catch (error) {
+      if (error instanceof EngineNotFoundError) return false;
+      throw error;
     }
+  }
+
+  /** Names of the volumes carrying every one of the given labels. */
+  async listVolumes(labels: string[]): Promise<string[]> {
+    const answer = await this.transport.json<{ Volumes?: { Name: string }[] | null }>({
+      method: 'GET',
+      path: '/volumes',
+      query: { filters: JSON.stringify({ label: labels }) },
+      expect: [200],
+      subject: 'volumes',
+    });
+    return (answer.Volumes ?? []).map((volume) => volume.Name);
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.transport.call({ method: 'DELETE', path: `/volumes/${enc(name)}`, expect: [204], subject: `volume ${name}` });
+    } catch (error) {
+      if (!(error instanceof EngineNotFoundError)) throw error;
+    }
+  }
+
+  /** Extracts a tar archive into `path` of the container's filesystem (volumes mounted there included). */
+  async putArchive(name: string, path: string, tar: Buffer): Promise<void> {
+    await this.transport.call({
+      method: 'PUT',
+      path: `/containers/${enc(name)}/archive`,
+      query: { path },
+      rawBody: tar,
+      contentType: 'application/x-tar',
+      expect: [200],
+      subject: `container ${name}`,
+    });
+  }
+
+  /** See EngineTransport.forwardRemotePort. */
+  forwardRemotePort(port: number, target: { host: string; port: number }): Promise<() => Promise<void>> {
+    return this.transport.forwardRemotePort(port, target);
+  }
+}
+
+/** The engine reports a failed pull or push inside its progress stream, after a 200. */
+function checkProgress(subject: string, verb: string, text: string): void {
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let event: { error?: string };
+    try {
+      event = JSON.parse(line) as { error?: string };
+    } catch {
+      throw new EngineError(`${subject}: the engine's ${verb} progress is not readable: ${line.slice(0, 120)}`);
+    }
+    if (event.error) throw new EngineError(`${subject}: ${verb} failed: ${event.error}`);
   }
 }

@@ -15,6 +15,8 @@ export interface HttpAnswer {
 
 export interface HttpExchange {
   send(request: HttpRequest): Promise<HttpAnswer>;
+  /** Present on exchanges that reach a remote host (see EngineTransport.forwardRemotePort). */
+  forwardRemotePort?(port: number, target: { host: string; port: number }): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

@@ -12,6 +12,8 @@ export interface EngineCall {
   /** A raw request body (e.g. a tar stream), sent as is. */
   rawBody?: NodeJS.ReadableStream | Buffer;
   contentType?: string;
+  /** Extra request headers, e.g. X-Registry-Auth. */
+  headers?: Record<string, string>;
   expect: number[];
   /** What the caller calls the object, for 404/409 messages, e.g. "container one-7". */
   subject: string;
@@ -41,6 +43,16 @@ export class EngineTransport {
     const exchange = this.exchange;
     this.exchange = undefined;
     if (exchange) await (await exchange.catch(() => undefined))?.close();
+  }
+
+  /**
+   * Makes `port` on the engine host's loopback lead back to `target` on this machine, for as long as the
+   * returned function is not called. Only an engine reached over SSH needs it; a local engine shares our loopback.
+   */
+  async forwardRemotePort(port: number, target: { host: string; port: number }): Promise<() => Promise<void>> {
+    const exchange = await this.open();
+    if (!exchange.forwardRemotePort) return async () => undefined;
+    return exchange.forwardRemotePort(port, target);
   }
 
   private open(): Promise<HttpExchange> {
@@ -107,7 +119,7 @@ export class EngineTransport {
     const query = new URLSearchParams();
     for (const [key, value] of Object.entries(call.query ?? {})) if (value !== undefined) query.set(key, String(value));
     const search = query.size ? `?${query}` : '';
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...call.headers };
     let body: HttpRequest['body'];
     if (call.rawBody !== undefined) {
       body = call.rawBody;

@@ -3,6 +3,8 @@ import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest 
 
 /** Requests through an undici dispatcher: the SSH-forwarded pool, or a MockAgent in tests. */
 export class UndiciExchange implements HttpExchange {
+  forwardRemotePort?: HttpExchange['forwardRemotePort'];
+
   constructor(
     private readonly dispatcher: () => Dispatcher,
     private readonly onClose: () => Promise<void> = async () => undefined,
