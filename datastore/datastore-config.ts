@@ -44,7 +44,7 @@ export function datastoreConfig(id: number, attribute: TemplateReader): Datastor
  * `username:password` on the first line, or JSON `{"username": ..., "password": ...}`. Errors name the
  * file, never its content.
  */
-function readCredentials(path: string, where: string): RegistryCredentials {
+export function readCredentials(path: string, where: string): RegistryCredentials {
   let content: string;
   try {
     content = readFileSync(path, 'utf8');

@@ -30,6 +30,8 @@ export interface SshdPlacement {
   port?: number;
   /** Network namespace to run in (a test host's), under /var/run/netns. */
   netns?: string;
+  /** Lets clients open ports on the server's side (remote forwards), as the datastore's transfer actions do. */
+  remoteForwarding?: boolean;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function startSshd(name: string, placement: SshdPlacement = {}): Pr
         'KbdInteractiveAuthentication no',
         'AllowStreamLocalForwarding yes',
         // OpenSSH gates streamlocal channel opens on AllowTcpForwarding too: "no" would deny the engine socket.
-        'AllowTcpForwarding local',
+        placement.remoteForwarding ? 'AllowTcpForwarding yes' : 'AllowTcpForwarding local',
         'X11Forwarding no',
         'UsePAM no',
         'StrictModes no',

@@ -20,6 +20,7 @@ export class TestHost {
     readonly address: string,
     private readonly bridge: string,
     engineBridgeAddress: string,
+    private readonly sshOptions: { remoteForwarding?: boolean } = {},
   ) {
     this.engine = new SecondEngine(`${name}-engine`, engineBridgeAddress, [], name);
   }
@@ -56,7 +57,7 @@ export class TestHost {
     inside('link', 'set', 'eth0', 'up');
     inside('link', 'set', 'lo', 'up');
     await this.engine.start();
-    this.sshd = await startSshd(this.name, { address: this.address, port: 22, netns: this.name });
+    this.sshd = await startSshd(this.name, { address: this.address, port: 22, netns: this.name, ...this.sshOptions });
   }
 
   async stop(): Promise<void> {
