@@ -84,3 +84,25 @@ export class TestRegistry {
     }
   }
 }
+
+/** Layer and manifest links a repository holds in the registry's storage: 0 means nothing of it is left. */
+export function repositoryLinks(registry: TestRegistry, repository: string): number {
+  let count = 0;
+  const walk = (dir: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      if (lstatSync(path).isDirectory()) walk(path);
+      else if (name === 'link') count++;
+    }
+  };
+  const root = join(registry.storage, 'docker/registry/v2/repositories', repository);
+  walk(join(root, '_layers'));
+  walk(join(root, '_manifests/revisions'));
+  return count;
+}
