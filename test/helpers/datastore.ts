@@ -117,5 +117,5 @@ export function serveFiles(dir: string, port: number): Promise<Server> {
 
 /** Runs a command in a container on an engine, through the docker CLI pointed at that engine's socket. */
 export function execIn(socket: string, container: string, ...command: string[]): string {
-  return execFileSync('docker', ['-H', `unix://${socket}`, 'exec', container, ...command], { encoding: 'utf8' });
+  return execFileSync('docker', ['-H', `unix://${socket}`, 'exec', container, ...command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
