@@ -55,23 +55,7 @@ export class TestRegistry {
 
   /** Bytes of blob data on disk. */
   storedBytes(): number {
-    let total = 0;
-    const walk = (dir: string) => {
-      let names: string[];
-      try {
-        names = readdirSync(dir);
-      } catch {
-        return;
-      }
-      for (const name of names) {
-        const path = join(dir, name);
-        const stat = lstatSync(path);
-        if (stat.isDirectory()) walk(path);
-        else if (name === 'data') total += stat.size;
-      }
-    };
-    walk(join(this.storage, 'docker/registry/v2/blobs'));
-    return total;
+    return filesNamed(join(this.storage, 'docker/registry/v2/blobs'), 'data').reduce((sum, path) => sum + lstatSync(path).size, 0);
   }
 
   private async answers(): Promise<boolean> {
@@ -87,22 +71,21 @@ export class TestRegistry {
 
 /** Layer and manifest links a repository holds in the registry's storage: 0 means nothing of it is left. */
 export function repositoryLinks(registry: TestRegistry, repository: string): number {
-  let count = 0;
-  const walk = (dir: string) => {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const path = join(dir, name);
-      if (lstatSync(path).isDirectory()) walk(path);
-      else if (name === 'link') count++;
-    }
-  };
   const root = join(registry.storage, 'docker/registry/v2/repositories', repository);
-  walk(join(root, '_layers'));
-  walk(join(root, '_manifests/revisions'));
-  return count;
+  return filesNamed(join(root, '_layers'), 'link').length + filesNamed(join(root, '_manifests/revisions'), 'link').length;
+}
+
+/** Paths of the files called `name` anywhere below `dir` (none when it does not exist). */
+function filesNamed(dir: string, name: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    const path = join(dir, entry);
+    if (lstatSync(path).isDirectory()) return filesNamed(path, name);
+    return entry === name ? [path] : [];
+  });
 }
