@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColdStartResult } from './cold-start-bench.ts';
 import type { DeployResult } from './deploy-bench.ts';
+import { formatDatastore, type DatastoreResult } from './datastore-bench.ts';
 import type { PhaseBreakdown } from './deploy-phases.ts';
 import { PROBE_KINDS, type MonitorResult } from './monitor-bench.ts';
 import { GOALS, resultsDir } from './settings.ts';
@@ -14,6 +15,7 @@ export interface BenchReport {
   deploy?: DeployResult & { goal: { maxRatio: number; met: boolean }; phases?: PhaseBreakdown };
   coldStart?: ColdStartResult & { goal: { maxDifferenceMs: number; met: boolean } };
   monitor?: MonitorResult;
+  datastore?: DatastoreResult;
 }
 
 export interface BenchParts {
@@ -21,13 +23,14 @@ export interface BenchParts {
   phases?: PhaseBreakdown;
   coldStart?: ColdStartResult;
   monitor?: MonitorResult;
+  datastore?: DatastoreResult;
 }
 
 export function deployGoalMet(deploy: DeployResult): boolean {
   return deploy.ratio.median <= GOALS.maxDeployRatio;
 }
 
-export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, monitor }: BenchParts): BenchReport {
+export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, monitor, datastore }: BenchParts): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
     machine,
@@ -37,6 +40,7 @@ export function buildReport(machine: BenchReport['machine'], { deploy, phases, c
       goal: { maxDifferenceMs: GOALS.maxColdStartMs, met: coldStart.differenceMs.median <= GOALS.maxColdStartMs },
     },
     monitor,
+    datastore,
   };
 }
 
@@ -47,6 +51,7 @@ export function formatReport(report: BenchReport): string {
   const parts: string[] = [];
   if (report.deploy || report.coldStart) parts.push(formatProcessCosts(report));
   if (report.monitor) parts.push(formatMonitor(report.monitor));
+  if (report.datastore) parts.push(formatDatastore(report.datastore));
   return parts.join('\n\n');
 }
 
