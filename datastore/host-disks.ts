@@ -12,12 +12,11 @@ import { CURRENT_TAG } from './datastore-images.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
 import { engineRegistryAuth, withRegistryReach } from './registry-reach.ts';
-import { DATABLOCK_DIR } from './tarball/datablock-layer.ts';
+import { DATABLOCK_DIR, DATABLOCK_LABEL } from './tarball/datablock-layer.ts';
 import { tarArchive, type TarFile } from './tarball/tar-writer.ts';
 
 /** Marks containers made only to fill a volume; they are never started and never look like VMs. */
 const LABEL_HELPER_OF = 'io.dockvisor.volume-helper-of';
-const DATABLOCK_LABEL = 'io.dockvisor.datablock.size-mb';
 
 /**
  * A VM's disks on one host, driven through that host's engine: the root disk is a local image the
@@ -95,18 +94,27 @@ export class HostDisks {
     return this.engine.volumeExists(diskVolume(vmName(vmId), diskId));
   }
 
-  /** Adopts a migrated image as the VM's root disk. */
-  async adoptRootDisk(vmId: number, diskId: number, reference: string): Promise<void> {
-    await this.engine.tagImage(reference, rootDiskRepository(vmName(vmId)), rootDiskTag(diskId));
-  }
-
-  /** Pulls an image from a registry the host can reach (through the SSH connection when it is the front-end's). */
-  async pull(image: ImageName, tag: string): Promise<string> {
-    const reference = `${image.registry}/${image.repository}:${tag}`;
-    await withRegistryReach(this.engine, image.registry, () =>
-      this.engine.pullImage(reference, this.pullTimeoutMs, engineRegistryAuth(image.registry, this.credentials(image.registry))),
-    );
-    return reference;
+  /**
+   * The volume of disk `diskId` as a tar stream of `data/...` (what a datablock image holds), read through a
+   * helper container; `done` removes the helper once the stream has been consumed.
+   */
+  async openDiskVolume(vmId: number, diskId: number, timeoutMs: number): Promise<{ archive: NodeJS.ReadableStream; done: () => Promise<void> }> {
+    const volume = diskVolume(vmName(vmId), diskId);
+    const helper = this.helperName(vmId, volume);
+    await this.engine.removeContainer(helper).catch(() => undefined);
+    await this.engine.createContainer(helper, {
+      Image: await this.anyLocalImage(vmId),
+      Cmd: ['/nonexistent'],
+      Labels: { [LABEL_HELPER_OF]: vmName(vmId) },
+      HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: `/${DATABLOCK_DIR}`, ReadOnly: true }] },
+    });
+    const done = () => this.engine.removeContainer(helper).catch(() => undefined);
+    try {
+      return { archive: await this.engine.openArchive(helper, `/${DATABLOCK_DIR}`, timeoutMs), done };
+    } catch (error) {
+      await done();
+      throw error;
+    }
   }
 
   /** Removes one disk: the root disk takes the whole container with it; another disk is its volume. */
@@ -156,7 +164,7 @@ export class HostDisks {
   /** A never-started container with the volume mounted at `path`, for the engine to fill the volume through. */
   private async withHelper(vmId: number, volume: string, path: string, image: string, use: (helper: string) => Promise<void>): Promise<void> {
     await this.engine.createVolume(volume, volumeLabels(vmId));
-    const helper = `${vmName(vmId)}-volume-${volume.slice(vmName(vmId).length + 1)}`;
+    const helper = this.helperName(vmId, volume);
     await this.engine.removeContainer(helper).catch(() => undefined);
     await this.engine.createContainer(helper, {
       Image: image,
@@ -169,6 +177,10 @@ export class HostDisks {
     } finally {
       await this.engine.removeContainer(helper).catch(() => undefined);
     }
+  }
+
+  private helperName(vmId: number, volume: string): string {
+    return `${vmName(vmId)}-volume-${volume.slice(vmName(vmId).length + 1)}`;
   }
 
   /** Any image already on the host, for a helper container that is never started: the VM's own first. */

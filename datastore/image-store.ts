@@ -11,7 +11,7 @@ import { ImageUpload } from './registry/image-upload.ts';
 import { isIndex } from './registry/media-types.ts';
 import { RegistryClient, sha256 } from './registry/registry-client.ts';
 import { finishImage, newImageConfig } from './registry/single-image.ts';
-import { DATABLOCK_DIR, emptyDatablockLayer } from './tarball/datablock-layer.ts';
+import { DATABLOCK_DIR, DATABLOCK_LABEL, emptyDatablockLayer } from './tarball/datablock-layer.ts';
 import { importTarball } from './tarball/tarball-import.ts';
 
 const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
@@ -85,7 +85,7 @@ export class ImageStore {
       const layer = emptyDatablockLayer();
       const layerDigest = sha256(layer.gzipped);
       await upload.ensureBlob(layerDigest, async () => layer.gzipped);
-      const labels: Record<string, string> = { 'io.dockvisor.datablock.size-mb': String(sizeMb), 'io.dockvisor.datablock.dir': `/${DATABLOCK_DIR}` };
+      const labels: Record<string, string> = { 'io.dockvisor.datablock.size-mb': String(sizeMb), [DATABLOCK_LABEL]: `/${DATABLOCK_DIR}` };
       if (filesystem) labels['io.dockvisor.datablock.filesystem'] = filesystem;
       const config = newImageConfig([layer.diffId], { labels, comment: 'dockvisor: empty datablock' });
       const stored = await finishImage(upload, CURRENT_TAG, config, [{ digest: layerDigest, size: layer.gzipped.length }]);

@@ -186,25 +186,27 @@ test.serial('save-as makes a new image that boots with the data, and the origina
   await terminate(hosts.b, fromOriginal);
 });
 
-test.serial('a VM powered off on host A resumes on host B with its data (cold migration through the registry)', async (t) => {
-  const draft = vm(9869, sources.registry!);
+test.serial('a VM powered off on host A resumes on host B with its filesystem and its volumes (cold migration through the registry)', async (t) => {
+  const draft = vm(9869, sources.registry!, [{ diskId: 2, type: 'fs', target: 'sdc' }]);
+  await tm('mkimage', '64', 'raw', diskPath(hosts.a, 9869, 2), '9869', '100');
   await boot(hosts.a, draft);
-  execIn(hosts.a.engine.socket, 'one-9869', 'sh', '-c', 'echo migrated > /written');
+  execIn(hosts.a.engine.socket, 'one-9869', 'sh', '-c', 'echo migrated > /written && echo on-volume > /media/sdc/f');
   await stop(hosts.a, draft, 18);
   await tm('mv', diskPath(hosts.a, 9869, 0), diskPath(hosts.b, 9869, 0), '9869', '101');
   await tm('mv', diskPath(hosts.a, 9869, 1), diskPath(hosts.b, 9869, 1), '9869', '100');
+  await tm('mv', diskPath(hosts.a, 9869, 2), diskPath(hosts.b, 9869, 2), '9869', '100');
   await tm('mv', `${hosts.a.name}:${sysDir(9869)}`, `${hosts.b.name}:${sysDir(9869)}`, '9869', '100');
   t.deepEqual(await leftovers(hosts.a, 9869), [], 'nothing of the VM is left on host A');
   await context(hosts.b, 9869);
   const resumed = await runAction('deploy', deployArgv(9869), vmXml({ ...draft, lcmState: 20 }), vmmConfig(hosts.b));
   t.is(resumed.code, 0, resumed.stderr);
-  t.is(execIn(hosts.b.engine.socket, 'one-9869', 'cat', '/written').trim(), 'migrated');
+  t.is(execIn(hosts.b.engine.socket, 'one-9869', 'cat', '/written', '/media/sdc/f'), 'migrated\non-volume\n');
   t.deepEqual(await registry.listTags('dockvisor/vm-9869'), [], 'the migration image is gone from the registry');
   await terminate(hosts.b, draft);
   t.deepEqual(await leftovers(hosts.b, 9869), []);
 });
 
-test.serial('a volatile disk is a volume at /media/<target>; a datablock image fills its volume; swap disks are refused', async (t) => {
+test.serial('a volatile disk is a volume at /media/<target>; a persistent datablock keeps its data; swap disks are refused', async (t) => {
   const datablock = await runDs('mkfs', { imageId: 9845, registry: datastore.address, size: 32, fs: 'ext4' });
   t.is(datablock.code, 0, datablock.stderr);
   const draft = vm(9870, sources.registry!, [
@@ -216,6 +218,14 @@ test.serial('a volatile disk is a volume at /media/<target>; a datablock image f
   await boot(hosts.a, draft);
   execIn(hosts.a.engine.socket, 'one-9870', 'sh', '-c', 'echo v > /media/sdc/f && echo d > /srv/data/f');
   t.is(execIn(hosts.a.engine.socket, 'one-9870', 'cat', '/media/sdc/f', '/srv/data/f'), 'v\nd\n');
+  await stop(hosts.a, draft, 12);
+  await tm('mvds', diskPath(hosts.a, 9870, 3), datablock.stdout.trim(), '9870', '101');
+  const reused = vm(9872, sources.registry!, [{ diskId: 1, source: datablock.stdout.trim(), tmMad: 'dockvisor', imageId: 9845, target: '/srv/data' }]);
+  await tm('ln', datablock.stdout.trim(), diskPath(hosts.b, 9872, 1), '9872', '101');
+  await boot(hosts.b, reused);
+  t.is(execIn(hosts.b.engine.socket, 'one-9872', 'cat', '/srv/data/f'), 'd\n', 'a persistent datablock keeps what was written');
+  await terminate(hosts.b, reused);
+  t.deepEqual(await leftovers(hosts.b, 9872), []);
   const swap = await runTm('mkswap', ['64', diskPath(hosts.a, 9870, 4), '9870', '100'], tmConfig);
   t.is(swap.code, 1);
   t.is(swap.stderr, 'mkswap: not supported by dockvisor\n');

@@ -5,6 +5,7 @@ import * as check from '../../drivers/core/validate.ts';
 import { EngineClient } from '../../drivers/engine/engine-client.ts';
 import { CURRENT_TAG, migrationRepository, parseSource } from '../datastore-images.ts';
 import { HostDisks } from '../host-disks.ts';
+import { storeDiskVolume } from '../volume-image.ts';
 import { RegistryClient } from '../registry/registry-client.ts';
 import type { TarFile } from '../tarball/tar-writer.ts';
 import { parseHostPath, requireDiskId, vmIdArg, type HostPath } from './tm-args.ts';
@@ -93,7 +94,7 @@ export const tmActions: Record<string, TmAction> = {
       await tm.disksOn(from.host).removeVm(vmId);
       return;
     }
-    await moveRootDisk(tm, from, to, vmId);
+    await moveDisk(tm, from, to, vmId);
   },
 
   async premigrate() {
@@ -113,36 +114,49 @@ async function placeDisk(argv: string[], tm: TransferContext): Promise<void> {
   await tm.disksOn(target.host).placeDisk(vmIdArg(vid), requireDiskId(target, 'disk destination'), { ...image, digest });
 }
 
-/** mvds (a persistent disk goes back) and cpds (save-as): the container's filesystem becomes the image's current content. */
+/**
+ * mvds (a persistent disk goes back) and cpds (save-as): the disk becomes the image's current content. The
+ * root disk is the container's filesystem, committed and pushed by the host; another disk is its volume,
+ * archived by the host and stored through the front-end.
+ */
 async function saveDisk(tm: TransferContext, disk: HostPath, source: string | undefined, vmId: number, action: string): Promise<void> {
   const diskId = requireDiskId(disk, `${action} disk`);
   const image = parseSource(check.plainText(source ?? '', 'SOURCE', 2048), undefined);
   const disks = tm.disksOn(disk.host);
-  if (!(await disks.hasRootDisk(vmId, diskId))) {
-    throw new NotSupportedError(`${action}: saving disk ${diskId} of VM ${vmId} is not supported by dockvisor (only the root disk, the container's filesystem, can be saved)`);
-  }
-  await disks.saveContainer(vmId, image);
+  if (await disks.hasRootDisk(vmId, diskId)) return disks.saveContainer(vmId, image);
+  if (!(await disks.hasDiskVolume(vmId, diskId))) throw new InvalidInputError(`${action}: VM ${vmId} has no disk ${diskId} on ${disk.host}`);
+  await storeDiskVolume(disks, vmId, diskId, tm.registry(image.registry), image.repository, CURRENT_TAG);
 }
 
-/** Cold migration of the root disk: commit on the old host, through the registry it came from, to the new host. */
-async function moveRootDisk(tm: TransferContext, from: HostPath, to: HostPath, vmId: number): Promise<void> {
+/**
+ * Cold migration of one disk through the registry the VM's root disk came from: the root disk is committed on
+ * the old host and pulled on the new one; a volume is archived and filled again on the new host. What is left
+ * on the old host goes when the VM's directory moves, last.
+ */
+async function moveDisk(tm: TransferContext, from: HostPath, to: HostPath, vmId: number): Promise<void> {
   const diskId = requireDiskId(from, 'mv source');
   const source = tm.disksOn(from.host);
-  if (!(await source.hasRootDisk(vmId, diskId))) {
-    if (await source.hasDiskVolume(vmId, diskId)) throw new NotSupportedError(`mv: moving disk ${diskId} of VM ${vmId} (a volume) to another host is not supported by dockvisor`);
-    return; // the context or a volatile disk: remade on the new host
-  }
-  const registry = await source.rootDiskRegistry(vmId);
-  if (!registry) throw new InvalidInputError(`mv: VM ${vmId}'s root disk on ${from.host} did not come from a registry; it cannot move`);
+  const isRoot = await source.hasRootDisk(vmId, diskId);
+  if (!isRoot && !(await source.hasDiskVolume(vmId, diskId))) return; // the context or a disk never made: remade on the new host
+  const destination = tm.disksOn(to.host);
+  // The root disk may have moved already (disk 0 moves first): then the new host knows where it came from.
+  const registry = (await source.rootDiskRegistry(vmId)) ?? (await destination.rootDiskRegistry(vmId));
+  if (!registry) throw new InvalidInputError(`mv: VM ${vmId}'s root disk on ${from.host} did not come from a registry; its disks cannot move`);
   const travel = { registry, repository: migrationRepository(vmId) };
   const tag = `disk-${diskId}`;
-  await source.saveContainer(vmId, travel, tag);
-  const destination = tm.disksOn(to.host);
-  const pulled = await destination.pull(travel, tag);
-  await destination.adoptRootDisk(vmId, diskId, pulled);
-  await destination.untag(pulled);
-  await source.removeDisk(vmId, diskId);
   const client = tm.registry(registry);
+  if (isRoot) {
+    await source.saveContainer(vmId, travel, tag);
+    const digest = await client.resolveManifest(travel.repository, tag);
+    if (!digest) throw new InvalidInputError(`mv: the registry ${registry} lost VM ${vmId}'s disk ${diskId} on its way`);
+    // Pulled by digest, the image keeps naming the registry it came from, for the VM's next move.
+    await destination.placeDisk(vmId, diskId, { ...travel, digest });
+    await source.removeDisk(vmId, diskId);
+  } else {
+    const digest = await storeDiskVolume(source, vmId, diskId, client, travel.repository, tag);
+    await destination.placeDisk(vmId, diskId, { ...travel, digest });
+    await destination.untag(`${registry}/${travel.repository}@${digest}`);
+  }
   const digest = await client.resolveManifest(travel.repository, tag);
   if (digest) await client.deleteManifest(travel.repository, digest);
 }

@@ -4,6 +4,8 @@ import { tarArchive } from './tar-writer.ts';
 
 /** Where a datablock image keeps its files: they fill the volume the disk becomes on a host. */
 export const DATABLOCK_DIR = 'data';
+/** The image label that makes an image a datablock (its value is the directory, `/data`). */
+export const DATABLOCK_LABEL = 'io.dockvisor.datablock.dir';
 
 /** A layer holding only the empty datablock directory: the content of a new, empty disk. */
 export function emptyDatablockLayer(): { gzipped: Buffer; diffId: string } {

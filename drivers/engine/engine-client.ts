@@ -263,6 +263,11 @@ export class EngineClient {
     });
   }
 
+  /** A tar archive of `path` in the container's filesystem (volumes mounted there included), read as it arrives. */
+  openArchive(name: string, path: string, timeoutMs: number): Promise<NodeJS.ReadableStream> {
+    return this.transport.open({ method: 'GET', path: `/containers/${enc(name)}/archive`, query: { path }, expect: [200], subject: `container ${name}`, timeoutMs });
+  }
+
   /** See EngineTransport.forwardRemotePort. */
   forwardRemotePort(port: number, target: { host: string; port: number }): Promise<() => Promise<void>> {
     return this.transport.forwardRemotePort(port, target);
