@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
 import { tarArchive } from '../datastore/tarball/tar-writer.ts';
@@ -156,6 +156,26 @@ test.serial('bad input gets one clear line, a non-zero exit and leaves nothing i
   t.is(unsupported.stderr, 'snap_flatten: not supported by dockvisor\n');
 });
 
+test.serial('a registry asking for a token is answered: anonymously to pull, with the datastore\'s credentials to push; a refusal never shows them', async (t) => {
+  const pulled = await registered(9831, 'docker://127.0.0.1:5407/dvt/marked:1');
+  t.is(await markerOf(pulled), 'from-upstream', 'copied through anonymous token authentication');
+
+  const credentials = join(files, 'credentials');
+  writeFileSync(credentials, `${CREDENTIALS.username}:${CREDENTIALS.password}\n`, { mode: 0o600 });
+  const behindTokens = { imageId: 9832, registry: '127.0.0.1:5407', credentials, path: `docker://${upstreamRepo}:1` };
+  const pushed = await runDs('cp', behindTokens);
+  t.is(pushed.code, 0, pushed.stderr);
+  t.regex(pushed.stdout, /^docker:\/\/127\.0\.0\.1:5407\/dockvisor\/image-9832@sha256:/);
+  t.deepEqual(await new RegistryClient({ address: upstream.address, tls: false }).listTags('dockvisor/image-9832'), ['current']);
+
+  writeFileSync(credentials, `${CREDENTIALS.username}:wrong-${CREDENTIALS.password}\n`, { mode: 0o600 });
+  const refused = await runDs('cp', { ...behindTokens, imageId: 9833 });
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /token service 127\.0\.0\.1:5407 refused \(401\); check REGISTRY_CREDENTIALS/);
+  t.false(refused.stderr.includes(CREDENTIALS.password), 'the password is in no message');
+  t.false(refused.stderr.includes(Buffer.from(`${CREDENTIALS.username}:wrong-${CREDENTIALS.password}`).toString('base64')));
+});
+
 test.serial('the recorded cp, stat and monitor messages are read as oned sends them', async (t) => {
   const { recorded } = await import('./helpers/paths.ts');
   for (const action of ['stat', 'cp', 'monitor']) {
@@ -188,15 +208,44 @@ function existsQuiet(path: string): boolean {
   }
 }
 
-/** A registry that claims a digest its manifest does not have. */
+const CREDENTIALS = { username: 'dvt-user', password: 's3cret-Pass-9' };
+
+/**
+ * On one loopback port: a registry that claims a digest its manifest does not have (repository dvt/liar),
+ * and in front of the upstream registry, token authentication as Docker Hub does it: anonymous tokens pull,
+ * tokens got with the right Basic credentials also push.
+ */
 function lyingRegistry(port: number): Promise<Server> {
+  const origin = `http://127.0.0.1:${port}`;
   const server = createServer((request, response) => {
-    if (request.url === '/v2/') return void response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    if (request.url?.startsWith('/v2/dvt/liar/manifests/')) {
+    const url = request.url ?? '/';
+    if (url.startsWith('/token')) {
+      const basic = request.headers.authorization;
+      const expected = `Basic ${Buffer.from(`${CREDENTIALS.username}:${CREDENTIALS.password}`).toString('base64')}`;
+      if (basic && basic !== expected) return void response.writeHead(401).end('{"details":"bad credentials"}');
+      return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: basic ? 'push-token' : 'pull-token' }));
+    }
+    if (url.startsWith('/v2/dvt/liar/manifests/')) {
       const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: `sha256:${'0'.repeat(64)}`, size: 2 }, layers: [] });
       return void response.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json', 'docker-content-digest': `sha256:${'1'.repeat(64)}` }).end(body);
     }
-    response.writeHead(404).end();
+    const reading = request.method === 'GET' || request.method === 'HEAD';
+    const token = request.headers.authorization;
+    if (token !== 'Bearer push-token' && !(reading && token === 'Bearer pull-token')) {
+      const repository = /^\/v2\/(.+?)\/(?:manifests|blobs|tags)\//.exec(url)?.[1] ?? '';
+      return void response
+        .writeHead(401, { 'www-authenticate': `Bearer realm="${origin}/token",service="dvt",scope="repository:${repository}:${reading ? 'pull' : 'pull,push'}"` })
+        .end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+    }
+    const headers = { ...request.headers, host: upstream.address };
+    delete headers.authorization;
+    const forwarded = httpRequest({ host: '127.0.0.1', port: upstream.port, method: request.method, path: url, headers }, (answer) => {
+      const location = answer.headers.location?.replace(`http://${upstream.address}`, origin);
+      response.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...(location ? { location } : {}) });
+      answer.pipe(response);
+    });
+    forwarded.on('error', () => response.writeHead(502).end());
+    request.pipe(forwarded);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

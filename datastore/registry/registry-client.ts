@@ -178,7 +178,7 @@ export class RegistryClient {
     await response.body.dump();
     if (response.statusCode === 201) return true;
     const location = header(response, 'location');
-    if (location) await this.cancelUpload(location);
+    if (location) await this.cancelUpload(repository, location);
     return false;
   }
 
@@ -190,12 +190,12 @@ export class RegistryClient {
     const location = await this.startUpload(repository);
     const subject = `blob ${digest} of ${repository}`;
     try {
-      const target = await this.sendChunk(location, content, subject);
+      const target = await this.sendChunk(repository, location, content, subject);
       const url = withQuery(target, 'digest', digest);
       const done = await this.call({ method: 'PUT', path: url, repository, push: true, body: Buffer.alloc(0), headers: { 'content-type': 'application/octet-stream' }, expect: [201], subject });
       await done.body.dump();
     } catch (error) {
-      await this.cancelUpload(location);
+      await this.cancelUpload(repository, location);
       throw error;
     }
   }
@@ -217,13 +217,13 @@ export class RegistryClient {
     content.once('error', (error) => measured.destroy(error));
     const subject = `a new blob of ${repository}`;
     try {
-      const target = await this.sendChunk(location, measured, subject);
+      const target = await this.sendChunk(repository, location, measured, subject);
       const digest = `sha256:${hash.digest('hex')}`;
       const done = await this.call({ method: 'PUT', path: withQuery(target, 'digest', digest), repository, push: true, body: Buffer.alloc(0), headers: { 'content-type': 'application/octet-stream' }, expect: [201], subject });
       await done.body.dump();
       return { digest, size };
     } catch (error) {
-      await this.cancelUpload(location);
+      await this.cancelUpload(repository, location);
       throw error;
     }
   }
@@ -245,10 +245,11 @@ export class RegistryClient {
     return location;
   }
 
-  private async sendChunk(location: string, content: Buffer | Readable, subject: string): Promise<string> {
+  private async sendChunk(repository: string, location: string, content: Buffer | Readable, subject: string): Promise<string> {
     const response = await this.call({
       method: 'PATCH',
       path: location,
+      repository,
       push: true,
       headers: { 'content-type': 'application/octet-stream' },
       body: content,
@@ -260,8 +261,8 @@ export class RegistryClient {
     return header(response, 'location') ?? location;
   }
 
-  private async cancelUpload(location: string): Promise<void> {
-    await this.call({ method: 'DELETE', path: location, push: true, expect: [204, 404], subject: 'an unfinished upload' })
+  private async cancelUpload(repository: string, location: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: location, repository, push: true, expect: [204, 404], subject: 'an unfinished upload' })
       .then((response) => response.body.dump())
       .catch(() => undefined);
   }

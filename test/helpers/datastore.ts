@@ -22,6 +22,8 @@ export interface DsDraft {
   source?: string;
   size?: number;
   fs?: string;
+  /** REGISTRY_CREDENTIALS of the datastore template. */
+  credentials?: string;
 }
 
 /** The base64 DS_DRIVER_ACTION_DATA oned sends, shaped as in the recorded ds-cp call. */
@@ -31,7 +33,7 @@ export function dsMessage(draft: DsDraft): string {
     `<DS_DRIVER_ACTION_DATA><IMAGE><ID>${draft.imageId}</ID><NAME>dvt-image-${draft.imageId}</NAME><TYPE>0</TYPE><PERSISTENT>0</PERSISTENT>` +
     `<SOURCE>${cdata(draft.source)}</SOURCE><PATH>${cdata(draft.path)}</PATH><FORMAT></FORMAT><FS>${cdata(draft.fs)}</FS><SIZE>${draft.size ?? 16}</SIZE>` +
     `<DATASTORE_ID>101</DATASTORE_ID></IMAGE><DATASTORE><ID>101</ID><NAME>dvt_images</NAME><DS_MAD>${cdata('dockvisor')}</DS_MAD><TM_MAD>${cdata('dockvisor')}</TM_MAD>` +
-    `<TEMPLATE><DS_MAD>${cdata('dockvisor')}</DS_MAD><TM_MAD>${cdata('dockvisor')}</TM_MAD><REGISTRY>${cdata(draft.registry)}</REGISTRY>` +
+    `<TEMPLATE><DS_MAD>${cdata('dockvisor')}</DS_MAD><TM_MAD>${cdata('dockvisor')}</TM_MAD><REGISTRY>${cdata(draft.registry)}</REGISTRY>${draft.credentials ? `<REGISTRY_CREDENTIALS>${cdata(draft.credentials)}</REGISTRY_CREDENTIALS>` : ''}` +
     `<RESTRICTED_DIRS>${cdata('/')}</RESTRICTED_DIRS><SAFE_DIRS>${cdata(TARBALL_DIR)}</SAFE_DIRS></TEMPLATE></DATASTORE></DS_DRIVER_ACTION_DATA>`;
   return Buffer.from(xml).toString('base64');
 }
