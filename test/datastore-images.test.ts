@@ -34,6 +34,7 @@ test.before(async () => {
   await engine.pushImage(uniqueRepo, '1', 60_000);
   saveImage(`${upstreamRepo}:1`, join(files, 'saved.tar'));
   await exportRootfs(engine, `${upstreamRepo}:1`, join(files, 'rootfs.tar.gz'));
+  writeFileSync(join(files, 'oci-layout.tar'), await ociLayout(upstream.address, 'dvt/marked', '1'));
   http = await serveFiles(files, 5402);
   liar = await lyingRegistry(5407);
 });
@@ -68,12 +69,13 @@ async function markerOf(source: string): Promise<string> {
   }
 }
 
-test.serial('an image from another registry, a docker save tarball, a root filesystem tarball and a URL are each stored pinned by digest', async (t) => {
+test.serial('an image from another registry, a docker save tarball, a root filesystem tarball, an OCI layout and a URL are each stored pinned by digest', async (t) => {
   const cases: [number, string][] = [
     [9801, `docker://${upstreamRepo}:1`],
     [9802, `/var/lib/one/docker://${upstreamRepo}:1`],
     [9803, join(files, 'saved.tar')],
     [9804, join(files, 'rootfs.tar.gz')],
+    [9810, join(files, 'oci-layout.tar')],
     [9805, 'http://127.0.0.1:5402/saved.tar'],
   ];
   for (const [imageId, path] of cases) {
@@ -205,6 +207,28 @@ function existsQuiet(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** An OCI image layout tarball of an image, made from its manifest and blobs in a registry. */
+async function ociLayout(address: string, repository: string, tag: string): Promise<Buffer> {
+  const source = new RegistryClient({ address, tls: false });
+  try {
+    const manifest = await source.getManifest(repository, tag);
+    const image = JSON.parse(manifest.body.toString('utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+    const blob = (digest: string, content: Buffer) => ({ name: `blobs/sha256/${digest.slice(7)}`, content });
+    const blobs = [blob(manifest.digest, manifest.body)];
+    for (const { digest } of [image.config, ...image.layers]) blobs.push(blob(digest, await source.readBlob(repository, digest, 64 * 1024 * 1024)));
+    const index = { schemaVersion: 2, manifests: [{ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.body.length }] };
+    return tarArchive([
+      { name: 'oci-layout', content: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
+      { name: 'index.json', content: Buffer.from(JSON.stringify(index)) },
+      { name: 'blobs', directory: true },
+      { name: 'blobs/sha256', directory: true },
+      ...blobs,
+    ]);
+  } finally {
+    await source.close();
   }
 }
 
