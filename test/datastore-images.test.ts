@@ -1,5 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -135,6 +136,7 @@ test.serial('bad input gets one clear line, a non-zero exit and leaves nothing i
     ['ftp://127.0.0.1/image.tar', /scheme dockvisor does not know/],
     ['docker://127.0.0.1:5408/dvt/nothing:1', /cannot reach registry 127\.0\.0\.1:5408/],
     ['docker://127.0.0.1:5407/dvt/liar:1', /says the manifest is sha256:[a-f0-9]+ but its content is/],
+    ['docker://127.0.0.1:5407/dvt/tampered:1', /DIGEST_INVALID/],
     [truncated, /truncated/],
     [traversal, /leaves the archive's root/],
     ['docker://alpine;touch /tmp/dvt-pwned', /is not a valid repository name/],
@@ -253,6 +255,12 @@ function lyingRegistry(port: number): Promise<Server> {
       const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: `sha256:${'0'.repeat(64)}`, size: 2 }, layers: [] });
       return void response.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json', 'docker-content-digest': `sha256:${'1'.repeat(64)}` }).end(body);
     }
+    if (url.startsWith('/v2/dvt/tampered/manifests/')) {
+      const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
+      const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: `sha256:${createHash('sha256').update(config).digest('hex')}`, size: config.length }, layers: [] });
+      return void response.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json' }).end(body);
+    }
+    if (url.startsWith('/v2/dvt/tampered/blobs/')) return void response.writeHead(200, { 'content-type': 'application/octet-stream' }).end('{"tampered":true}');
     const reading = request.method === 'GET' || request.method === 'HEAD';
     const token = request.headers.authorization;
     if (token !== 'Bearer push-token' && !(reading && token === 'Bearer pull-token')) {

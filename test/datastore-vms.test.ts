@@ -233,6 +233,24 @@ test.serial('a volatile disk is a volume at /media/<target>; a persistent databl
   t.deepEqual(await leftovers(hosts.a, 9870), []);
 });
 
+test.serial('a transfer with a bad SOURCE or host path fails in one line and leaves nothing on the host', async (t) => {
+  const missing = sources.registry!.replace(/@sha256:[a-f0-9]{64}$/, `@sha256:${'0'.repeat(64)}`).replace('image-9840', 'image-9899');
+  const cases: [string[], RegExp][] = [
+    [[missing, diskPath(hosts.a, 9873, 0), '9873', '101'], /not found|manifest unknown|pull failed/i],
+    [['/var/lib/one/datastores/101/abc', diskPath(hosts.a, 9873, 0), '9873', '101'], /is not a docker:\/\/ image of a dockvisor datastore/],
+    [[sources.registry!, `dvt-da;touch /tmp/dvt-pwned:${sysDir(9873)}/disk.0`, '9873', '101'], /is not <host>:<absolute path>/],
+    [[sources.registry!, diskPath(hosts.a, 9873, 0), '98 73', '101'], /VM id "98 73" is not a whole number/],
+    [[sources.registry!, 'dvt-unknown-host:/var/lib/one/datastores/100/9873/disk.0', '9873', '101'], /host dvt-unknown-host: the SSH key \/root\/.ssh\/id_rsa cannot be read|SSH connection to dvt-unknown-host:22 failed/],
+  ];
+  for (const [argv, expected] of cases) {
+    const result = await runTm('clone', argv, tmConfig);
+    t.is(result.code, 1, argv.join(' '));
+    t.regex(result.stderr, expected);
+    t.is(result.stderr.trim().split('\n').length, 1);
+  }
+  t.deepEqual(await leftovers(hosts.a, 9873), []);
+});
+
 test.serial('live migration is refused before anything happens', async (t) => {
   const result = await runTm('premigrate', [hosts.a.name, hosts.b.name, sysDir(9871), '9871', '100'], tmConfig);
   t.is(result.code, 1);
