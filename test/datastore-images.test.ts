@@ -1,5 +1,5 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
 import { tarArchive } from '../datastore/tarball/tar-writer.ts';
 import { RegistryClient } from '../datastore/registry/registry-client.ts';
-import { buildMarkedImage, exportRootfs, runDs, saveImage, serveFiles, TARBALL_DIR } from './helpers/datastore.ts';
-import { ENGINE_SOCKET } from './helpers/paths.ts';
+import { buildMarkedImage, dsMessage, exportRootfs, runDs, saveImage, serveFiles, TARBALL_DIR } from './helpers/datastore.ts';
+import { ENGINE_SOCKET, recorded, repoRoot } from './helpers/paths.ts';
+import { collect } from './helpers/vmm.ts';
 import { repositoryLinks, TestRegistry } from './helpers/registry.ts';
 
 // Registering images in a datastore registry: from another registry, a tarball on disk and a URL; and refusals.
@@ -16,6 +17,7 @@ const datastore = new TestRegistry('ds-images', 5403);
 const upstream = new TestRegistry('ds-upstream', 5401);
 const files = join(TARBALL_DIR, 'images');
 const engine = new EngineClient({ kind: 'unix', socketPath: ENGINE_SOCKET });
+const dsRemotes = join(repoRoot, 'remotes/datastore/dockvisor');
 const upstreamRepo = `${upstream.address}/dvt/marked`;
 const uniqueRepo = `${upstream.address}/dvt/unique`;
 const SOURCE = /^docker:\/\/127\.0\.0\.1:5403\/dockvisor\/image-(\d+)@sha256:[a-f0-9]{64} docker\n$/;
@@ -181,12 +183,10 @@ test.serial('a registry asking for a token is answered: anonymously to pull, wit
 });
 
 test.serial('the recorded cp, stat and monitor messages are read as oned sends them', async (t) => {
-  const { recorded } = await import('./helpers/paths.ts');
   for (const action of ['stat', 'cp', 'monitor']) {
     const message = readFileSync(join(recorded, `ds-${action}.stdin.b64`), 'utf8');
-    const child = (await import('node:child_process')).spawn(join(recordedRemotes(), action), ['0'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(join(dsRemotes, action), ['0'], { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin!.end(message);
-    const { collect } = await import('./helpers/vmm.ts');
     const result = await collect(child);
     // The recorded datastore template names no REGISTRY: every action says so, and nothing else.
     t.is(result.code, 1, action);
@@ -194,9 +194,13 @@ test.serial('the recorded cp, stat and monitor messages are read as oned sends t
   }
 });
 
-function recordedRemotes(): string {
-  return join(import.meta.dirname, '../remotes/datastore/dockvisor');
-}
+test.serial('up to OpenNebula 6.6 the message comes as the first argument and the id as the second', async (t) => {
+  const message = dsMessage({ imageId: 9834, registry: registryAddress, path: `docker://${upstreamRepo}:1` });
+  const child = spawn(join(dsRemotes, 'stat'), [message, '9834'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = await collect(child);
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /^[1-9][0-9]*\n$/);
+});
 
 async function usedMb(): Promise<number> {
   const result = await runDs('monitor', { imageId: 101, registry: registryAddress });

@@ -183,16 +183,16 @@ export class RegistryClient {
   }
 
   /**
-   * Uploads a blob whose digest is known beforehand (monolithic for a buffer, one streamed chunk for a stream);
-   * the registry refuses content that does not match the digest.
+   * Uploads a blob whose digest is known beforehand: a buffer in one request (monolithic), a stream as one
+   * streamed chunk then the closing request. The registry refuses content that does not match the digest.
    */
   async uploadBlob(repository: string, digest: string, content: Buffer | Readable): Promise<void> {
     const location = await this.startUpload(repository);
     const subject = `blob ${digest} of ${repository}`;
     try {
-      const target = await this.sendChunk(repository, location, content, subject);
-      const url = withQuery(target, 'digest', digest);
-      const done = await this.call({ method: 'PUT', path: url, repository, push: true, body: Buffer.alloc(0), headers: { 'content-type': 'application/octet-stream' }, expect: [201], subject });
+      const target = Buffer.isBuffer(content) ? location : await this.sendChunk(repository, location, content, subject);
+      const body = Buffer.isBuffer(content) ? content : Buffer.alloc(0);
+      const done = await this.call({ method: 'PUT', path: withQuery(target, 'digest', digest), repository, push: true, body, headers: { 'content-type': 'application/octet-stream' }, expect: [201], subject });
       await done.body.dump();
     } catch (error) {
       await this.cancelUpload(repository, location);
