@@ -176,7 +176,7 @@ function diskVolumes(template: XmlNode, containerName: string, systemTm: string 
 function diskMountPath(disk: XmlNode, id: number, where: string): string {
   const target = text(disk, 'TARGET', where) ?? `disk${id}`;
   if (target.startsWith('/')) {
-    if (!/^(\/[A-Za-z0-9_.@-]+)+$/.test(target) || target.split('/').includes('..') || target === CONTEXT_MOUNT) {
+    if (!/^(\/[A-Za-z0-9_.@-]+)+$/.test(target) || target.split('/').some((part) => part === '.' || part === '..') || target === CONTEXT_MOUNT) {
       throw new InvalidInputError(`${where}DISK ${id} TARGET "${check.printable(target)}" is not a plain absolute path`);
     }
     return target;
