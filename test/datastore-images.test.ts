@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
 import { tarArchive } from '../datastore/tarball/tar-writer.ts';
 import { RegistryClient } from '../datastore/registry/registry-client.ts';
+import { engineArchitecture } from '../datastore/registry/single-image.ts';
 import { buildMarkedImage, dsMessage, exportRootfs, runDs, saveImage, serveFiles, TARBALL_DIR } from './helpers/datastore.ts';
 import { ENGINE_SOCKET, recorded, repoRoot } from './helpers/paths.ts';
 import { collect } from './helpers/vmm.ts';
@@ -24,6 +25,7 @@ const SOURCE = /^docker:\/\/127\.0\.0\.1:5403\/dockvisor\/image-(\d+)@sha256:[a-
 let http: Server;
 let liar: Server;
 let registry: RegistryClient;
+let multiPlatformDigest = '';
 
 test.before(async () => {
   rmSync(files, { recursive: true, force: true });
@@ -33,6 +35,12 @@ test.before(async () => {
   registry = new RegistryClient({ address: datastore.address, tls: false });
   await buildMarkedImage(engine, upstreamRepo, '1', 'from-upstream');
   await engine.pushImage(upstreamRepo, '1', 60_000);
+  await engine.tagImage(`${upstreamRepo}:1`, `${upstream.address}/dvt/multi`, '1');
+  await engine.pushImage(`${upstream.address}/dvt/multi`, '1', 60_000);
+  await engine.removeImage(`${upstream.address}/dvt/multi:1`);
+  const upstreamClient = new RegistryClient({ address: upstream.address, tls: false });
+  multiPlatformDigest = (await upstreamClient.getManifest('dvt/multi', '1')).digest;
+  await upstreamClient.close();
   await buildMarkedImage(engine, uniqueRepo, '1', 'unique', 3_000_000);
   await engine.pushImage(uniqueRepo, '1', 60_000);
   saveImage(`${upstreamRepo}:1`, join(files, 'saved.tar'));
@@ -87,6 +95,12 @@ test.serial('an image from another registry, a docker save tarball, a root files
     t.is(SOURCE.exec(output)![1], String(imageId));
     t.is(await markerOf(output), 'from-upstream', `the image registered from ${path} has the upstream content`);
   }
+});
+
+test.serial('from a multi-platform image, the variant of this machine\'s platform is stored', async (t) => {
+  const output = await registered(9811, 'docker://127.0.0.1:5407/dvt/multi:1');
+  t.true(output.includes(`@${multiPlatformDigest} `), output);
+  t.is(await markerOf(output), 'from-upstream');
 });
 
 test.serial('stat gives the size in MB before anything is copied', async (t) => {
@@ -258,6 +272,12 @@ function lyingRegistry(port: number): Promise<Server> {
     if (url.startsWith('/v2/dvt/liar/manifests/')) {
       const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: `sha256:${'0'.repeat(64)}`, size: 2 }, layers: [] });
       return void response.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json', 'docker-content-digest': `sha256:${'1'.repeat(64)}` }).end(body);
+    }
+    if (url === '/v2/dvt/multi/manifests/1' && request.headers.authorization) {
+      const entry = (architecture: string, digest: string) => ({ mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest, size: 1, platform: { architecture, os: 'linux' } });
+      const other = engineArchitecture() === 'arm64' ? 'amd64' : 'arm64';
+      const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [entry(other, `sha256:${'2'.repeat(64)}`), entry(engineArchitecture(), multiPlatformDigest)] });
+      return void response.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(request.method === 'HEAD' ? undefined : body);
     }
     if (url.startsWith('/v2/dvt/tampered/manifests/')) {
       const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
