@@ -1,51 +1,13 @@
-import { readFileSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
 import { InvalidInputError, NotSupportedError } from '../../drivers/core/errors.ts';
 import * as check from '../../drivers/core/validate.ts';
-import { EngineClient } from '../../drivers/engine/engine-client.ts';
 import { CURRENT_TAG, migrationRepository, parseSource } from '../datastore-images.ts';
-import { HostDisks } from '../host-disks.ts';
 import { storeDiskVolume } from '../volume-image.ts';
-import { RegistryClient } from '../registry/registry-client.ts';
-import type { TarFile } from '../tarball/tar-writer.ts';
 import { parseHostPath, requireDiskId, vmIdArg, type HostPath } from './tm-args.ts';
-import { hostEndpoint, registryCredentialsFor, registryEndpointFor, type TmConfig } from './tm-config.ts';
+import { contextFiles } from './context-files.ts';
+import type { TransferContext } from './transfer-context.ts';
 
 /** One transfer action: OpenNebula's argv in; stdout is ignored by oned. */
 export type TmAction = (argv: string[], tm: TransferContext) => Promise<void>;
-
-/** What every transfer action works with: the front-end's config and one SSH connection per host it touches. */
-export class TransferContext {
-  private readonly engines = new Map<string, EngineClient>();
-  private readonly registries = new Map<string, RegistryClient>();
-
-  constructor(readonly config: TmConfig) {}
-
-  disksOn(host: string): HostDisks {
-    let engine = this.engines.get(host);
-    if (!engine) {
-      engine = new EngineClient(hostEndpoint(this.config, host), { timeoutMs: this.config.engineTimeoutMs });
-      this.engines.set(host, engine);
-    }
-    return new HostDisks(engine, (registry) => registryCredentialsFor(this.config, registry), this.config.pullTimeoutMs);
-  }
-
-  registry(address: string): RegistryClient {
-    let client = this.registries.get(address);
-    if (!client) {
-      client = new RegistryClient(registryEndpointFor(this.config, address));
-      this.registries.set(address, client);
-    }
-    return client;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.engines.values()].map((engine) => engine.close()));
-    await Promise.all([...this.registries.values()].map((registry) => registry.close()));
-  }
-}
-
-const CONTEXT_FILES_LIMIT = 16 * 1024 * 1024;
 
 /** The actions of remotes/tm/dockvisor; the ones missing here answer "not supported". */
 export const tmActions: Record<string, TmAction> = {
@@ -159,25 +121,4 @@ async function moveDisk(tm: TransferContext, from: HostPath, to: HostPath, vmId:
   }
   const digest = await client.resolveManifest(travel.repository, tag);
   if (digest) await client.deleteManifest(travel.repository, digest);
-}
-
-/** context.sh and the FILES of the context (`path` or `path:'name'`), read on the front-end. */
-function contextFiles(paths: string[]): TarFile[] {
-  let total = 0;
-  return paths.map((item) => {
-    const renamed = /^(.*):'([^']+)'$/.exec(item);
-    const path = renamed ? renamed[1]! : item;
-    const name = renamed ? renamed[2]! : basename(path);
-    if (!/^[A-Za-z0-9._-]{1,99}$/.test(name) || name === '.' || name === '..') throw new InvalidInputError(`context file name "${check.printable(name)}" is refused`);
-    let content: Buffer;
-    try {
-      if (statSync(path).size > CONTEXT_FILES_LIMIT) throw new Error('too large');
-      content = readFileSync(path);
-    } catch (error) {
-      throw new InvalidInputError(`context file ${check.printable(path)} cannot be read (${(error as Error).message})`);
-    }
-    total += content.length;
-    if (total > CONTEXT_FILES_LIMIT) throw new InvalidInputError('the context files are larger than 16 MB together');
-    return { name, content };
-  });
 }

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { runEntryPoint } from '../../drivers/core/entry-point.ts';
 import { NotSupportedError } from '../../drivers/core/errors.ts';
 import { loadTmConfig } from './tm-config.ts';
-import { TransferContext, tmActions } from './tm-actions.ts';
+import { tmActions } from './tm-actions.ts';
+import { TransferContext } from './transfer-context.ts';
 
 /** Entry point of remotes/tm/dockvisor/<action>: `tm.mjs <action> <OpenNebula argv...>`, run on the front-end. */
 const [action = '', ...argv] = process.argv.slice(2);
