@@ -12,7 +12,7 @@ const TUNNEL_RETRY_MS = 60_000;
  * the same port on the same host makes this one wait its turn.
  */
 export async function withRegistryReach<T>(engine: EngineClient, registry: string, use: () => Promise<T>): Promise<T> {
-  if (!isLoopbackRegistry(registry)) return use();
+  if (!isLoopbackRegistry(registry) || sharesOurLoopback(engine)) return use();
   const port = Number(/:([0-9]+)$/.exec(registry)?.[1] ?? 80);
   const deadline = Date.now() + TUNNEL_RETRY_MS;
   let close: () => Promise<void>;
@@ -30,6 +30,11 @@ export async function withRegistryReach<T>(engine: EngineClient, registry: strin
   } finally {
     await close();
   }
+}
+
+/** A local engine, or a "host" that is this machine reached over SSH (e.g. `localhost`), sees our loopback. */
+function sharesOurLoopback(engine: EngineClient): boolean {
+  return engine.endpoint.kind === 'unix' || isLoopbackRegistry(engine.endpoint.host);
 }
 
 /** The X-Registry-Auth value an engine needs for a registry, or undefined for anonymous access. */

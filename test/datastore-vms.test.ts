@@ -8,6 +8,7 @@ import { buildMarkedImage, execIn, exportRootfs, runDs, runTm, saveImage, serveF
 import { createBridge, deleteBridge } from './helpers/net.ts';
 import { ENGINE_SOCKET, stateDir } from './helpers/paths.ts';
 import { TestRegistry } from './helpers/registry.ts';
+import { startSshd } from './helpers/sshd.ts';
 import { TestHost } from './helpers/test-host.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type DiskDraft, type VmDraft } from './helpers/vm-xml.ts';
 import { runAction, testConfigPath } from './helpers/vmm.ts';
@@ -249,6 +250,33 @@ test.serial('a transfer with a bad SOURCE or host path fails in one line and lea
     t.is(result.stderr.trim().split('\n').length, 1);
   }
   t.deepEqual(await leftovers(hosts.a, 9873), []);
+});
+
+test.serial('a host that is the front-end itself (reached as localhost) pulls from the loopback registry directly', async (t) => {
+  const sshd = await startSshd('ds-vms-localhost', { remoteForwarding: true });
+  t.teardown(async () => {
+    await sshd.stop();
+    await local.removeImage(sources.registry!.slice('docker://'.length)).catch(() => undefined);
+  });
+  const key = join(stateDir, 'ds-vms-localhost.key');
+  writeFileSync(key, sshd.privateKey, { mode: 0o600 });
+  const config = join(stateDir, 'ds-vms-localhost.conf');
+  writeFileSync(config, JSON.stringify({ hosts: { localhost: { address: '127.0.0.1', port: sshd.port, user: 'root', privateKeyPath: key, engineSocket: ENGINE_SOCKET, hostKeySha256: sshd.hostKeySha256 } } }));
+  const draft = vm(9874, sources.registry!);
+  const disk = `localhost:${sysDir(9874)}/disk.0`;
+  const localVmm = testConfigPath({ engineSocket: ENGINE_SOCKET }, 'ds-vms-localhost.json');
+  const run = async (action: string, ...argv: string[]) => {
+    const result = await runTm(action, argv, config);
+    t.is(result.code, 0, `${action}: ${result.stderr}`);
+  };
+  await run('clone', sources.registry!, disk, '9874', '101');
+  const deployed = await runAction('deploy', deployArgv(9874), vmXml(draft), localVmm);
+  t.is(deployed.code, 0, deployed.stderr);
+  t.is(execIn(ENGINE_SOCKET, 'one-9874', 'cat', '/marker').trim(), 'booted');
+  await run('delete', disk, '9874', '101');
+  await run('delete', `localhost:${sysDir(9874)}`, '9874', '100');
+  t.is(await local.findContainer('one-9874'), undefined);
+  t.deepEqual(await local.imageTags('dockvisor-disk/one-9874'), []);
 });
 
 test.serial('live migration is refused before anything happens', async (t) => {

@@ -19,7 +19,10 @@ const enc = encodeURIComponent;
 export class EngineClient {
   readonly transport: EngineTransport;
 
-  constructor(endpoint: EngineEndpoint, options: { timeoutMs?: number; exchange?: HttpExchange } = {}) {
+  constructor(
+    readonly endpoint: EngineEndpoint,
+    options: { timeoutMs?: number; exchange?: HttpExchange } = {},
+  ) {
     this.transport = new EngineTransport(endpoint, options.timeoutMs, options.exchange);
   }
 
