@@ -105,7 +105,7 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
     };
     const raw = async () => {
       const started = performance.now();
-      if (!(await onHost.findImage(reference))) await withRegistryReach(onHost, DATASTORE, () => onHost.pullImage(reference, timeoutMs));
+      if (!(await onHost.findImage(reference))) await withRegistryReach(onHost, DATASTORE, timeoutMs, () => onHost.pullImage(reference, timeoutMs));
       await onHost.createContainer('dvb-raw-datastore', { Image: reference, Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: 'none', Init: true } });
       await onHost.startContainer('dvb-raw-datastore');
       return performance.now() - started;

@@ -33,7 +33,7 @@ export class HostDisks {
   async placeDisk(vmId: number, diskId: number, image: ImageName & { digest: string }): Promise<'root' | 'volume'> {
     const reference = `${image.registry}/${image.repository}@${image.digest}`;
     if (!(await this.engine.findImage(reference))) {
-      await withRegistryReach(this.engine, image.registry, () =>
+      await withRegistryReach(this.engine, image.registry, this.pullTimeoutMs, () =>
         this.engine.pullImage(reference, this.pullTimeoutMs, engineRegistryAuth(image.registry, this.credentials(image.registry))),
       );
     }
@@ -68,7 +68,7 @@ export class HostDisks {
     const repo = `${target.registry}/${target.repository}`;
     await this.engine.commitContainer(container, repo, tag, { [LABEL_OWNER]: OWNER_VALUE });
     try {
-      await withRegistryReach(this.engine, target.registry, () =>
+      await withRegistryReach(this.engine, target.registry, this.pullTimeoutMs, () =>
         this.engine.pushImage(repo, tag, this.pullTimeoutMs, engineRegistryAuth(target.registry, this.credentials(target.registry))),
       );
     } finally {

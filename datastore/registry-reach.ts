@@ -3,18 +3,16 @@ import { EngineError } from '../drivers/engine/errors.ts';
 import { isLoopbackRegistry } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
 
-const TUNNEL_RETRY_MS = 60_000;
-
 /**
  * Runs `use` while the host's engine can reach `registry`. A registry on the front-end's loopback is
  * reached through the same SSH connection (a remote forward of its port on the host's loopback, which
  * engines trust without TLS); any other registry the host reaches directly. Another action's forward of
- * the same port on the same host makes this one wait its turn.
+ * the same port on the same host makes this one wait its turn, at most `waitMs`.
  */
-export async function withRegistryReach<T>(engine: EngineClient, registry: string, use: () => Promise<T>): Promise<T> {
+export async function withRegistryReach<T>(engine: EngineClient, registry: string, waitMs: number, use: () => Promise<T>): Promise<T> {
   if (!isLoopbackRegistry(registry) || sharesOurLoopback(engine)) return use();
   const port = Number(/:([0-9]+)$/.exec(registry)?.[1] ?? 80);
-  const deadline = Date.now() + TUNNEL_RETRY_MS;
+  const deadline = Date.now() + waitMs;
   let close: () => Promise<void>;
   for (;;) {
     try {

@@ -140,6 +140,14 @@ test.serial('a VM boots from an image of each origin, sees its context read-only
   }
 });
 
+test.serial('transfers to one host at the same time share the registry port on its loopback one after the other', async (t) => {
+  const vids = [9875, 9876, 9877];
+  const results = await Promise.all(vids.map((vid) => runTm('clone', [sources.tarball!, diskPath(hosts.b, vid, 0), String(vid), '101'], tmConfig)));
+  for (const result of results) t.is(result.code, 0, result.stderr);
+  for (const vid of vids) await tm('delete', `${hosts.b.name}:${sysDir(vid)}`, String(vid), '100');
+  for (const vid of vids) t.deepEqual(await leftovers(hosts.b, vid), []);
+});
+
 test.serial('terminating a VM that never reached the VMM again (suspended, undeployed) removes it in the transfer\'s delete', async (t) => {
   const draft = vm(9863, sources.registry!);
   await boot(hosts.b, draft);
