@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColdStartResult } from './cold-start-bench.ts';
 import type { DeployResult } from './deploy-bench.ts';
+import { formatDatastore, type DatastoreResult } from './datastore-bench.ts';
 import type { PhaseBreakdown } from './deploy-phases.ts';
 import { formatHosts, type HostsResult } from './hosts-bench.ts';
 import { PROBE_KINDS, type MonitorResult } from './monitor-bench.ts';
@@ -19,6 +20,7 @@ export interface BenchReport {
   monitor?: MonitorResult;
   hosts?: HostsResult;
   nova?: NovaResult;
+  datastore?: DatastoreResult;
 }
 
 export interface BenchParts {
@@ -28,13 +30,14 @@ export interface BenchParts {
   monitor?: MonitorResult;
   hosts?: HostsResult;
   nova?: NovaResult;
+  datastore?: DatastoreResult;
 }
 
 export function deployGoalMet(deploy: DeployResult): boolean {
   return deploy.ratio.median <= GOALS.maxDeployRatio;
 }
 
-export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, monitor, hosts, nova }: BenchParts): BenchReport {
+export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, monitor, hosts, nova, datastore }: BenchParts): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
     machine,
@@ -46,6 +49,7 @@ export function buildReport(machine: BenchReport['machine'], { deploy, phases, c
     monitor,
     hosts,
     nova,
+    datastore,
   };
 }
 
@@ -58,6 +62,7 @@ export function formatReport(report: BenchReport): string {
   if (report.monitor) parts.push(formatMonitor(report.monitor));
   if (report.hosts) parts.push(formatHosts(report.hosts));
   if (report.nova) parts.push(formatNova(report.nova));
+  if (report.datastore) parts.push(formatDatastore(report.datastore));
   return parts.join('\n\n');
 }
 

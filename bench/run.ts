@@ -1,4 +1,5 @@
 import { runColdStartBench, type ColdStartResult } from './cold-start-bench.ts';
+import { runDatastoreBench, type DatastoreResult } from './datastore-bench.ts';
 import { cleanupBench } from './cleanup.ts';
 import { runDeployBench, type DeployResult } from './deploy-bench.ts';
 import { runDeployPhases, type PhaseBreakdown } from './deploy-phases.ts';
@@ -55,6 +56,7 @@ async function main(): Promise<number> {
     let phases: PhaseBreakdown | undefined;
     let coldStart: ColdStartResult | undefined;
     let monitor: MonitorResult | undefined;
+    let datastore: DatastoreResult | undefined;
     if (plan.sections.includes('deploy') || plan.sections.includes('cold-start')) {
       const configPath = writeHostConfig();
       if (plan.sections.includes('deploy')) {
@@ -96,7 +98,12 @@ async function main(): Promise<number> {
       }
     }
 
-    const report = buildReport(machine, { deploy, phases, coldStart, monitor, hosts, nova });
+    if (plan.sections.includes('datastore')) {
+      log(`image datastore: cp vs pull + push, deploy from the datastore vs pull + create + start, ${plan.datastoreRounds} rounds each`);
+      datastore = await runDatastoreBench(plan.datastoreRounds, plan.childTimeoutMs * 2, log);
+    }
+
+    const report = buildReport(machine, { deploy, phases, coldStart, monitor, hosts, nova, datastore });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;

@@ -12,9 +12,12 @@ if [ ! -f remotes/lib/dockvisor/vmm.mjs ]; then
   node scripts/build.mjs
 fi
 
-mkdir -p "$remotes/vmm" "$remotes/lib" "$remotes/etc/vmm" "$remotes/im"
-rm -rf "$remotes/vmm/dockvisor" "$remotes/lib/dockvisor" "$remotes/im/dockvisor.d" "$remotes/im/dockvisor-probes.d"
+mkdir -p "$remotes/vmm" "$remotes/lib" "$remotes/etc/vmm" "$remotes/etc/tm" "$remotes/im" "$remotes/datastore" "$remotes/tm"
+rm -rf "$remotes/vmm/dockvisor" "$remotes/lib/dockvisor" "$remotes/im/dockvisor.d" "$remotes/im/dockvisor-probes.d" \
+  "$remotes/datastore/dockvisor" "$remotes/tm/dockvisor"
 cp -RL remotes/vmm/dockvisor "$remotes/vmm/dockvisor"
+cp -RL remotes/datastore/dockvisor "$remotes/datastore/dockvisor"
+cp -RL remotes/tm/dockvisor "$remotes/tm/dockvisor"
 cp -R remotes/lib/dockvisor "$remotes/lib/dockvisor"
 # The monitoring client is OpenNebula's own: dockvisor.d only links to it, as its other drivers do.
 cp -R remotes/im/dockvisor.d "$remotes/im/dockvisor.d"
@@ -23,9 +26,14 @@ cp -R remotes/im/dockvisor-probes.d "$remotes/im/dockvisor-probes.d"
 if [ ! -e "$remotes/etc/vmm/dockvisor/dockvisor.conf" ]; then
   cp -R remotes/etc/vmm/dockvisor "$remotes/etc/vmm/"
 fi
+# So is the front-end's configuration of the transfer actions (how to reach hosts and registries).
+if [ ! -e "$remotes/etc/tm/dockvisor/dockvisor.conf" ]; then
+  cp -R remotes/etc/tm/dockvisor "$remotes/etc/tm/"
+fi
 if id oneadmin >/dev/null 2>&1; then
   chown -R oneadmin: "$remotes/vmm/dockvisor" "$remotes/lib/dockvisor" "$remotes/etc/vmm/dockvisor" \
-    "$remotes/im/dockvisor.d" "$remotes/im/dockvisor-probes.d"
+    "$remotes/im/dockvisor.d" "$remotes/im/dockvisor-probes.d" "$remotes/datastore/dockvisor" "$remotes/tm/dockvisor" \
+    "$remotes/etc/tm/dockvisor"
 fi
 
 cat <<'TXT'
@@ -39,6 +47,11 @@ VM_MAD = [
     TYPE           = "xml",
     KEEP_SNAPSHOTS = "yes"
 ]
+
+For the image datastore, append ",dockvisor" to the -d lists of TM_MAD and DATASTORE_MAD and add:
+
+TM_MAD_CONF = [ NAME = "dockvisor", LN_TARGET = "SYSTEM", CLONE_TARGET = "SYSTEM", SHARED = "YES", DS_MIGRATE = "YES" ]
+DS_MAD_CONF = [ NAME = "dockvisor", REQUIRED_ATTRS = "REGISTRY", PERSISTENT_ONLY = "NO" ]
 
 and to /etc/one/monitord.conf, then restart opennebula:
 

@@ -8,6 +8,8 @@ const staging = `${target}.new-${process.pid}`;
 const entryPoints = {
   vmm: 'drivers/opennebula/vmm-main.ts',
   im: 'drivers/opennebula/monitor/probe-main.ts',
+  datastore: 'datastore/opennebula/ds-main.ts',
+  tm: 'datastore/opennebula/tm-main.ts',
   demo: 'drivers/cli/demo-main.ts',
   cli: 'drivers/cli/dockvisor-main.ts',
 };

@@ -55,6 +55,30 @@ if ! curl -fsS --unix-socket "$engine_socket" "http://engine/images/${base_image
     -H 'Content-Type: application/x-tar' --data-binary @- \
     "http://engine/images/create?fromSrc=-&repo=dockvisor/busybox&tag=latest&changes=CMD%20%5B%22%2Fbin%2Fsh%22%5D" >/dev/null
 fi
+# The image datastore of the demo, the tests and the benchmarks: a registry on loopback that allows deletes.
+registry_address=127.0.0.1:5400
+registry_dir=/var/lib/dockvisor/registry
+registry_up() { curl -fsS --max-time 2 "http://$registry_address/v2/" >/dev/null 2>&1; }
+if ! registry_up; then
+  log "starting the datastore registry on $registry_address"
+  as_root mkdir -p "$registry_dir/storage"
+  as_root tee "$registry_dir/config.yml" >/dev/null <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $registry_dir/storage
+  delete:
+    enabled: true
+http:
+  addr: $registry_address
+YAML
+  as_root sh -c "nohup /usr/bin/docker-registry serve '$registry_dir/config.yml' >/var/log/dockvisor-registry.log 2>&1 &"
+  for _ in $(seq 1 40); do registry_up && break; sleep 0.25; done
+  registry_up || { log "the registry did not start; see /var/log/dockvisor-registry.log"; exit 1; }
+fi
+
 log "building bundles"
 node scripts/build.mjs
 

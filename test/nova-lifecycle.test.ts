@@ -2,7 +2,7 @@ import test from 'ava';
 import { auth, instanceNames, removeInstances, spawnBody, testCompute, uuidMaker, type TestCompute } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, hostPings, ipInside, linkExists, linksStartingWith, runInside as inside } from './helpers/net.ts';
-import { startRegistry } from './helpers/registry.ts';
+import { startRegistry } from './helpers/snapshot-registry.ts';
 import { testConfigPath } from './helpers/vmm.ts';
 
 const uuids = uuidMaker('dcf60a03');

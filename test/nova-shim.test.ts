@@ -7,7 +7,7 @@ import { TOKEN, instanceNames, removeInstances, uuidMaker } from './helpers/comp
 import { realEngine } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, linksStartingWith } from './helpers/net.ts';
 import { BASE_IMAGE, repoRoot } from './helpers/paths.ts';
-import { startRegistry, type TestRegistry } from './helpers/registry.ts';
+import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
 import { testConfigPath } from './helpers/vmm.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -15,7 +15,7 @@ const SERVICE = '127.0.0.1:5312';
 const uuids = uuidMaker('dcf60a05');
 const bridge = 'dvt-nova-shim';
 let service: ChildProcess | undefined;
-let registry: TestRegistry | undefined;
+let registry: SnapshotRegistry | undefined;
 let installed: string | undefined;
 
 async function cleanup(): Promise<void> {

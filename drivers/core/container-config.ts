@@ -43,6 +43,9 @@ export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreate
       Binds: privileges.hostMounts.length
         ? privileges.hostMounts.map((m) => `${m.hostPath}:${m.containerPath}:${m.readOnly ? 'ro' : 'rw'}`)
         : undefined,
+      Mounts: spec.volumes?.length
+        ? spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.volume, Target: v.containerPath, ReadOnly: v.readOnly || undefined }))
+        : undefined,
       Init: true,
       ...cpuLimits(spec),
       ...memoryLimits(spec.memoryMb),

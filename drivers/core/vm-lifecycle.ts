@@ -203,7 +203,8 @@ export class VmLifecycle {
    * Creates the container, or returns the VM's existing one. Creating first costs a fresh deploy no
    * extra engine call; a name conflict or a missing image tells that the container may already be there.
    */
-  private async createUnlessPresent(spec: VmSpec): Promise<ContainerInspect | 'created'> {
+  private async createUnlessPresent(wanted: VmSpec): Promise<ContainerInspect | 'created'> {
+    const spec = await this.withPresentVolumes(wanted);
     const config = containerConfig(spec, this.host);
     try {
       await this.engine.createContainer(spec.containerName, config);
@@ -225,6 +226,17 @@ export class VmLifecycle {
       if (error instanceof EngineConflictError) return this.requireContainer(spec);
       throw error;
     }
+  }
+
+  /** Drops optional volumes the host does not have; a missing required one (a disk never transferred) is an error. */
+  private async withPresentVolumes(spec: VmSpec): Promise<VmSpec> {
+    if (!spec.volumes?.length) return spec;
+    const volumes = [];
+    for (const mount of spec.volumes) {
+      if (await this.engine.volumeExists(mount.volume)) volumes.push(mount);
+      else if (!mount.optional) throw new InvalidInputError(`VM ${spec.vmId}: volume ${mount.volume} for ${mount.containerPath} is not on this host (its disk was not transferred here)`);
+    }
+    return { ...spec, volumes };
   }
 
   /** Starts or thaws the container and plugs its NICs; the bridges' firewall check runs while the engine starts it. */

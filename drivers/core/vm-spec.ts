@@ -28,6 +28,15 @@ export interface RequestedPrivileges {
   hostMounts: { hostPath: string; containerPath: string; readOnly: boolean }[];
 }
 
+/** A named volume on the host mounted into the container: a VM disk that is not its root filesystem. */
+export interface VolumeMount {
+  volume: string;
+  containerPath: string;
+  readOnly: boolean;
+  /** Mounted only when it exists on the host at deploy; a required one that is missing fails the deploy. */
+  optional: boolean;
+}
+
 export interface VmSpec {
   /** Which front-end owns the VM; part of the container's identity. */
   frontEnd: FrontEnd;
@@ -50,6 +59,7 @@ export interface VmSpec {
   memoryMb?: number;
   nics: NicSpec[];
   privileges: RequestedPrivileges;
+  volumes?: VolumeMount[];
   /** Labels the front-end keeps on the container for its own use (e.g. which disk the root filesystem is). */
   frontEndLabels: Record<string, string>;
 }

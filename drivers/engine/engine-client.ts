@@ -19,7 +19,10 @@ const enc = encodeURIComponent;
 export class EngineClient {
   readonly transport: EngineTransport;
 
-  constructor(endpoint: EngineEndpoint, options: { timeoutMs?: number; exchange?: HttpExchange } = {}) {
+  constructor(
+    readonly endpoint: EngineEndpoint,
+    options: { timeoutMs?: number; exchange?: HttpExchange } = {},
+  ) {
     this.transport = new EngineTransport(endpoint, options.timeoutMs, options.exchange);
   }
 
@@ -169,12 +172,16 @@ export class EngineClient {
     await this.transport.call({ method: 'DELETE', path: `/images/${enc(reference)}`, query: { force: true }, expect: [200], subject: `image ${reference}` });
   }
 
-  /** Pulls `reference`; the engine streams progress lines and reports a failed pull inside the stream. */
-  async pullImage(reference: string, timeoutMs: number): Promise<void> {
+  /**
+   * Pulls `reference`; the engine streams progress lines and reports a failed pull inside the stream.
+   * `registryAuth` is the X-Registry-Auth value for a registry that wants credentials.
+   */
+  async pullImage(reference: string, timeoutMs: number, registryAuth?: string): Promise<void> {
     const response = await this.transport.call({
       method: 'POST',
       path: '/images/create',
       query: { fromImage: reference },
+      headers: registryAuth ? { 'x-registry-auth': registryAuth } : undefined,
       expect: [200],
       subject: `image ${reference}`,
       timeoutMs,
@@ -184,15 +191,15 @@ export class EngineClient {
 
   /**
    * Pushes `repository:tag` to the registry its name points at; returns the digest the registry gave it.
-   * Registries without authentication take the empty credentials `{}`.
+   * Registries without authentication take the empty credentials `{}`; `registryAuth` is the engine's base64 JSON header.
    */
-  async pushImage(repository: string, tag: string, timeoutMs: number): Promise<string> {
+  async pushImage(repository: string, tag: string, timeoutMs: number, registryAuth?: string): Promise<string> {
     const subject = `image ${repository}:${tag}`;
     const response = await this.transport.call({
       method: 'POST',
       path: `/images/${enc(repository)}/push`,
       query: { tag },
-      headers: { 'x-registry-auth': Buffer.from('{}').toString('base64') },
+      headers: { 'x-registry-auth': registryAuth ?? Buffer.from('{}').toString('base64') },
       expect: [200],
       subject,
       timeoutMs,
@@ -227,6 +234,66 @@ export class EngineClient {
       subject: `container ${name}`,
     });
     return demultiplexLogs(response.bytes ?? Buffer.from(response.text));
+  }
+
+  async tagImage(reference: string, repo: string, tag: string): Promise<void> {
+    await this.transport.call({ method: 'POST', path: `/images/${enc(reference)}/tag`, query: { repo, tag }, expect: [201], subject: `image ${reference}` });
+  }
+
+  /** Tags of images in `repository` (`repo:tag` strings). */
+  async imageTags(repository: string): Promise<string[]> {
+    const images = await this.transport.json<ImageSummary[]>({
+      method: 'GET',
+      path: '/images/json',
+      query: { filters: JSON.stringify({ reference: [repository] }) },
+      expect: [200],
+      subject: 'images',
+    });
+    return images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag.startsWith(`${repository}:`));
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.transport.call({ method: 'POST', path: '/volumes/create', body: { Name: name, Labels: labels }, expect: [201], subject: `volume ${name}` });
+  }
+
+  async volumeExists(name: string): Promise<boolean> {
+    try {
+      await this.transport.call({ method: 'GET', path: `/volumes/${enc(name)}`, expect: [200], subject: `volume ${name}` });
+      return true;
+    } catch (error) {
+      if (error instanceof EngineNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  /** Names of the volumes carrying every one of the given labels. */
+  async listVolumes(labels: string[]): Promise<string[]> {
+    const answer = await this.transport.json<{ Volumes?: { Name: string }[] | null }>({
+      method: 'GET',
+      path: '/volumes',
+      query: { filters: JSON.stringify({ label: labels }) },
+      expect: [200],
+      subject: 'volumes',
+    });
+    return (answer.Volumes ?? []).map((volume) => volume.Name);
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.transport.call({ method: 'DELETE', path: `/volumes/${enc(name)}`, expect: [204], subject: `volume ${name}` });
+    } catch (error) {
+      if (!(error instanceof EngineNotFoundError)) throw error;
+    }
+  }
+
+  /** A tar archive of `path` in the container's filesystem (volumes mounted there included), read as it arrives. */
+  openArchive(name: string, path: string, timeoutMs: number): Promise<NodeJS.ReadableStream> {
+    return this.transport.open({ method: 'GET', path: `/containers/${enc(name)}/archive`, query: { path }, expect: [200], subject: `container ${name}`, timeoutMs });
+  }
+
+  /** See EngineTransport.forwardRemotePort. */
+  forwardRemotePort(port: number, target: { host: string; port: number }): Promise<() => Promise<void>> {
+    return this.transport.forwardRemotePort(port, target);
   }
 }
 

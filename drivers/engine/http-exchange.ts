@@ -15,8 +15,19 @@ export interface HttpAnswer {
   bytes?: Buffer;
 }
 
+/** An answer whose body is read as it arrives (a tar archive), instead of collected as text. */
+export interface HttpStreamAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: NodeJS.ReadableStream;
+}
+
 export interface HttpExchange {
   send(request: HttpRequest): Promise<HttpAnswer>;
+  /** Like send, but the body is handed over unread; the timeout covers the answer's headers only. */
+  open(request: HttpRequest): Promise<HttpStreamAnswer>;
+  /** Present on exchanges that reach a remote host (see EngineTransport.forwardRemotePort). */
+  forwardRemotePort?(port: number, target: { host: string; port: number }): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { createHash } from 'node:crypto';
 import { Client as SshClient } from 'ssh2';
 import { Pool } from 'undici';
@@ -97,6 +98,32 @@ export class SshEngineDispatcher {
     return attempt;
   }
 
+  /** A remote forward on this SSH connection: connections to the host's 127.0.0.1:`port` reach `target` from here. */
+  async forwardRemotePort(port: number, target: { host: string; port: number }): Promise<() => Promise<void>> {
+    const ssh = await this.connection();
+    const bindAddress = '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      ssh.forwardIn(bindAddress, port, (error) => {
+        if (error) reject(new EngineError(`cannot open port ${port} on ${this.endpoint.host}'s loopback through SSH: ${error.message}`));
+        else resolve();
+      });
+    });
+    const onConnection = (info: { destIP: string; destPort: number }, accept: () => NodeJS.ReadWriteStream & { destroy(): void }) => {
+      if (info.destPort !== port) return;
+      const channel = accept();
+      const socket = netConnect(target.port, target.host);
+      channel.pipe(socket).pipe(channel);
+      socket.on('error', () => channel.destroy());
+      channel.on('error', () => socket.destroy());
+      channel.on('close', () => socket.destroy());
+    };
+    ssh.on('tcp connection', onConnection as never);
+    return async () => {
+      ssh.off('tcp connection', onConnection as never);
+      await new Promise<void>((resolve) => ssh.unforwardIn(bindAddress, port, () => resolve()));
+    };
+  }
+
   private async openChannel(): Promise<net.Socket> {
     const ssh = await this.connection();
     return new Promise<net.Socket>((resolve, reject) => {
@@ -116,5 +143,7 @@ export class SshEngineDispatcher {
 /** An exchange that carries engine requests over one SSH connection to a remote host. */
 export function sshExchange(endpoint: SshEndpoint, connectTimeoutMs: number): UndiciExchange {
   const dispatcher = new SshEngineDispatcher(endpoint, connectTimeoutMs);
-  return new UndiciExchange(() => dispatcher.current(), () => dispatcher.close());
+  const exchange = new UndiciExchange(() => dispatcher.current(), () => dispatcher.close());
+  exchange.forwardRemotePort = (port, target) => dispatcher.forwardRemotePort(port, target);
+  return exchange;
 }

@@ -12,6 +12,7 @@ export interface EngineCall {
   /** A raw request body (e.g. a tar stream), sent as is. */
   rawBody?: NodeJS.ReadableStream | Buffer;
   contentType?: string;
+  /** Extra request headers, e.g. X-Registry-Auth. */
   headers?: Record<string, string>;
   expect: number[];
   /** What the caller calls the object, for 404/409 messages, e.g. "container one-7". */
@@ -44,7 +45,17 @@ export class EngineTransport {
     if (exchange) await (await exchange.catch(() => undefined))?.close();
   }
 
-  private open(): Promise<HttpExchange> {
+  /**
+   * Makes `port` on the engine host's loopback lead back to `target` on this machine, for as long as the
+   * returned function is not called. Only an engine reached over SSH needs it; a local engine shares our loopback.
+   */
+  async forwardRemotePort(port: number, target: { host: string; port: number }): Promise<() => Promise<void>> {
+    const exchange = await this.exchangeFor();
+    if (!exchange.forwardRemotePort) return async () => undefined;
+    return exchange.forwardRemotePort(port, target);
+  }
+
+  private exchangeFor(): Promise<HttpExchange> {
     if (this.exchange) return this.exchange;
     const endpoint = this.endpoint;
     if (endpoint.kind === 'unix') {
@@ -74,6 +85,25 @@ export class EngineTransport {
 
   async call(call: EngineCall): Promise<EngineResponse> {
     return this.send(call, true);
+  }
+
+  /** A call whose answer body is streamed (an archive); a status outside `expect` is an error as for `call`. */
+  async open(call: EngineCall): Promise<NodeJS.ReadableStream> {
+    const exchange = await this.exchangeFor();
+    const version = this.apiVersion ? await this.apiVersion : WRITTEN_FOR_API;
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(call.query ?? {})) if (value !== undefined) query.set(key, String(value));
+    const search = query.size ? `?${query}` : '';
+    let answer;
+    try {
+      answer = await exchange.open({ method: call.method, path: `/v${version}${call.path}${search}`, headers: { ...call.headers }, timeoutMs: call.timeoutMs ?? this.defaultTimeoutMs });
+    } catch (error) {
+      throw new EngineError(`${call.subject}: cannot reach the ${this.describe()}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (call.expect.includes(answer.status)) return answer.body;
+    const chunks: Buffer[] = [];
+    for await (const chunk of answer.body as AsyncIterable<Buffer>) chunks.push(chunk);
+    throw statusError(call, answer.status, Buffer.concat(chunks).toString('utf8'));
   }
 
   async json<T>(call: EngineCall): Promise<T> {
@@ -119,7 +149,7 @@ export class EngineTransport {
     }
     let response: HttpAnswer;
     try {
-      const exchange = await this.open();
+      const exchange = await this.exchangeFor();
       response = await exchange.send({ method: call.method, path: `${prefix}${call.path}${search}`, headers, body, timeoutMs });
     } catch (error) {
       if (error instanceof EngineError) throw error;

@@ -25,6 +25,7 @@ export interface HostConfig {
   CapDrop?: string[];
   Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
   Binds?: string[];
+  Mounts?: { Type: 'volume'; Source: string; Target: string; ReadOnly?: boolean }[];
   ReadonlyRootfs?: boolean;
   SecurityOpt?: string[];
   Init?: boolean;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Readable } from 'node:stream';
-import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest } from './http-exchange.ts';
+import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest, type HttpStreamAnswer } from './http-exchange.ts';
 
 /**
  * Requests over the local engine socket with Node's own HTTP client: nothing to load, which matters
@@ -44,6 +44,24 @@ export class UnixSocketExchange implements HttpExchange {
       const { body } = request;
       if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) req.end(body);
       else (body as Readable).pipe(req);
+    });
+  }
+
+  open(request: HttpRequest): Promise<HttpStreamAnswer> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => req.destroy(new HttpTimeoutError(request.timeoutMs)), request.timeoutMs);
+      const req = http.request(
+        { socketPath: this.socketPath, agent: this.agent, method: request.method, path: request.path, headers: { host: 'docker', ...request.headers } },
+        (res) => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+        },
+      );
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      req.end(request.body as string | Buffer | undefined);
     });
   }
 

@@ -17,6 +17,16 @@ export interface NicDraft {
   attach?: boolean;
 }
 
+export interface DiskDraft {
+  diskId: number;
+  source?: string;
+  imageId?: number;
+  tmMad?: string;
+  target?: string;
+  type?: string;
+  persistent?: boolean;
+}
+
 export interface VmDraft {
   id: number;
   name?: string;
@@ -27,6 +37,9 @@ export interface VmDraft {
   dockvisor?: Record<string, string>;
   context?: Record<string, string>;
   nics?: NicDraft[];
+  disks?: DiskDraft[];
+  /** The system datastore's TM_MAD in the history record. */
+  systemTm?: string;
   /** Raw XML added inside TEMPLATE, for documents that must be malformed on purpose. */
   extraTemplate?: string;
 }
@@ -56,6 +69,20 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
   );
 }
 
+function diskXml(disk: DiskDraft): string {
+  return (
+    '<DISK>' +
+    element('DISK_ID', String(disk.diskId)) +
+    element('IMAGE_ID', disk.imageId === undefined ? undefined : String(disk.imageId)) +
+    element('PERSISTENT', disk.persistent ? 'YES' : undefined) +
+    element('SOURCE', disk.source) +
+    element('TARGET', disk.target ?? `sd${String.fromCharCode(97 + disk.diskId)}`) +
+    element('TM_MAD', disk.tmMad) +
+    element('TYPE', disk.type ?? 'FILE') +
+    '</DISK>'
+  );
+}
+
 function contextXml(vm: VmDraft): string {
   const entries: Record<string, string> = { NETWORK: 'YES', SET_HOSTNAME: vm.name ?? `vm-${vm.id}` };
   for (const nic of vm.nics ?? []) {
@@ -81,10 +108,11 @@ export function vmXml(vm: VmDraft): string {
     element('MEMORY', vm.memory ?? '128') +
     element('VCPU', vm.vcpu ?? '1') +
     (vm.nics ?? []).map((nic) => nicXml(vm, nic)).join('') +
+    (vm.disks ?? []).map(diskXml).join('') +
     element('VMID', String(vm.id)) +
     (vm.extraTemplate ?? '') +
     `</TEMPLATE><USER_TEMPLATE><DOCKVISOR>${Object.entries(dockvisor).map(([k, v]) => element(k, v)).join('')}</DOCKVISOR></USER_TEMPLATE>` +
-    `<HISTORY_RECORDS><HISTORY><OID>${vm.id}</OID><SEQ>0</SEQ><HOSTNAME>localhost</HOSTNAME><VM_MAD>${cdata('dockvisor')}</VM_MAD><DS_ID>100</DS_ID></HISTORY></HISTORY_RECORDS></VM>`
+    `<HISTORY_RECORDS><HISTORY><OID>${vm.id}</OID><SEQ>0</SEQ><HOSTNAME>localhost</HOSTNAME><VM_MAD>${cdata('dockvisor')}</VM_MAD>${element('TM_MAD', vm.systemTm)}<DS_ID>100</DS_ID></HISTORY></HISTORY_RECORDS></VM>`
   );
 }
 

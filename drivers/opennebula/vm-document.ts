@@ -1,7 +1,8 @@
 import { InvalidInputError } from '../core/errors.ts';
+import { CONTEXT_MOUNT, contextVolume, diskVolume, rootDiskImage } from '../core/disk-names.ts';
 import { LABEL_ONE_ROOT_DISK } from '../core/labels.ts';
 import * as check from '../core/validate.ts';
-import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec } from '../core/vm-spec.ts';
+import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec, type VolumeMount } from '../core/vm-spec.ts';
 import { splitWords } from './words.ts';
 import { child, children, parseDocument, text, type XmlNode } from './xml.ts';
 
@@ -14,6 +15,11 @@ export interface OneVm {
   /** Every NIC of the template, including one being attached or detached. */
   nicNodes: XmlNode[];
   context: XmlNode | undefined;
+  /**
+   * The root disk came from a dockvisor datastore: the transfer actions save it back (mvds) and remove the
+   * container (delete) after a terminate, so stopping never removes it.
+   */
+  transferOwnsContainer: boolean;
 }
 
 export function parseVmDocument(xml: string): OneVm {
@@ -35,6 +41,7 @@ export function readVm(vm: XmlNode): OneVm {
   const options = child(userTemplate, 'DOCKVISOR', where) ?? child(template, 'DOCKVISOR', where);
   const nicNodes = children(template, 'NIC', where);
   const containerName = `one-${id}`;
+  const systemTm = systemTransferDriver(vm, where);
 
   const spec: VmSpec = {
     frontEnd: 'opennebula',
@@ -42,7 +49,7 @@ export function readVm(vm: XmlNode): OneVm {
     containerName,
     displayName: name,
     hostname: vmHostname(context, name, containerName, where),
-    image: vmImage(template, options, where),
+    image: vmImage(template, options, containerName, where),
     ...commandOptions(options, where),
     environment: environment(context, options, where),
     cpu: optionalNumber(template, 'CPU', where, 4096),
@@ -50,10 +57,11 @@ export function readVm(vm: XmlNode): OneVm {
     memoryMb: optionalInteger(template, 'MEMORY', where, 16 * 1024 * 1024),
     nics: nicNodes.map((nic) => readNic(nic, id, context)),
     privileges: privileges(options, where),
+    volumes: diskVolumes(template, containerName, systemTm, where),
     frontEndLabels: rootDiskLabel(template, where),
   };
   const deployId = text(vm, 'DEPLOY_ID');
-  return { id, lcmState, deployId, spec, nicNodes, context };
+  return { id, lcmState, deployId, spec, nicNodes, context, transferOwnsContainer: isDatastoreRootDisk(rootDisk(template, where), where) };
 }
 
 export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined): NicSpec {
@@ -108,11 +116,19 @@ function vmHostname(context: XmlNode | undefined, name: string, fallback: string
   return fromName ? fromName : fallback;
 }
 
-function vmImage(template: XmlNode, options: XmlNode | undefined, where: string): string {
-  const requested = text(options, 'IMAGE', where);
-  if (requested) return check.imageReference(requested, `${where}DOCKVISOR/IMAGE`);
+/** The transfer driver dockvisor disks go through: its own makes the root disk a local image and the others volumes. */
+const DOCKVISOR_TM = 'dockvisor';
+
+/**
+ * A root disk from a dockvisor datastore wins: the transfer action put it on the host as a local image.
+ * Else DOCKVISOR/IMAGE, else a docker:// root disk SOURCE pulled as it is.
+ */
+function vmImage(template: XmlNode, options: XmlNode | undefined, containerName: string, where: string): string {
   const root = rootDisk(template, where);
   const source = root && text(root, 'SOURCE', where);
+  if (root && isDatastoreRootDisk(root, where)) return rootDiskImage(containerName, diskId(root, where));
+  const requested = text(options, 'IMAGE', where);
+  if (requested) return check.imageReference(requested, `${where}DOCKVISOR/IMAGE`);
   if (!source) throw new InvalidInputError(`${where}no image: give DOCKVISOR=[IMAGE="..."] or a root DISK from a dockvisor datastore`);
   if (!source.startsWith('docker://')) {
     throw new InvalidInputError(`${where}root DISK SOURCE "${check.printable(source)}" is not a docker:// image; give DOCKVISOR=[IMAGE="..."]`);
@@ -125,6 +141,52 @@ function rootDisk(template: XmlNode, where: string): XmlNode | undefined {
   const disks = children(template, 'DISK', where);
   const bootTarget = text(child(template, 'OS', where), 'BOOT', where)?.split(',')[0];
   return disks.find((d) => bootTarget && `disk${text(d, 'DISK_ID')}` === bootTarget) ?? disks[0];
+}
+
+function isDatastoreRootDisk(root: XmlNode | undefined, where: string): boolean {
+  return !!root && !!text(root, 'SOURCE', where)?.startsWith('docker://') && text(root, 'TM_MAD', where) === DOCKVISOR_TM;
+}
+
+/** The system datastore's transfer driver, from the VM's current history record. */
+function systemTransferDriver(vm: XmlNode, where: string): string | undefined {
+  const history = children(child(vm, 'HISTORY_RECORDS', where), 'HISTORY', where);
+  return text(history[history.length - 1], 'TM_MAD', where);
+}
+
+/**
+ * Disks other than the root one, when dockvisor's transfer driver made them, are volumes mounted at the
+ * disk's TARGET if it is an absolute path, else under /media/; the context files are a read-only volume.
+ */
+function diskVolumes(template: XmlNode, containerName: string, systemTm: string | undefined, where: string): VolumeMount[] {
+  const root = rootDisk(template, where);
+  const volumes: VolumeMount[] = [];
+  for (const disk of children(template, 'DISK', where)) {
+    if (disk === root || text(disk, 'TYPE', where)?.toLowerCase() === 'swap') continue;
+    const tm = text(disk, 'TM_MAD', where) ?? (text(disk, 'IMAGE_ID', where) === undefined ? systemTm : undefined);
+    if (tm !== DOCKVISOR_TM) continue;
+    const id = diskId(disk, where);
+    volumes.push({ volume: diskVolume(containerName, id), containerPath: diskMountPath(disk, id, where), readOnly: text(disk, 'READONLY', where) === 'YES', optional: false });
+  }
+  if (systemTm === DOCKVISOR_TM && child(template, 'CONTEXT', where)) {
+    volumes.push({ volume: contextVolume(containerName), containerPath: CONTEXT_MOUNT, readOnly: true, optional: true });
+  }
+  return volumes;
+}
+
+function diskMountPath(disk: XmlNode, id: number, where: string): string {
+  const target = text(disk, 'TARGET', where) ?? `disk${id}`;
+  if (target.startsWith('/')) {
+    if (!/^(\/[A-Za-z0-9_.@-]+)+$/.test(target) || target.split('/').some((part) => part === '.' || part === '..') || target === CONTEXT_MOUNT) {
+      throw new InvalidInputError(`${where}DISK ${id} TARGET "${check.printable(target)}" is not a plain absolute path`);
+    }
+    return target;
+  }
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(target)) throw new InvalidInputError(`${where}DISK ${id} TARGET "${check.printable(target)}" is not a device name or an absolute path`);
+  return `/media/${target}`;
+}
+
+function diskId(disk: XmlNode, where: string): number {
+  return check.nonNegativeInteger(required(disk, 'DISK_ID', where), `${where}DISK_ID`, 9999);
 }
 
 function rootDiskLabel(template: XmlNode, where: string): Record<string, string> {

@@ -23,8 +23,8 @@ export const vmmActions: Record<string, VmmAction> = {
     return vm.spec.containerName;
   },
 
-  shutdown: onVm((vms, vm) => vms.shutdown(vm.spec, !stopRemovesContainer(vm.lcmState))),
-  cancel: onVm((vms, vm) => vms.cancel(vm.spec, !stopRemovesContainer(vm.lcmState))),
+  shutdown: onVm((vms, vm) => vms.shutdown(vm.spec, keepsContainer(vm))),
+  cancel: onVm((vms, vm) => vms.cancel(vm.spec, keepsContainer(vm))),
   cleanup: onVm((vms, vm) => vms.destroy(vm.spec)),
   reboot: onVm((vms, vm) => vms.reboot(vm.spec)),
   reset: onVm((vms, vm) => vms.reset(vm.spec)),
@@ -77,6 +77,11 @@ function onVm(verb: (vms: VmLifecycle, vm: OneVm, argv: string[]) => Promise<unk
     await verb(vms, actionVm(argv, stdin), argv);
     return '';
   };
+}
+
+/** Poweroff and undeploy keep the stopped container; so does a terminate when the transfer actions remove it later. */
+function keepsContainer(vm: OneVm): boolean {
+  return !stopRemovesContainer(vm.lcmState) || vm.transferOwnsContainer;
 }
 
 export function unsupported(action: string): never {

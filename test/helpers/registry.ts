@@ -1,62 +1,91 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'undici';
+import { stateDir } from './paths.ts';
 
-export const REGISTRY_ADDRESS = '127.0.0.1:5310';
-const REGISTRY_BINARY = '/usr/bin/docker-registry';
-const WAIT_FOR_PORT_MS = 180_000;
+const REGISTRY = '/usr/bin/docker-registry';
 
-export interface TestRegistry {
-  address: string;
-  stop(): Promise<void>;
-}
+/** A Docker registry (distribution v2, deletes enabled) on a loopback port of its own, storage under test/.state. */
+export class TestRegistry {
+  readonly storage: string;
+  private daemon: ChildProcess | undefined;
 
-/**
- * Debian's docker-registry on 127.0.0.1:5310 with storage in a fresh temporary directory; stop() removes it
- * all. Test files that run at once take turns: one whose registry cannot bind the port waits for it.
- */
-export async function startRegistry(): Promise<TestRegistry> {
-  if (!existsSync(REGISTRY_BINARY)) throw new Error(`${REGISTRY_BINARY} is missing: run scripts/setup.sh`);
-  const deadline = Date.now() + WAIT_FOR_PORT_MS;
-  for (;;) {
-    const attempt = await startOnce();
-    if (attempt.registry) return attempt.registry;
-    if (!/address already in use/.test(attempt.error) || Date.now() > deadline) {
-      throw new Error(`docker-registry did not start on ${REGISTRY_ADDRESS}: ${attempt.error.slice(0, 300)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  constructor(
+    readonly name: string,
+    readonly port: number,
+  ) {
+    this.storage = join(stateDir, `registry-${name}`, 'storage');
   }
-}
 
-async function startOnce(): Promise<{ registry?: TestRegistry; error: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'dvt-nova-registry-'));
-  const config = join(dir, 'config.yml');
-  writeFileSync(config, ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${dir}/data`, 'http:', `  addr: ${REGISTRY_ADDRESS}`, ''].join('\n'));
-  const child = spawn(REGISTRY_BINARY, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    await this.stop();
+    const dir = join(stateDir, `registry-${this.name}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(this.storage, { recursive: true });
+    const config = join(dir, 'config.yml');
+    writeFileSync(
+      config,
+      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${this.storage}\n  delete:\n    enabled: true\nhttp:\n  addr: ${this.address}\n`,
+    );
+    this.daemon = spawn(REGISTRY, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    this.daemon.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    for (let i = 0; i < 80; i++) {
+      if (await this.answers()) return;
+      if (this.daemon.exitCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`registry ${this.name} did not start on ${this.address}: ${stderr.slice(-400)}`);
+  }
+
+  async stop(): Promise<void> {
+    const daemon = this.daemon;
+    this.daemon = undefined;
+    if (daemon && daemon.exitCode === null) {
+      const exited = new Promise((resolve) => daemon.once('exit', resolve));
+      daemon.kill('SIGTERM');
       await exited;
     }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; i < 50 && child.exitCode === null; i++) {
-    // Ours answers only once it has bound the port; another's answering meanwhile is told apart by our process still running.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    if (child.exitCode !== null) break;
+  }
+
+  /** Bytes of blob data on disk. */
+  storedBytes(): number {
+    return filesNamed(join(this.storage, 'docker/registry/v2/blobs'), 'data').reduce((sum, path) => sum + lstatSync(path).size, 0);
+  }
+
+  private async answers(): Promise<boolean> {
     try {
-      if ((await fetch(`http://${REGISTRY_ADDRESS}/v2/`)).ok && child.exitCode === null && !/address already in use/.test(stderr)) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        if (child.exitCode === null) return { registry: { address: REGISTRY_ADDRESS, stop }, error: '' };
-      }
+      const response = await request(`http://${this.address}/v2/`, { headersTimeout: 1000 });
+      await response.body.dump();
+      return response.statusCode === 200;
     } catch {
-      // not listening yet
+      return false;
     }
   }
-  await stop();
-  return { error: stderr.trim() || 'no answer on /v2/' };
+}
+
+/** Layer and manifest links a repository holds in the registry's storage: 0 means nothing of it is left. */
+export function repositoryLinks(registry: TestRegistry, repository: string): number {
+  const root = join(registry.storage, 'docker/registry/v2/repositories', repository);
+  return filesNamed(join(root, '_layers'), 'link').length + filesNamed(join(root, '_manifests/revisions'), 'link').length;
+}
+
+/** Paths of the files called `name` anywhere below `dir` (none when it does not exist). */
+function filesNamed(dir: string, name: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((entry) => {
+    const path = join(dir, entry);
+    if (lstatSync(path).isDirectory()) return filesNamed(path, name);
+    return entry === name ? [path] : [];
+  });
 }

@@ -34,6 +34,8 @@ export interface SshdPlacement {
   netns?: string;
   /** More sshd_config lines (e.g. `SetEnv`). */
   extraConfig?: string[];
+  /** Lets clients open ports on the server's side (remote forwards), as the datastore's transfer actions do. */
+  remoteForwarding?: boolean;
 }
 
 /**
@@ -79,7 +81,7 @@ export async function startSshd(name: string, placement: SshdPlacement = {}): Pr
         'KbdInteractiveAuthentication no',
         'AllowStreamLocalForwarding yes',
         // OpenSSH gates streamlocal channel opens on AllowTcpForwarding too: "no" would deny the engine socket.
-        'AllowTcpForwarding local',
+        placement.remoteForwarding ? 'AllowTcpForwarding yes' : 'AllowTcpForwarding local',
         'X11Forwarding no',
         'UsePAM no',
         'StrictModes no',

@@ -21,6 +21,7 @@ export class TestHost {
     readonly address: string,
     private readonly bridge: string,
     engineBridgeAddress: string | undefined,
+    private readonly sshOptions: { remoteForwarding?: boolean } = {},
   ) {
     // Without an engine bridge address the host has no engine of its own: its sshd reaches the machine's.
     this.ownEngine = engineBridgeAddress ? new SecondEngine(`${name}-engine`, engineBridgeAddress, [], name) : undefined;
@@ -69,7 +70,13 @@ export class TestHost {
     inside('link', 'set', 'lo', 'up');
     await this.ownEngine?.start();
     // The host's own docker CLI (run over SSH, e.g. by `docker -H ssh://...`) talks to the host's engine.
-    this.sshd = await startSshd(this.name, { address: this.address, port: 22, netns: this.name, extraConfig: [`SetEnv DOCKER_HOST=unix://${this.engineSocket}`] });
+    this.sshd = await startSshd(this.name, {
+      address: this.address,
+      port: 22,
+      netns: this.name,
+      extraConfig: [`SetEnv DOCKER_HOST=unix://${this.engineSocket}`],
+      ...this.sshOptions,
+    });
   }
 
   async stop(): Promise<void> {

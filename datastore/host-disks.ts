@@ -1,0 +1,218 @@
+import { CONTEXT_MOUNT, contextVolume, diskVolume, rootDiskImage, rootDiskRepository, rootDiskTag } from '../drivers/core/disk-names.ts';
+import { InvalidInputError } from '../drivers/core/errors.ts';
+import { defaultHostConfig } from '../drivers/core/host-config.ts';
+import { LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../drivers/core/labels.ts';
+import { CommandRunner } from '../drivers/core/command-runner.ts';
+import { NicPlumbing } from '../drivers/core/nic-plumbing.ts';
+import { VmLifecycle } from '../drivers/core/vm-lifecycle.ts';
+import { noPrivileges, type VmSpec } from '../drivers/core/vm-spec.ts';
+import type { EngineClient } from '../drivers/engine/engine-client.ts';
+import { EngineNotFoundError } from '../drivers/engine/errors.ts';
+import { CURRENT_TAG } from './datastore-images.ts';
+import { parseImageName, type ImageName } from './registry/image-name.ts';
+import type { RegistryCredentials } from './registry/registry-auth.ts';
+import { engineRegistryAuth, withRegistryReach } from './registry-reach.ts';
+import { DATABLOCK_DIR, DATABLOCK_LABEL } from './tarball/datablock-layer.ts';
+import { tarArchive, type TarFile } from './tarball/tar-writer.ts';
+
+/** Marks containers made only to fill a volume; they are never started and never look like VMs. */
+const LABEL_HELPER_OF = 'io.dockvisor.volume-helper-of';
+
+/**
+ * A VM's disks on one host, driven through that host's engine: the root disk is a local image the
+ * container is made from, other disks and the context are named volumes.
+ */
+export class HostDisks {
+  constructor(
+    private readonly engine: EngineClient,
+    private readonly credentials: (registry: string) => RegistryCredentials | undefined,
+    private readonly pullTimeoutMs: number,
+  ) {}
+
+  /** Pulls a datastore image (unless the host has it) and makes it disk `diskId` of the VM. */
+  async placeDisk(vmId: number, diskId: number, image: ImageName & { digest: string }): Promise<'root' | 'volume'> {
+    const reference = `${image.registry}/${image.repository}@${image.digest}`;
+    if (!(await this.engine.findImage(reference))) {
+      await withRegistryReach(this.engine, image.registry, this.pullTimeoutMs, () =>
+        this.engine.pullImage(reference, this.pullTimeoutMs, engineRegistryAuth(image.registry, this.credentials(image.registry))),
+      );
+    }
+    const inspected = await this.engine.inspectImage(reference);
+    if (inspected.Config?.Labels?.[DATABLOCK_LABEL] !== undefined) {
+      await this.fillVolume(vmId, diskVolume(vmName(vmId), diskId), reference, `/${DATABLOCK_DIR}`);
+      return 'volume';
+    }
+    await this.engine.tagImage(reference, rootDiskRepository(vmName(vmId)), rootDiskTag(diskId));
+    return 'root';
+  }
+
+  /** An empty volume for a volatile disk. */
+  async createEmptyVolume(vmId: number, diskId: number): Promise<void> {
+    const name = diskVolume(vmName(vmId), diskId);
+    if (!(await this.engine.volumeExists(name))) await this.engine.createVolume(name, volumeLabels(vmId));
+  }
+
+  /** Replaces the context volume's files (context.sh and the context FILES). */
+  async writeContext(vmId: number, files: TarFile[]): Promise<void> {
+    const volume = contextVolume(vmName(vmId));
+    await this.engine.removeVolume(volume).catch(() => undefined); // stale files of an earlier boot go
+    await this.withHelper(vmId, volume, CONTEXT_MOUNT, await this.anyLocalImage(vmId), async (helper) => {
+      await this.engine.putArchive(helper, CONTEXT_MOUNT, tarArchive(files));
+    });
+  }
+
+  /** Commits the VM's container and pushes it as `registry/repository:tag`. */
+  async saveContainer(vmId: number, target: ImageName, tag = CURRENT_TAG): Promise<void> {
+    const container = vmName(vmId);
+    if (!(await this.engine.findContainer(container))) throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
+    const repo = `${target.registry}/${target.repository}`;
+    await this.engine.commitContainer(container, repo, tag, { [LABEL_OWNER]: OWNER_VALUE });
+    try {
+      await withRegistryReach(this.engine, target.registry, this.pullTimeoutMs, () =>
+        this.engine.pushImage(repo, tag, this.pullTimeoutMs, engineRegistryAuth(target.registry, this.credentials(target.registry))),
+      );
+    } finally {
+      await this.untag(`${repo}:${tag}`);
+    }
+  }
+
+  /** The registry the VM's root disk came from, read from the pulled image's digests. */
+  async rootDiskRegistry(vmId: number): Promise<string | undefined> {
+    for (const tag of await this.engine.imageTags(rootDiskRepository(vmName(vmId)))) {
+      const image = await this.engine.inspectImage(tag);
+      const pinned = (image.RepoDigests ?? []).find((digest) => !digest.startsWith(`${rootDiskRepository(vmName(vmId))}@`));
+      if (pinned) return parseImageName(pinned).registry;
+    }
+    return undefined;
+  }
+
+  async hasRootDisk(vmId: number, diskId: number): Promise<boolean> {
+    return (await this.engine.findImage(rootDiskImage(vmName(vmId), diskId))) !== undefined;
+  }
+
+  async hasDiskVolume(vmId: number, diskId: number): Promise<boolean> {
+    return this.engine.volumeExists(diskVolume(vmName(vmId), diskId));
+  }
+
+  /**
+   * The volume of disk `diskId` as a tar stream of `data/...` (what a datablock image holds), read through a
+   * helper container; `done` removes the helper once the stream has been consumed.
+   */
+  async openDiskVolume(vmId: number, diskId: number, timeoutMs: number): Promise<{ archive: NodeJS.ReadableStream; done: () => Promise<void> }> {
+    const volume = diskVolume(vmName(vmId), diskId);
+    const helper = this.helperName(vmId, volume);
+    await this.engine.removeContainer(helper).catch(() => undefined);
+    await this.engine.createContainer(helper, {
+      Image: await this.anyLocalImage(vmId),
+      Cmd: ['/nonexistent'],
+      Labels: { [LABEL_HELPER_OF]: vmName(vmId) },
+      HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: `/${DATABLOCK_DIR}`, ReadOnly: true }] },
+    });
+    const done = () => this.engine.removeContainer(helper).catch(() => undefined);
+    try {
+      return { archive: await this.engine.openArchive(helper, `/${DATABLOCK_DIR}`, timeoutMs), done };
+    } catch (error) {
+      await done();
+      throw error;
+    }
+  }
+
+  /** Removes one disk: the root disk takes the whole container with it; another disk is its volume. */
+  async removeDisk(vmId: number, diskId: number): Promise<void> {
+    if (await this.hasRootDisk(vmId, diskId)) {
+      await this.destroyContainer(vmId);
+      await this.untag(rootDiskImage(vmName(vmId), diskId));
+      return;
+    }
+    await this.removeVolumeOfDisk(vmId, diskVolume(vmName(vmId), diskId));
+  }
+
+  /** Removes everything the VM has on the host: container, snapshots, root disk images, volumes. */
+  async removeVm(vmId: number): Promise<void> {
+    await this.destroyContainer(vmId);
+    for (const tag of await this.engine.imageTags(rootDiskRepository(vmName(vmId)))) await this.untag(tag);
+    for (const helper of await this.engine.listContainers([`${LABEL_HELPER_OF}=${vmName(vmId)}`])) await this.engine.removeContainer(helper.Id);
+    for (const volume of await this.engine.listVolumes([`${LABEL_OWNER}=${OWNER_VALUE}`, `${LABEL_VM_ID}=${vmId}`])) await this.engine.removeVolume(volume);
+  }
+
+  /** The VMM's cleanup: the container, its NICs and its snapshot images. */
+  async destroyContainer(vmId: number): Promise<void> {
+    const commands = new CommandRunner([]);
+    await new VmLifecycle(this.engine, new NicPlumbing(commands), defaultHostConfig(), commands).destroy(containerOnlySpec(vmId));
+  }
+
+  async untag(reference: string): Promise<void> {
+    await this.engine.removeImage(reference).catch((error: unknown) => {
+      if (!(error instanceof EngineNotFoundError)) throw error;
+    });
+  }
+
+  private async removeVolumeOfDisk(vmId: number, volume: string): Promise<void> {
+    try {
+      await this.engine.removeVolume(volume);
+    } catch (error) {
+      throw new InvalidInputError(`VM ${vmId}: volume ${volume} cannot be removed while the VM's container uses it (${(error as Error).message})`);
+    }
+  }
+
+  /** Creates the volume and lets the engine copy `image`'s `path` into it, as it does for an empty volume. */
+  private async fillVolume(vmId: number, volume: string, image: string, path: string): Promise<void> {
+    await this.engine.removeVolume(volume).catch(() => undefined);
+    await this.withHelper(vmId, volume, path, image, async () => undefined);
+  }
+
+  /** A never-started container with the volume mounted at `path`, for the engine to fill the volume through. */
+  private async withHelper(vmId: number, volume: string, path: string, image: string, use: (helper: string) => Promise<void>): Promise<void> {
+    await this.engine.createVolume(volume, volumeLabels(vmId));
+    const helper = this.helperName(vmId, volume);
+    await this.engine.removeContainer(helper).catch(() => undefined);
+    await this.engine.createContainer(helper, {
+      Image: image,
+      Cmd: ['/nonexistent'],
+      Labels: { [LABEL_HELPER_OF]: vmName(vmId) },
+      HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: path }] },
+    });
+    try {
+      await use(helper);
+    } finally {
+      await this.engine.removeContainer(helper).catch(() => undefined);
+    }
+  }
+
+  private helperName(vmId: number, volume: string): string {
+    return `${vmName(vmId)}-volume-${volume.slice(vmName(vmId).length + 1)}`;
+  }
+
+  /** Any image already on the host, for a helper container that is never started: the VM's own first. */
+  private async anyLocalImage(vmId: number): Promise<string> {
+    const own = await this.engine.imageTags(rootDiskRepository(vmName(vmId)));
+    if (own[0]) return own[0];
+    const any = (await this.engine.listImages([])).find((image) => image.Id);
+    if (!any) throw new InvalidInputError(`VM ${vmId}: the host has no image at all to make the context volume with`);
+    return any.Id;
+  }
+}
+
+function vmName(vmId: number): string {
+  return `one-${vmId}`;
+}
+
+function volumeLabels(vmId: number): Record<string, string> {
+  return { [LABEL_OWNER]: OWNER_VALUE, [LABEL_VM_ID]: String(vmId) };
+}
+
+/** Enough of a VM for removing its container: no NICs to unplug (the veths go with the container). */
+function containerOnlySpec(vmId: number): VmSpec {
+  return {
+    frontEnd: 'opennebula',
+    vmId: String(vmId),
+    containerName: vmName(vmId),
+    displayName: vmName(vmId),
+    hostname: vmName(vmId),
+    image: '',
+    environment: {},
+    nics: [],
+    privileges: noPrivileges(),
+    frontEndLabels: {},
+  };
+}

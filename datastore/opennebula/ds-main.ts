@@ -1,0 +1,24 @@
+import { runEntryPoint } from '../../drivers/core/entry-point.ts';
+import { NotSupportedError } from '../../drivers/core/errors.ts';
+import { readBoundedStdin } from '../../drivers/opennebula/stdin.ts';
+import { ImageStore } from '../image-store.ts';
+import { readDsRequest } from './ds-action-data.ts';
+import { dsActions } from './ds-actions.ts';
+
+/** Entry point of remotes/datastore/dockvisor/<action>: `datastore.mjs <action> <OpenNebula argv...>`. */
+const [action = '', ...argv] = process.argv.slice(2);
+
+async function main(): Promise<void> {
+  if (!Object.hasOwn(dsActions, action)) throw new NotSupportedError(`${action || '(no action)'}: not supported by dockvisor`);
+  const stdin = argv.length >= 2 && argv[0] !== '-' ? '' : await readBoundedStdin(16 * 1024 * 1024);
+  const request = readDsRequest(argv, stdin);
+  const store = new ImageStore(request.datastore);
+  try {
+    const output = await dsActions[action]!(request, store);
+    if (output) process.stdout.write(`${output}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+runEntryPoint(`dockvisor datastore ${action}`, main);

@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidInputError } from '../../drivers/core/errors.ts';
+import type { EngineEndpoint } from '../../drivers/engine/endpoint.ts';
+import { readCredentials } from '../datastore-config.ts';
+import type { RegistryCredentials } from '../registry/registry-auth.ts';
+import type { RegistryEndpoint } from '../registry/registry-client.ts';
+import { isLoopbackRegistry } from '../registry/image-name.ts';
+
+/** How the front-end reaches a host's engine: over SSH, forwarding the engine's socket. */
+export interface HostAccess {
+  address?: string;
+  port?: number;
+  user?: string;
+  privateKeyPath?: string;
+  engineSocket?: string;
+  /** SHA-256 of the host's SSH key (base64, as `ssh-keygen -l` prints it); checked when given. */
+  hostKeySha256?: string;
+}
+
+/** The front-end's settings for the transfer actions (remotes/etc/tm/dockvisor/dockvisor.conf, JSON). */
+export interface TmConfig {
+  defaults: Required<Omit<HostAccess, 'address' | 'hostKeySha256'>>;
+  hosts: Record<string, HostAccess>;
+  /** Files with the credentials hosts use for a registry ("host:port" -> path), as REGISTRY_CREDENTIALS. */
+  registryCredentials: Record<string, string>;
+  /** Registries (other than loopback ones) the front-end speaks plain HTTP to, as REGISTRY_TLS="NO". */
+  plainHttpRegistries: string[];
+  engineTimeoutMs: number;
+  pullTimeoutMs: number;
+}
+
+export function loadTmConfig(path: string): TmConfig {
+  const config: TmConfig = {
+    defaults: { port: 22, user: 'oneadmin', privateKeyPath: join(homedir(), '.ssh/id_rsa'), engineSocket: '/var/run/docker.sock' },
+    hosts: {},
+    registryCredentials: {},
+    plainHttpRegistries: [],
+    engineTimeoutMs: 30_000,
+    pullTimeoutMs: 600_000,
+  };
+  if (!existsSync(path)) return config;
+  let raw: Partial<TmConfig> & { defaults?: Partial<TmConfig['defaults']> };
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8')) as typeof raw;
+  } catch (error) {
+    throw new InvalidInputError(`transfer config ${path}: ${(error as Error).message}`);
+  }
+  const known = ['defaults', 'hosts', 'registryCredentials', 'plainHttpRegistries', 'engineTimeoutMs', 'pullTimeoutMs'];
+  for (const key of Object.keys(raw)) if (!known.includes(key)) throw new InvalidInputError(`transfer config ${path}: unknown key ${key} (known: ${known.join(', ')})`);
+  return {
+    defaults: { ...config.defaults, ...raw.defaults },
+    hosts: raw.hosts ?? {},
+    registryCredentials: raw.registryCredentials ?? {},
+    plainHttpRegistries: raw.plainHttpRegistries ?? [],
+    engineTimeoutMs: raw.engineTimeoutMs ?? config.engineTimeoutMs,
+    pullTimeoutMs: raw.pullTimeoutMs ?? config.pullTimeoutMs,
+  };
+}
+
+export function hostEndpoint(config: TmConfig, host: string): EngineEndpoint {
+  const access = { ...config.defaults, ...config.hosts[host] };
+  let privateKey: Buffer;
+  try {
+    privateKey = readFileSync(access.privateKeyPath);
+  } catch {
+    throw new InvalidInputError(`host ${host}: the SSH key ${access.privateKeyPath} cannot be read`);
+  }
+  return {
+    kind: 'ssh',
+    host: access.address ?? host,
+    port: access.port,
+    username: access.user,
+    privateKey,
+    socketPath: access.engineSocket,
+    hostKeySha256: config.hosts[host]?.hostKeySha256,
+  };
+}
+
+export function registryEndpointFor(config: TmConfig, registry: string): RegistryEndpoint {
+  const tls = !isLoopbackRegistry(registry) && !config.plainHttpRegistries.includes(registry);
+  return { address: registry, tls, credentials: registryCredentialsFor(config, registry) };
+}
+
+export function registryCredentialsFor(config: TmConfig, registry: string): RegistryCredentials | undefined {
+  const path = config.registryCredentials[registry];
+  return path ? readCredentials(path, `registry ${registry}: `) : undefined;
+}

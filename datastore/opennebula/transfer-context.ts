@@ -1,0 +1,35 @@
+import { EngineClient } from '../../drivers/engine/engine-client.ts';
+import { HostDisks } from '../host-disks.ts';
+import { RegistryClient } from '../registry/registry-client.ts';
+import { hostEndpoint, registryCredentialsFor, registryEndpointFor, type TmConfig } from './tm-config.ts';
+
+/** What every transfer action works with: the front-end's config and one SSH connection per host it touches. */
+export class TransferContext {
+  private readonly engines = new Map<string, EngineClient>();
+  private readonly registries = new Map<string, RegistryClient>();
+
+  constructor(readonly config: TmConfig) {}
+
+  disksOn(host: string): HostDisks {
+    let engine = this.engines.get(host);
+    if (!engine) {
+      engine = new EngineClient(hostEndpoint(this.config, host), { timeoutMs: this.config.engineTimeoutMs });
+      this.engines.set(host, engine);
+    }
+    return new HostDisks(engine, (registry) => registryCredentialsFor(this.config, registry), this.config.pullTimeoutMs);
+  }
+
+  registry(address: string): RegistryClient {
+    let client = this.registries.get(address);
+    if (!client) {
+      client = new RegistryClient(registryEndpointFor(this.config, address));
+      this.registries.set(address, client);
+    }
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.engines.values()].map((engine) => engine.close()));
+    await Promise.all([...this.registries.values()].map((registry) => registry.close()));
+  }
+}

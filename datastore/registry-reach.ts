@@ -1,0 +1,42 @@
+import type { EngineClient } from '../drivers/engine/engine-client.ts';
+import { EngineError } from '../drivers/engine/errors.ts';
+import { isLoopbackRegistry } from './registry/image-name.ts';
+import type { RegistryCredentials } from './registry/registry-auth.ts';
+
+/**
+ * Runs `use` while the host's engine can reach `registry`. A registry on the front-end's loopback is
+ * reached through the same SSH connection (a remote forward of its port on the host's loopback, which
+ * engines trust without TLS); any other registry the host reaches directly. Another action's forward of
+ * the same port on the same host makes this one wait its turn, at most `waitMs`.
+ */
+export async function withRegistryReach<T>(engine: EngineClient, registry: string, waitMs: number, use: () => Promise<T>): Promise<T> {
+  if (!isLoopbackRegistry(registry) || sharesOurLoopback(engine)) return use();
+  const port = Number(/:([0-9]+)$/.exec(registry)?.[1] ?? 80);
+  const deadline = Date.now() + waitMs;
+  let close: () => Promise<void>;
+  for (;;) {
+    try {
+      close = await engine.forwardRemotePort(port, { host: '127.0.0.1', port });
+      break;
+    } catch (error) {
+      if (!(error instanceof EngineError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await use();
+  } finally {
+    await close();
+  }
+}
+
+/** A local engine, or a "host" that is this machine reached over SSH (e.g. `localhost`), sees our loopback. */
+function sharesOurLoopback(engine: EngineClient): boolean {
+  return engine.endpoint.kind === 'unix' || isLoopbackRegistry(engine.endpoint.host);
+}
+
+/** The X-Registry-Auth value an engine needs for a registry, or undefined for anonymous access. */
+export function engineRegistryAuth(registry: string, credentials: RegistryCredentials | undefined): string | undefined {
+  if (!credentials) return undefined;
+  return Buffer.from(JSON.stringify({ username: credentials.username, password: credentials.password, serveraddress: registry })).toString('base64');
+}

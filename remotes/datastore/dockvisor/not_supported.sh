@@ -1,0 +1,1 @@
+../../vmm/dockvisor/not_supported.sh
