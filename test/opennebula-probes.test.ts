@@ -2,10 +2,12 @@ import test from 'ava';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
 import { allProbeDirs, monitorMessages, monitorOf, probesRoot, runProbe } from './helpers/monitord-client.ts';
 import { createBridge, deleteBridge, deleteLink, hostPings, linksStartingWith } from './helpers/net.ts';
-import { BASE_IMAGE, recorded, stateDir } from './helpers/paths.ts';
+import { BASE_IMAGE, recorded, repoRoot, stateDir } from './helpers/paths.ts';
 import { runAction, testConfigPath } from './helpers/vmm.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
 
@@ -36,6 +38,7 @@ function probeEnv(name: string, overrides: Record<string, unknown> = {}): NodeJS
   return { ...process.env, DOCKVISOR_CONFIG: testConfigPath({ stateDir: dir, ...overrides }, `probes-${name}.json`) };
 }
 
+const runFile = promisify(execFile);
 const probe = (dir: string, file: string, env: NodeJS.ProcessEnv) => runProbe(join(probesRoot, dir, file), config, env);
 
 async function ok(action: string, argv: string[], stdin: string): Promise<void> {
@@ -182,4 +185,13 @@ test.serial('the 5.x one-shot output and the VMM poll report the same VM', async
   t.regex(legacy.stdout, new RegExp(`^VM=\\[ID=${WEB},DEPLOY_ID=one-${WEB},POLL="STATE=a CPU=\\d+\\.\\d\\d MEMORY=\\d+ NETRX=\\d+ NETTX=\\d+"\\]$`, 'm'));
   const poll = await runAction('poll', idArgv(WEB), actionXml(web));
   t.regex(poll.stdout, /^STATE=a CPU=\d+\.\d\d MEMORY=\d+ NETRX=\d+ NETTX=\d+\n$/);
+});
+
+test.serial("tm/dockvisor/monitor_ds reports each VM's root disk size on the host, as the datastore monitoring reads it", async (t) => {
+  const env = probeEnv('monitor-ds');
+  const { stdout, stderr } = await runFile(join(repoRoot, 'remotes/tm/dockvisor/monitor_ds'), ['/var/lib/one/datastores/100'], env);
+  t.is(stderr, '');
+  const lines = stdout.split('\n').filter(Boolean);
+  t.deepEqual(lines.map((line) => /ID="(\d+)"/.exec(line)?.[1]), [String(BURNER)], 'only VMs whose root disk is their writable layer');
+  t.regex(Buffer.from(/MONITOR="([^"]*)"/.exec(lines[0]!)![1]!, 'base64').toString(), /^DISK_SIZE=\[ID=0,SIZE=6\]$/m);
 });

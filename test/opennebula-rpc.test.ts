@@ -33,7 +33,7 @@ test.serial('registering a host allocates it with dockvisor drivers and reads it
   const { host, created } = await registerHost(client, 'fixture-host');
   client.close();
   t.true(created);
-  t.deepEqual(host, { id: 2, name: 'fixture-host', state: 'ERROR', imMad: 'dockvisor', vmMad: 'dockvisor', clusterId: 0 });
+  t.like(host, { id: 2, name: 'fixture-host', state: 'ERROR', imMad: 'dockvisor', vmMad: 'dockvisor', clusterId: 0, disk: { totalMb: 0, freeMb: 0, usedMb: 0 } });
 });
 
 test.serial('registering a host that exists already finds it: never a duplicate', async (t) => {
@@ -81,7 +81,7 @@ test.serial('the host pool is read with the safe parser', async (t) => {
   const hosts = await hostPool(client);
   client.close();
   t.true(hosts.length >= 1);
-  t.deepEqual(hosts.find((h) => h.id === 1), { id: 1, name: 'localhost', state: 'MONITORED', imMad: 'dockvisor', vmMad: 'dockvisor', clusterId: 0 });
+  t.like(hosts.find((h) => h.id === 1), { id: 1, name: 'localhost', state: 'MONITORED', imMad: 'dockvisor', vmMad: 'dockvisor', clusterId: 0 });
 });
 
 test.serial('disabling and unregistering a host', async (t) => {

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { runEntryPoint } from '../../drivers/core/entry-point.ts';
 import { NotSupportedError } from '../../drivers/core/errors.ts';
+import { readBoundedStdin } from '../../drivers/opennebula/stdin.ts';
+import { monitorSystemDatastore } from './system-ds-monitor.ts';
 import { loadTmConfig } from './tm-config.ts';
 import { tmActions } from './tm-actions.ts';
 import { TransferContext } from './transfer-context.ts';
@@ -10,6 +12,8 @@ const [action = '', ...argv] = process.argv.slice(2);
 const configPath = process.env.DOCKVISOR_TM_CONFIG ?? join(import.meta.dirname, '../../etc/tm/dockvisor/dockvisor.conf');
 
 async function main(): Promise<void> {
+  // The system datastore's capacity comes from OpenNebula's view of its hosts, not from a host reached here.
+  if (action === 'monitor') return void process.stdout.write(await monitorSystemDatastore(argv, await readBoundedStdin()));
   if (!Object.hasOwn(tmActions, action)) throw new NotSupportedError(`${action || '(no action)'}: not supported by dockvisor`);
   const tm = new TransferContext(loadTmConfig(configPath));
   try {

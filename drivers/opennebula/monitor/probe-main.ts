@@ -4,7 +4,7 @@ import { loadHostConfig } from '../../core/host-config.ts';
 import { EngineClient } from '../../engine/engine-client.ts';
 import { readBoundedStdin } from '../stdin.ts';
 import { legacyMonitorConfig, parseMonitorConfig } from './monitor-config.ts';
-import { probes } from './probes.ts';
+import { datastoreDiskProbe, probes } from './probes.ts';
 
 /**
  * Entry point of the probes in remotes/im/dockvisor-probes.d: `im.mjs <probe> <hypervisor> <host id> <host name>`
@@ -15,11 +15,17 @@ const remotesDir = join(import.meta.dirname, '../..');
 const configPath = process.env.DOCKVISOR_CONFIG ?? join(remotesDir, 'etc/vmm/dockvisor/dockvisor.conf');
 
 async function main(): Promise<void> {
-  const run = Object.hasOwn(probes, probe) ? probes[probe]! : undefined;
+  const run = probe === 'monitor-ds' ? datastoreDiskProbe : Object.hasOwn(probes, probe) ? probes[probe]! : undefined;
   if (!run) throw new Error(`unknown probe "${probe.slice(0, 40)}"`);
-  const stdin = await readBoundedStdin();
+  // tm/dockvisor/monitor_ds gets a datastore directory and no configuration: its cache is the host's own.
+  const stdin = probe === 'monitor-ds' ? '' : await readBoundedStdin();
   // 5.x runs probes with no configuration on stdin: the host id is then the one before the host name.
-  const monitor = stdin.trim() || probe !== 'poll-5x' ? parseMonitorConfig(stdin) : legacyMonitorConfig(process.argv.slice(2));
+  const monitor =
+    probe === 'monitor-ds'
+      ? { hostId: 0, syncStateSeconds: 180 }
+      : stdin.trim() || probe !== 'poll-5x'
+        ? parseMonitorConfig(stdin)
+        : legacyMonitorConfig(process.argv.slice(2));
   const host = loadHostConfig(configPath);
   const engine = new EngineClient({ kind: 'unix', socketPath: host.engineSocket }, { timeoutMs: host.engineTimeoutMs });
   try {

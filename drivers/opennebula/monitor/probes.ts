@@ -98,6 +98,19 @@ export const probes: Record<string, Probe> = {
   },
 };
 
+/**
+ * `tm/dockvisor/monitor_ds <datastore dir>` on a host, as OpenNebula's datastore monitoring runs it: the size
+ * of each VM's root disk (its container's writable layer), one `VM = [...]` line a VM.
+ */
+export const datastoreDiskProbe: Probe = async (context) => {
+  const containers = await ourContainers(context);
+  const lines = await diskSizes(context, containers);
+  return guestStatuses(containers, FRONT_END)
+    .filter((vm) => lines.has(vm.name))
+    .map((vm) => monitorLine(vm, lines.get(vm.name)!))
+    .join('');
+};
+
 async function ourContainers(context: ProbeContext): Promise<ContainerSummary[]> {
   return context.engine.listContainers(ownedContainerFilter(FRONT_END));
 }

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../../core/errors.ts';
-import { children, parseDocument, text, type XmlNode } from '../xml.ts';
+import { child, children, parseDocument, text, type XmlNode } from '../xml.ts';
 import { OneNameTakenError, OneRpcError } from './one-errors.ts';
 import type { OneRpc } from './one-rpc.ts';
 
@@ -13,6 +13,15 @@ export interface OneHost {
   imMad: string;
   vmMad: string;
   clusterId: number;
+  /** What the host's monitoring last reported of its storage, in MB: its own, and per system datastore. */
+  disk: DiskFigures;
+  datastores: Map<number, DiskFigures>;
+}
+
+export interface DiskFigures {
+  totalMb: number;
+  freeMb: number;
+  usedMb: number;
 }
 
 /** Pools can be large on a busy front-end; they come from oned, not from a user. */
@@ -64,6 +73,8 @@ export async function setHostEnabled(rpc: OneRpc, id: number, enabled: boolean):
 
 function readHost(node: XmlNode): OneHost {
   const state = Number(text(node, 'STATE'));
+  const stores = child(child(node, 'HOST_SHARE'), 'DATASTORES');
+  const mb = (from: XmlNode | undefined, name: string) => Math.max(0, Number(text(from, name) ?? 0) || 0);
   return {
     id: Number(text(node, 'ID')),
     name: text(node, 'NAME') ?? '',
@@ -71,5 +82,9 @@ function readHost(node: XmlNode): OneHost {
     imMad: text(node, 'IM_MAD') ?? '',
     vmMad: text(node, 'VM_MAD') ?? '',
     clusterId: Number(text(node, 'CLUSTER_ID') ?? -1),
+    disk: { totalMb: mb(stores, 'MAX_DISK'), freeMb: mb(stores, 'FREE_DISK'), usedMb: mb(stores, 'USED_DISK') },
+    datastores: new Map(
+      children(stores, 'DS').map((ds) => [Number(text(ds, 'ID')), { totalMb: mb(ds, 'TOTAL_MB'), freeMb: mb(ds, 'FREE_MB'), usedMb: mb(ds, 'USED_MB') }]),
+    ),
   };
 }
