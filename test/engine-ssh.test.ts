@@ -1,11 +1,13 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import type { EngineEndpoint } from '../drivers/engine/endpoint.ts';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
 import { EngineError } from '../drivers/engine/errors.ts';
 import { realEngine } from './helpers/engine.ts';
-import { BASE_IMAGE, ENGINE_SOCKET } from './helpers/paths.ts';
+import { BASE_IMAGE, ENGINE_SOCKET, stateDir } from './helpers/paths.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';
 
 // The engine client over SSH: a real OpenSSH sshd on 127.0.0.1 forwarding streamlocal channels to the real engine.
@@ -132,10 +134,10 @@ test.serial('a host key other than the expected one is refused', async (t) => {
   const engine = sshClient(t, { hostKeySha256: otherKey });
   const started = performance.now();
   const error = await t.throwsAsync(engine.version(), { instanceOf: EngineError });
-  t.regex(error!.message, /^SSH connection to 127\.0\.0\.1:\d+ failed: .*verification failed/i);
+  t.regex(error!.message, /^the host key of 127\.0\.0\.1:\d+ \(SHA256:[A-Za-z0-9+/]+\) is not the one expected; refused$/);
   t.true(performance.now() - started < 5000);
   // Refused every time, not only once.
-  await t.throwsAsync(engine.inspectContainer(waiter), { message: /verification failed/i });
+  await t.throwsAsync(engine.inspectContainer(waiter), { message: /is not the one expected; refused/ });
   t.true(await until(() => sshd!.establishedConnections() === 0, 3000), 'no connection left open');
 });
 
@@ -236,4 +238,18 @@ test.serial('a corrupted SSH stream followed by a reset fails the calls without 
 
   relay.heal();
   t.regex((await engine.version()).ApiVersion, /^1\.\d+$/);
+});
+
+test.serial('without a pinned fingerprint, the host key must be in the known_hosts file named', async (t) => {
+  const dir = join(stateDir, 'engine-ssh-known-hosts');
+  mkdirSync(dir, { recursive: true });
+  const hostKey = readFileSync(join(stateDir, 'sshd-engine-ssh', 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  const listed = join(dir, 'known_hosts');
+  writeFileSync(listed, `# comment\n[127.0.0.1]:${sshd!.port} ${hostKey}\n`);
+  t.regex((await sshClient(t, { hostKeySha256: undefined, knownHostsFile: listed }).version()).ApiVersion, /^1\.\d+$/);
+
+  const empty = join(dir, 'known_hosts.empty');
+  writeFileSync(empty, '');
+  const error = await t.throwsAsync(sshClient(t, { hostKeySha256: undefined, knownHostsFile: empty }).version(), { instanceOf: EngineError });
+  t.regex(error!.message, /^the host key of 127\.0\.0\.1:\d+ \(SHA256:[A-Za-z0-9+/]+\) is not in .*known_hosts\.empty; add it/);
 });

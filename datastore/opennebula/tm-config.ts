@@ -15,8 +15,10 @@ export interface HostAccess {
   user?: string;
   privateKeyPath?: string;
   engineSocket?: string;
-  /** SHA-256 of the host's SSH key (base64, as `ssh-keygen -l` prints it); checked when given. */
+  /** SHA-256 of the host's SSH key (base64, as `ssh-keygen -l` prints it); without it, knownHostsFile must list the host. */
   hostKeySha256?: string;
+  /** OpenSSH known_hosts checked when no fingerprint is pinned (default: the front-end user's ~/.ssh/known_hosts). */
+  knownHostsFile?: string;
 }
 
 /** The front-end's settings for the transfer actions (remotes/etc/tm/dockvisor/dockvisor.conf, JSON). */
@@ -33,7 +35,13 @@ export interface TmConfig {
 
 export function loadTmConfig(path: string): TmConfig {
   const config: TmConfig = {
-    defaults: { port: 22, user: 'oneadmin', privateKeyPath: join(homedir(), '.ssh/id_rsa'), engineSocket: '/var/run/docker.sock' },
+    defaults: {
+      port: 22,
+      user: 'oneadmin',
+      privateKeyPath: join(homedir(), '.ssh/id_rsa'),
+      engineSocket: '/var/run/docker.sock',
+      knownHostsFile: join(homedir(), '.ssh/known_hosts'),
+    },
     hosts: {},
     registryCredentials: {},
     plainHttpRegistries: [],
@@ -75,6 +83,7 @@ export function hostEndpoint(config: TmConfig, host: string): EngineEndpoint {
     privateKey,
     socketPath: access.engineSocket,
     hostKeySha256: config.hosts[host]?.hostKeySha256,
+    knownHostsFile: access.knownHostsFile,
   };
 }
 

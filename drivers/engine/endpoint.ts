@@ -11,8 +11,10 @@ export type EngineEndpoint =
       agent?: string;
       /** The engine socket on the remote host. */
       socketPath: string;
-      /** The host key the server must present (SHA-256 fingerprint, base64); unchecked when absent. */
+      /** The host key the server must present (SHA-256 fingerprint, base64). */
       hostKeySha256?: string;
+      /** Without a fingerprint: an OpenSSH known_hosts file that must list the host's key. */
+      knownHostsFile?: string;
     };
 
 export const defaultLocalEndpoint: EngineEndpoint = { kind: 'unix', socketPath: '/var/run/docker.sock' };

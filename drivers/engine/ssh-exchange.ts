@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { Client as SshClient } from 'ssh2';
 import { Pool } from 'undici';
 import { EngineError } from './errors.ts';
+import { checkHostKey, presentedHostKey } from './known-hosts.ts';
 import type { EngineEndpoint } from './endpoint.ts';
 import { UndiciExchange } from './undici-exchange.ts';
 
@@ -49,7 +50,7 @@ export class SshEngineDispatcher {
 
   private connection(): Promise<SshClient> {
     if (this.ssh) return this.ssh;
-    const { host, port, username, privateKey, agent, hostKeySha256 } = this.endpoint;
+    const { host, port, username, privateKey, agent, hostKeySha256, knownHostsFile } = this.endpoint;
     const attempt = new Promise<SshClient>((resolve, reject) => {
       const client = new SshClient();
       // Why the connection ended, for the calls the closing pool fails (a refused host key, not just "closed").
@@ -86,9 +87,11 @@ export class SshEngineDispatcher {
         readyTimeout: this.connectTimeoutMs,
         keepaliveInterval: 5000,
         keepaliveCountMax: 3,
-        hostVerifier: hostKeySha256
-          ? (key: Buffer) => createHash('sha256').update(key).digest('base64').replace(/=+$/, '') === hostKeySha256.replace(/=+$/, '')
-          : undefined,
+        hostVerifier: (key: Buffer) => {
+          const refusal = hostKeyRefusal(key, hostKeySha256, knownHostsFile, host, port);
+          if (refusal) failure ??= new EngineError(refusal);
+          return refusal === undefined;
+        },
       });
     });
     this.ssh = attempt;
@@ -138,6 +141,25 @@ export class SshEngineDispatcher {
       });
     });
   }
+}
+
+/** Why a presented host key is not accepted: a pinned fingerprint, else known_hosts; neither given means unchecked. */
+function hostKeyRefusal(key: Buffer, sha256: string | undefined, knownHostsFile: string | undefined, host: string, port: number): string | undefined {
+  const presented = createHash('sha256').update(key).digest('base64').replace(/=+$/, '');
+  if (sha256) {
+    return presented === sha256.replace(/^SHA256:/, '').replace(/=+$/, '') ? undefined : `the host key of ${host}:${port} (SHA256:${presented}) is not the one expected; refused`;
+  }
+  if (!knownHostsFile) return undefined;
+  let verdict: string;
+  try {
+    verdict = checkHostKey(knownHostsFile, host, port, presentedHostKey(key)).kind;
+  } catch (error) {
+    return `the host key of ${host}:${port} cannot be checked: ${(error as Error).message}`;
+  }
+  if (verdict === 'known') return undefined;
+  return verdict === 'unknown'
+    ? `the host key of ${host}:${port} (SHA256:${presented}) is not in ${knownHostsFile}; add it (ssh-keyscan, or one ssh login) or pin hostKeySha256`
+    : `the host key of ${host}:${port} (SHA256:${presented}) is ${verdict} in ${knownHostsFile}; refused`;
 }
 
 /** An exchange that carries engine requests over one SSH connection to a remote host. */

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomically } from '../core/atomic-file.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import type { HostRecord, HostStore } from './host-store.ts';
-import { fingerprint } from './known-hosts.ts';
+import { fingerprint } from '../engine/known-hosts.ts';
 import { checkHostSettings } from './provisioner.ts';
 import { parseSshTarget } from './ssh-target.ts';
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2, { type ConnectConfig } from 'ssh2';
-import { checkHostKey, fingerprint, presentedHostKey, recordHostKey, type PresentedHostKey } from './known-hosts.ts';
+import { checkHostKey, fingerprint, presentedHostKey, recordHostKey, type PresentedHostKey } from '../engine/known-hosts.ts';
 import { shellQuote } from './shell-quote.ts';
 import type { SshTarget } from './ssh-target.ts';
 
