@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -48,6 +48,7 @@ async function withOned(pool: string, body: (url: string) => Promise<void>): Pro
 
 function monitorRun(url: string, stdin: string, argv = ['100']): Promise<{ code: number; stdout: string; stderr: string }> {
   const auth = join(stateDir, 'one_auth-system-monitor');
+  mkdirSync(stateDir, { recursive: true });
   writeFileSync(auth, 'oneadmin:SECRET\n', { mode: 0o600 });
   return new Promise((resolve) => {
     const child = execFile(monitor, argv, { env: { ...process.env, ONE_XMLRPC: url, ONE_AUTH: auth }, timeout: 30_000 }, (error, stdout, stderr) =>
