@@ -2,8 +2,8 @@ import { InvalidInputError, NotSupportedError, VmConflictError, VmNotFoundError 
 import { writeGuestFiles } from '../core/guest-files.ts';
 import type { HostServices } from '../core/host-services.ts';
 import { LABEL_VM_ID, ownedContainerFilter } from '../core/labels.ts';
-import { linkExists } from '../core/nic-plumbing.ts';
-import { netDevCounters } from '../core/net-dev.ts';
+import type { HostAccess } from '../core/host-access.ts';
+import { netDevPath, parseNetDev } from '../core/net-dev.ts';
 import { publishSnapshot } from '../core/snapshot-publish.ts';
 import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { ContainerInspect } from '../engine/types.ts';
@@ -137,8 +137,8 @@ export class NovaInstances {
   /** Hot-plugs a VIF as the next free eth<n>; a stopped instance gets it from network_info at its next start. */
   async attachInterface(uuid: string, vif: VifRequest): Promise<void> {
     const { spec, container } = await this.existingSpec(uuid);
-    const nic = vifNic(vif, nextNicId(spec.nics, container));
-    if (linkExists(nic.hostInterface)) throw new VmConflictError(`instance ${uuid}: interface ${nic.hostInterface} of VIF ${vif.id} already exists on the host`);
+    const nic = vifNic(vif, await nextNicId(this.host.access, spec.nics, container));
+    if ((await this.host.access.links.present([nic.hostInterface])).size) throw new VmConflictError(`instance ${uuid}: interface ${nic.hostInterface} of VIF ${vif.id} already exists on the host`);
     await this.host.vms.attachNic(spec, nic);
   }
 
@@ -190,10 +190,10 @@ function identity(uuid: string): VmSpec {
 }
 
 /** One above the highest NIC index the instance has, counting interfaces plugged inside it since spawn. */
-function nextNicId(nics: NicSpec[], container: ContainerInspect): number {
+async function nextNicId(access: HostAccess, nics: NicSpec[], container: ContainerInspect): Promise<number> {
   const ids = nics.map((nic) => nic.nicId);
   if (container.State.Running && container.State.Pid > 0) {
-    for (const name of netDevCounters(container.State.Pid).keys()) {
+    for (const name of parseNetDev(await access.readFile(netDevPath(container.State.Pid))).keys()) {
       const match = /^eth(\d+)$/.exec(name);
       if (match) ids.push(Number(match[1]));
     }
