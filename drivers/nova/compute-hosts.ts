@@ -41,7 +41,7 @@ export class ComputeHosts {
   /** Runs a verb on the host the instance is on; refused with 404 when no host has it. */
   async onInstance<T>(uuid: string, verb: (instances: NovaInstances) => Promise<T>): Promise<T> {
     const host = await this.locate(uuid);
-    if (!host) throw new VmNotFoundError(`instance ${uuid} not found on ${this.hosts.length === 1 ? this.hosts[0]!.services.access.name : `any of the hosts ${this.hosts.map((h) => h.name).join(', ')}`}`);
+    if (!host) throw new VmNotFoundError(`instance ${uuid} not found on ${this.everywhere()}`);
     return onHost(host.name, () => verb(host.instances));
   }
 
@@ -73,6 +73,11 @@ export class ComputeHosts {
     const hosts = name === undefined ? this.hosts : [this.named(name)];
     const lists = await Promise.all(hosts.map((host) => onHost(host.name, () => host.instances.list())));
     return lists.flat();
+  }
+
+  /** All the hosts, as a not-found message names them: "this host" when it is the only one, as before. */
+  private everywhere(): string {
+    return this.hosts.length === 1 ? this.hosts[0]!.services.access.name : `any of the hosts ${this.hosts.map((h) => h.name).join(', ')}`;
   }
 
   forget(uuid: string): void {

@@ -7,7 +7,8 @@ type ErrorCode = 'invalid_input' | 'not_found' | 'conflict' | 'too_large' | 'not
 /** Errors as an HTTP status and `{error, message}`, the code being what the Nova shim maps to its exceptions. */
 export function errorAnswer(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const [status, code] = classify(error);
-  if (status >= 500 && status !== 501 && status !== 503) request.log.error({ err: error }, 'request failed');
+  if (status === 503) request.log.warn({ err: error }, 'host unavailable');
+  else if (status >= 500 && status !== 501) request.log.error({ err: error }, 'request failed');
   const message = (error.message || code).replace(/\s*\n\s*/g, ' ');
   return reply.code(status).send({ error: code, message });
 }

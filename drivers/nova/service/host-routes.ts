@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AvailableResource, HostQuery, Inventory, Uptime } from '../api-schemas.ts';
-import type { ComputeHosts } from '../compute-hosts.ts';
+import type { ComputeHost, ComputeHosts } from '../compute-hosts.ts';
 import { onHost } from '../host-reach.ts';
 import { availableResource, hostUptime, inventory } from '../host-resources.ts';
 import { errorAnswers } from './error-schemas.ts';
@@ -10,7 +10,7 @@ export function hostRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ['host'];
     const querystring = HostQuery;
-    const on = <T>(name: string | undefined, work: (host: ReturnType<ComputeHosts['named']>) => Promise<T>) => {
+    const on = <T>(name: string | undefined, work: (host: ComputeHost) => Promise<T>) => {
       const host = hosts.named(name);
       return onHost(host.name, () => work(host));
     };
