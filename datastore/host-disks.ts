@@ -3,6 +3,7 @@ import { InvalidInputError } from '../drivers/core/errors.ts';
 import { defaultHostConfig } from '../drivers/core/host-config.ts';
 import { LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../drivers/core/labels.ts';
 import { CommandRunner } from '../drivers/core/command-runner.ts';
+import { LocalHostAccess } from '../drivers/core/host-access.ts';
 import { NicPlumbing } from '../drivers/core/nic-plumbing.ts';
 import { VmLifecycle } from '../drivers/core/vm-lifecycle.ts';
 import { noPrivileges, type VmSpec } from '../drivers/core/vm-spec.ts';
@@ -137,8 +138,8 @@ export class HostDisks {
 
   /** The VMM's cleanup: the container, its NICs and its snapshot images. */
   async destroyContainer(vmId: number): Promise<void> {
-    const commands = new CommandRunner([]);
-    await new VmLifecycle(this.engine, new NicPlumbing(commands), defaultHostConfig(), commands).destroy(containerOnlySpec(vmId));
+    const access = new LocalHostAccess(new CommandRunner([]));
+    await new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostConfig(), access).destroy(containerOnlySpec(vmId));
   }
 
   async untag(reference: string): Promise<void> {

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import type { CommandRunner } from './command-runner.ts';
+import type { HostAccess } from './host-access.ts';
 
 /**
  * On a host where Docker runs, bridged frames go through iptables (br_netfilter) and Docker sets the
@@ -8,37 +7,41 @@ import type { CommandRunner } from './command-runner.ts';
  * traffic that stays on that bridge through, as it would without Docker. Nothing else is opened.
  */
 export class BridgeFirewall {
-  constructor(private readonly commands: CommandRunner) {}
+  constructor(private readonly host: HostAccess) {}
 
   async allowWithinBridges(bridges: string[]): Promise<void> {
-    if (!bridgedTrafficIsFiltered()) return;
+    if (bridges.length === 0 || !(await this.bridgedTrafficIsFiltered())) return;
     for (const bridge of new Set(bridges)) {
       const rule = ['DOCKER-USER', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'];
-      const present = await this.commands.asRoot(['iptables', '-w', '-C', ...rule]).then(
+      const present = await this.iptables(['-C', ...rule]).then(
         () => true,
         () => false,
       );
-      if (!present && (await this.hasDockerUserChain())) await this.commands.asRoot(['iptables', '-w', '-I', ...rule]);
+      if (!present && (await this.hasDockerUserChain())) await this.iptables(['-I', ...rule]);
     }
   }
 
   /** Takes back the rule for a bridge that is going away. */
   async forgetBridge(bridge: string): Promise<void> {
-    await this.commands.asRoot(['iptables', '-w', '-D', 'DOCKER-USER', '-i', bridge, '-o', bridge, '-j', 'ACCEPT']).catch(() => undefined);
+    await this.iptables(['-D', 'DOCKER-USER', '-i', bridge, '-o', bridge, '-j', 'ACCEPT']).catch(() => undefined);
   }
 
   private hasDockerUserChain(): Promise<boolean> {
-    return this.commands.asRoot(['iptables', '-w', '-n', '-L', 'DOCKER-USER']).then(
+    return this.iptables(['-n', '-L', 'DOCKER-USER']).then(
       () => true,
       () => false,
     );
   }
-}
 
-function bridgedTrafficIsFiltered(): boolean {
-  try {
-    return readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1';
-  } catch {
-    return false;
+  private iptables(args: string[]): Promise<string> {
+    return this.host.run(['iptables', '-w', ...args], { root: true });
+  }
+
+  private async bridgedTrafficIsFiltered(): Promise<boolean> {
+    try {
+      return (await this.host.readFile('/proc/sys/net/bridge/bridge-nf-call-iptables')).trim() === '1';
+    } catch {
+      return false;
+    }
   }
 }

@@ -29,3 +29,11 @@ export class VmConflictError extends InvalidInputError {
     this.name = 'VmConflictError';
   }
 }
+
+/** The host that was to act cannot be reached (SSH down, engine silent): nothing was decided there. */
+export class HostUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostUnavailableError';
+  }
+}

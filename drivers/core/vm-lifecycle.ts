@@ -1,12 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { EngineClient } from '../engine/engine-client.ts';
 import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
-import type { CommandRunner } from './command-runner.ts';
 import { containerConfig, cpuLimits, memoryLimits } from './container-config.ts';
 import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
+import type { HostAccess } from './host-access.ts';
 import type { HostConfig } from './host-config.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
+import { netDevPath } from './net-dev.ts';
 import type { NicPlumbing } from './nic-plumbing.ts';
 import { applyResolvConf } from './resolv-conf.ts';
 import type { NicSpec, VmSpec } from './vm-spec.ts';
@@ -22,12 +22,12 @@ export class VmLifecycle {
     private readonly engine: EngineClient,
     private readonly nics: NicPlumbing,
     private readonly host: HostConfig,
-    private readonly commands: CommandRunner,
+    private readonly access: HostAccess,
   ) {}
 
   /** Creates and starts the VM, or starts the existing one with its data (resume from poweroff). */
   async deploy(spec: VmSpec): Promise<ContainerInspect> {
-    this.nics.checkBridges(spec.nics);
+    await this.nics.checkBridges(spec.nics);
     const existing = await this.createUnlessPresent(spec);
     if (existing !== 'created') return this.bringUp(spec, existing);
     try {
@@ -41,7 +41,7 @@ export class VmLifecycle {
 
   /** Creates the VM's container without starting it (a VM defined powered off); an existing one is kept as it is. */
   async create(spec: VmSpec): Promise<void> {
-    this.nics.checkBridges(spec.nics);
+    await this.nics.checkBridges(spec.nics);
     await this.createUnlessPresent(spec);
   }
 
@@ -270,20 +270,20 @@ export class VmLifecycle {
   private async stoppedSince(spec: VmSpec, pid: number): Promise<ContainerInspect | undefined> {
     // The engine records the exit a moment later; on a loaded host that moment can be seconds. A process
     // on its way out loses its network namespace before it turns into a zombie: that counts as gone too.
-    const running = () => processAlive(pid) && existsSync(`/proc/${pid}/net/dev`);
+    const running = async () => (await processAlive(this.access, pid)) && (await this.access.exists(netDevPath(pid)));
     let container = await this.engine.inspectContainer(spec.containerName);
     for (let attempt = 0; attempt < 100 && container.State.Running; attempt++) {
-      if (running()) return undefined;
+      if (await running()) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 100));
       container = await this.engine.inspectContainer(spec.containerName);
     }
     if (!container.State.Running) return container;
-    return running() ? undefined : { ...container, State: { ...container.State, Running: false, Error: 'its first process has exited' } };
+    return (await running()) ? undefined : { ...container, State: { ...container.State, Running: false, Error: 'its first process has exited' } };
   }
 
   private async applyDns(spec: VmSpec, container: ContainerInspect): Promise<void> {
     if (container.HostConfig.NetworkMode === 'host' || !container.ResolvConfPath) return;
-    await applyResolvConf(container.ResolvConfPath, spec.nics, this.commands);
+    await applyResolvConf(container.ResolvConfPath, spec.nics, this.access);
   }
 
   private async finishStop(spec: VmSpec, keep: boolean): Promise<void> {
@@ -325,9 +325,9 @@ export class VmLifecycle {
 }
 
 /** False once the process has exited, also while it is a zombie its parent has not reaped yet. */
-function processAlive(pid: number): boolean {
+async function processAlive(access: HostAccess, pid: number): Promise<boolean> {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = await access.readFile(`/proc/${pid}/stat`);
     return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
   } catch {
     return false;

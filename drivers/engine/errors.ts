@@ -22,3 +22,11 @@ export class EngineConflictError extends EngineError {
     this.name = 'EngineConflictError';
   }
 }
+
+/** The engine could not be reached or did not answer in time: the host is down, not the request wrong. */
+export class EngineUnreachableError extends EngineError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineUnreachableError';
+  }
+}

@@ -3,7 +3,7 @@ import { connect as netConnect } from 'node:net';
 import { createHash } from 'node:crypto';
 import { Client as SshClient } from 'ssh2';
 import { Pool } from 'undici';
-import { EngineError } from './errors.ts';
+import { EngineError, EngineUnreachableError } from './errors.ts';
 import { checkHostKey, presentedHostKey } from './known-hosts.ts';
 import type { EngineEndpoint } from './endpoint.ts';
 import { UndiciExchange } from './undici-exchange.ts';
@@ -56,7 +56,7 @@ export class SshEngineDispatcher {
       // Why the connection ended, for the calls the closing pool fails (a refused host key, not just "closed").
       let failure: EngineError | undefined;
       const timer = setTimeout(() => {
-        failure ??= new EngineError(`SSH connection to ${host}:${port} timed out after ${this.connectTimeoutMs} ms`);
+        failure ??= new EngineUnreachableError(`SSH connection to ${host}:${port} timed out after ${this.connectTimeoutMs} ms`);
         reject(failure);
         client.destroy();
       }, this.connectTimeoutMs);
@@ -68,7 +68,7 @@ export class SshEngineDispatcher {
       // unheard 'error' event would crash the process. Any error ends this connection for good.
       client.on('error', (error) => {
         clearTimeout(timer);
-        failure ??= new EngineError(`SSH connection to ${host}:${port} failed: ${error.message}`);
+        failure ??= new EngineUnreachableError(`SSH connection to ${host}:${port} failed: ${error.message}`);
         reject(failure);
         client.destroy();
       });
@@ -77,7 +77,7 @@ export class SshEngineDispatcher {
         if (this.ssh === attempt) this.ssh = undefined;
         const pool = this.pool;
         this.pool = undefined;
-        pool?.destroy(failure ?? new EngineError(`SSH connection to ${host}:${port} closed`)).catch(() => undefined);
+        pool?.destroy(failure ?? new EngineUnreachableError(`SSH connection to ${host}:${port} closed`)).catch(() => undefined);
       });
       client.connect({
         host,
@@ -131,12 +131,12 @@ export class SshEngineDispatcher {
     const ssh = await this.connection();
     return new Promise<net.Socket>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new EngineError(`opening the engine socket on ${this.endpoint.host} timed out`)),
+        () => reject(new EngineUnreachableError(`opening the engine socket on ${this.endpoint.host} timed out`)),
         this.connectTimeoutMs,
       );
       ssh.openssh_forwardOutStreamLocal(this.endpoint.socketPath, (error, channel) => {
         clearTimeout(timer);
-        if (error) reject(new EngineError(`cannot reach the engine socket ${this.endpoint.socketPath} on ${this.endpoint.host}: ${error.message}`));
+        if (error) reject(new EngineUnreachableError(`cannot reach the engine socket ${this.endpoint.socketPath} on ${this.endpoint.host}: ${error.message}`));
         else resolve(channel as unknown as net.Socket);
       });
     });

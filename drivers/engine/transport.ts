@@ -1,4 +1,4 @@
-import { EngineConflictError, EngineError, EngineNotFoundError } from './errors.ts';
+import { EngineConflictError, EngineError, EngineNotFoundError, EngineUnreachableError } from './errors.ts';
 import type { EngineEndpoint } from './endpoint.ts';
 import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest } from './http-exchange.ts';
 import { UnixSocketExchange } from './unix-socket-exchange.ts';
@@ -153,9 +153,9 @@ export class EngineTransport {
       response = await exchange.send({ method: call.method, path: `${prefix}${call.path}${search}`, headers, body, timeoutMs });
     } catch (error) {
       if (error instanceof EngineError) throw error;
-      if (error instanceof HttpTimeoutError) throw new EngineError(`${call.subject}: ${this.describe()} did not answer within ${timeoutMs} ms`);
+      if (error instanceof HttpTimeoutError) throw new EngineUnreachableError(`${call.subject}: ${this.describe()} did not answer within ${timeoutMs} ms`);
       const reason = error instanceof Error ? error.message : String(error);
-      throw new EngineError(`${call.subject}: cannot reach the ${this.describe()}: ${reason}`);
+      throw new EngineUnreachableError(`${call.subject}: cannot reach the ${this.describe()}: ${reason}`);
     }
     return response;
   }

@@ -10,6 +10,12 @@ export const InstanceUuid = Type.String({
   description: "Nova's instance uuid, lower case; the container is nova-<uuid>",
 });
 
+/** A host the service manages: `local` (this machine) or a host recorded by `dockvisor host create`. */
+const hostName = (description: string) => Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$', description });
+
+/** Which host a question is about: for /v1/host/*, the service's first host when absent; for the instance list, every host. */
+export const HostQuery = Type.Object({ host: Type.Optional(hostName('a host the service manages (`local` is this machine)')) }, { additionalProperties: false });
+
 export const InstanceParams = Type.Object({ uuid: InstanceUuid }, { additionalProperties: false });
 export const InterfaceParams = Type.Object(
   { uuid: InstanceUuid, vifId: Type.String({ pattern: '^[0-9A-Za-z-]{1,64}$', description: 'the VIF (Neutron port) id' }) },
@@ -46,6 +52,7 @@ export const NetworkInfo = Type.Array(Vif, { maxItems: 16, description: "the ins
 export const SpawnRequest = Type.Object(
   {
     uuid: InstanceUuid,
+    host: Type.Optional(hostName("the host to create it on (`local` is this machine); the service's first host by default")),
     name: Type.Optional(Type.String({ maxLength: 255, description: 'display name' })),
     hostname: Type.Optional(Type.String({ maxLength: 253 })),
     image: Type.String({ minLength: 1, maxLength: 512, description: 'Docker image reference, e.g. registry:5000/repo@sha256:...' }),
@@ -107,6 +114,7 @@ export const AttachInterfaceRequest = Type.Object({ vif: Vif }, { additionalProp
 export const InstanceInfo = Type.Object({
   uuid: InstanceUuid,
   container: Type.String(),
+  host: Type.String({ description: 'the host the instance is on' }),
   power_state: Type.Integer({ description: "Nova's power state: 0 NOSTATE, 1 RUNNING, 3 PAUSED, 4 SHUTDOWN, 6 CRASHED, 7 SUSPENDED" }),
   state: Type.String({ description: 'the power state by name' }),
 });
@@ -150,6 +158,7 @@ export const ErrorAnswer = Type.Object({
     Type.Literal('conflict'),
     Type.Literal('too_large'),
     Type.Literal('not_supported'),
+    Type.Literal('unavailable'),
     Type.Literal('internal'),
   ]),
   message: Type.String(),

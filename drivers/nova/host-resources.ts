@@ -1,7 +1,6 @@
-import os from 'node:os';
+import type { HostAccess } from '../core/host-access.ts';
 import type { HostServices } from '../core/host-services.ts';
 import { ownedContainerFilter } from '../core/labels.ts';
-import { filesystemMb, hostFacts } from '../monitoring/host-facts.ts';
 import type { AvailableResource, Inventory } from './api-schemas.ts';
 import { NOVA_LABEL_RESOURCES } from './nova-labels.ts';
 
@@ -10,16 +9,17 @@ const DEFAULT_RATIOS = { VCPU: 4.0, MEMORY_MB: 1.0, DISK_GB: 1.0 };
 
 /**
  * The host as Nova's resource tracker wants it: totals from the engine (what containers can use), used
- * values as the sum of Nova's instances' flavors, stopped ones included, as Nova accounts them.
+ * values as the sum of Nova's instances' flavors, stopped ones included, as Nova accounts them. What the
+ * engine does not say (CPU model, disk space) is read on the host itself, through its HostAccess.
  */
 export async function availableResource(host: HostServices): Promise<AvailableResource> {
-  const [info, version, containers] = await Promise.all([
+  const [info, version, containers, modelName] = await Promise.all([
     host.engine.info(),
     host.engine.version(),
     host.engine.listContainers(ownedContainerFilter('nova')),
+    cpuModel(host.access),
   ]);
-  const facts = hostFacts();
-  const disk = filesystemMb(info.DockerRootDir);
+  const disk = await filesystemMb(host.access, info.DockerRootDir);
   const used = { vcpus: 0, memory_mb: 0, root_gb: 0 };
   for (const container of containers) {
     const flavor = parseFlavor(container.Labels[NOVA_LABEL_RESOURCES]);
@@ -27,11 +27,11 @@ export async function availableResource(host: HostServices): Promise<AvailableRe
     used.memory_mb += flavor.memory_mb;
     used.root_gb += flavor.root_gb;
   }
-  const vcpus = info.NCPU ?? facts.totalCpu / 100;
-  const arch = novaArch(info.Architecture ?? facts.arch);
+  const vcpus = info.NCPU ?? 1;
+  const arch = novaArch(info.Architecture ?? 'unknown');
   return {
     vcpus,
-    memory_mb: Math.floor((info.MemTotal ?? facts.totalMemoryKb * 1024) / (1024 * 1024)),
+    memory_mb: Math.floor((info.MemTotal ?? 0) / (1024 * 1024)),
     local_gb: Math.floor(disk.totalMb / 1024),
     vcpus_used: used.vcpus,
     memory_mb_used: used.memory_mb,
@@ -39,8 +39,8 @@ export async function availableResource(host: HostServices): Promise<AvailableRe
     disk_available_least: Math.floor(disk.freeMb / 1024),
     hypervisor_type: 'docker',
     hypervisor_version: versionNumber(version.Version),
-    hypervisor_hostname: info.Name ?? facts.hostname,
-    cpu_info: JSON.stringify({ arch, model: facts.modelName, topology: { sockets: 1, cores: vcpus, threads: 1 }, features: [] }),
+    hypervisor_hostname: info.Name ?? host.access.name,
+    cpu_info: JSON.stringify({ arch, model: modelName, topology: { sockets: 1, cores: vcpus, threads: 1 }, features: [] }),
     numa_topology: null,
     supported_instances: [[arch, 'docker', 'exe']],
   };
@@ -56,16 +56,30 @@ export function inventory(resource: AvailableResource): Inventory {
   };
 }
 
-/** The host's uptime in seconds and as `uptime` prints it, which is what Nova shows. */
-export function hostUptime(): { uptime: string; seconds: number } {
-  const seconds = Math.floor(os.uptime());
+/** The host's uptime in seconds and as `uptime` prints it, which is what Nova shows; the clock is the service's. */
+export async function hostUptime(access: HostAccess): Promise<{ uptime: string; seconds: number }> {
+  const [uptime, loadavg] = await Promise.all([access.readFile('/proc/uptime'), access.readFile('/proc/loadavg')]);
+  const seconds = Math.floor(Number(uptime.split(/\s+/)[0]) || 0);
   const days = Math.floor(seconds / 86400);
   const hours = Math.floor((seconds % 86400) / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
   const clock = new Date().toTimeString().slice(0, 8);
-  const load = os.loadavg().map((value) => value.toFixed(2)).join(', ');
+  const load = loadavg.split(/\s+/).slice(0, 3).map((value) => (Number(value) || 0).toFixed(2)).join(', ');
   const up = `${days ? `${days} day${days === 1 ? '' : 's'}, ` : ''}${String(hours).padStart(2, ' ')}:${String(minutes).padStart(2, '0')}`;
   return { uptime: ` ${clock} up ${up},  load average: ${load}`, seconds };
+}
+
+async function cpuModel(access: HostAccess): Promise<string> {
+  const cpuInfo = await access.readFile('/proc/cpuinfo').catch(() => '');
+  return /^model name\s*:\s*(.+)$/m.exec(cpuInfo)?.[1]?.trim() ?? 'unknown';
+}
+
+/** Size and free space of the filesystem holding `path` on the host, in MB (`df`, which any user may run). */
+async function filesystemMb(access: HostAccess, path: string): Promise<{ totalMb: number; freeMb: number }> {
+  const fields = (await access.run(['df', '-Pk', '--', path])).trim().split('\n').at(-1)?.split(/\s+/) ?? [];
+  const [totalKb, , availableKb] = fields.slice(1, 4).map(Number);
+  if (!Number.isFinite(totalKb) || !Number.isFinite(availableKb)) throw new Error(`df ${path} on ${access.name}: unexpected output`);
+  return { totalMb: Math.floor(totalKb! / 1024), freeMb: Math.floor(availableKb! / 1024) };
 }
 
 function parseFlavor(text: string | undefined): { vcpus: number; memory_mb: number; root_gb: number } {

@@ -2,8 +2,8 @@ import { InvalidInputError, NotSupportedError, VmConflictError, VmNotFoundError 
 import { writeGuestFiles } from '../core/guest-files.ts';
 import type { HostServices } from '../core/host-services.ts';
 import { LABEL_VM_ID, ownedContainerFilter } from '../core/labels.ts';
-import { linkExists } from '../core/nic-plumbing.ts';
-import { netDevCounters } from '../core/net-dev.ts';
+import type { HostAccess } from '../core/host-access.ts';
+import { netDevPath, parseNetDev } from '../core/net-dev.ts';
 import { publishSnapshot } from '../core/snapshot-publish.ts';
 import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { ContainerInspect } from '../engine/types.ts';
@@ -19,6 +19,8 @@ export interface NovaOptions {
   pushTimeoutMs: number;
 }
 
+/** What the service calls this machine. */
+export const LOCAL_HOST = 'local';
 const CONSOLE_LINES = 2000;
 const CONSOLE_BYTES = 100 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -27,11 +29,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export class NovaInstances {
   private readonly marks: SuspendMarks;
 
+  /** `hostName`: the host as the service names it; its suspend marks are kept apart from other hosts'. */
   constructor(
     private readonly host: HostServices,
     private readonly options: NovaOptions,
+    private readonly hostName = LOCAL_HOST,
   ) {
-    this.marks = new SuspendMarks(host.config.stateDir);
+    this.marks = new SuspendMarks(host.config.stateDir, hostName === LOCAL_HOST ? undefined : hostName);
   }
 
   /** Uuids of Nova's instances on the host, whatever their state; OpenNebula's containers are not among them. */
@@ -60,7 +64,7 @@ export class NovaInstances {
   async info(uuid: string): Promise<InstanceInfo> {
     const container = await this.existing(uuid);
     const state = powerStateOf(container.State, this.marks.has(container.Id));
-    return { uuid, container: containerNameOf(uuid), power_state: PowerState[state], state };
+    return { uuid, container: containerNameOf(uuid), host: this.hostName, power_state: PowerState[state], state };
   }
 
   /** Removes the instance with its NICs; an instance already gone is no error. */
@@ -128,8 +132,7 @@ export class NovaInstances {
 
   /** Commits the instance's filesystem and pushes it to the registry; returns the reference pinned by digest. */
   async snapshot(uuid: string, imageId: string): Promise<string> {
-    const registry = this.options.registry;
-    if (!registry) throw new NotSupportedError('snapshot: no registry is configured (start the service with --registry host:port)');
+    const registry = requireRegistry(this.options);
     const { spec } = await this.existingSpec(uuid);
     return publishSnapshot(this.host.engine, this.host.vms, spec, { repository: `${registry}/nova-snapshots/${uuid}`, tag: imageId }, this.options.pushTimeoutMs);
   }
@@ -137,8 +140,8 @@ export class NovaInstances {
   /** Hot-plugs a VIF as the next free eth<n>; a stopped instance gets it from network_info at its next start. */
   async attachInterface(uuid: string, vif: VifRequest): Promise<void> {
     const { spec, container } = await this.existingSpec(uuid);
-    const nic = vifNic(vif, nextNicId(spec.nics, container));
-    if (linkExists(nic.hostInterface)) throw new VmConflictError(`instance ${uuid}: interface ${nic.hostInterface} of VIF ${vif.id} already exists on the host`);
+    const nic = vifNic(vif, await nextNicId(this.host.access, spec.nics, container));
+    if ((await this.host.access.links.present([nic.hostInterface])).size) throw new VmConflictError(`instance ${uuid}: interface ${nic.hostInterface} of VIF ${vif.id} already exists on the host`);
     await this.host.vms.attachNic(spec, nic);
   }
 
@@ -159,7 +162,7 @@ export class NovaInstances {
 
   private async existing(uuid: string): Promise<ContainerInspect> {
     const container = await this.host.vms.inspect(identity(uuid));
-    if (!container) throw new VmNotFoundError(`instance ${uuid} not found on this host`);
+    if (!container) throw new VmNotFoundError(`instance ${uuid} not found on ${this.host.access.name}`);
     return container;
   }
 
@@ -169,6 +172,12 @@ export class NovaInstances {
     const nics = networkInfo ? networkNics(networkInfo) : storedNics(container.Config.Labels ?? {});
     return { container, spec: { ...identity(uuid), nics } };
   }
+}
+
+/** Where snapshots go; without a registry they are not supported, whichever the instance. */
+export function requireRegistry(options: NovaOptions): string {
+  if (!options.registry) throw new NotSupportedError('snapshot: no registry is configured (start the service with --registry host:port)');
+  return options.registry;
 }
 
 /** Who the instance is, for verbs on an existing container; what it was made from lives on the container. */
@@ -190,10 +199,10 @@ function identity(uuid: string): VmSpec {
 }
 
 /** One above the highest NIC index the instance has, counting interfaces plugged inside it since spawn. */
-function nextNicId(nics: NicSpec[], container: ContainerInspect): number {
+async function nextNicId(access: HostAccess, nics: NicSpec[], container: ContainerInspect): Promise<number> {
   const ids = nics.map((nic) => nic.nicId);
   if (container.State.Running && container.State.Pid > 0) {
-    for (const name of netDevCounters(container.State.Pid).keys()) {
+    for (const name of parseNetDev(await access.readFile(netDevPath(container.State.Pid))).keys()) {
       const match = /^eth(\d+)$/.exec(name);
       if (match) ids.push(Number(match[1]));
     }

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 export class SuspendMarks {
   private readonly dir: string;
 
-  constructor(stateDir: string) {
-    this.dir = join(stateDir, 'nova-suspended');
+  /** `host`: a remote host's name; its containers' marks live in their own directory. */
+  constructor(stateDir: string, host?: string) {
+    this.dir = join(stateDir, host ? `nova-suspended@${host}` : 'nova-suspended');
   }
 
   mark(containerId: string): void {

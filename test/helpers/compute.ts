@@ -19,7 +19,7 @@ export interface TestCompute {
 /** The compute service on the real local engine, reached with inject(); never pulls, short shutdown waits. */
 export async function testCompute(options: { registry?: string; config?: string } = {}): Promise<TestCompute> {
   const host = openHostServices(options.config ?? testConfigPath({}, 'nova-host.json'));
-  const app = await computeApp({ token: TOKEN, host, registry: options.registry, pushTimeoutMs: 60_000 });
+  const app = await computeApp({ token: TOKEN, hosts: [{ name: 'local', services: host }], registry: options.registry, pushTimeoutMs: 60_000 });
   return { app, host, close: async () => (await app.close(), await host.close()) };
 }
 

@@ -1,7 +1,8 @@
 import { CommandRunner } from '../../core/command-runner.ts';
 import { BridgeFirewall } from '../../core/bridge-firewall.ts';
+import { LocalHostAccess } from '../../core/host-access.ts';
 import { defaultHostConfig } from '../../core/host-config.ts';
-import { linkExists } from '../../core/nic-plumbing.ts';
+import { linkExists } from '../../core/host-links.ts';
 import { EngineClient } from '../../engine/engine-client.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from '../../opennebula/vm-document-builder.ts';
 import { runDriverAction } from './driver-process.ts';
@@ -28,7 +29,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 export async function runDemo(remotesDir: string): Promise<void> {
   const commands = new CommandRunner(defaultHostConfig().rootCommandPrefix);
   const engine = new EngineClient({ kind: 'unix', socketPath: defaultHostConfig().engineSocket });
-  const firewall = new BridgeFirewall(commands);
+  const firewall = new BridgeFirewall(new LocalHostAccess(commands));
   const driver = (action: string, argv: string[], stdin: string) => runDriverAction(remotesDir, action, argv, stdin);
   const inside = async (vmId: number, ...command: string[]) => {
     const pid = (await engine.inspectContainer(`one-${vmId}`)).State.Pid;

@@ -1,8 +1,8 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { HostServices } from '../../core/host-services.ts';
-import { NovaInstances, type NovaOptions } from '../nova-instances.ts';
+import { ComputeHosts, type NamedHost } from '../compute-hosts.ts';
+import type { NovaOptions } from '../nova-instances.ts';
 import { bearerAuth } from './auth.ts';
 import { errorAnswer } from './error-answers.ts';
 import { hostRoutes } from './host-routes.ts';
@@ -10,7 +10,8 @@ import { instanceRoutes } from './instance-routes.ts';
 
 export interface ComputeAppOptions extends NovaOptions {
   token: string;
-  host: HostServices;
+  /** The hosts it manages; the first is where spawns and host questions go when no host is named. */
+  hosts: NamedHost[];
   logger?: boolean;
   /** Largest request body accepted, in bytes. */
   bodyLimit?: number;
@@ -35,8 +36,8 @@ export async function computeApp(options: ComputeAppOptions): Promise<FastifyIns
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no such route: ${request.method} ${request.url.split('?')[0]}` }));
   app.addHook('onRequest', bearerAuth(options.token));
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-  const instances = new NovaInstances(options.host, options);
-  await app.register(instanceRoutes(instances), { prefix: '/v1' });
-  await app.register(hostRoutes(options.host), { prefix: '/v1' });
+  const hosts = new ComputeHosts(options.hosts, options);
+  await app.register(instanceRoutes(hosts), { prefix: '/v1' });
+  await app.register(hostRoutes(hosts), { prefix: '/v1' });
   return app;
 }

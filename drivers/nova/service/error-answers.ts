@@ -1,13 +1,14 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidInputError, NotSupportedError, VmConflictError, VmNotFoundError } from '../../core/errors.ts';
-import { EngineConflictError, EngineNotFoundError } from '../../engine/errors.ts';
+import { HostUnavailableError, InvalidInputError, NotSupportedError, VmConflictError, VmNotFoundError } from '../../core/errors.ts';
+import { EngineConflictError, EngineNotFoundError, EngineUnreachableError } from '../../engine/errors.ts';
 
-type ErrorCode = 'invalid_input' | 'not_found' | 'conflict' | 'too_large' | 'not_supported' | 'internal';
+type ErrorCode = 'invalid_input' | 'not_found' | 'conflict' | 'too_large' | 'not_supported' | 'unavailable' | 'internal';
 
 /** Errors as an HTTP status and `{error, message}`, the code being what the Nova shim maps to its exceptions. */
 export function errorAnswer(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const [status, code] = classify(error);
-  if (status >= 500 && status !== 501) request.log.error({ err: error }, 'request failed');
+  if (status === 503) request.log.warn({ err: error }, 'host unavailable');
+  else if (status >= 500 && status !== 501) request.log.error({ err: error }, 'request failed');
   const message = (error.message || code).replace(/\s*\n\s*/g, ' ');
   return reply.code(status).send({ error: code, message });
 }
@@ -16,6 +17,7 @@ function classify(error: FastifyError | Error): [number, ErrorCode] {
   if (error instanceof VmNotFoundError || error instanceof EngineNotFoundError) return [404, 'not_found'];
   if (error instanceof VmConflictError || error instanceof EngineConflictError) return [409, 'conflict'];
   if (error instanceof NotSupportedError) return [501, 'not_supported'];
+  if (error instanceof HostUnavailableError || error instanceof EngineUnreachableError) return [503, 'unavailable'];
   if (error instanceof InvalidInputError) return [400, 'invalid_input'];
   const status = (error as FastifyError).statusCode;
   if (status === 413) return [413, 'too_large'];

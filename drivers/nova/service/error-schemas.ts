@@ -9,4 +9,5 @@ export const errorAnswers = {
   413: ErrorAnswer,
   500: ErrorAnswer,
   501: ErrorAnswer,
+  503: ErrorAnswer,
 };

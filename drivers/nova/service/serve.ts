@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { InvalidInputError } from '../../core/errors.ts';
-import { openHostServices } from '../../core/host-services.ts';
+import { loadHostConfig } from '../../core/host-config.ts';
 import { computeApp } from './compute-app.ts';
+import { servedHosts, type HostChoice } from './served-hosts.ts';
 
 export interface ServeOptions {
   listen: string;
@@ -9,17 +10,19 @@ export interface ServeOptions {
   /** The host config file (JSON), as the OpenNebula driver reads it. */
   hostConfig?: string;
   registry?: string;
+  hosts: HostChoice;
 }
 
-/** `dockvisor compute serve`: the service on the local engine until SIGINT or SIGTERM. */
+/** `dockvisor compute serve`: the service on this machine's engine and the named hosts' until SIGINT or SIGTERM. */
 export async function serveCompute(options: ServeOptions): Promise<void> {
   const token = readToken(options.tokenFile);
   const { host: address, port } = listenAddress(options.listen);
   const registry = options.registry ? registryAddress(options.registry) : undefined;
-  const host = openHostServices(options.hostConfig);
-  const app = await computeApp({ token, host, registry, pushTimeoutMs: host.config.imagePullTimeoutMs, logger: true });
+  const config = loadHostConfig(options.hostConfig);
+  const hosts = servedHosts(config, options.hostConfig, options.hosts);
+  const app = await computeApp({ token, hosts, registry, pushTimeoutMs: config.imagePullTimeoutMs, logger: true });
   const stopped = new Promise<void>((resolve) => {
-    const stop = () => void app.close().then(() => host.close()).then(resolve, resolve);
+    const stop = () => void app.close().then(() => Promise.allSettled(hosts.map((host) => host.services.close()))).then(() => resolve(), resolve);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });

@@ -49,6 +49,8 @@ def _nova_error(status, text, instance_uuid):
         return exception.InvalidInput(reason=message)
     if status == 501:
         return NotImplementedError(message)
+    if status == 503:
+        return exception.HypervisorUnavailable(host=message)
     if status == 409 and instance_uuid:
         return exception.InstanceInvalidState(instance_uuid=instance_uuid, attr='state', state=message, method='this action')
     return exception.NovaException('dockvisor compute service answered %s: %s' % (status, message))

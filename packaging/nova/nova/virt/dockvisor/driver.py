@@ -39,6 +39,10 @@ class DockvisorDriver(driver.ComputeDriver):
         self._image_api = glance.API()
         self._nodename = None
 
+    def _host_query(self, path):
+        """A per-host question about this node: the configured host, else the service's first."""
+        return '%s?host=%s' % (path, CONF.dockvisor.host) if CONF.dockvisor.host else path
+
     def _path(self, instance, action=''):
         return '/v1/instances/%s%s' % (instance.uuid, action)
 
@@ -48,20 +52,20 @@ class DockvisorDriver(driver.ComputeDriver):
     # The host
 
     def init_host(self, host):
-        self._service.get('/v1/host/uptime')
+        self._service.get(self._host_query('/v1/host/uptime'))
 
     def get_available_nodes(self, refresh=False):
         if refresh or not self._nodename:
-            self._nodename = self._service.get('/v1/host/resources')['hypervisor_hostname']
+            self._nodename = self._service.get(self._host_query('/v1/host/resources'))['hypervisor_hostname']
         return [self._nodename]
 
     def get_available_resource(self, nodename):
-        resources = self._service.get('/v1/host/resources')
+        resources = self._service.get(self._host_query('/v1/host/resources'))
         resources['supported_instances'] = [tuple(item) for item in resources['supported_instances']]
         return resources
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
-        inventory = self._service.get('/v1/host/inventory')
+        inventory = self._service.get(self._host_query('/v1/host/inventory'))
         ratios = self._get_allocation_ratios(inventory)
         reserved = {
             'VCPU': CONF.reserved_host_cpus,
@@ -74,7 +78,7 @@ class DockvisorDriver(driver.ComputeDriver):
         provider_tree.update_inventory(nodename, inventory)
 
     def get_host_uptime(self):
-        return self._service.get('/v1/host/uptime')['uptime']
+        return self._service.get(self._host_query('/v1/host/uptime'))['uptime']
 
     def get_host_ip_addr(self):
         return CONF.my_ip
@@ -82,7 +86,8 @@ class DockvisorDriver(driver.ComputeDriver):
     # Instances
 
     def list_instance_uuids(self):
-        return self._service.get('/v1/instances')['uuids']
+        # Only this node's instances: Nova treats an instance it finds here but not in its records as foreign.
+        return self._service.get(self._host_query('/v1/instances'))['uuids']
 
     def list_instances(self):
         return ['nova-%s' % uuid for uuid in self.list_instance_uuids()]
@@ -107,6 +112,8 @@ class DockvisorDriver(driver.ComputeDriver):
         }
         if instance.hostname:
             body['hostname'] = instance.hostname
+        if CONF.dockvisor.host:
+            body['host'] = CONF.dockvisor.host
         command = image_meta.properties.get('os_command_line') if image_meta.obj_attr_is_set('properties') else None
         if command:
             body['command'] = shlex.split(command)

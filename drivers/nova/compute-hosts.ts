@@ -1,0 +1,112 @@
+import { HostUnavailableError, InvalidInputError, VmNotFoundError } from '../core/errors.ts';
+import type { HostServices } from '../core/host-services.ts';
+import { onHost } from './host-reach.ts';
+import { containerNameOf } from './instance-spec.ts';
+import { NovaInstances, type NovaOptions } from './nova-instances.ts';
+
+/** A host the service manages, under the name requests use for it. */
+export interface NamedHost {
+  name: string;
+  services: HostServices;
+}
+
+export interface ComputeHost extends NamedHost {
+  instances: NovaInstances;
+}
+
+/**
+ * The hosts the compute service manages. An instance is found by its container, nova-<uuid>, on the
+ * hosts' engines; the last host it was seen on is asked first, but only an engine's answer counts.
+ */
+export class ComputeHosts {
+  readonly hosts: ComputeHost[];
+  private readonly lastSeenOn = new Map<string, ComputeHost>();
+
+  constructor(
+    hosts: NamedHost[],
+    readonly options: NovaOptions,
+  ) {
+    if (hosts.length === 0) throw new InvalidInputError('the compute service needs at least one host');
+    this.hosts = hosts.map((host) => ({ ...host, instances: new NovaInstances(host.services, options, host.name) }));
+  }
+
+  /** The named host, or the first one when no name is given. */
+  named(name: string | undefined): ComputeHost {
+    if (name === undefined) return this.hosts[0]!;
+    const host = this.hosts.find((candidate) => candidate.name === name);
+    if (!host) throw new InvalidInputError(`host ${name} is not managed by this service (it manages ${this.hosts.map((h) => h.name).join(', ')})`);
+    return host;
+  }
+
+  /** Runs a verb on the host the instance is on; refused with 404 when no host has it. */
+  async onInstance<T>(uuid: string, verb: (instances: NovaInstances) => Promise<T>): Promise<T> {
+    const host = await this.locate(uuid);
+    if (!host) throw new VmNotFoundError(`instance ${uuid} not found on ${this.everywhere()}`);
+    return onHost(host.name, () => verb(host.instances));
+  }
+
+  /** Runs a verb on a named host (the first by default), remembering where the instance went. */
+  async onHostFor<T>(name: string | undefined, uuid: string, verb: (instances: NovaInstances) => Promise<T>): Promise<T> {
+    const host = this.named(name);
+    const result = await onHost(host.name, () => verb(host.instances));
+    this.lastSeenOn.set(uuid, host);
+    return result;
+  }
+
+  /**
+   * The host whose engine has the instance's container; undefined when every host answered that none has.
+   * A host that does not answer is named in a HostUnavailableError, unless another host has the instance.
+   */
+  async locate(uuid: string): Promise<ComputeHost | undefined> {
+    const name = containerNameOf(uuid);
+    const has = (host: ComputeHost) => onHost(host.name, async () => (await host.services.engine.findContainer(name)) !== undefined);
+    const cached = this.lastSeenOn.get(uuid);
+    if (cached && (await has(cached).catch(() => false))) return cached;
+    this.lastSeenOn.delete(uuid);
+    const found = await firstWith(this.hosts, has);
+    if (found) this.lastSeenOn.set(uuid, found);
+    return found;
+  }
+
+  /** Instance uuids of one host, or of all of them; a host that does not answer fails the whole list. */
+  async list(name: string | undefined): Promise<string[]> {
+    const hosts = name === undefined ? this.hosts : [this.named(name)];
+    const lists = await Promise.all(hosts.map((host) => onHost(host.name, () => host.instances.list())));
+    return lists.flat();
+  }
+
+  /** All the hosts, as a not-found message names them: "this host" when it is the only one, as before. */
+  private everywhere(): string {
+    return this.hosts.length === 1 ? this.hosts[0]!.services.access.name : `any of the hosts ${this.hosts.map((h) => h.name).join(', ')}`;
+  }
+
+  forget(uuid: string): void {
+    this.lastSeenOn.delete(uuid);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.hosts.map((host) => host.services.close()));
+  }
+}
+
+/** The first host for which `test` holds, without waiting for slower hosts once one does. */
+function firstWith(hosts: ComputeHost[], test: (host: ComputeHost) => Promise<boolean>): Promise<ComputeHost | undefined> {
+  return new Promise((resolve, reject) => {
+    let pending = hosts.length;
+    const failures: HostUnavailableError[] = [];
+    const settle = () => {
+      if (--pending > 0) return;
+      if (failures.length === 0) return resolve(undefined);
+      reject(failures.length === 1 ? failures[0] : new HostUnavailableError(failures.map((failure) => failure.message).join('; ')));
+    };
+    for (const host of hosts) {
+      test(host).then(
+        (yes) => (yes ? resolve(host) : settle()),
+        (error: unknown) => {
+          failures.push(error instanceof HostUnavailableError ? error : new HostUnavailableError(`host ${host.name}: ${(error as Error).message}`));
+          settle();
+        },
+      );
+    }
+  });
+}

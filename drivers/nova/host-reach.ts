@@ -1,0 +1,15 @@
+import { HostUnavailableError } from '../core/errors.ts';
+import { EngineUnreachableError } from '../engine/errors.ts';
+
+/**
+ * Runs `work` on a host; an engine that cannot be reached becomes a HostUnavailableError naming the
+ * host (one from the host's SSH access names it already). Every other error goes through as it is.
+ */
+export async function onHost<T>(hostName: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof EngineUnreachableError) throw new HostUnavailableError(`host ${hostName} is unavailable: ${error.message}`);
+    throw error;
+  }
+}

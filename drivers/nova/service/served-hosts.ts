@@ -1,0 +1,37 @@
+import { InvalidInputError } from '../../core/errors.ts';
+import type { HostConfig } from '../../core/host-config.ts';
+import { hostServices, openHostServices } from '../../core/host-services.ts';
+import { hostEngine } from '../../machine/host-engine.ts';
+import { HostStore } from '../../machine/host-store.ts';
+import { SshHostAccess } from '../../machine/ssh-host-access.ts';
+import type { NamedHost } from '../compute-hosts.ts';
+import { LOCAL_HOST } from '../nova-instances.ts';
+
+export interface HostChoice {
+  /** Hosts recorded by `dockvisor host create`, by name, in the order given. */
+  names: string[];
+  /** This machine too (first); the default when no host is named. */
+  local: boolean;
+}
+
+/**
+ * The hosts the service manages: this machine through its engine socket and local commands, and each
+ * recorded host through one SSH connection for its engine and one for its commands. Nothing connects
+ * until the first request; every call to a remote host is bounded by the config's engineTimeoutMs.
+ */
+export function servedHosts(config: HostConfig, configPath: string | undefined, choice: HostChoice, store = new HostStore()): NamedHost[] {
+  const local = choice.local || choice.names.length === 0;
+  const seen = new Set<string>();
+  for (const name of choice.names) {
+    if (name === LOCAL_HOST) throw new InvalidInputError(`--host ${LOCAL_HOST}: this machine is --local`);
+    if (seen.has(name)) throw new InvalidInputError(`--host ${name} is given twice`);
+    seen.add(name);
+  }
+  const records = choice.names.map((name) => store.get(name));
+  const hosts: NamedHost[] = local ? [{ name: LOCAL_HOST, services: openHostServices(configPath) }] : [];
+  for (const record of records) {
+    const engine = hostEngine(record, config.engineTimeoutMs);
+    hosts.push({ name: record.name, services: hostServices(config, engine, new SshHostAccess(record, config.engineTimeoutMs)) });
+  }
+  return hosts;
+}
