@@ -17,8 +17,8 @@ import { TestHost } from './helpers/test-host.ts';
 
 // Two netns hosts with their own sshd and engine, recorded by the real provisioner; the service manages both over SSH.
 const rigBridge = 'dvt-nrig0';
-const hostA = new TestHost('dvt-na', '198.18.112.11', rigBridge, '198.18.113.1/24');
-const hostB = new TestHost('dvt-nb', '198.18.112.12', rigBridge, '198.18.114.1/24');
+const hostA = new TestHost('dvt-na', '198.18.130.11', rigBridge, '198.18.131.1/24');
+const hostB = new TestHost('dvt-nb', '198.18.130.12', rigBridge, '198.18.132.1/24');
 const ONE_USER = 'dvtnova';
 const VM_BRIDGE = 'dvtnbr0';
 const TIMEOUT_MS = 5000;
@@ -26,8 +26,8 @@ const work = join(stateDir, 'nova-remote-hosts');
 const store = new HostStore(join(work, 'config', 'dockvisor', 'hosts'));
 const configPath = join(work, 'dockvisor.json');
 const uuids = uuidMaker('5e7a0b1c');
-const onA = { uuid: uuids.next(), port: 'dvtnova-pa1', ip: '198.18.115.10', gateway: '198.18.115.1', ns: hostA.name, host: hostA, name: 'na' };
-const onB = { uuid: uuids.next(), port: 'dvtnova-pb1', ip: '198.18.116.10', gateway: '198.18.116.1', ns: hostB.name, host: hostB, name: 'nb' };
+const onA = { uuid: uuids.next(), port: 'dvtnova-pa1', ip: '198.18.133.10', gateway: '198.18.133.1', ns: hostA.name, host: hostA, name: 'na' };
+const onB = { uuid: uuids.next(), port: 'dvtnova-pb1', ip: '198.18.134.10', gateway: '198.18.134.1', ns: hostB.name, host: hostB, name: 'nb' };
 type Placed = typeof onA;
 
 let app: FastifyInstance | undefined;
@@ -80,7 +80,7 @@ test.before(async () => {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   forgetOneUser();
-  createBridge(rigBridge, '198.18.112.1/24');
+  createBridge(rigBridge, '198.18.130.1/24');
   await Promise.all([hostA.start(), hostB.start()]);
   // One operator key for both hosts.
   const key = join(work, 'id_ed25519');
