@@ -128,6 +128,12 @@ test.serial('spawn puts each instance on the named host, its VIF on a bridge ins
   const onOtherHost = await call('POST', '/v1/instances', spawnBody(uuids.next(), { host: 'nb', network_info: [{ ...vif(onB), id: 'dvtnova-pb9', address: '02:00:c6:12:74:99', bridge: 'dvtnbr9' }] }));
   t.is(onOtherHost.status, 400);
   t.regex(String(onOtherHost.body.message), /bridge dvtnbr9 does not exist on host nb/);
+  const twice = await call('POST', '/v1/instances', spawnBody(onA.uuid, { host: 'nb', network_info: [vif(onB)] }));
+  t.is(twice.status, 409, 'an instance on host A is not spawned again on host B');
+  t.regex(String(twice.body.message), new RegExp(`instance ${onA.uuid} exists already on host na`));
+  const engineOfB = hostB.engine.client();
+  t.is(await engineOfB.findContainer(`nova-${onA.uuid}`), undefined);
+  await engineOfB.close();
   const unknown = await call('POST', '/v1/instances', spawnBody(uuids.next(), { host: 'nowhere' }));
   t.is(unknown.status, 400);
   t.regex(String(unknown.body.message), /host nowhere is not managed by this service \(it manages na, nb\)/);

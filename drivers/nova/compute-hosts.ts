@@ -1,4 +1,4 @@
-import { HostUnavailableError, InvalidInputError, VmNotFoundError } from '../core/errors.ts';
+import { HostUnavailableError, InvalidInputError, VmConflictError, VmNotFoundError } from '../core/errors.ts';
 import type { HostServices } from '../core/host-services.ts';
 import { onHost } from './host-reach.ts';
 import { containerNameOf } from './instance-spec.ts';
@@ -51,6 +51,23 @@ export class ComputeHosts {
     const result = await onHost(host.name, () => verb(host.instances));
     this.lastSeenOn.set(uuid, host);
     return result;
+  }
+
+  /**
+   * Spawns on the named host (the first by default). An instance of that uuid on another host is a conflict,
+   * never a second copy; a host that does not answer cannot be asked and does not hold the spawn up.
+   */
+  async spawnOn<T>(name: string | undefined, uuid: string, spawn: (instances: NovaInstances) => Promise<T>): Promise<T> {
+    const target = this.named(name);
+    const containerName = containerNameOf(uuid);
+    const elsewhere = await Promise.all(
+      this.hosts
+        .filter((host) => host !== target)
+        .map((host) => host.services.engine.findContainer(containerName).then((found) => (found ? host.name : undefined), () => undefined)),
+    );
+    const holder = elsewhere.find((found) => found !== undefined);
+    if (holder) throw new VmConflictError(`instance ${uuid} exists already on host ${holder}; it is not spawned again on ${target.name}`);
+    return this.onHostFor(target.name, uuid, spawn);
   }
 
   /**

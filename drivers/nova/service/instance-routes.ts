@@ -32,7 +32,7 @@ export function instanceRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
     );
 
     app.post('/instances', { schema: { tags, summary: 'spawn, on the given host or the first', body: SpawnRequest, response: { 201: InstanceInfo, ...errorAnswers } } }, async (request, reply) =>
-      reply.code(201).send(await hosts.onHostFor(request.body.host, request.body.uuid, (instances) => instances.spawn(request.body))),
+      reply.code(201).send(await hosts.spawnOn(request.body.host, request.body.uuid, (instances) => instances.spawn(request.body))),
     );
 
     app.get('/instances/:uuid', { schema: { tags, summary: 'get_info: the power state', params: InstanceParams, response: info } }, (request) =>
