@@ -46,10 +46,14 @@ async function withOned(pool: string, body: (url: string) => Promise<void>): Pro
   }
 }
 
-function monitorRun(url: string, stdin: string, argv = ['100']): Promise<{ code: number; stdout: string; stderr: string }> {
-  const auth = join(stateDir, 'one_auth-system-monitor');
+// Written once: the tests of this file run at the same time, and a file being rewritten can be read empty.
+const auth = join(stateDir, 'one_auth-system-monitor');
+test.before(() => {
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(auth, 'oneadmin:SECRET\n', { mode: 0o600 });
+});
+
+function monitorRun(url: string, stdin: string, argv = ['100']): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(monitor, argv, { env: { ...process.env, ONE_XMLRPC: url, ONE_AUTH: auth }, timeout: 30_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
