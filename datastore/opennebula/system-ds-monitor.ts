@@ -3,7 +3,8 @@ import * as check from '../../drivers/core/validate.ts';
 import { hostPool, type DiskFigures, type OneHost } from '../../drivers/opennebula/rpc/hosts.ts';
 import { oneEndpoint } from '../../drivers/opennebula/rpc/one-credentials.ts';
 import { OneRpc } from '../../drivers/opennebula/rpc/one-rpc.ts';
-import { MAX_DOCUMENT_BYTES, child, parseDocument, text, type XmlNode } from '../../drivers/opennebula/xml.ts';
+import { child, text, type XmlNode } from '../../drivers/opennebula/xml.ts';
+import { readDsMessage } from './ds-action-data.ts';
 
 /** Hosts whose last figures say something about the space VMs can have now. */
 const COUNTED_STATES = new Set(['MONITORED', 'MONITORING_MONITORED', 'DISABLED', 'MONITORING_DISABLED']);
@@ -15,11 +16,7 @@ export interface SystemDatastore {
 
 /** The system datastore `tm/dockvisor/monitor` is asked about: id and clusters, from its base64 document. */
 export function readSystemDatastore(argv: string[], stdin: string): SystemDatastore {
-  const fromArgv = argv.length >= 2 && argv[0] !== '-';
-  const message = (fromArgv ? argv[0]! : stdin).trim();
-  if (!message) throw new InvalidInputError('no DS_DRIVER_ACTION_DATA on stdin or in the arguments');
-  if (message.length > MAX_DOCUMENT_BYTES * 2 || !/^[A-Za-z0-9+/=\s]+$/.test(message)) throw new InvalidInputError('the action data is not base64');
-  const datastore = child(parseDocument(Buffer.from(message, 'base64').toString('utf8'), 'DS_DRIVER_ACTION_DATA'), 'DATASTORE', 'DS_DRIVER_ACTION_DATA/');
+  const datastore = child(readDsMessage(argv, stdin).data, 'DATASTORE', 'DS_DRIVER_ACTION_DATA/');
   if (!datastore) throw new InvalidInputError('DS_DRIVER_ACTION_DATA has no DATASTORE');
   const id = check.nonNegativeInteger(text(datastore, 'ID') ?? '', 'DATASTORE/ID', 2 ** 31);
   return { id, clusterIds: clusterIds(child(datastore, 'CLUSTERS', 'DATASTORE/')) };

@@ -1,10 +1,10 @@
-import { EngineClient } from '../../engine/engine-client.ts';
+import type { EngineClient } from '../../engine/engine-client.ts';
+import { DEFAULT_ENGINE_SOCKET, engineOverSsh } from '../host-engine.ts';
 import type { HostRecord } from '../host-store.ts';
 import type { SupportedOs } from '../host-os.ts';
 import type { SshSession } from '../ssh-session.ts';
 import { factsScript, parseFacts, type HostFacts } from './host-facts.ts';
 
-export const DEFAULT_ENGINE_SOCKET = '/var/run/docker.sock';
 export const DEFAULT_ONE_USER = 'oneadmin';
 export const DEFAULT_PROBE_IMAGE = 'busybox:latest';
 /** The engine label that marks a dockvisor host. */
@@ -63,18 +63,7 @@ export class ProvisionContext {
   /** The host's engine through one forwarded socket over SSH, as the driver's own remote calls reach it. */
   engine(): EngineClient {
     const { target, privateKey } = this.session;
-    this.engineClient ??= new EngineClient(
-      {
-        kind: 'ssh',
-        host: target.address,
-        port: target.port,
-        username: target.user,
-        ...(privateKey ? { privateKey } : { agent: this.env.SSH_AUTH_SOCK }),
-        socketPath: this.engineSocket,
-        hostKeySha256: this.session.hostKeySha256,
-      },
-      { timeoutMs: 30_000 },
-    );
+    this.engineClient ??= engineOverSsh(target, { privateKey, agent: this.env.SSH_AUTH_SOCK }, this.engineSocket, this.session.hostKeySha256, 30_000);
     return this.engineClient;
   }
 
