@@ -15,6 +15,8 @@ command -v ping >/dev/null || need_packages+=(iputils-ping)
 command -v nsenter >/dev/null || need_packages+=(util-linux)
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx sleep || need_packages+=(busybox-static)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_packages+=(openssh-server)
+# dockvisor host provision's tests run the sudoers step for real (visudo checks the rule).
+command -v visudo >/dev/null || need_packages+=(sudo)
 # The Nova driver's tests drive real nova objects, and snapshots go to a local registry.
 /usr/bin/python3 -c 'import nova.virt.driver' >/dev/null 2>&1 || need_packages+=(python3-nova)
 [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)
