@@ -17,6 +17,11 @@ function connectFlags<T>(yargs: Argv<T>) {
     .option('known-hosts', { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' });
 }
 
+/** How `create` and `provision` connect, from the flags `connectFlags` adds. */
+function connectOptions(argv: { 'accept-new-host-key': boolean; 'known-hosts'?: string }) {
+  return { acceptNewHostKey: argv['accept-new-host-key'], ...(argv['known-hosts'] ? { knownHostsFile: argv['known-hosts'] } : {}) };
+}
+
 function provisionSummary(name: string, summary: { steps: number; changes: number; elapsedMs: number }): string {
   return `${name}: provisioned, ${summary.steps} steps, ${summary.changes} change${summary.changes === 1 ? '' : 's'} (${(summary.elapsedMs / 1000).toFixed(1)} s)`;
 }
@@ -59,7 +64,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
                   ? { clusterId: argv.cluster, ...(argv.opennebula ? { endpoint: argv.opennebula } : {}), ...(argv['one-name'] ? { hostName: argv['one-name'] } : {}) }
                   : false,
               },
-              { acceptNewHostKey: argv['accept-new-host-key'], ...(argv['known-hosts'] ? { knownHostsFile: argv['known-hosts'] } : {}) },
+              connectOptions(argv),
               progressFor(process.stderr),
             );
             say(provisionSummary(argv.name!, summary));
@@ -75,7 +80,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
             const summary = await provisionHost(
               await store(),
               argv.name!,
-              { acceptNewHostKey: argv['accept-new-host-key'], ...(argv['known-hosts'] ? { knownHostsFile: argv['known-hosts'] } : {}) },
+              connectOptions(argv),
               progressFor(process.stderr),
             );
             say(provisionSummary(argv.name!, summary));
