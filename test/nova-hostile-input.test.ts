@@ -1,7 +1,7 @@
 import test from 'ava';
 import { auth, instanceNames, removeInstances, spawnBody, testCompute, uuidMaker, type TestCompute } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
-import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
+import { createBridge, deleteBridge, deleteLink, ip, linkIndex, linksStartingWith } from './helpers/net.ts';
 
 const uuids = uuidMaker('dcf60a02');
 const bridge = 'dvt-nova-bad';
@@ -106,5 +106,39 @@ test.serial('a container of the same name that is not a Nova instance is a confl
     t.false(list.uuids.includes(uuid));
   } finally {
     await engine.removeContainer(`nova-${uuid}`);
+  }
+});
+
+/** Links a VIF's devname may name that are not the instance's: a host NIC, the VIF's bridge, another instance's tap. */
+const hostNic = 'dvt-novanic0';
+const otherTap = 'tapdcf60a02ff0';
+const foreign = [hostNic, bridge, otherTap];
+const indexes = () => new Map(foreign.map((name) => [name, linkIndex(name)]));
+
+test.serial("a devname naming a host NIC, the VIF's bridge or another instance's tap is refused, and the link is left alone", async (t) => {
+  deleteLink(hostNic);
+  deleteLink(otherTap);
+  ip('link', 'add', hostNic, 'type', 'veth', 'peer', 'name', 'dvt-novanic0p');
+  ip('link', 'add', otherTap, 'type', 'veth', 'peer', 'name', 'dvt-novatap0p');
+  ip('link', 'set', otherTap, 'alias', 'dockvisor:nova:dcf60a02-0000-4000-8000-0000000000ff');
+  const before = indexes();
+  try {
+    for (const devname of foreign) {
+      const uuid = uuids.next();
+      const answer = await compute.app.inject({ method: 'POST', url: '/v1/instances', headers: auth, payload: spawnBody(uuid, { network_info: [vif({ devname })] }) });
+      t.is(answer.statusCode, 400, answer.body);
+      t.regex(answer.json().message, new RegExp(`a link named ${devname} already exists on this host and is not this VM's`));
+      t.deepEqual(await instanceNames(await realEngine(), uuids.prefix), [], 'no container was created');
+    }
+    const uuid = uuids.next();
+    t.is((await compute.app.inject({ method: 'POST', url: '/v1/instances', headers: auth, payload: spawnBody(uuid, { network_info: [vif()] }) })).statusCode, 201);
+    const attach = await compute.app.inject({ method: 'POST', url: `/v1/instances/${uuid}/interfaces`, headers: auth, payload: { vif: vif({ id: 'other-port', address: '02:00:c6:12:6e:0c', ips: [], devname: hostNic }) } });
+    t.is(attach.statusCode, 409, attach.body);
+    t.is((await compute.app.inject({ method: 'DELETE', url: `/v1/instances/${uuid}/interfaces/${otherTap.slice(3)}`, headers: auth })).statusCode, 204);
+    t.is((await compute.app.inject({ method: 'DELETE', url: `/v1/instances/${uuid}`, headers: auth })).statusCode, 204);
+    t.deepEqual(indexes(), before, 'every foreign link is still there, as it was');
+  } finally {
+    deleteLink(hostNic);
+    deleteLink(otherTap);
   }
 });

@@ -2,10 +2,10 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
-import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
+import { createBridge, deleteBridge, deleteLink, ip, ipInside, linkAlias, linkExists, linkIndex, linksStartingWith } from './helpers/net.ts';
 import { recorded } from './helpers/paths.ts';
 import { runAction, testConfigPath, type ActionResult } from './helpers/vmm.ts';
-import { actionXml, vmXml, deployArgv, idArgv, type NicDraft, type VmDraft } from './helpers/vm-xml.ts';
+import { actionXml, vmXml, deployArgv, idArgv, macFor, type NicDraft, type VmDraft } from './helpers/vm-xml.ts';
 
 const ID = 9401;
 const bridge = 'dvt-bad0';
@@ -122,4 +122,111 @@ test.serial('the host admin can allow what templates may not ask for by default'
   t.deepEqual(container.HostConfig.CapAdd, ['NET_ADMIN']);
   await runAction('shutdown', idArgv(ID), actionXml({ ...vm, lcmState: 12 }), config);
   t.deepEqual(await containersOf(await realEngine(), [ID]), []);
+});
+
+/** Links a NIC TARGET may name that are not this VM's: a host NIC, the VM's own bridge, another VM's veth. */
+const OTHER_VM = 9402;
+const hostNic = 'dvt-hostnic0';
+const otherVmLink = `one-${OTHER_VM}-0`;
+const foreignLinks: [string, string][] = [
+  ['a host NIC', hostNic],
+  ["the VM's own bridge", bridge],
+  ["another VM's veth", otherVmLink],
+];
+
+function makeForeignLinks(): void {
+  deleteLink(hostNic);
+  deleteLink(otherVmLink);
+  ip('link', 'add', hostNic, 'type', 'veth', 'peer', 'name', 'dvt-hostnic0p'); // no dummy links on this kernel
+  ip('link', 'add', otherVmLink, 'type', 'veth', 'peer', 'name', 'dvt-other0p');
+  ip('link', 'set', otherVmLink, 'alias', `dockvisor:opennebula:${OTHER_VM}`);
+}
+
+/** Every foreign link is still there, as it was (same index). */
+function assertForeignLinksIntact(t: import('ava').ExecutionContext, before: Map<string, string | undefined>): void {
+  for (const [name, index] of before) t.is(linkIndex(name), index, `${name} is untouched`);
+}
+
+const foreignIndexes = () => new Map([hostNic, bridge, otherVmLink].map((name) => [name, linkIndex(name)]));
+
+for (const [what, name] of foreignLinks) {
+  test.serial(`deploy refuses a NIC TARGET naming ${what}, and leaves it alone`, async (t) => {
+    makeForeignLinks();
+    const before = foreignIndexes();
+    await assertRefused(t, await runAction('deploy', deployArgv(ID), vmXml(withNic({ target: name }))), new RegExp(`a link named ${name} already exists on this host and is not this VM's`));
+    assertForeignLinksIntact(t, before);
+  });
+
+  test.serial(`a stop of a VM whose container is gone never deletes ${what} its NIC names`, async (t) => {
+    makeForeignLinks();
+    const before = foreignIndexes();
+    const vm = withNic({ target: name });
+    for (const [action, lcmState] of [['shutdown', 12], ['cancel', 12], ['shutdown', 18], ['cleanup', 12]] as const) {
+      const result = await runAction(action, idArgv(ID), actionXml({ ...vm, lcmState }));
+      t.is(result.code, 0, `${action}: ${result.stderr}`);
+    }
+    assertForeignLinksIntact(t, before);
+  });
+}
+
+test.serial('deploy refuses a link of its own NIC name that dockvisor did not make for it', async (t) => {
+  const squatter = `one-${ID}-0`;
+  ip('link', 'add', squatter, 'type', 'veth', 'peer', 'name', 'dvt-squat0p');
+  try {
+    const result = await runAction('deploy', deployArgv(ID), vmXml(good));
+    t.is(result.code, 1);
+    t.regex(result.stderr, new RegExp(`NIC 0: a link named ${squatter} already exists on this host and is not this VM's`));
+    t.deepEqual(await containersOf(await realEngine(), [ID]), []);
+    t.true(linkExists(squatter), 'the link is left alone');
+  } finally {
+    deleteLink(squatter);
+  }
+});
+
+test.serial('two NICs naming one host interface are refused', async (t) => {
+  const twice: VmDraft = { ...good, nics: [good.nics![0]!, { nicId: 1, bridge, ip: '198.18.30.12', target: `one-${ID}-0` }] };
+  await assertRefused(t, await runAction('deploy', deployArgv(ID), vmXml(twice)), /NIC 1: host interface one-9401-0 is named by another NIC of the VM too/);
+});
+
+test.serial('detach_nic of a NIC naming a foreign link leaves the link alone', async (t) => {
+  makeForeignLinks();
+  const before = foreignIndexes();
+  t.is((await runAction('deploy', deployArgv(ID), vmXml(good))).code, 0);
+  try {
+    for (const [, name] of foreignLinks) {
+      const vm: VmDraft = { ...good, nics: [good.nics![0]!, { nicId: 1, bridge, ip: '198.18.30.12', target: name }] };
+      const result = await runAction('detach_nic', [`one-${ID}`, macFor(ID, 1), String(ID), 'localhost'], actionXml(vm));
+      t.is(result.code, 0, result.stderr);
+    }
+    assertForeignLinksIntact(t, before);
+    t.true(linkExists(`one-${ID}-0`), "the VM's own NIC is still plugged");
+  } finally {
+    await runAction('cancel', idArgv(ID), actionXml({ ...good, lcmState: 12 }));
+  }
+});
+
+test.serial("a VM's links carry its identity, and those of a VM plugged before links were marked are still its own", async (t) => {
+  t.is((await runAction('deploy', deployArgv(ID), vmXml(good))).code, 0);
+  try {
+    t.is(linkAlias(`one-${ID}-0`), `dockvisor:opennebula:${ID}`);
+    const pid = (await (await realEngine()).inspectContainer(`one-${ID}`)).State.Pid;
+    t.notRegex(ipInside(pid, 'link', 'show', 'eth0'), /alias/, 'the identity stays on the host end');
+
+    ip('link', 'set', `one-${ID}-0`, 'alias', ''); // as a NIC plugged by an earlier dockvisor
+    const reboot = await runAction('reboot', idArgv(ID), actionXml(good));
+    t.is(reboot.code, 0, reboot.stderr);
+    t.is(linkAlias(`one-${ID}-0`), `dockvisor:opennebula:${ID}`, 'plugged again, marked');
+
+    ip('link', 'set', `one-${ID}-0`, 'alias', '');
+    const detach = await runAction('detach_nic', [`one-${ID}`, macFor(ID, 0), String(ID), 'localhost'], actionXml(good));
+    t.is(detach.code, 0, detach.stderr);
+    t.false(linkExists(`one-${ID}-0`), 'a host end paired with the VM inside is the VM\'s');
+  } finally {
+    await runAction('cancel', idArgv(ID), actionXml({ ...good, lcmState: 12 }));
+  }
+});
+
+test.after.always(() => {
+  deleteLink(hostNic);
+  deleteLink(otherVmLink);
 });

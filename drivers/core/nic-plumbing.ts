@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { BridgeFirewall } from './bridge-firewall.ts';
 import { InvalidInputError } from './errors.ts';
 import type { HostAccess } from './host-access.ts';
+import { parseNetlinkLinks, type HostLink } from './host-links.ts';
+import { ownedBy, pairedWithin, type LinkOwner } from './link-ownership.ts';
 import { netDevPath, parseNetDev } from './net-dev.ts';
 import type { NicSpec } from './vm-spec.ts';
 
@@ -18,17 +20,18 @@ export class NicPlumbing {
     this.firewall = new BridgeFirewall(host);
   }
 
-  /** Plugs every NIC the container does not have yet; a half-made NIC from an interrupted run is redone. */
-  async plug(pid: number, nics: NicSpec[]): Promise<void> {
+  /**
+   * Plugs every NIC the container does not have yet; a half-made NIC from an interrupted run is redone.
+   * Only links marked as this VM's are ever removed or reused: a name held by anything else refuses the plug.
+   */
+  async plug(owner: LinkOwner, pid: number, nics: NicSpec[]): Promise<void> {
     const present = await this.interfacesInside(pid);
     const missing = nics.filter((nic) => !present.has(guestInterface(nic)));
     if (missing.length === 0) return;
-    await this.checkBridges(missing);
     // Host ends left by an interrupted run, or by a container that just restarted (the kernel removes
     // those on its own, a moment later); a stale peer inside the container goes with its host end.
-    const onHost = await this.host.links.present(hostEnds(missing));
-    const stale = missing.filter((nic) => onHost.has(nic.hostInterface) || onHost.has(temporaryPeerName(nic.hostInterface)));
-    if (stale.length) await this.unplug(stale);
+    const stale = await this.checkHost(owner, missing);
+    if (stale.length) await this.removeLinks(stale);
 
     const hostLines: string[] = [];
     const ovsPorts: NicSpec[] = [];
@@ -36,11 +39,13 @@ export class NicPlumbing {
       const peer = temporaryPeerName(nic.hostInterface);
       const mtu = nic.mtu ? ` mtu ${nic.mtu}` : '';
       hostLines.push(`link add ${nic.hostInterface}${mtu} type veth peer name ${peer}${mtu}`);
+      hostLines.push(`link set ${nic.hostInterface} alias ${owner}`, `link set ${peer} alias ${owner}`);
       if (nic.bridgeType === 'linux') hostLines.push(`link set ${nic.hostInterface} master ${nic.bridge}`);
       else ovsPorts.push(nic);
       hostLines.push(`link set ${nic.hostInterface} up`, `link set ${peer} netns ${pid}`);
     }
-    // A batch for a VM's NICs is below PIPE_BUF, so `ip` reads all of it or nothing even if this process dies.
+    // A batch for a VM's NICs is below PIPE_BUF, so `ip` reads all of it or nothing even if this process dies;
+    // without -force it stops at the first failure, so a name taken meanwhile by another link is never marked.
     await this.asRoot(['ip', '-batch', '-'], hostLines.join('\n') + '\n');
     for (const nic of ovsPorts) {
       await this.asRoot(['ovs-vsctl', '--may-exist', 'add-port', nic.bridge, nic.hostInterface]);
@@ -49,7 +54,7 @@ export class NicPlumbing {
     const guestLines: string[] = ['link set lo up'];
     for (const nic of missing) {
       const name = guestInterface(nic);
-      guestLines.push(`link set ${temporaryPeerName(nic.hostInterface)} name ${name}`, `link set ${name} address ${nic.mac}`);
+      guestLines.push(`link set ${temporaryPeerName(nic.hostInterface)} name ${name}`, `link set ${name} alias ""`, `link set ${name} address ${nic.mac}`);
       if (nic.ipv4) guestLines.push(`addr add ${nic.ipv4.address}/${nic.ipv4.prefixLength} dev ${name}`);
       for (const address of nic.ipv6 ?? []) guestLines.push(`addr add ${address.address}/${address.prefixLength} dev ${name} nodad`);
       guestLines.push(`link set ${name} up`);
@@ -65,21 +70,21 @@ export class NicPlumbing {
     return this.firewall.allowWithinBridges(nics.filter((nic) => nic.bridgeType === 'linux').map((nic) => nic.bridge));
   }
 
-  /** Removes the host end of each NIC (its peer in the container goes with it); missing ones are fine. */
-  async unplug(nics: NicSpec[]): Promise<void> {
+  /**
+   * Removes the host end of each NIC that is the VM's (its peer in the container goes with it); missing
+   * ones are fine, and a link of that name that is not the VM's is left alone. With the VM's running
+   * process `pid`, a host end paired with an interface inside it is the VM's too, marked or not.
+   */
+  async unplug(owner: LinkOwner, nics: NicSpec[], pid?: number): Promise<void> {
     if (nics.length === 0) return;
-    const onHost = await this.host.links.present(hostEnds(nics));
-    const lines = nics.filter((nic) => onHost.has(nic.hostInterface)).map((nic) => `link del ${nic.hostInterface}`);
-    for (const nic of nics) if (onHost.has(temporaryPeerName(nic.hostInterface))) lines.push(`link del ${temporaryPeerName(nic.hostInterface)}`);
-    for (const nic of nics.filter((n) => n.bridgeType === 'openvswitch')) {
-      await this.asRoot(['ovs-vsctl', '--if-exists', 'del-port', nic.bridge, nic.hostInterface]);
+    const links = await this.host.links.describe(hostEnds(nics));
+    const ours = new Set([...links].filter(([, link]) => ownedBy(link, owner)).map(([name]) => name));
+    const unmarked = nics.filter((nic) => links.has(nic.hostInterface) && !ours.has(nic.hostInterface));
+    if (pid !== undefined && unmarked.length) {
+      const inside = await this.linksInside(pid);
+      for (const nic of unmarked) if (pairedWithin(links.get(nic.hostInterface)!, inside)) ours.add(nic.hostInterface);
     }
-    if (lines.length === 0) return;
-    // A link may vanish on its own meanwhile (its container just stopped): only one still there is a failure.
-    await this.asRoot(['ip', '-force', '-batch', '-'], lines.join('\n') + '\n').catch(async (error: unknown) => {
-      const left = await this.host.links.present(hostEnds(nics));
-      if (left.size) throw error;
-    });
+    await this.removeLinks(nics.filter((nic) => ours.has(nic.hostInterface) || ours.has(temporaryPeerName(nic.hostInterface))));
   }
 
   /** Interface names inside the container's network namespace. */
@@ -87,8 +92,40 @@ export class NicPlumbing {
     return new Set(parseNetDev(await this.host.readFile(netDevPath(pid))).keys());
   }
 
+  /**
+   * Before anything is made: every Linux bridge the NICs name exists, no two NICs share a host end, and
+   * every link name a NIC needs (a bridge's too) is free or already this VM's. Returns the
+   * NICs with links of the VM's own left on the host (an interrupted run's), which plugging replaces.
+   */
+  async checkHost(owner: LinkOwner, nics: NicSpec[]): Promise<NicSpec[]> {
+    const seen = new Set<string>();
+    for (const nic of nics) {
+      if (seen.has(nic.hostInterface)) throw new InvalidInputError(`NIC ${nic.nicId}: host interface ${nic.hostInterface} is named by another NIC of the VM too`);
+      seen.add(nic.hostInterface);
+    }
+    await this.checkBridges(nics);
+    let links = await this.host.links.describe(hostEnds(nics));
+    // A host end of the VM's previous process (made before links were marked) is removed by the kernel a
+    // moment after that process's namespace went away: give it that moment before calling the name taken.
+    for (let waited = 0; waited < FOREIGN_LINK_GRACE_MS && [...links.values()].some((link) => !ownedBy(link, owner)); waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      links = await this.host.links.describe(hostEnds(nics));
+    }
+    for (const nic of nics) {
+      for (const name of [nic.hostInterface, temporaryPeerName(nic.hostInterface)]) {
+        const link = links.get(name);
+        if (link && !ownedBy(link, owner)) {
+          throw new InvalidInputError(
+            `NIC ${nic.nicId}: a link named ${name} already exists on ${this.host.name} and is not this VM's; it was left alone (name another host interface)`,
+          );
+        }
+      }
+    }
+    return nics.filter((nic) => links.has(nic.hostInterface) || links.has(temporaryPeerName(nic.hostInterface)));
+  }
+
   /** Every Linux bridge the NICs name must exist; refused before anything is made. */
-  async checkBridges(nics: NicSpec[]): Promise<void> {
+  private async checkBridges(nics: NicSpec[]): Promise<void> {
     const wanted = nics.filter((nic) => nic.bridgeType === 'linux');
     if (wanted.length === 0) return;
     const bridges = await this.host.links.bridges(wanted.map((nic) => nic.bridge));
@@ -101,10 +138,34 @@ export class NicPlumbing {
     }
   }
 
+  /** Deletes the NICs' host ends and temporary peers, which the caller has proven the VM's. */
+  private async removeLinks(nics: NicSpec[]): Promise<void> {
+    if (nics.length === 0) return;
+    for (const nic of nics.filter((n) => n.bridgeType === 'openvswitch')) {
+      await this.asRoot(['ovs-vsctl', '--if-exists', 'del-port', nic.bridge, nic.hostInterface]);
+    }
+    const present = await this.host.links.present(hostEnds(nics));
+    const lines = hostEnds(nics).filter((name) => present.has(name)).map((name) => `link del ${name}`);
+    if (lines.length === 0) return;
+    // A link may vanish on its own meanwhile (its container just stopped): only one still there is a failure.
+    await this.asRoot(['ip', '-force', '-batch', '-'], lines.join('\n') + '\n').catch(async (error: unknown) => {
+      const left = await this.host.links.present(hostEnds(nics));
+      if (left.size) throw error;
+    });
+  }
+
+  /** The links inside the container's network namespace, with their peers' indexes. */
+  private async linksInside(pid: number): Promise<Map<string, HostLink>> {
+    return parseNetlinkLinks(await this.asRoot(['nsenter', `--target=${pid}`, '--net', 'ip', '-j', 'link', 'show']));
+  }
+
   private asRoot(argv: string[], input?: string): Promise<string> {
     return this.host.run(argv, { root: true, input });
   }
 }
+
+/** How long a link of the VM's name that is not marked as its may take to vanish (see checkHost). */
+const FOREIGN_LINK_GRACE_MS = 1500;
 
 /** The host end and the temporary peer name of each NIC: the links of theirs that can be on the host. */
 function hostEnds(nics: NicSpec[]): string[] {

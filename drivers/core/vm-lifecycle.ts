@@ -5,6 +5,7 @@ import { containerConfig, cpuLimits, memoryLimits } from './container-config.ts'
 import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
 import type { HostAccess } from './host-access.ts';
 import type { HostConfig } from './host-config.ts';
+import { linkOwner } from './link-ownership.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import { netDevPath } from './net-dev.ts';
 import type { NicPlumbing } from './nic-plumbing.ts';
@@ -27,7 +28,7 @@ export class VmLifecycle {
 
   /** Creates and starts the VM, or starts the existing one with its data (resume from poweroff). */
   async deploy(spec: VmSpec): Promise<ContainerInspect> {
-    await this.nics.checkBridges(spec.nics);
+    await this.nics.checkHost(linkOwner(spec), spec.nics);
     const existing = await this.createUnlessPresent(spec);
     if (existing !== 'created') return this.bringUp(spec, existing);
     try {
@@ -41,7 +42,7 @@ export class VmLifecycle {
 
   /** Creates the VM's container without starting it (a VM defined powered off); an existing one is kept as it is. */
   async create(spec: VmSpec): Promise<void> {
-    await this.nics.checkBridges(spec.nics);
+    await this.nics.checkHost(linkOwner(spec), spec.nics);
     await this.createUnlessPresent(spec);
   }
 
@@ -66,7 +67,7 @@ export class VmLifecycle {
   async destroy(spec: VmSpec): Promise<void> {
     const container = await this.ownContainer(spec);
     if (container) await this.removeIfPresent(spec.containerName);
-    await this.nics.unplug(spec.nics);
+    await this.nics.unplug(linkOwner(spec), spec.nics);
     for (const image of await this.engine.listImages([`${LABEL_SNAPSHOT_OF}=${spec.containerName}`])) {
       await this.engine.removeImage(image.Id).catch((error: unknown) => {
         if (!(error instanceof EngineNotFoundError)) throw error;
@@ -134,15 +135,16 @@ export class VmLifecycle {
 
   async attachNic(spec: VmSpec, nic: NicSpec): Promise<void> {
     const container = await this.requireContainer(spec);
+    await this.nics.checkHost(linkOwner(spec), [nic]);
     if (!container.State.Running) return; // plugged at the next start, like every other NIC in the spec
     await this.nics.openBridges([nic]);
-    await this.nics.plug(container.State.Pid, [nic]);
+    await this.nics.plug(linkOwner(spec), container.State.Pid, [nic]);
     await this.applyDns(spec, container);
   }
 
   async detachNic(spec: VmSpec, nic: NicSpec): Promise<void> {
-    await this.requireContainer(spec);
-    await this.nics.unplug([nic]);
+    const container = await this.requireContainer(spec);
+    await this.nics.unplug(linkOwner(spec), [nic], container.State.Running ? container.State.Pid : undefined);
   }
 
   /** Rewrites what the container learns from its context at run time: DNS servers and search domains. */
@@ -170,7 +172,7 @@ export class VmLifecycle {
     if (!(await this.engine.findImage(image))) throw new InvalidInputError(`VM ${spec.vmId}: snapshot ${snapshotName} not found on this host`);
     const wasRunning = container.State.Running;
     await this.removeIfPresent(spec.containerName);
-    await this.nics.unplug(spec.nics);
+    await this.nics.unplug(linkOwner(spec), spec.nics);
     const reverted = await this.createUnlessPresent({ ...spec, image });
     if (wasRunning) await this.bringUp(spec, reverted);
   }
@@ -241,9 +243,10 @@ export class VmLifecycle {
 
   /** Starts or thaws the container and plugs its NICs; the bridges' firewall check runs while the engine starts it. */
   private async bringUp(spec: VmSpec, container: ContainerInspect | 'created'): Promise<ContainerInspect> {
+    const starts = container === 'created' || (!container.State.Running && !container.State.Paused);
     const ready = this.nics.openBridges(spec.nics);
     ready.catch(() => undefined);
-    if (container === 'created' || (!container.State.Running && !container.State.Paused)) await this.engine.startContainer(spec.containerName);
+    if (starts) await this.engine.startContainer(spec.containerName);
     else if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
     await ready;
     const running = await this.plugNics(spec);
@@ -256,7 +259,7 @@ export class VmLifecycle {
     if (!container.State.Running || container.State.Pid <= 0) throw stoppedAfterStart(spec, container);
     if (container.HostConfig.NetworkMode === 'host') return container;
     try {
-      await this.nics.plug(container.State.Pid, spec.nics);
+      await this.nics.plug(linkOwner(spec), container.State.Pid, spec.nics);
     } catch (error) {
       // Processes that end at once take their network namespace with them while it is being plugged.
       const stopped = await this.stoppedSince(spec, container.State.Pid);
@@ -287,7 +290,7 @@ export class VmLifecycle {
   }
 
   private async finishStop(spec: VmSpec, keep: boolean): Promise<void> {
-    if (keep) await this.nics.unplug(spec.nics);
+    if (keep) await this.nics.unplug(linkOwner(spec), spec.nics);
     else await this.destroy(spec);
   }
 

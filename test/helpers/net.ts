@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 
 /** Test bridges and links, made and removed by the tests themselves (198.18.0.0/15 only). */
 
@@ -36,6 +36,15 @@ export function deleteLink(name: string): void {
 
 export function linkExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
+}
+
+/** A host link's kernel index, as text; undefined when it does not exist. */
+export function linkIndex(name: string): string | undefined {
+  return linkExists(name) ? readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim() : undefined;
+}
+
+export function linkAlias(name: string): string {
+  return readFileSync(`/sys/class/net/${name}/ifalias`, 'utf8').trim();
 }
 
 /** Host links whose names start with one of the prefixes (our veth host ends and temporary peers). */
