@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import type { ContainerCreateBody } from '../engine/types.ts';
 import { InvalidInputError } from './errors.ts';
 import type { HostConfig } from './host-config.ts';
+import { hostMountStaging } from './host-mounts.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SPEC_HASH, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import type { VmSpec } from './vm-spec.ts';
 
@@ -40,8 +41,9 @@ export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreate
       Devices: privileges.devices.length
         ? privileges.devices.map((path) => ({ PathOnHost: path, PathInContainer: path, CgroupPermissions: 'rwm' }))
         : undefined,
+      // The staging path holds the host path as checked when the VM starts (see HostMounts).
       Binds: privileges.hostMounts.length
-        ? privileges.hostMounts.map((m) => `${m.hostPath}:${m.containerPath}:${m.readOnly ? 'ro' : 'rw'}`)
+        ? privileges.hostMounts.map((m, index) => `${hostMountStaging(host, spec.containerName, index)}:${m.containerPath}:${m.readOnly ? 'ro' : 'rw'}`)
         : undefined,
       Mounts: spec.volumes?.length
         ? spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.volume, Target: v.containerPath, ReadOnly: v.readOnly || undefined }))

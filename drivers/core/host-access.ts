@@ -18,6 +18,8 @@ export interface RunOptions {
 export interface HostAccess {
   /** The host as messages name it. */
   readonly name: string;
+  /** True when the host is the machine this process runs on (its files and descriptors are the host's). */
+  readonly local: boolean;
   readonly links: HostLinks;
   run(argv: string[], options?: RunOptions): Promise<string>;
   /** The file's contents; rejects when it is missing or unreadable. */
@@ -29,6 +31,7 @@ export interface HostAccess {
 /** This machine: commands through the CommandRunner, files read directly (a few microseconds, no process). */
 export class LocalHostAccess implements HostAccess {
   readonly name = 'this host';
+  readonly local = true;
   readonly links: HostLinks = sysfsLinks();
 
   constructor(private readonly commands: CommandRunner) {}

@@ -5,6 +5,7 @@ import { containerConfig, cpuLimits, memoryLimits } from './container-config.ts'
 import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
 import type { HostAccess } from './host-access.ts';
 import type { HostConfig } from './host-config.ts';
+import { HostMounts } from './host-mounts.ts';
 import { linkOwner } from './link-ownership.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import { netDevPath } from './net-dev.ts';
@@ -19,12 +20,16 @@ export type VmPowerState = 'running' | 'paused' | 'stopped' | 'missing';
  * or after a run that died half-way, converges on the same container.
  */
 export class VmLifecycle {
+  private readonly hostMounts: HostMounts;
+
   constructor(
     private readonly engine: EngineClient,
     private readonly nics: NicPlumbing,
     private readonly host: HostConfig,
     private readonly access: HostAccess,
-  ) {}
+  ) {
+    this.hostMounts = new HostMounts(access, host);
+  }
 
   /** Creates and starts the VM, or starts the existing one with its data (resume from poweroff). */
   async deploy(spec: VmSpec): Promise<ContainerInspect> {
@@ -68,6 +73,7 @@ export class VmLifecycle {
     const container = await this.ownContainer(spec);
     if (container) await this.removeIfPresent(spec.containerName);
     await this.nics.unplug(linkOwner(spec), spec.nics);
+    await this.hostMounts.release(spec.containerName);
     for (const image of await this.engine.listImages([`${LABEL_SNAPSHOT_OF}=${spec.containerName}`])) {
       await this.engine.removeImage(image.Id).catch((error: unknown) => {
         if (!(error instanceof EngineNotFoundError)) throw error;
@@ -244,6 +250,7 @@ export class VmLifecycle {
   /** Starts or thaws the container and plugs its NICs; the bridges' firewall check runs while the engine starts it. */
   private async bringUp(spec: VmSpec, container: ContainerInspect | 'created'): Promise<ContainerInspect> {
     const starts = container === 'created' || (!container.State.Running && !container.State.Paused);
+    if (starts) await this.hostMounts.pin(spec);
     const ready = this.nics.openBridges(spec.nics);
     ready.catch(() => undefined);
     if (starts) await this.engine.startContainer(spec.containerName);

@@ -18,6 +18,7 @@ const MAX_CHANNELS = 8;
  */
 export class SshHostAccess implements HostAccess {
   readonly name: string;
+  readonly local = false;
   readonly links: HostLinks = netlinkLinks(this);
   private session: Promise<SshSession> | undefined;
   private running = 0;
