@@ -19,7 +19,7 @@ export interface HostFacts {
 }
 
 export const RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release', '/etc/debian_version', '/etc/redhat-release'];
-export const LOOKED_UP_COMMANDS = ['dockerd', 'ip', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'sudo', 'visudo', 'node'];
+export const LOOKED_UP_COMMANDS = ['dockerd', 'ip', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'mount', 'umount', 'sudo', 'visudo', 'node'];
 
 /** The root shell script that prints the facts as `@@section` blocks. Every value in it is quoted. */
 export function factsScript(engineSocket: string, users: string[], sudoersFile: string): string {
