@@ -10,6 +10,7 @@ import { isLoopbackRegistry, type ImageName } from './registry/image-name.ts';
 import { ImageUpload } from './registry/image-upload.ts';
 import { isIndex } from './registry/media-types.ts';
 import { RegistryClient, sha256 } from './registry/registry-client.ts';
+import { RegistryNotFoundError } from './registry/registry-errors.ts';
 import { finishImage, newImageConfig } from './registry/single-image.ts';
 import { DATABLOCK_DIR, DATABLOCK_LABEL, emptyDatablockLayer } from './tarball/datablock-layer.ts';
 import { importTarball } from './tarball/tarball-import.ts';
@@ -114,10 +115,15 @@ export class ImageStore {
     for (const blob of blobs) await this.registry.deleteBlob(image.repository, blob);
   }
 
-  /** The digest of the image's content now: what a VM saved into it last, else what was registered. */
+  /**
+   * The digest of the image's content now: what a VM saved into it last, else what was registered, as long as
+   * the registry still has it. An image whose repository was removed has no content to name.
+   */
   async currentDigest(source: string): Promise<string> {
     const image = parseSource(source, this.config.registry.address);
-    return (await this.registry.resolveManifest(image.repository, CURRENT_TAG)) ?? image.digest;
+    const digest = (await this.registry.resolveManifest(image.repository, CURRENT_TAG)) ?? (await this.registry.resolveManifest(image.repository, image.digest));
+    if (!digest) throw new RegistryNotFoundError(`image ${image.repository} is no longer in ${this.registry.describe()}: it has neither the tag ${CURRENT_TAG} nor its registered ${image.digest}`);
+    return digest;
   }
 
   /**

@@ -1,0 +1,58 @@
+import test, { type ExecutionContext } from 'ava';
+import { RegistryClient } from '../datastore/registry/registry-client.ts';
+import { runDs } from './helpers/datastore.ts';
+import { repositoryLinks, TestRegistry } from './helpers/registry.ts';
+
+// Input that used to slip through the datastore actions and `dockvisor host`: each is refused with one line.
+const datastore = new TestRegistry('hostile-ds', 5441);
+const registryAddress = datastore.address;
+let registry: RegistryClient;
+
+test.before(async () => {
+  await datastore.start();
+  registry = new RegistryClient({ address: registryAddress, tls: false });
+});
+
+test.after.always(async () => {
+  await registry?.close();
+  await datastore.stop();
+});
+
+/** Refused: exit 1, one line on stderr, nothing on stdout. */
+function refused(t: ExecutionContext, result: { code: number | null; stdout: string; stderr: string }, what: string): void {
+  t.is(result.code, 1, `${what}: ${result.stderr}`);
+  t.is(result.stderr.trim().split('\n').length, 1, `one line for ${what}: ${result.stderr}`);
+  t.is(result.stdout, '', what);
+}
+
+async function datablock(imageId: number, size: number): Promise<string> {
+  const made = await runDs('mkfs', { imageId, registry: registryAddress, size, fs: 'ext4' });
+  if (made.code !== 0) throw new Error(`mkfs ${imageId} failed: ${made.stderr}`);
+  return made.stdout.trim();
+}
+
+test.serial('export and clone of an image whose repository is gone fail with one line naming the image', async (t) => {
+  const source = await datablock(8201, 16);
+  const kept = await runDs('export', { imageId: 8201, registry: registryAddress, source, size: 16 });
+  t.is(kept.code, 0, kept.stderr);
+  t.true(kept.stdout.includes(`<IMPORT_SOURCE><![CDATA[${source}]]></IMPORT_SOURCE>`));
+  t.is((await runDs('rm', { imageId: 8201, registry: registryAddress, source })).code, 0);
+
+  const exported = await runDs('export', { imageId: 8201, registry: registryAddress, source, size: 16 });
+  refused(t, exported, 'export of a removed image');
+  t.regex(exported.stderr, /dockvisor\/image-8201 is no longer in registry 127\.0\.0\.1:5441/);
+
+  const cloned = await runDs('clone', { imageId: 8202, registry: registryAddress, path: source });
+  refused(t, cloned, 'clone of a removed image');
+  t.regex(cloned.stderr, /dockvisor\/image-8201 is no longer in registry 127\.0\.0\.1:5441/);
+  t.is(repositoryLinks(datastore, 'dockvisor/image-8202'), 0, 'nothing stored for the clone');
+});
+
+test.serial('export pins what was registered when the current tag is gone but the registered content is still there', async (t) => {
+  const registered = await datablock(8203, 16);
+  const saved = await datablock(8203, 32);
+  await registry.deleteManifest('dockvisor/image-8203', saved.split('@')[1]!);
+  const exported = await runDs('export', { imageId: 8203, registry: registryAddress, source: registered, size: 16 });
+  t.is(exported.code, 0, exported.stderr);
+  t.true(exported.stdout.includes(`<IMPORT_SOURCE><![CDATA[${registered}]]></IMPORT_SOURCE>`), exported.stdout);
+});
