@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { InvalidInputError } from '../drivers/core/errors.ts';
 import { printable } from '../drivers/core/validate.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
@@ -38,7 +38,10 @@ export function readImagePath(path: string): ImagePath {
   return { kind: 'file', path };
 }
 
-/** The file's real path, refused when it lies under a restricted directory and under no safe one. */
+/**
+ * The file's real path, refused when it lies under a restricted directory and under no safe one, or when it is
+ * not a regular file (a directory has no size to report; reading a fifo or a device never ends).
+ */
 export function allowedLocalFile(path: string, restrictedDirs: string[], safeDirs: string[]): string {
   let real: string;
   try {
@@ -53,5 +56,15 @@ export function allowedLocalFile(path: string, restrictedDirs: string[], safeDir
   if (restrictedDirs.some(under) && !safeDirs.some(under)) {
     throw new InvalidInputError(`PATH ${printable(path)} is in a restricted directory of this datastore (RESTRICTED_DIRS/SAFE_DIRS)`);
   }
+  const kind = fileKind(statSync(real));
+  if (kind !== 'file') throw new InvalidInputError(`PATH ${printable(path)} is not a file but ${kind}: give a tarball (docker save, OCI layout or root filesystem)`);
   return real;
+}
+
+function fileKind(stats: Stats): string {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a fifo';
+  if (stats.isSocket()) return 'a socket';
+  return 'a device';
 }

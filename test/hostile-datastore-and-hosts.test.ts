@@ -1,14 +1,20 @@
 import test, { type ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { RegistryClient } from '../datastore/registry/registry-client.ts';
-import { runDs } from './helpers/datastore.ts';
+import { runDs, TARBALL_DIR } from './helpers/datastore.ts';
 import { repositoryLinks, TestRegistry } from './helpers/registry.ts';
 
 // Input that used to slip through the datastore actions and `dockvisor host`: each is refused with one line.
 const datastore = new TestRegistry('hostile-ds', 5441);
 const registryAddress = datastore.address;
+const files = join(TARBALL_DIR, 'hostile-wa');
 let registry: RegistryClient;
 
 test.before(async () => {
+  rmSync(files, { recursive: true, force: true });
+  mkdirSync(files, { recursive: true });
   await datastore.start();
   registry = new RegistryClient({ address: registryAddress, tls: false });
 });
@@ -16,6 +22,7 @@ test.before(async () => {
 test.after.always(async () => {
   await registry?.close();
   await datastore.stop();
+  rmSync(files, { recursive: true, force: true });
 });
 
 /** Refused: exit 1, one line on stderr, nothing on stdout. */
@@ -55,4 +62,20 @@ test.serial('export pins what was registered when the current tag is gone but th
   const exported = await runDs('export', { imageId: 8203, registry: registryAddress, source: registered, size: 16 });
   t.is(exported.code, 0, exported.stderr);
   t.true(exported.stdout.includes(`<IMPORT_SOURCE><![CDATA[${registered}]]></IMPORT_SOURCE>`), exported.stdout);
+});
+
+test.serial('stat and cp of a local path that is a directory or a fifo refuse it with one line naming the path', async (t) => {
+  const directory = join(files, 'a-directory');
+  const fifo = join(files, 'a-fifo');
+  mkdirSync(directory);
+  execFileSync('mkfifo', [fifo]);
+  for (const [index, path] of [directory, fifo].entries()) {
+    for (const action of ['stat', 'cp']) {
+      const imageId = 8210 + index;
+      const result = await runDs(action, { imageId, registry: registryAddress, path });
+      refused(t, result, `${action} ${path}`);
+      t.true(result.stderr.includes(`PATH ${path} is not a file but a ${index === 0 ? 'directory' : 'fifo'}`), result.stderr);
+      t.is(repositoryLinks(datastore, `dockvisor/image-${imageId}`), 0, `nothing stored by ${action} ${path}`);
+    }
+  }
 });
