@@ -1,5 +1,6 @@
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { InvalidInputError } from '../drivers/core/errors.ts';
+import { fileKind } from '../drivers/core/regular-file.ts';
 import { printable } from '../drivers/core/validate.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
 
@@ -59,12 +60,4 @@ export function allowedLocalFile(path: string, restrictedDirs: string[], safeDir
   const kind = fileKind(statSync(real));
   if (kind !== 'file') throw new InvalidInputError(`PATH ${printable(path)} is not a file but ${kind}: give a tarball (docker save, OCI layout or root filesystem)`);
   return real;
-}
-
-function fileKind(stats: Stats): string {
-  if (stats.isFile()) return 'file';
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a fifo';
-  if (stats.isSocket()) return 'a socket';
-  return 'a device';
 }

@@ -1,15 +1,21 @@
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HostStore } from '../drivers/machine/host-store.ts';
 import { RegistryClient } from '../datastore/registry/registry-client.ts';
 import { runDs, TARBALL_DIR } from './helpers/datastore.ts';
+import { repoRoot } from './helpers/paths.ts';
 import { repositoryLinks, TestRegistry } from './helpers/registry.ts';
+import { collect, type ActionResult } from './helpers/vmm.ts';
 
 // Input that used to slip through the datastore actions and `dockvisor host`: each is refused with one line.
 const datastore = new TestRegistry('hostile-ds', 5441);
 const registryAddress = datastore.address;
 const files = join(TARBALL_DIR, 'hostile-wa');
+const config = mkdtempSync(join(tmpdir(), 'dvt-wa-hosts-'));
+const hosts = new HostStore(join(config, 'dockvisor', 'hosts'));
 let registry: RegistryClient;
 
 test.before(async () => {
@@ -23,6 +29,7 @@ test.after.always(async () => {
   await registry?.close();
   await datastore.stop();
   rmSync(files, { recursive: true, force: true });
+  rmSync(config, { recursive: true, force: true });
 });
 
 /** Refused: exit 1, one line on stderr, nothing on stdout. */
@@ -30,6 +37,17 @@ function refused(t: ExecutionContext, result: { code: number | null; stdout: str
   t.is(result.code, 1, `${what}: ${result.stderr}`);
   t.is(result.stderr.trim().split('\n').length, 1, `one line for ${what}: ${result.stderr}`);
   t.is(result.stdout, '', what);
+}
+
+/** `dockvisor ...` with its own host store; killed after a few seconds, as a hang is what some cases used to do. */
+async function dockvisor(args: string[], stdin: 'ignore' | number = 'ignore'): Promise<ActionResult> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/dockvisor.mjs'), ...args], { env: { ...process.env, XDG_CONFIG_HOME: config }, stdio: [stdin, 'pipe', 'pipe'] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
+  try {
+    return await collect(child);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function datablock(imageId: number, size: number): Promise<string> {
@@ -78,4 +96,44 @@ test.serial('stat and cp of a local path that is a directory or a fifo refuse it
       t.is(repositoryLinks(datastore, `dockvisor/image-${imageId}`), 0, `nothing stored by ${action} ${path}`);
     }
   }
+});
+
+test.serial('host import reads at most a small bundle, from a file or stdin: a device, a fifo, a directory, a big file or endless stdin are refused, nothing recorded', async (t) => {
+  const fifo = join(config, 'bundle-fifo');
+  const directory = join(config, 'bundle-dir');
+  const big = join(config, 'big.json');
+  execFileSync('mkfifo', [fifo]);
+  mkdirSync(directory);
+  writeFileSync(big, `{"format":"dockvisor-host/1","padding":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+  for (const [file, expected] of [
+    ['/dev/zero', /\/dev\/zero is not a file but a device/],
+    [fifo, /bundle-fifo is not a file but a fifo/],
+    [directory, /bundle-dir is not a file but a directory/],
+    [big, /big\.json is larger than 1 MiB/],
+  ] as const) {
+    const result = await dockvisor(['host', 'import', file]);
+    refused(t, result, `import ${file}`);
+    t.regex(result.stderr, expected);
+  }
+  const zero = openSync('/dev/zero', 'r');
+  try {
+    const result = await dockvisor(['host', 'import', '-'], zero);
+    refused(t, result, 'import - from /dev/zero');
+    t.regex(result.stderr, /stdin is larger than 1048576 bytes/);
+  } finally {
+    closeSync(zero);
+  }
+  t.deepEqual(hosts.list(), []);
+
+  const bundle = join(config, 'wa1.json');
+  writeFileSync(bundle, JSON.stringify({ format: 'dockvisor-host/1', host: { name: 'wa1', ssh: { user: 'root', address: '198.18.150.10', port: 22, hostKey: 'ssh-ed25519 AAAA' }, steps: {} } }));
+  t.is((await dockvisor(['host', 'import', bundle])).code, 0, 'a bundle file is imported');
+  const fromStdin = openSync(bundle, 'r');
+  try {
+    const result = await dockvisor(['host', 'import', '-', '--name', 'wa2'], fromStdin);
+    t.is(result.code, 0, result.stderr);
+  } finally {
+    closeSync(fromStdin);
+  }
+  t.deepEqual(hosts.list().map((record) => record.name), ['wa1', 'wa2']);
 });

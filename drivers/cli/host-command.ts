@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { SHELLS, type Shell } from '../machine/shell-env.ts';
 
@@ -201,8 +201,9 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
               .option('name', { type: 'string', describe: 'store it under another name' })
               .option('identity', { alias: 'i', type: 'string', describe: 'the SSH key to use when the bundle has none' }),
           handler: async (argv) => {
-            const { importHost } = await import('../machine/host-transfer.ts');
-            const text = readFileSync(argv.file === '-' ? 0 : argv.file!, 'utf8');
+            const { importHost, readHostBundle } = await import('../machine/host-transfer.ts');
+            // yargs hands a lone `-` to a string positional as an empty string.
+            const text = await readHostBundle(argv.file || '-');
             const record = importHost(await store(), text, { ...(argv.name ? { name: argv.name } : {}), ...(argv.identity ? { identityFile: argv.identity } : {}) });
             say(`${record.name}: imported (${record.ssh.user}@${record.ssh.address}:${record.ssh.port})`);
           },

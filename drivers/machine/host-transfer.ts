@@ -2,6 +2,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomically } from '../core/atomic-file.ts';
 import { InvalidInputError } from '../core/errors.ts';
+import { readSmallFile } from '../core/regular-file.ts';
+import { readBoundedStdin } from '../opennebula/stdin.ts';
 import type { HostRecord, HostStore } from './host-store.ts';
 import { fingerprint } from '../engine/known-hosts.ts';
 import { checkHostSettings } from './provisioner.ts';
@@ -28,12 +30,18 @@ export function exportHost(record: HostRecord, withKey: boolean): HostBundle {
   return bundle;
 }
 
+/** The text of a bundle: a regular file, or stdin for `-`, of at most 1 MiB (a bundle is a few KB of JSON). */
+export async function readHostBundle(file: string): Promise<string> {
+  if (file === '-') return readBoundedStdin(MAX_BUNDLE_BYTES);
+  return (await readSmallFile(file, MAX_BUNDLE_BYTES, 'host bundle')).toString('utf8');
+}
+
 /**
  * Adds an exported host to this store. The host key recorded at export is the one trusted; a key in the
  * bundle goes to a 0600 file under the config directory. An existing host of that name is never replaced.
  */
 export function importHost(store: HostStore, text: string, options: { name?: string; identityFile?: string }): HostRecord {
-  if (Buffer.byteLength(text) > MAX_BUNDLE_BYTES) throw new InvalidInputError('the host bundle is larger than 1 MB');
+  if (Buffer.byteLength(text) > MAX_BUNDLE_BYTES) throw new InvalidInputError('the host bundle is larger than 1 MiB');
   let bundle: HostBundle;
   try {
     bundle = JSON.parse(text) as HostBundle;
