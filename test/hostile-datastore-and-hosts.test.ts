@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostStore } from '../drivers/machine/host-store.ts';
@@ -136,4 +137,46 @@ test.serial('host import reads at most a small bundle, from a file or stdin: a d
     closeSync(fromStdin);
   }
   t.deepEqual(hosts.list().map((record) => record.name), ['wa1', 'wa2']);
+});
+
+test.serial('host numeric flags take whole numbers only: refused before anything is recorded or any SSH connection is opened', async (t) => {
+  let connections = 0;
+  const sshd = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => sshd.listen(0, '127.0.0.1', resolve));
+  const key = join(config, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  const ssh = [`--ssh=root@127.0.0.1:${(sshd.address() as AddressInfo).port}`, `--identity=${key}`];
+  const before = hosts.list().map((record) => record.name);
+  try {
+    const attempts: [string[], RegExp][] = [
+      ...['abc', '1.5', '-2', '1e3', '0x10', '4294967296', ''].map((cluster): [string[], RegExp] => [['host', 'create', 'wa3', ...ssh, `--cluster=${cluster}`], /--cluster/]),
+      [['host', 'create', 'wa3', ...ssh, '--cluster'], /--cluster/],
+      [['host', 'create', 'wa3', ...ssh, '--cluster', '1', '--cluster', '2'], /--cluster is given more than once/],
+      ...['abc', '-5', '0', '1e12'].map((timeout): [string[], RegExp] => [['host', 'ls', '--timeout', timeout], /--timeout/]),
+      [['host', 'ls', '--timeout'], /--timeout/],
+      [['host', 'status', 'wa1', '--timeout', 'soon'], /--timeout/],
+    ];
+    for (const [args, expected] of attempts) {
+      const result = await dockvisor(args);
+      refused(t, result, args.join(' '));
+      t.regex(result.stderr, expected, args.join(' '));
+    }
+    t.is(connections, 0, 'no SSH connection was opened');
+    t.deepEqual(hosts.list().map((record) => record.name), before, 'nothing recorded');
+
+    const badBundle = join(config, 'wa5.json');
+    writeFileSync(badBundle, JSON.stringify({ format: 'dockvisor-host/1', host: { name: 'wa5', ssh: { user: 'root', address: '198.18.150.11', port: 22, hostKey: 'ssh-ed25519 AAAA' }, steps: {}, opennebula: { hostName: 'wa5', clusterId: -5 } } }));
+    refused(t, await dockvisor(['host', 'import', badBundle]), 'a bundle with cluster -5');
+    t.deepEqual(hosts.list().map((record) => record.name), before, 'nothing imported');
+
+    const created = await dockvisor(['host', 'create', 'wa4', ...ssh, '--cluster', '7']);
+    t.is(created.code, 1, 'the SSH step fails against a server that hangs up');
+    t.is(connections, 1, 'a whole cluster id goes on to the SSH connection');
+    t.is(hosts.get('wa4').opennebula?.clusterId, 7);
+  } finally {
+    sshd.close();
+  }
 });

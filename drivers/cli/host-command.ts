@@ -1,10 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { SHELLS, type Shell } from '../machine/shell-env.ts';
+import { wholeNumberFlag } from './whole-number-flag.ts';
 
 type SetExitCode = (code: number) => void;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+
+// No yargs defaults: yargs gives a flag typed without a value its default, where it should be refused.
+const NO_CLUSTER = -1;
+const HOST_TIMEOUT_MS = 10_000;
+const clusterFlag = { type: 'string', coerce: wholeNumberFlag('--cluster', { max: 2 ** 31, none: NO_CLUSTER }), describe: `OpenNebula cluster id (default ${NO_CLUSTER}: none)` } as const;
+const timeoutFlag = { type: 'string', coerce: wholeNumberFlag('--timeout', { min: 1, max: 3_600_000 }), describe: `milliseconds each host may take (default ${HOST_TIMEOUT_MS})` } as const;
 
 async function store() {
   const { HostStore } = await import('../machine/host-store.ts');
@@ -41,7 +48,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
               .positional('name', { type: 'string', demandOption: true })
               .option('ssh', { type: 'string', demandOption: true, describe: 'user@address[:port]' })
               .option('identity', { alias: 'i', type: 'string', describe: 'SSH private key file (default: ssh-agent, then ~/.ssh/id_*)' })
-              .option('cluster', { type: 'number', default: -1, describe: 'OpenNebula cluster id' })
+              .option('cluster', clusterFlag)
               .option('opennebula', { type: 'string', describe: 'oned XML-RPC endpoint (default $ONE_XMLRPC or http://localhost:2633/RPC2)' })
               .option('one-name', { type: 'string', describe: 'the host name OpenNebula reaches it by (default: the SSH address)' })
               .option('register', { type: 'boolean', default: true, describe: 'register with OpenNebula (--no-register to skip)' })
@@ -61,7 +68,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
                 ...(argv['one-user'] ? { oneUser: argv['one-user'] } : {}),
                 ...(argv['probe-image'] ? { probeImage: argv['probe-image'] } : {}),
                 register: argv.register
-                  ? { clusterId: argv.cluster, ...(argv.opennebula ? { endpoint: argv.opennebula } : {}), ...(argv['one-name'] ? { hostName: argv['one-name'] } : {}) }
+                  ? { clusterId: argv.cluster ?? NO_CLUSTER, ...(argv.opennebula ? { endpoint: argv.opennebula } : {}), ...(argv['one-name'] ? { hostName: argv['one-name'] } : {}) }
                   : false,
               },
               connectOptions(argv),
@@ -92,14 +99,14 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
           builder: (y) =>
             y
               .option('json', { type: 'boolean', default: false })
-              .option('timeout', { type: 'number', default: 10_000, describe: 'milliseconds each host may take' }),
+              .option('timeout', timeoutFlag),
           handler: async (argv) => {
             const { hostStatuses } = await import('../machine/host-status.ts');
             const { formatHostTable } = await import('./host-table.ts');
             const records = (await store()).list();
             const rpc = records.some((record) => record.oneHostId !== undefined) ? await optionalRpc() : undefined;
             try {
-              const statuses = await hostStatuses(records, argv.timeout, rpc);
+              const statuses = await hostStatuses(records, argv.timeout ?? HOST_TIMEOUT_MS, rpc);
               process.stdout.write(argv.json ? `${JSON.stringify(statuses, null, 2)}\n` : formatHostTable(statuses));
             } finally {
               rpc?.close();
@@ -121,10 +128,10 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
             y
               .positional('name', { type: 'string', demandOption: true })
               .option('json', { type: 'boolean', default: false })
-              .option('timeout', { type: 'number', default: 10_000 }),
+              .option('timeout', timeoutFlag),
           handler: async (argv) => {
             const { hostStatus } = await import('../machine/host-status.ts');
-            const status = await hostStatus((await store()).get(argv.name!), argv.timeout);
+            const status = await hostStatus((await store()).get(argv.name!), argv.timeout ?? HOST_TIMEOUT_MS);
             say(argv.json ? JSON.stringify(status, null, 2) : `${status.state}${status.error ? `: ${status.error}` : ''}`);
             if (status.state !== 'Running') setExitCode(1);
           },

@@ -65,8 +65,13 @@ export function plainText(value: string, what: string, maxLength = 65536): strin
 }
 
 export function nonNegativeInteger(value: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (!/^[0-9]{1,15}$/.test(value) || Number(value) > max) {
-    throw new InvalidInputError(`${what} "${printable(value)}" is not a whole number from 0 to ${max}`);
+  return wholeNumber(value, what, 0, max);
+}
+
+/** Digits only, from `min` (0 or more) to `max`: no sign, no fraction, no exponent, no hexadecimal. */
+export function wholeNumber(value: string, what: string, min: number, max: number): number {
+  if (!/^[0-9]{1,15}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new InvalidInputError(`${what} "${printable(value)}" is not a whole number from ${min} to ${max}`);
   }
   return Number(value);
 }

@@ -56,7 +56,7 @@ export function importHost(store: HostStore, text: string, options: { name?: str
   parseSshTarget(`${ssh.user}@${String(ssh.address).includes(':') ? `[${ssh.address}]` : ssh.address}:${ssh.port}`);
   if (typeof ssh.hostKey !== 'string' || !/^[a-z0-9@.-]+ [A-Za-z0-9+/=]+$/.test(ssh.hostKey)) throw new InvalidInputError('the host bundle has no valid host key');
   if (typeof host.steps !== 'object' || host.steps === null) throw new InvalidInputError('the host bundle has no steps');
-  checkHostSettings(host);
+  checkHostSettings({ ...host, clusterId: host.opennebula?.clusterId });
   if (host.opennebula !== undefined && host.opennebula !== null && (typeof host.opennebula !== 'object' || typeof host.opennebula.hostName !== 'string' || !Number.isInteger(host.opennebula.clusterId))) {
     throw new InvalidInputError('the host bundle has a malformed opennebula section');
   }

@@ -42,13 +42,16 @@ export class ProvisionError extends Error {
 
 const ONE_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
-/** Settings that end up in commands run on the host: refused unless plainly what they claim to be. */
-export function checkHostSettings(settings: { oneUser?: unknown; engineSocket?: unknown; probeImage?: unknown; oneHostId?: unknown }): void {
-  const { oneUser, engineSocket, probeImage, oneHostId } = settings;
+/** Settings that end up in commands run on the host or in OpenNebula: refused unless plainly what they claim to be. */
+export function checkHostSettings(settings: { oneUser?: unknown; engineSocket?: unknown; probeImage?: unknown; oneHostId?: unknown; clusterId?: unknown }): void {
+  const { oneUser, engineSocket, probeImage, oneHostId, clusterId } = settings;
   if (oneUser !== undefined && (typeof oneUser !== 'string' || !ONE_USER.test(oneUser))) throw new InvalidInputError(`--one-user "${String(oneUser).slice(0, 40)}" is not a user name`);
   if (engineSocket !== undefined && (typeof engineSocket !== 'string' || !/^\/[A-Za-z0-9._/-]{1,200}$/.test(engineSocket))) throw new InvalidInputError('--engine-socket must be an absolute path');
   if (probeImage !== undefined && (typeof probeImage !== 'string' || !/^[a-z0-9][a-z0-9._/:@-]{0,254}$/.test(probeImage))) throw new InvalidInputError('--probe-image is not an image reference');
   if (oneHostId !== undefined && !Number.isInteger(oneHostId)) throw new InvalidInputError('the OpenNebula host id is not an integer');
+  if (clusterId !== undefined && !(Number.isInteger(clusterId) && (clusterId as number) >= -1 && (clusterId as number) <= 2 ** 31)) {
+    throw new InvalidInputError(`--cluster ${String(clusterId).slice(0, 40)} is not an OpenNebula cluster id (a whole number from 0, or -1 for none)`);
+  }
 }
 
 /** Records a new host (before touching it, so a failure leaves something to resume) and provisions it. */
@@ -61,7 +64,7 @@ export async function createHost(
 ): Promise<ProvisionSummary> {
   if (store.find(name)) throw new InvalidInputError(`host ${name} exists already: \`dockvisor host provision ${name}\` runs its steps again`);
   const target = parseSshTarget(options.ssh);
-  checkHostSettings(options);
+  checkHostSettings({ ...options, ...(options.register ? { clusterId: options.register.clusterId } : {}) });
   const now = new Date().toISOString();
   const record: HostRecord = {
     name,
