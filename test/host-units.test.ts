@@ -158,7 +158,7 @@ test('the facts script is read back section by section, whatever the order and w
   const rule = Buffer.from('one ALL=(root) NOPASSWD: /usr/sbin/ip\n').toString('base64');
   const facts = parseFacts(
     ['@@kernel', 'Linux aarch64', '@@release /etc/os-release', 'ID=debian', 'VERSION_ID="12"', '', '@@paths', 'node /usr/bin/node', 'ovs-vsctl /usr/bin/ovs-vsctl',
-      '@@listener 42', '/usr/bin/dockerd', '--config-file=/etc/x.json', '@@socket-group', 'docker', '@@groups oneadmin', 'oneadmin docker', '@@sudoers', rule, '@@node', 'v22.1.0', ''].join('\n'),
+      '@@listener 42', '/usr/bin/dockerd', '--config-file=/etc/x.json', '@@socket-group', 'docker', '@@groups oneadmin', 'oneadmin docker', '@@sudoers', rule, '@@runtime', '7d32bda5', ''].join('\n'),
   );
   t.is(facts.kernel, 'Linux aarch64');
   t.regex(facts.releases.get('/etc/os-release')!, /^ID=debian\nVERSION_ID="12"/);
@@ -166,8 +166,8 @@ test('the facts script is read back section by section, whatever the order and w
   t.deepEqual(facts.listener, { pid: 42, args: ['/usr/bin/dockerd', '--config-file=/etc/x.json'] });
   t.deepEqual(facts.userGroups.get('oneadmin'), ['oneadmin', 'docker']);
   t.is(facts.sudoers, 'one ALL=(root) NOPASSWD: /usr/sbin/ip\n');
-  t.is(facts.nodeVersion, 'v22.1.0');
+  t.is(facts.runtimeSha256, '7d32bda5');
   t.false(facts.systemd);
-  const script = factsScript("/run/it's.sock", ['one'], '/etc/sudoers.d/dockvisor-one');
+  const script = factsScript("/run/it's.sock", ['one'], '/etc/sudoers.d/dockvisor-one', '/usr/lib/dockvisor/node');
   t.true(script.includes(`'/run/it'\\''s.sock'`), 'the socket path is quoted');
 });

@@ -4,7 +4,6 @@ import { shellCommand } from './shell-quote.ts';
 /** What each tool dockvisor needs on a host is called in each family's packages. */
 const PACKAGES: Record<string, Record<PackageFamily, string>> = {
   engine: { apt: 'docker.io', dnf: 'moby-engine' },
-  node: { apt: 'nodejs', dnf: 'nodejs' },
   ip: { apt: 'iproute2', dnf: 'iproute' },
   nsenter: { apt: 'util-linux', dnf: 'util-linux' },
   iptables: { apt: 'iptables', dnf: 'iptables-nft' },

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import ssh2, { type ConnectConfig } from 'ssh2';
 import { checkHostKey, fingerprint, presentedHostKey, recordHostKey, type PresentedHostKey } from '../engine/known-hosts.ts';
 import { shellQuote } from './shell-quote.ts';
@@ -16,6 +17,12 @@ export interface SshOptions {
   /** The key recorded for this host when it was provisioned (`type base64`): it alone is accepted. */
   pinnedHostKey?: string;
   connectTimeoutMs?: number;
+}
+
+export interface CommandOptions {
+  /** Written to the command's stdin: text, or a stream piped whole (a file, a tar being made). */
+  stdin?: string | Readable;
+  timeoutMs?: number;
 }
 
 export interface CommandResult {
@@ -117,7 +124,7 @@ export class SshSession {
   }
 
   /** Runs a command (a shell string the remote login shell reads) and collects its output. */
-  run(command: string, options: { stdin?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  run(command: string, options: CommandOptions = {}): Promise<CommandResult> {
     const timeoutMs = options.timeoutMs ?? 120_000;
     return new Promise((resolve, reject) => {
       this.client.exec(command, (error, channel) => {
@@ -137,13 +144,14 @@ export class SshSession {
           }
           resolve({ code, stdout, stderr });
         });
-        channel.end(options.stdin ?? '');
+        if (options.stdin instanceof Readable) options.stdin.pipe(channel);
+        else channel.end(options.stdin ?? '');
       });
     });
   }
 
   /** Like `run`, but a non-zero exit is an error carrying the command's last words. */
-  async must(command: string, options: { stdin?: string; timeoutMs?: number } = {}): Promise<string> {
+  async must(command: string, options: CommandOptions = {}): Promise<string> {
     const result = await this.run(command, options);
     if (result.code !== 0) {
       const why = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-3).join(' / ');

@@ -21,7 +21,7 @@ export class TestHost {
     readonly address: string,
     private readonly bridge: string,
     engineBridgeAddress: string | undefined,
-    private readonly sshOptions: { remoteForwarding?: boolean } = {},
+    private readonly sshOptions: { remoteForwarding?: boolean; environment?: Record<string, string> } = {},
   ) {
     // Without an engine bridge address the host has no engine of its own: its sshd reaches the machine's.
     this.ownEngine = engineBridgeAddress ? new SecondEngine(`${name}-engine`, engineBridgeAddress, [], name) : undefined;
@@ -74,8 +74,8 @@ export class TestHost {
       address: this.address,
       port: 22,
       netns: this.name,
-      extraConfig: [`SetEnv DOCKER_HOST=unix://${this.engineSocket}`],
-      ...this.sshOptions,
+      extraConfig: [['SetEnv', `DOCKER_HOST=unix://${this.engineSocket}`, ...Object.entries(this.sshOptions.environment ?? {}).map(([k, v]) => `${k}=${v}`)].join(' ')],
+      remoteForwarding: this.sshOptions.remoteForwarding,
     });
   }
 

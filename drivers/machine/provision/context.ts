@@ -2,7 +2,8 @@ import type { EngineClient } from '../../engine/engine-client.ts';
 import { DEFAULT_ENGINE_SOCKET, engineOverSsh } from '../host-engine.ts';
 import type { HostRecord } from '../host-store.ts';
 import type { SupportedOs } from '../host-os.ts';
-import type { SshSession } from '../ssh-session.ts';
+import { SYSTEM_RUNTIME_DIR } from '../runtime.ts';
+import type { CommandOptions, SshSession } from '../ssh-session.ts';
 import { factsScript, parseFacts, type HostFacts } from './host-facts.ts';
 
 export const DEFAULT_ONE_USER = 'oneadmin';
@@ -20,6 +21,8 @@ export class ProvisionContext {
     readonly record: HostRecord,
     readonly session: SshSession,
     readonly env: NodeJS.ProcessEnv = process.env,
+    /** Where dockvisor's Node.js runtime goes on the host: where the driver's launchers look for it. */
+    readonly runtimeDir: string = SYSTEM_RUNTIME_DIR,
   ) {}
 
   get engineSocket(): string {
@@ -46,7 +49,7 @@ export class ProvisionContext {
 
   /** The host as one remote command finds it; looked at again after a step changed something. */
   facts(): Promise<HostFacts> {
-    this.looked ??= this.root(factsScript(this.engineSocket, this.engineUsers, this.sudoersFile)).then(parseFacts);
+    this.looked ??= this.root(factsScript(this.engineSocket, this.engineUsers, this.sudoersFile, this.runtimeDir)).then(parseFacts);
     this.looked.catch(() => (this.looked = undefined));
     return this.looked;
   }
@@ -56,8 +59,8 @@ export class ProvisionContext {
   }
 
   /** Runs a root command on the host and returns its output; a failure names the command. */
-  root(command: string, stdin?: string): Promise<string> {
-    return this.session.must(this.session.asRoot(command), stdin === undefined ? {} : { stdin });
+  root(command: string, options: CommandOptions | string = {}): Promise<string> {
+    return this.session.must(this.session.asRoot(command), typeof options === 'string' ? { stdin: options } : options);
   }
 
   /** The host's engine through one forwarded socket over SSH, as the driver's own remote calls reach it. */

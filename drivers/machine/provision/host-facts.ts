@@ -14,15 +14,16 @@ export interface HostFacts {
   userGroups: Map<string, string[]>;
   /** The sudoers file's content, when it exists. */
   sudoers?: string;
-  nodeVersion?: string;
+  /** sha256 of dockvisor's runtime's node binary, when it is there. */
+  runtimeSha256?: string;
   systemd: boolean;
 }
 
 export const RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release', '/etc/debian_version', '/etc/redhat-release'];
-export const LOOKED_UP_COMMANDS = ['dockerd', 'ip', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'mount', 'umount', 'sudo', 'visudo', 'node'];
+export const LOOKED_UP_COMMANDS = ['dockerd', 'ip', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'mount', 'umount', 'sudo', 'visudo'];
 
 /** The root shell script that prints the facts as `@@section` blocks. Every value in it is quoted. */
-export function factsScript(engineSocket: string, users: string[], sudoersFile: string): string {
+export function factsScript(engineSocket: string, users: string[], sudoersFile: string, runtimeDir: string): string {
   const socket = shellQuote(engineSocket);
   return [
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -35,7 +36,7 @@ export function factsScript(engineSocket: string, users: string[], sudoersFile: 
     `if [ -S ${socket} ]; then echo @@socket-group; stat -c %G ${socket}; fi`,
     ...users.map((user) => `if g=$(id -nG ${shellQuote(user)} 2>/dev/null); then echo "@@groups ${user}"; echo "$g"; fi`),
     `if [ -r ${shellQuote(sudoersFile)} ]; then echo @@sudoers; base64 -w0 ${shellQuote(sudoersFile)}; echo; fi`,
-    'if command -v node >/dev/null; then echo @@node; node --version; fi',
+    `if [ -f ${shellQuote(runtimeDir + '/bin/node')} ]; then echo @@runtime; sha256sum ${shellQuote(runtimeDir + '/bin/node')} | cut -d' ' -f1; fi`,
     'if [ -d /run/systemd/system ]; then echo @@systemd; fi',
     'true',
   ].join('\n');
@@ -58,7 +59,7 @@ export function parseFacts(output: string): HostFacts {
     else if (kind === 'socket-group') facts.socketGroup = body.trim();
     else if (kind === 'groups') facts.userGroups.set(argument, body.trim().split(/\s+/));
     else if (kind === 'sudoers') facts.sudoers = Buffer.from(body.trim(), 'base64').toString('utf8');
-    else if (kind === 'node') facts.nodeVersion = body.trim();
+    else if (kind === 'runtime') facts.runtimeSha256 = body.trim();
     else if (kind === 'systemd') facts.systemd = true;
   }
   return facts;

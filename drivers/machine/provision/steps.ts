@@ -2,9 +2,9 @@ import { accessStep } from './access-step.ts';
 import { engineConfigStep } from './engine-config-step.ts';
 import { engineProbeStep } from './engine-probe-step.ts';
 import { engineStep } from './engine-step.ts';
-import { nodeStep } from './node-step.ts';
 import { osStep } from './os-step.ts';
 import { registerStep } from './register-step.ts';
+import { runtimeStep } from './runtime-step.ts';
 import type { ProvisionStep } from './step.ts';
 import { sudoersStep } from './sudoers-step.ts';
 import { toolsStep } from './tools-step.ts';
@@ -14,7 +14,7 @@ export const PROVISION_STEPS: ProvisionStep[] = [
   osStep,
   engineStep,
   toolsStep,
-  nodeStep,
+  runtimeStep,
   accessStep,
   sudoersStep,
   engineConfigStep,
