@@ -4,6 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+export PATH="/usr/lib/dockvisor/node/bin:$PATH" # the tests run on dockvisor's own runtime
 npx tsc -p . || { echo "0 passed, 1 failed"; exit 1; }
 npx ava --tap "$@" | tee .ava.tap
 rc=${PIPESTATUS[0]}
