@@ -157,24 +157,24 @@ test.serial('an unknown host key needs --accept-new-host-key; a changed one is a
 
 test.serial('a failure mid-way leaves a resumable record; provision finishes the job; a taken name is found, not duplicated', async (t) => {
   let cut = false;
-  const cutAfterNode: ProvisionProgress = {
+  const cutAfterRuntime: ProvisionProgress = {
     ...silentProgress,
     finished(title) {
-      if (title.startsWith('Node.js') && !cut) {
+      if (title.startsWith("dockvisor's Node.js") && !cut) {
         cut = true;
         void hostB.ssh.stop();
       }
     },
   };
   const error = await t.throwsAsync(
-    createHost(store, 'pb', createOptions(hostB, { hostName: 'fixture-host', clusterId: -1 }), { knownHostsFile: knownHosts, acceptNewHostKey: true, env }, cutAfterNode),
+    createHost(store, 'pb', createOptions(hostB, { hostName: 'fixture-host', clusterId: -1 }), { knownHostsFile: knownHosts, acceptNewHostKey: true, env }, cutAfterRuntime),
     { instanceOf: ProvisionError },
   );
   t.regex(error!.message, /^step "[a-z-]+" failed: .*198\.18\.73\.12:22.*; resume with: dockvisor host provision pb$/);
   const failedStep = (error as ProvisionError).step;
   t.true(['engine-access', 'sudoers', 'engine-config', 'engine-probe'].includes(failedStep), failedStep);
   const halfway = store.get('pb');
-  t.true(halfway.steps.node?.done);
+  t.true(halfway.steps.runtime?.done);
   t.false(halfway.steps[failedStep]?.done);
   t.is(halfway.steps.register, undefined);
 

@@ -22,6 +22,7 @@ function runFromCopy(action: string, argv: string[], stdin: string) {
   const env = { ...process.env };
   delete env.DOCKVISOR_CONFIG;
   const child = spawn(join(hostCopy, 'vmm/dockvisor', action), argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.on('error', () => undefined); // an action that fails before reading stdin is reported by its exit, not by EPIPE
   child.stdin.end(stdin);
   return collect(child);
 }

@@ -20,7 +20,14 @@ export class OneRpc {
   ) {
     const secure = endpoint.url.startsWith('https:');
     this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 16 }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const options = { url: endpoint.url, agent: this.agent } as Parameters<typeof xmlrpc.createClient>[0];
+    // Host, port and path rather than `url`, which the library would read with the deprecated url.parse().
+    const url = new URL(endpoint.url);
+    const options = {
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(url.port) || (secure ? 443 : 80),
+      path: `${url.pathname}${url.search}`,
+      agent: this.agent,
+    } as Parameters<typeof xmlrpc.createClient>[0];
     this.client = secure ? xmlrpc.createSecureClient(options) : xmlrpc.createClient(options);
   }
 
