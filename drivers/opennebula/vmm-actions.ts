@@ -92,11 +92,11 @@ function actionVm(argv: string[], stdin: string): OneVm {
   return vmFor(argv, parseActionData(stdin).vm);
 }
 
-/** The VM id oned appends to argv must be the document's. */
+/** The VM id oned appends to argv (checked by checkActionArgv) must be the document's. */
 function vmFor(argv: string[], vm: OneVm): OneVm {
-  const argvId = argv[argv.length - 2];
-  if (argvId !== undefined && /^[0-9]+$/.test(argvId) && Number(argvId) !== vm.id) {
-    throw new InvalidInputError(`VM id ${argvId} on the command line does not match VM ${vm.id} on stdin`);
+  const argvId = argv[argv.length - 2] ?? '';
+  if (argvId !== String(vm.id)) {
+    throw new InvalidInputError(`VM id ${printable(argvId)} on the command line does not match VM ${vm.id} on stdin`);
   }
   return vm;
 }
