@@ -38,3 +38,17 @@ test('a CONTEXT variable that is a section rather than a value is refused', (t) 
   const document = vmXml(draft()).replace('<CONTEXT>', '<CONTEXT><FOO><BAR>x</BAR></FOO>');
   t.throws(() => parseVmDocument(document), { name: 'InvalidInputError', message: /CONTEXT\/FOO must be a single value/ });
 });
+
+test('a NIC address with a prefix of 0, or one that is no prefix, is refused for IPv4 and IPv6', (t) => {
+  const withNic = (extra: Record<string, string>) => vmXml(draft({ nics: [{ ...nic, ...extra }] }));
+  const refused: [string, string, RegExp][] = [
+    ['context mask 0', withNic({ mask: '0' }), /VM 8270 NIC 0: MASK is 0, not a usable prefix length \(1 to 32\)/],
+    ['context mask 0.0.0.0', withNic({ mask: '0.0.0.0' }), /MASK is 0, not a usable prefix length/],
+    ['NETWORK_MASK 0.0.0.0', vmXml(draft()).replace('<VN_MAD>', '<NETWORK_MASK>0.0.0.0</NETWORK_MASK><VN_MAD>'), /MASK is 0, not a usable prefix length/],
+    ['context mask 33', withNic({ mask: '33' }), /MASK is 33, not a usable prefix length/],
+    ['IP6_PREFIX_LENGTH 0', withNic({ ip6: 'fd00::20' }).replace('<VN_MAD>', '<IP6_PREFIX_LENGTH>0</IP6_PREFIX_LENGTH><VN_MAD>'), /NIC 0: IP6_PREFIX_LENGTH is 0, not a usable prefix length \(1 to 128\)/],
+  ];
+  for (const [what, document, message] of refused) t.throws(() => parseVmDocument(document), { name: 'InvalidInputError', message }, what);
+  const accepted = parseVmDocument(withNic({ mask: '255.255.255.255', ip6: 'fd00::20' }).replace('<VN_MAD>', '<IP6_PREFIX_LENGTH>128</IP6_PREFIX_LENGTH><VN_MAD>'));
+  t.like(accepted.spec.nics[0], { ipv4: { prefixLength: 32 }, ipv6: [{ address: 'fd00::20', prefixLength: 128 }] });
+});

@@ -92,3 +92,13 @@ test.serial('the argv oned passes to every action is accepted', async (t) => {
   t.is(prereconfigure.code, 0, prereconfigure.stderr);
   await assertStillRunning(t);
 });
+
+const badTemplates: [string, string, RegExp][] = [
+  ['a NETWORK_MASK of 0', vmXml(refused).replace('<VN_MAD>', '<NETWORK_MASK>0.0.0.0</NETWORK_MASK><VN_MAD>'), /VM 8250 NIC 0: MASK is 0, not a usable prefix length/],
+];
+
+for (const [what, document, pattern] of badTemplates) {
+  test.serial(`deploy refuses ${what} with one clear line and creates nothing`, async (t) => {
+    await assertDeployRefused(t, await runAction('deploy', deployArgv(REFUSED), document), pattern);
+  });
+}

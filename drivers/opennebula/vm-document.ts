@@ -81,7 +81,7 @@ export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined
   const gateway = firstOf(ctx('GATEWAY'), field('GATEWAY'));
   const ip6 = [firstOf(field('IP6'), ctx('IP6')), field('IP6_GLOBAL'), firstOf(field('IP6_ULA'), ctx('IP6_ULA'))];
   const prefix6Text = firstOf(ctx('IP6_PREFIX_LENGTH'), field('IP6_PREFIX_LENGTH'));
-  const prefix6 = prefix6Text ? check.prefixLength(check.nonNegativeInteger(prefix6Text, `${where}IP6_PREFIX_LENGTH`, 128), 6, where) : 64;
+  const prefix6 = prefix6Text ? check.prefixLength(check.nonNegativeInteger(prefix6Text, `${where}IP6_PREFIX_LENGTH`, 128), 6, `${where}IP6_PREFIX_LENGTH`) : 64;
   const gateway6 = firstOf(ctx('IP6_GATEWAY'), field('IP6_GATEWAY'));
   const dns = firstOf(ctx('DNS'), field('DNS'));
   const searchDomains = firstOf(ctx('SEARCH_DOMAIN'), field('SEARCH_DOMAIN'));
@@ -233,7 +233,7 @@ function maskToPrefix(mask: string, where: string): number {
   check.ipv4(mask, `${where}MASK`);
   const bits = mask.split('.').map((octet) => Number(octet).toString(2).padStart(8, '0')).join('');
   if (!/^1*0*$/.test(bits)) throw new InvalidInputError(`${where}MASK ${mask} is not a contiguous netmask`);
-  return bits.indexOf('0') === -1 ? 32 : bits.indexOf('0');
+  return check.prefixLength(bits.indexOf('0') === -1 ? 32 : bits.indexOf('0'), 4, `${where}MASK`);
 }
 
 /** The first value given. Unlike the operands of `??`, arguments are all evaluated: every candidate has been read. */
