@@ -1,4 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
+import { containerConfig } from '../drivers/core/container-config.ts';
+import { defaultHostConfig } from '../drivers/core/host-config.ts';
+import { parseVmDocument } from '../drivers/opennebula/vm-document.ts';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
 import { assertOneLineRefusal, runAction, type ActionResult } from './helpers/vmm.ts';
@@ -7,7 +10,8 @@ import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm
 // Refusals at the edges of what oned sends: argv, sizes and limits. Each leaves the host as it was.
 const REFUSED = 8250;
 const RUNNING = 8251;
-const IDS = [REFUSED, RUNNING];
+const MANY_CPUS = 8252;
+const IDS = [REFUSED, RUNNING, MANY_CPUS];
 const bridge = 'dvt-wb0';
 const refused: VmDraft = { id: REFUSED, nics: [{ nicId: 0, bridge, ip: '198.18.155.10' }] };
 const running: VmDraft = { id: RUNNING, nics: [{ nicId: 0, bridge, ip: '198.18.155.11' }] };
@@ -102,3 +106,14 @@ for (const [what, document, pattern] of badTemplates) {
     await assertDeployRefused(t, await runAction('deploy', deployArgv(REFUSED), document), pattern);
   });
 }
+
+test.serial('a VM of more than 256 CPUs gets a container the engine starts: the weight is capped, the cap in cores kept', async (t) => {
+  // Straight to the engine: no host here has the CPUs to deploy it through the action.
+  const engine = await realEngine();
+  const spec = { ...parseVmDocument(vmXml({ id: MANY_CPUS, cpu: '300', vcpu: '300' })).spec };
+  await engine.createContainer(spec.containerName, containerConfig(spec, defaultHostConfig()));
+  await engine.startContainer(spec.containerName);
+  const container = await engine.inspectContainer(spec.containerName);
+  t.true(container.State.Running);
+  t.like(container.HostConfig, { CpuShares: 262_144, CpuQuota: 30_000_000 });
+});
