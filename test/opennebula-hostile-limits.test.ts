@@ -1,17 +1,20 @@
 import test, { type ExecutionContext } from 'ava';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { containerConfig } from '../drivers/core/container-config.ts';
 import { defaultHostConfig } from '../drivers/core/host-config.ts';
 import { parseVmDocument } from '../drivers/opennebula/vm-document.ts';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
-import { assertOneLineRefusal, runAction, type ActionResult } from './helpers/vmm.ts';
+import { assertOneLineRefusal, runAction, testConfigPath, type ActionResult } from './helpers/vmm.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
 
 // Refusals at the edges of what oned sends: argv, sizes and limits. Each leaves the host as it was.
 const REFUSED = 8250;
 const RUNNING = 8251;
 const MANY_CPUS = 8252;
-const IDS = [REFUSED, RUNNING, MANY_CPUS];
+const UNSIZED = 8253;
+const IDS = [REFUSED, RUNNING, MANY_CPUS, UNSIZED];
 const bridge = 'dvt-wb0';
 const refused: VmDraft = { id: REFUSED, nics: [{ nicId: 0, bridge, ip: '198.18.155.10' }] };
 const running: VmDraft = { id: RUNNING, nics: [{ nicId: 0, bridge, ip: '198.18.155.11' }] };
@@ -97,8 +100,17 @@ test.serial('the argv oned passes to every action is accepted', async (t) => {
   await assertStillRunning(t);
 });
 
+// What this host has, read here independently of the driver.
+const hostCpus = os.cpus().length;
+const hostMemoryMb = Math.floor(Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024);
+const withoutSizes = (xml: string) => xml.replace(/<CPU>.*?<\/CPU>|<VCPU>.*?<\/VCPU>|<MEMORY>.*?<\/MEMORY>/g, '');
+
 const badTemplates: [string, string, RegExp][] = [
   ['a NETWORK_MASK of 0', vmXml(refused).replace('<VN_MAD>', '<NETWORK_MASK>0.0.0.0</NETWORK_MASK><VN_MAD>'), /VM 8250 NIC 0: MASK is 0, not a usable prefix length/],
+  ['16 TB of MEMORY', vmXml({ ...refused, memory: String(16 * 1024 * 1024) }), new RegExp(`^dockvisor deploy: VM 8250: MEMORY 16777216 MB is more than this host has \\(${hostMemoryMb} MB\\)$`)],
+  ['1 MB more MEMORY than the host has', vmXml({ ...refused, memory: String(hostMemoryMb + 1) }), new RegExp(`MEMORY ${hostMemoryMb + 1} MB is more than this host has`)],
+  ['one CPU more than the host has', vmXml({ ...refused, cpu: String(hostCpus + 1) }), new RegExp(`^dockvisor deploy: VM 8250: CPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)$`)],
+  ['one VCPU more than the host has', vmXml({ ...refused, vcpu: String(hostCpus + 1) }), new RegExp(`VM 8250: VCPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)`)],
 ];
 
 for (const [what, document, pattern] of badTemplates) {
@@ -117,3 +129,40 @@ test.serial('a VM of more than 256 CPUs gets a container the engine starts: the 
   t.true(container.State.Running);
   t.like(container.HostConfig, { CpuShares: 262_144, CpuQuota: 30_000_000 });
 });
+
+test.serial('resize refuses more MEMORY than the host has and leaves the limits as they were', async (t) => {
+  const resize = await runAction('resize', [`one-${RUNNING}`, String(RUNNING), 'localhost'], actionXml({ ...running, memory: String(hostMemoryMb + 1) }));
+  assertOneLineRefusal(t, resize, new RegExp(`VM 8251: MEMORY ${hostMemoryMb + 1} MB is more than this host has`));
+  const container = await (await realEngine()).inspectContainer(`one-${RUNNING}`);
+  t.is(container.HostConfig.Memory, 128 * 1024 * 1024);
+});
+
+test.serial('a template without MEMORY, CPU or VCPU gets the host default limits: 1 CPU and 512 MB unless configured', async (t) => {
+  const engine = await realEngine();
+  const document = withoutSizes(vmXml({ id: UNSIZED }));
+  const deployed = await runAction('deploy', deployArgv(UNSIZED), document);
+  t.is(deployed.code, 0, deployed.stderr);
+  t.like((await engine.inspectContainer(`one-${UNSIZED}`)).HostConfig, { Memory: 512 * 1024 * 1024, MemorySwap: 512 * 1024 * 1024, CpuQuota: 100_000, CpuShares: 1024 });
+  await removeContainersOf(engine, [UNSIZED]);
+
+  const config = testConfigPath({ defaultLimits: { cpu: 0.25, memoryMb: 64 } }, 'hostile-limits-defaults.json');
+  const small = await runAction('deploy', deployArgv(UNSIZED), document, config);
+  t.is(small.code, 0, small.stderr);
+  t.like((await engine.inspectContainer(`one-${UNSIZED}`)).HostConfig, { Memory: 64 * 1024 * 1024, CpuQuota: 25_000, CpuShares: 256 });
+  await removeContainersOf(engine, [UNSIZED]);
+});
+
+const badDefaults: [string, unknown, RegExp][] = [
+  ['a CPU of 0', { cpu: 0 }, /defaultLimits\.cpu must be a number above 0 and at most 4096/],
+  ['a CPU that is text', { cpu: '1' }, /defaultLimits\.cpu must be a number above 0/],
+  ['memory below 4 MB', { memoryMb: 2 }, /defaultLimits\.memoryMb must be a whole number from 4/],
+  ['an unknown key', { disk: 10 }, /defaultLimits\.disk must be one of cpu, memoryMb/],
+  ['a list', [1, 512], /defaultLimits must be an object/],
+];
+
+for (const [what, defaultLimits, pattern] of badDefaults) {
+  test.serial(`host default limits with ${what} are refused in one line before anything is made`, async (t) => {
+    const config = testConfigPath({ defaultLimits }, 'hostile-limits-bad-defaults.json');
+    await assertDeployRefused(t, await runAction('deploy', deployArgv(REFUSED), vmXml(refused), config), pattern);
+  });
+}

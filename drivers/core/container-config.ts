@@ -50,8 +50,8 @@ export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreate
         ? spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.volume, Target: v.containerPath, ReadOnly: v.readOnly || undefined }))
         : undefined,
       Init: true,
-      ...cpuLimits(spec),
-      ...memoryLimits(spec.memoryMb),
+      ...cpuLimits(spec, host.defaultLimits),
+      ...memoryLimits(spec.memoryMb ?? host.defaultLimits.memoryMb),
       PidsLimit: host.pidsLimit || undefined,
       Dns: dns.length ? dns : undefined,
       DnsSearch: searchDomains.length ? searchDomains : undefined,
@@ -63,9 +63,12 @@ export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreate
   };
 }
 
-/** CPU is the physical share OpenNebula accounts for: a hard cap in cores and a weight (the engine's largest above 256 CPUs); VCPU caps when CPU is absent. */
-export function cpuLimits(spec: Pick<VmSpec, 'cpu' | 'vcpu'>): { CpuShares?: number; CpuPeriod?: number; CpuQuota?: number } {
-  const cores = spec.cpu ?? spec.vcpu;
+/**
+ * CPU is the physical share OpenNebula accounts for: a hard cap in cores and a weight (the engine's largest
+ * above 256 CPUs); VCPU caps when CPU is absent, the host's default when both are.
+ */
+export function cpuLimits(spec: Pick<VmSpec, 'cpu' | 'vcpu'>, defaults?: { cpu: number }): { CpuShares?: number; CpuPeriod?: number; CpuQuota?: number } {
+  const cores = spec.cpu ?? spec.vcpu ?? defaults?.cpu;
   if (cores === undefined) return {};
   return {
     CpuShares: Math.min(MAX_CPU_SHARES, Math.max(MIN_CPU_SHARES, Math.round((spec.cpu ?? cores) * 1024))),
