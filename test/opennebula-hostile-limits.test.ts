@@ -110,6 +110,8 @@ const badTemplates: [string, string, RegExp][] = [
   ['16 TB of MEMORY', vmXml({ ...refused, memory: String(16 * 1024 * 1024) }), new RegExp(`^dockvisor deploy: VM 8250: MEMORY 16777216 MB is more than this host has \\(${hostMemoryMb} MB\\)$`)],
   ['1 MB more MEMORY than the host has', vmXml({ ...refused, memory: String(hostMemoryMb + 1) }), new RegExp(`MEMORY ${hostMemoryMb + 1} MB is more than this host has`)],
   ['one CPU more than the host has', vmXml({ ...refused, cpu: String(hostCpus + 1) }), new RegExp(`^dockvisor deploy: VM 8250: CPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)$`)],
+  ['a NUL character reference in the NAME', vmXml(refused).replace(`<NAME>vm-${REFUSED}</NAME>`, '<NAME>web&#0;</NAME>'), /^dockvisor deploy: the VM document refers to a character XML 1\.0 forbids \(&#0;\)$/],
+  ['a document declared as UTF-16', `<?xml version="1.0" encoding="UTF-16"?>${vmXml(refused)}`, /^dockvisor deploy: the VM document declares the encoding UTF-16; only UTF-8 is read$/],
   ['one VCPU more than the host has', vmXml({ ...refused, vcpu: String(hostCpus + 1) }), new RegExp(`VM 8250: VCPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)`)],
 ];
 
