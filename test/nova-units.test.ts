@@ -65,6 +65,12 @@ test('VIFs become NICs in order, named as Nova names tap devices, addresses sort
   });
 });
 
+test('a VIF address with a prefix of 0 is refused, for IPv4 and IPv6', (t) => {
+  const vif = (address: string) => ({ id: 'p', address: '02:00:00:00:00:01', bridge: 'br-a', ips: [{ address, prefix: 0 }], dns: [] });
+  t.throws(() => networkNics([vif('10.0.0.5')]), { name: 'InvalidInputError', message: /VIF p: prefix of 10\.0\.0\.5 is 0, not a usable prefix length \(1 to 32\)/ });
+  t.throws(() => networkNics([vif('fd00::5')]), { name: 'InvalidInputError', message: /prefix of fd00::5 is 0, not a usable prefix length \(1 to 128\)/ });
+});
+
 test('suspend marks are per container id, and those of containers gone are forgotten', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dvt-nova-marks-'));
   try {

@@ -72,6 +72,12 @@ test('CPU is a cap in cores and a weight; VCPU caps when CPU is absent', (t) => 
   t.deepEqual(cpuLimits({}), {});
 });
 
+test('CPU above 256 keeps its cap in cores; its weight is the largest the engine takes', (t) => {
+  t.deepEqual(cpuLimits({ cpu: 300 }), { CpuShares: 262_144, CpuPeriod: 100_000, CpuQuota: 30_000_000 });
+  t.deepEqual(cpuLimits({ cpu: 256 }), { CpuShares: 262_144, CpuPeriod: 100_000, CpuQuota: 25_600_000 });
+  t.is(cpuLimits({ cpu: 0.001 }).CpuShares, 2, 'and the smallest below');
+});
+
 test('the netmask comes from the context, as a dotted mask or a prefix length, and defaults to /24', (t) => {
   const nic = (mask?: string) => parseVmDocument(vmXml({ id: 5, nics: [{ nicId: 0, bridge: 'br0', ip: '198.18.0.5', mask }] })).spec.nics[0]!;
   t.is(nic('255.255.0.0').ipv4?.prefixLength, 16);

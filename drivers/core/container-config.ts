@@ -8,6 +8,9 @@ import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SPEC_HASH, LABEL_VM_ID, OWNER_VALUE
 import type { VmSpec } from './vm-spec.ts';
 
 const CPU_PERIOD = 100_000;
+/** The weights the engine (and cgroup v1's cpu.shares) accepts: a larger one fails the start. */
+const MIN_CPU_SHARES = 2;
+const MAX_CPU_SHARES = 262_144;
 
 /** Translates a VM into the engine's container configuration, enforcing the host's policy. */
 export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreateBody {
@@ -49,8 +52,8 @@ export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreate
         ? spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.volume, Target: v.containerPath, ReadOnly: v.readOnly || undefined }))
         : undefined,
       Init: true,
-      ...cpuLimits(spec),
-      ...memoryLimits(spec.memoryMb),
+      ...cpuLimits(spec, host.defaultLimits),
+      ...memoryLimits(spec.memoryMb ?? host.defaultLimits.memoryMb),
       PidsLimit: host.pidsLimit || undefined,
       Dns: dns.length ? dns : undefined,
       DnsSearch: searchDomains.length ? searchDomains : undefined,
@@ -62,12 +65,15 @@ export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreate
   };
 }
 
-/** CPU is the physical share OpenNebula accounts for: a hard cap in cores and a weight; VCPU caps when CPU is absent. */
-export function cpuLimits(spec: Pick<VmSpec, 'cpu' | 'vcpu'>): { CpuShares?: number; CpuPeriod?: number; CpuQuota?: number } {
-  const cores = spec.cpu ?? spec.vcpu;
+/**
+ * CPU is the physical share OpenNebula accounts for: a hard cap in cores and a weight (the engine's largest
+ * above 256 CPUs); VCPU caps when CPU is absent, the host's default when both are.
+ */
+export function cpuLimits(spec: Pick<VmSpec, 'cpu' | 'vcpu'>, defaults?: { cpu: number }): { CpuShares?: number; CpuPeriod?: number; CpuQuota?: number } {
+  const cores = spec.cpu ?? spec.vcpu ?? defaults?.cpu;
   if (cores === undefined) return {};
   return {
-    CpuShares: Math.max(2, Math.round((spec.cpu ?? cores) * 1024)),
+    CpuShares: Math.min(MAX_CPU_SHARES, Math.max(MIN_CPU_SHARES, Math.round((spec.cpu ?? cores) * 1024))),
     CpuPeriod: CPU_PERIOD,
     CpuQuota: Math.max(1000, Math.round(cores * CPU_PERIOD)),
   };

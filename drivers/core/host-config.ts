@@ -18,6 +18,11 @@ export interface HostConfig {
   stateDir: string;
   /** Maximum number of processes in a container, 0 for no limit. */
   pidsLimit: number;
+  /** The limits of a VM whose template gives no CPU, VCPU or MEMORY (OpenNebula requires them; this is the fallback). */
+  defaultLimits: {
+    cpu: number;
+    memoryMb: number;
+  };
   allow: {
     privileged: boolean;
     hostNetwork: boolean;
@@ -39,6 +44,7 @@ export function defaultHostConfig(): HostConfig {
     suspendMode: 'pause',
     stateDir: '/var/tmp/dockvisor',
     pidsLimit: 4096,
+    defaultLimits: { cpu: 1, memoryMb: 512 },
     allow: { privileged: false, hostNetwork: false, capabilities: [], devices: [], hostMountRoots: [] },
   };
 }
@@ -61,17 +67,24 @@ function mergeConfig(config: HostConfig, raw: unknown, source: string): HostConf
     throw new InvalidInputError(`host config ${source}: ${key} must be ${expected}`);
   };
   if (!isRecord(raw)) return fail('the file', 'a JSON object');
-  const allowRaw = raw.allow ?? {};
-  if (!isRecord(allowRaw)) return fail('allow', 'an object');
   for (const key of Object.keys(raw)) if (!(key in config)) fail(key, 'one of ' + Object.keys(config).join(', '));
-  for (const key of Object.keys(allowRaw)) if (!(key in config.allow)) fail(`allow.${key}`, 'one of ' + Object.keys(config.allow).join(', '));
+  const section = (name: 'allow' | 'defaultLimits'): Record<string, unknown> => {
+    const value = raw[name] ?? {};
+    if (!isRecord(value)) return fail(name, 'an object');
+    for (const key of Object.keys(value)) if (!(key in config[name])) fail(`${name}.${key}`, 'one of ' + Object.keys(config[name]).join(', '));
+    return value;
+  };
+  const allowRaw = section('allow');
+  const defaultsRaw = section('defaultLimits');
 
   const string = (key: string, value: unknown, fallback: string) =>
     value === undefined ? fallback : typeof value === 'string' && value ? value : fail(key, 'a non-empty string');
-  const integer = (key: string, value: unknown, fallback: number) =>
-    value === undefined ? fallback : Number.isInteger(value) && (value as number) >= 0 ? (value as number) : fail(key, 'a whole number');
+  const integer = (key: string, value: unknown, fallback: number, min = 0) =>
+    value === undefined ? fallback : Number.isInteger(value) && (value as number) >= min ? (value as number) : fail(key, min ? `a whole number from ${min}` : 'a whole number');
   const bool = (key: string, value: unknown, fallback: boolean) =>
     value === undefined ? fallback : typeof value === 'boolean' ? value : fail(key, 'true or false');
+  const positive = (key: string, value: unknown, fallback: number, max: number) =>
+    value === undefined ? fallback : typeof value === 'number' && value > 0 && value <= max ? value : fail(key, `a number above 0 and at most ${max}`);
   const strings = (key: string, value: unknown, fallback: string[]) =>
     value === undefined ? fallback : Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : fail(key, 'a list of strings');
   const oneOf = <T extends string>(key: string, value: unknown, fallback: T, choices: readonly T[]): T =>
@@ -87,6 +100,10 @@ function mergeConfig(config: HostConfig, raw: unknown, source: string): HostConf
     suspendMode: oneOf('suspendMode', raw.suspendMode, config.suspendMode, ['pause', 'stop'] as const),
     stateDir: string('stateDir', raw.stateDir, config.stateDir),
     pidsLimit: integer('pidsLimit', raw.pidsLimit, config.pidsLimit),
+    defaultLimits: {
+      cpu: positive('defaultLimits.cpu', defaultsRaw.cpu, config.defaultLimits.cpu, 4096),
+      memoryMb: integer('defaultLimits.memoryMb', defaultsRaw.memoryMb, config.defaultLimits.memoryMb, 4),
+    },
     allow: {
       privileged: bool('allow.privileged', allowRaw.privileged, config.allow.privileged),
       hostNetwork: bool('allow.hostNetwork', allowRaw.hostNetwork, config.allow.hostNetwork),

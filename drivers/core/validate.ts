@@ -83,9 +83,10 @@ export function positiveNumber(value: string, what: string, max: number): number
   return Number(value);
 }
 
+/** The prefix length of an address a NIC can have: /0 would put the whole address space on the link. */
 export function prefixLength(value: number, family: 4 | 6, what: string): number {
   const max = family === 4 ? 32 : 128;
-  if (!Number.isInteger(value) || value < 0 || value > max) throw new InvalidInputError(`${what} ${value} is not a prefix length`);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new InvalidInputError(`${what} is ${value}, not a usable prefix length (1 to ${max})`);
   return value;
 }
 

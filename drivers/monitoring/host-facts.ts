@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
+import { parseMeminfo } from '../core/host-capacity.ts';
 import { hostCgroupVersion } from './cgroup-layout.ts';
 
 /** What a host is: the figures OpenNebula's SYSTEM_HOST message carries. */
@@ -30,12 +31,7 @@ export function hostFacts(): HostFacts {
 }
 
 export function meminfo(): Record<string, number> {
-  const values: Record<string, number> = {};
-  for (const line of readFileSync('/proc/meminfo', 'utf8').split('\n')) {
-    const match = /^(\w+):\s+(\d+)/.exec(line);
-    if (match) values[match[1]!] = Number(match[2]);
-  }
-  return values;
+  return parseMeminfo(readFileSync('/proc/meminfo', 'utf8'));
 }
 
 /** Size, use and free space of the filesystem holding `path`, in MB. */

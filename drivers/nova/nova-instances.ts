@@ -1,5 +1,6 @@
 import { InvalidInputError, NotSupportedError, VmConflictError, VmNotFoundError } from '../core/errors.ts';
 import { writeGuestFiles } from '../core/guest-files.ts';
+import { checkFitsHost } from '../core/host-capacity.ts';
 import type { HostServices } from '../core/host-services.ts';
 import { LABEL_VM_ID, ownedContainerFilter } from '../core/labels.ts';
 import type { HostAccess } from '../core/host-access.ts';
@@ -49,6 +50,7 @@ export class NovaInstances {
   async spawn(request: SpawnRequest): Promise<InstanceInfo> {
     const spec = instanceSpec(request);
     const files = injectedFiles(request);
+    await checkFitsHost(spec, this.host.access);
     if (await this.host.vms.inspect(spec)) throw new VmConflictError(`instance ${request.uuid} already exists (container ${spec.containerName})`);
     try {
       await this.host.vms.create(spec);

@@ -1,8 +1,8 @@
 import { InvalidInputError } from '../core/errors.ts';
-import { CONTEXT_MOUNT, contextVolume, diskVolume, rootDiskImage } from '../core/disk-names.ts';
-import { LABEL_ONE_ROOT_DISK } from '../core/labels.ts';
+import { rootDiskImage } from '../core/disk-names.ts';
 import * as check from '../core/validate.ts';
-import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec, type VolumeMount } from '../core/vm-spec.ts';
+import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec } from '../core/vm-spec.ts';
+import { diskId, diskVolumes, isDatastoreRootDisk, readDisks, rootDiskLabel, type OneDisk } from './vm-disks.ts';
 import { splitWords } from './words.ts';
 import { child, children, parseDocument, text, type XmlNode } from './xml.ts';
 
@@ -42,6 +42,7 @@ export function readVm(vm: XmlNode): OneVm {
   const nicNodes = children(template, 'NIC', where);
   const containerName = `one-${id}`;
   const systemTm = systemTransferDriver(vm, where);
+  const { disks, root } = readDisks(template, where);
 
   const spec: VmSpec = {
     frontEnd: 'opennebula',
@@ -49,7 +50,7 @@ export function readVm(vm: XmlNode): OneVm {
     containerName,
     displayName: name,
     hostname: vmHostname(context, name, containerName, where),
-    image: vmImage(template, options, containerName, where),
+    image: vmImage(root, options, containerName, where),
     ...commandOptions(options, where),
     environment: environment(context, options, where),
     cpu: optionalNumber(template, 'CPU', where, 4096),
@@ -57,11 +58,11 @@ export function readVm(vm: XmlNode): OneVm {
     memoryMb: optionalInteger(template, 'MEMORY', where, 16 * 1024 * 1024),
     nics: nicNodes.map((nic) => readNic(nic, id, context)),
     privileges: privileges(options, where),
-    volumes: diskVolumes(template, containerName, systemTm, where),
-    frontEndLabels: rootDiskLabel(template, where),
+    volumes: diskVolumes(disks, root, context !== undefined, containerName, systemTm, where),
+    frontEndLabels: rootDiskLabel(root, where),
   };
   const deployId = text(vm, 'DEPLOY_ID');
-  return { id, lcmState, deployId, spec, nicNodes, context, transferOwnsContainer: isDatastoreRootDisk(rootDisk(template, where), where) };
+  return { id, lcmState, deployId, spec, nicNodes, context, transferOwnsContainer: isDatastoreRootDisk(root) };
 }
 
 export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined): NicSpec {
@@ -72,17 +73,21 @@ export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined
   if (bridgeType !== 'linux' && bridgeType !== 'openvswitch') {
     throw new InvalidInputError(`${where}BRIDGE_TYPE ${check.printable(bridgeType)} is not supported (linux or openvswitch)`);
   }
-  const ip = text(nic, 'IP', where) ?? ctx('IP');
-  const mask = ctx('MASK') ?? text(nic, 'NETWORK_MASK', where) ?? text(nic, 'MASK', where);
-  const mtuText = ctx('MTU') ?? text(nic, 'GUEST_MTU', where) ?? text(nic, 'MTU', where);
-  const gateway = ctx('GATEWAY') ?? text(nic, 'GATEWAY', where);
-  const ip6 = [text(nic, 'IP6', where) ?? ctx('IP6'), text(nic, 'IP6_GLOBAL', where), text(nic, 'IP6_ULA', where) ?? ctx('IP6_ULA')];
-  const prefix6Text = ctx('IP6_PREFIX_LENGTH') ?? text(nic, 'IP6_PREFIX_LENGTH', where);
-  const prefix6 = prefix6Text ? check.prefixLength(check.nonNegativeInteger(prefix6Text, `${where}IP6_PREFIX_LENGTH`, 128), 6, where) : 64;
-  const gateway6 = ctx('IP6_GATEWAY') ?? text(nic, 'IP6_GATEWAY', where);
+  // Every candidate is read before one is chosen, so that one given twice is refused even where another wins.
+  const field = (key: string) => text(nic, key, where);
+  const ip = firstOf(field('IP'), ctx('IP'));
+  const mask = firstOf(ctx('MASK'), field('NETWORK_MASK'), field('MASK'));
+  const mtuText = firstOf(ctx('MTU'), field('GUEST_MTU'), field('MTU'));
+  const gateway = firstOf(ctx('GATEWAY'), field('GATEWAY'));
+  const ip6 = [firstOf(field('IP6'), ctx('IP6')), field('IP6_GLOBAL'), firstOf(field('IP6_ULA'), ctx('IP6_ULA'))];
+  const prefix6Text = firstOf(ctx('IP6_PREFIX_LENGTH'), field('IP6_PREFIX_LENGTH'));
+  const prefix6 = prefix6Text ? check.prefixLength(check.nonNegativeInteger(prefix6Text, `${where}IP6_PREFIX_LENGTH`, 128), 6, `${where}IP6_PREFIX_LENGTH`) : 64;
+  const gateway6 = firstOf(ctx('IP6_GATEWAY'), field('IP6_GATEWAY'));
+  const dns = firstOf(ctx('DNS'), field('DNS'));
+  const searchDomains = firstOf(ctx('SEARCH_DOMAIN'), field('SEARCH_DOMAIN'));
   return {
     nicId,
-    hostInterface: check.interfaceName(text(nic, 'TARGET', where) ?? `one-${vmId}-${nicId}`, `${where}TARGET`),
+    hostInterface: check.interfaceName(field('TARGET') ?? `one-${vmId}-${nicId}`, `${where}TARGET`),
     bridge: check.interfaceName(required(nic, 'BRIDGE', where), `${where}BRIDGE`),
     bridgeType,
     mac: check.macAddress(required(nic, 'MAC', where), `${where}MAC`),
@@ -91,8 +96,8 @@ export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined
     ipv6: [...new Set(ip6.filter((a): a is string => !!a))].map((a) => ({ address: check.ipv6(a, `${where}IP6`), prefixLength: prefix6 })),
     gateway6: gateway6 ? check.ipv6(gateway6, `${where}IP6_GATEWAY`) : undefined,
     mtu: mtuText ? check.nonNegativeInteger(mtuText, `${where}MTU`, 65535) || undefined : undefined,
-    dns: words(ctx('DNS') ?? text(nic, 'DNS', where)).map((server) => check.ipAddress(server, `${where}DNS`)),
-    searchDomains: words(ctx('SEARCH_DOMAIN') ?? text(nic, 'SEARCH_DOMAIN', where)).map((d) => check.hostname(d, `${where}SEARCH_DOMAIN`)),
+    dns: words(dns).map((server) => check.ipAddress(server, `${where}DNS`)),
+    searchDomains: words(searchDomains).map((d) => check.hostname(d, `${where}SEARCH_DOMAIN`)),
   };
 }
 
@@ -116,19 +121,15 @@ function vmHostname(context: XmlNode | undefined, name: string, fallback: string
   return fromName ? fromName : fallback;
 }
 
-/** The transfer driver dockvisor disks go through: its own makes the root disk a local image and the others volumes. */
-const DOCKVISOR_TM = 'dockvisor';
-
 /**
  * A root disk from a dockvisor datastore wins: the transfer action put it on the host as a local image.
  * Else DOCKVISOR/IMAGE, else a docker:// root disk SOURCE pulled as it is.
  */
-function vmImage(template: XmlNode, options: XmlNode | undefined, containerName: string, where: string): string {
-  const root = rootDisk(template, where);
-  const source = root && text(root, 'SOURCE', where);
-  if (root && isDatastoreRootDisk(root, where)) return rootDiskImage(containerName, diskId(root, where));
-  const requested = text(options, 'IMAGE', where);
+function vmImage(root: OneDisk | undefined, options: XmlNode | undefined, containerName: string, where: string): string {
+  const requested = text(options, 'IMAGE', `${where}DOCKVISOR/`);
+  if (root && isDatastoreRootDisk(root)) return rootDiskImage(containerName, diskId(root, where));
   if (requested) return check.imageReference(requested, `${where}DOCKVISOR/IMAGE`);
+  const source = root?.source;
   if (!source) throw new InvalidInputError(`${where}no image: give DOCKVISOR=[IMAGE="..."] or a root DISK from a dockvisor datastore`);
   if (!source.startsWith('docker://')) {
     throw new InvalidInputError(`${where}root DISK SOURCE "${check.printable(source)}" is not a docker:// image; give DOCKVISOR=[IMAGE="..."]`);
@@ -136,63 +137,10 @@ function vmImage(template: XmlNode, options: XmlNode | undefined, containerName:
   return check.imageReference(source.slice('docker://'.length), `${where}root DISK SOURCE`);
 }
 
-/** The root disk (OS/BOOT's first disk, else the first DISK) is the container's writable layer. */
-function rootDisk(template: XmlNode, where: string): XmlNode | undefined {
-  const disks = children(template, 'DISK', where);
-  const bootTarget = text(child(template, 'OS', where), 'BOOT', where)?.split(',')[0];
-  return disks.find((d) => bootTarget && `disk${text(d, 'DISK_ID')}` === bootTarget) ?? disks[0];
-}
-
-function isDatastoreRootDisk(root: XmlNode | undefined, where: string): boolean {
-  return !!root && !!text(root, 'SOURCE', where)?.startsWith('docker://') && text(root, 'TM_MAD', where) === DOCKVISOR_TM;
-}
-
 /** The system datastore's transfer driver, from the VM's current history record. */
 function systemTransferDriver(vm: XmlNode, where: string): string | undefined {
   const history = children(child(vm, 'HISTORY_RECORDS', where), 'HISTORY', where);
   return text(history[history.length - 1], 'TM_MAD', where);
-}
-
-/**
- * Disks other than the root one, when dockvisor's transfer driver made them, are volumes mounted at the
- * disk's TARGET if it is an absolute path, else under /media/; the context files are a read-only volume.
- */
-function diskVolumes(template: XmlNode, containerName: string, systemTm: string | undefined, where: string): VolumeMount[] {
-  const root = rootDisk(template, where);
-  const volumes: VolumeMount[] = [];
-  for (const disk of children(template, 'DISK', where)) {
-    if (disk === root || text(disk, 'TYPE', where)?.toLowerCase() === 'swap') continue;
-    const tm = text(disk, 'TM_MAD', where) ?? (text(disk, 'IMAGE_ID', where) === undefined ? systemTm : undefined);
-    if (tm !== DOCKVISOR_TM) continue;
-    const id = diskId(disk, where);
-    volumes.push({ volume: diskVolume(containerName, id), containerPath: diskMountPath(disk, id, where), readOnly: text(disk, 'READONLY', where) === 'YES', optional: false });
-  }
-  if (systemTm === DOCKVISOR_TM && child(template, 'CONTEXT', where)) {
-    volumes.push({ volume: contextVolume(containerName), containerPath: CONTEXT_MOUNT, readOnly: true, optional: true });
-  }
-  return volumes;
-}
-
-function diskMountPath(disk: XmlNode, id: number, where: string): string {
-  const target = text(disk, 'TARGET', where) ?? `disk${id}`;
-  if (target.startsWith('/')) {
-    if (!/^(\/[A-Za-z0-9_.@-]+)+$/.test(target) || target.split('/').some((part) => part === '.' || part === '..') || target === CONTEXT_MOUNT) {
-      throw new InvalidInputError(`${where}DISK ${id} TARGET "${check.printable(target)}" is not a plain absolute path`);
-    }
-    return target;
-  }
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(target)) throw new InvalidInputError(`${where}DISK ${id} TARGET "${check.printable(target)}" is not a device name or an absolute path`);
-  return `/media/${target}`;
-}
-
-function diskId(disk: XmlNode, where: string): number {
-  return check.nonNegativeInteger(required(disk, 'DISK_ID', where), `${where}DISK_ID`, 9999);
-}
-
-function rootDiskLabel(template: XmlNode, where: string): Record<string, string> {
-  const diskId = text(rootDisk(template, where), 'DISK_ID', where);
-  if (diskId === undefined) return {};
-  return { [LABEL_ONE_ROOT_DISK]: String(check.nonNegativeInteger(diskId, `${where}DISK_ID`, 9999)) };
 }
 
 function commandOptions(options: XmlNode | undefined, where: string): Pick<VmSpec, 'command' | 'entrypoint' | 'workingDir' | 'user'> {
@@ -222,8 +170,8 @@ function commandOptions(options: XmlNode | undefined, where: string): Pick<VmSpe
 /** CONTEXT variables become the container's environment, as context packages would export them; DOCKVISOR/ENV adds more. */
 function environment(context: XmlNode | undefined, options: XmlNode | undefined, where: string): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(context ?? {})) {
-    if (typeof value !== 'string') continue;
+  for (const key of Object.keys(context ?? {})) {
+    const value = text(context, key, `${where}CONTEXT/`) ?? '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) continue;
     env[key] = check.plainText(value, `${where}CONTEXT/${key}`);
   }
@@ -285,7 +233,12 @@ function maskToPrefix(mask: string, where: string): number {
   check.ipv4(mask, `${where}MASK`);
   const bits = mask.split('.').map((octet) => Number(octet).toString(2).padStart(8, '0')).join('');
   if (!/^1*0*$/.test(bits)) throw new InvalidInputError(`${where}MASK ${mask} is not a contiguous netmask`);
-  return bits.indexOf('0') === -1 ? 32 : bits.indexOf('0');
+  return check.prefixLength(bits.indexOf('0') === -1 ? 32 : bits.indexOf('0'), 4, `${where}MASK`);
+}
+
+/** The first value given. Unlike the operands of `??`, arguments are all evaluated: every candidate has been read. */
+function firstOf(...values: (string | undefined)[]): string | undefined {
+  return values.find((value) => value !== undefined);
 }
 
 function words(value: string | undefined): string[] {

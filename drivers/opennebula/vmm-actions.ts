@@ -1,4 +1,5 @@
 import { InvalidInputError, NotSupportedError } from '../core/errors.ts';
+import { checkFitsHost } from '../core/host-capacity.ts';
 import { printable } from '../core/validate.ts';
 import type { HostServices } from '../core/host-services.ts';
 import type { VmLifecycle } from '../core/vm-lifecycle.ts';
@@ -17,8 +18,9 @@ export type VmmAction = (argv: string[], stdin: string, host: HostServices) => P
  * the container is always found from the VM id, so a deploy id from an older driver still works.
  */
 export const vmmActions: Record<string, VmmAction> = {
-  async deploy(argv, stdin, { vms }) {
+  async deploy(argv, stdin, { vms, access }) {
     const vm = vmFor(argv, parseVmDocument(stdin));
+    await checkFitsHost(vm.spec, access);
     await vms.deploy(vm.spec);
     return vm.spec.containerName;
   },
@@ -30,7 +32,13 @@ export const vmmActions: Record<string, VmmAction> = {
   reset: onVm((vms, vm) => vms.reset(vm.spec)),
   save: onVm((vms, vm) => vms.suspend(vm.spec)),
   restore: onVm((vms, vm) => vms.resume(vm.spec)),
-  resize: onVm((vms, vm) => vms.resize(vm.spec)),
+
+  async resize(argv, stdin, { vms, access }) {
+    const vm = actionVm(argv, stdin);
+    await checkFitsHost(vm.spec, access);
+    await vms.resize(vm.spec);
+    return '';
+  },
 
   async snapshot_create(argv, stdin, { vms }) {
     const snapshotId = argv[1] ?? '';
@@ -92,11 +100,11 @@ function actionVm(argv: string[], stdin: string): OneVm {
   return vmFor(argv, parseActionData(stdin).vm);
 }
 
-/** The VM id oned appends to argv must be the document's. */
+/** The VM id oned appends to argv (checked by checkActionArgv) must be the document's. */
 function vmFor(argv: string[], vm: OneVm): OneVm {
-  const argvId = argv[argv.length - 2];
-  if (argvId !== undefined && /^[0-9]+$/.test(argvId) && Number(argvId) !== vm.id) {
-    throw new InvalidInputError(`VM id ${argvId} on the command line does not match VM ${vm.id} on stdin`);
+  const argvId = argv[argv.length - 2] ?? '';
+  if (argvId !== String(vm.id)) {
+    throw new InvalidInputError(`VM id ${printable(argvId)} on the command line does not match VM ${vm.id} on stdin`);
   }
   return vm;
 }

@@ -3,6 +3,7 @@ import { runEntryPoint } from '../core/entry-point.ts';
 import { openHostServices } from '../core/host-services.ts';
 import { readBoundedStdin } from './stdin.ts';
 import { unsupported, vmmActions } from './vmm-actions.ts';
+import { checkActionArgv } from './vmm-argv.ts';
 
 /**
  * Entry point of remotes/vmm/dockvisor/<action>: `vmm.mjs <action> <OpenNebula argv...>`.
@@ -12,7 +13,9 @@ const [action = '', ...argv] = process.argv.slice(2);
 const configPath = process.env.DOCKVISOR_CONFIG ?? join(import.meta.dirname, '../../etc/vmm/dockvisor/dockvisor.conf');
 
 async function main(): Promise<void> {
-  const run = Object.hasOwn(vmmActions, action) ? vmmActions[action]! : () => unsupported(action || '(no action)');
+  if (!Object.hasOwn(vmmActions, action)) unsupported(action || '(no action)');
+  checkActionArgv(action, argv);
+  const run = vmmActions[action]!;
   const stdin = await readBoundedStdin();
   const host = openHostServices(configPath);
   try {

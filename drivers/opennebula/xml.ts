@@ -1,5 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { InvalidInputError } from '../core/errors.ts';
+import { printable } from '../core/validate.ts';
 
 /** The largest document a driver action accepts; real VM documents are a few KB. */
 export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
@@ -28,6 +29,7 @@ export function parseDocument(text: string, root: string, maxBytes = MAX_DOCUMEN
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) {
     throw new InvalidInputError(`the ${root} document declares a DOCTYPE or entities, which OpenNebula never sends; refused`);
   }
+  checkCharacters(text, root);
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     throw new InvalidInputError(`the ${root} document is not well-formed XML (line ${valid.err.line}: ${valid.err.msg})`);
@@ -44,6 +46,34 @@ export function parseDocument(text: string, root: string, maxBytes = MAX_DOCUMEN
     throw new InvalidInputError(`expected a <${root}> document${found ? `, got <${found}>` : ''}`);
   }
   return element;
+}
+
+/** Characters XML 1.0 allows (its `Char` production); the parser would otherwise drop or keep the others silently. */
+const FORBIDDEN_CHARACTER = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const CHARACTER_REFERENCE = /&#(?:x([0-9A-Fa-f]+)|([0-9]+));/g;
+const DECLARED_ENCODING = /^\uFEFF?\s*<\?xml\s[^>]*?\bencoding\s*=\s*["']([^"']*)["']/;
+
+/**
+ * The text is decoded as UTF-8 before it is parsed: a document that says it is in another encoding would be
+ * misread, so it is refused. So is a character XML 1.0 forbids, written as itself or as a reference.
+ */
+function checkCharacters(text: string, root: string): void {
+  const encoding = DECLARED_ENCODING.exec(text)?.[1];
+  if (encoding !== undefined && !/^(UTF-8|US-ASCII)$/i.test(encoding)) {
+    throw new InvalidInputError(`the ${root} document declares the encoding ${printable(encoding)}; only UTF-8 is read`);
+  }
+  const forbidden = FORBIDDEN_CHARACTER.exec(text)?.[0];
+  if (forbidden !== undefined) {
+    const code = forbidden.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new InvalidInputError(`the ${root} document has a character XML 1.0 forbids (U+${code})`);
+  }
+  // Inside CDATA, `&#0;` is four characters of text, not a reference.
+  for (const [reference, hex, decimal] of text.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').matchAll(CHARACTER_REFERENCE)) {
+    const code = hex !== undefined ? parseInt(hex, 16) : Number(decimal);
+    if (code > 0x10ffff || FORBIDDEN_CHARACTER.test(String.fromCodePoint(code))) {
+      throw new InvalidInputError(`the ${root} document refers to a character XML 1.0 forbids (${printable(reference)})`);
+    }
+  }
 }
 
 /** A child's text, or undefined when absent or empty. A repeated or nested value where text belongs is an error. */

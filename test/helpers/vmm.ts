@@ -1,3 +1,4 @@
+import type { ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,4 +44,14 @@ export function collect(child: ChildProcess): Promise<ActionResult> {
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** A refusal as OpenNebula shows it: a non-zero exit other than 42, nothing on stdout, one line on stderr. */
+export function assertOneLineRefusal(t: ExecutionContext, result: ActionResult, pattern: RegExp): void {
+  t.not(result.code, 0);
+  t.not(result.code, 42);
+  t.is(result.stdout, '');
+  const lines = result.stderr.split('\n').filter(Boolean);
+  t.is(lines.length, 1, `one line on stderr, got: ${result.stderr}`);
+  t.regex(lines[0] ?? '', pattern);
 }

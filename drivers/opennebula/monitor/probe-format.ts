@@ -24,7 +24,7 @@ export function stateLines(report: StateReport): string {
 }
 
 function vmStateLine(vmId: string, name: string, state: string): string {
-  return `VM = [ ID="${vmId}", DEPLOY_ID="${name}", STATE="${state}" ]`;
+  return `VM = [ ID=${quoted(vmId)}, DEPLOY_ID=${quoted(name)}, STATE=${quoted(state)} ]`;
 }
 
 /** The keys OpenNebula reads from a VM's MONITOR attribute, as `KEY="value"` lines. */
@@ -39,16 +39,26 @@ export function monitorKeys(usage: GuestUsage): string {
     ['DISKRDIOPS', usage.diskReadOps],
     ['DISKWRIOPS', usage.diskWriteOps],
   ];
-  return keys.map(([key, value]) => `${key}="${value}"\n`).join('');
+  return keys.map(([key, value]) => `${key}=${quoted(value)}\n`).join('');
 }
 
 /** A disk's size as OpenNebula's datastore monitoring reports it, in MB. */
 export function diskSizeLine(diskId: string, bytes: number): string {
-  return `DISK_SIZE=[ID=${diskId},SIZE=${Math.round(bytes / (1024 * 1024))}]\n`;
+  return `DISK_SIZE=[ID=${word(diskId)},SIZE=${number(Math.round(bytes / (1024 * 1024)))}]\n`;
 }
 
 export function monitorLine(vm: { vmId: string; name: string }, monitor: string): string {
-  return `VM = [ ID="${vm.vmId}", DEPLOY_ID="${vm.name}", MONITOR="${Buffer.from(monitor).toString('base64')}" ]\n`;
+  return `VM = [ ID=${quoted(vm.vmId)}, DEPLOY_ID=${quoted(vm.name)}, MONITOR=${quoted(Buffer.from(monitor).toString('base64'))} ]\n`;
+}
+
+/** One VM of the 5.x poll output: `VM=[ID=<id>,DEPLOY_ID=<name>,POLL="<poll string>"]`. */
+export function pollVmLine(vm: { vmId: string; name: string }, poll: string): string {
+  return `VM=[ID=${word(vm.vmId)},DEPLOY_ID=${word(vm.name)},POLL=${quoted(poll)}]\n`;
+}
+
+/** A datastore's capacity in SYSTEM_HOST, in MB. */
+export function datastoreLine(id: number, fs: { usedMb: number; totalMb: number; freeMb: number }): string {
+  return `DS = [ ID = ${number(id)}, USED_MB = ${number(fs.usedMb)}, TOTAL_MB = ${number(fs.totalMb)}, FREE_MB = ${number(fs.freeMb)} ]\n`;
 }
 
 /** The 5.x one-shot format: `STATE=a CPU=... MEMORY=... NETRX=... NETTX=...`. */
@@ -61,6 +71,26 @@ export function pollString(status: GuestStatus, usage: GuestUsage | undefined): 
 export function keyLines(pairs: [string, string | number | undefined][]): string {
   return pairs
     .filter(([, value]) => value !== undefined && value !== '')
-    .map(([key, value]) => (typeof value === 'number' ? `${key}=${value}\n` : `${key}="${String(value).replace(/"/g, '')}"\n`))
+    .map(([key, value]) => `${key}=${typeof value === 'number' ? number(value) : quoted(value!)}\n`)
     .join('');
+}
+
+/*
+ * Every value a probe prints goes through one of these three. monitord reads the output as an OpenNebula
+ * template, where a newline, a double quote, a backslash (which escapes the closing quote) or a bracket
+ * in a value could end it early and start an attribute or a VM line of the host's choosing.
+ */
+
+/** Text as one double-quoted value: control characters become spaces, quotes, backslashes and brackets go. */
+function quoted(value: string | number): string {
+  return `"${String(value).replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/["\\[\]]/g, '')}"`;
+}
+
+/** A bare value where the format has one: letters, digits and `_ . : -` as they are, anything else quoted. */
+function word(value: string): string {
+  return /^[A-Za-z0-9_.:-]+$/.test(value) ? value : quoted(value);
+}
+
+function number(value: number): string {
+  return Number.isFinite(value) ? String(value) : '0';
 }

@@ -12,7 +12,7 @@ import { hostUsage } from '../../monitoring/host-usage.ts';
 import { stateReport } from '../../monitoring/state-changes.ts';
 import { writableLayerSizes } from '../../monitoring/writable-layers.ts';
 import type { MonitorConfig } from './monitor-config.ts';
-import { diskSizeLine, keyLines, monitorKeys, monitorLine, pollString, stateLines } from './probe-format.ts';
+import { datastoreLine, diskSizeLine, keyLines, monitorKeys, monitorLine, pollString, pollVmLine, stateLines } from './probe-format.ts';
 
 export interface ProbeContext {
   hypervisor: string;
@@ -93,7 +93,7 @@ export const probes: Record<string, Probe> = {
     const { usage } = await guestUsage(context, containers);
     const byName = new Map(usage.map((vm) => [vm.name, vm]));
     const host = (await probes['host-system']!(context)) + (await probes['host-monitor']!(context)).replace(/^HYPERVISOR=.*\n/m, '');
-    const vms = statuses.map((vm) => `VM=[ID=${vm.vmId},DEPLOY_ID=${vm.name},POLL="${pollString(vm, byName.get(vm.name))}"]\n`);
+    const vms = statuses.map((vm) => pollVmLine(vm, pollString(vm, byName.get(vm.name))));
     return `${host}VM_POLL=YES\n${vms.join('')}`;
   },
 };
@@ -150,7 +150,7 @@ function datastoreLines(context: ProbeContext, dockerRoot: string): string {
   ]);
   for (const ds of locallyMonitoredDatastores(context.monitor.datastoreLocation ?? '/var/lib/one/datastores')) {
     const fs = ds.tmMad === 'dockvisor' ? root : filesystemMb(ds.path);
-    lines += `DS = [ ID = ${ds.id}, USED_MB = ${fs.usedMb}, TOTAL_MB = ${fs.totalMb}, FREE_MB = ${fs.freeMb} ]\n`;
+    lines += datastoreLine(ds.id, fs);
   }
   return lines;
 }
