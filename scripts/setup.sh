@@ -20,6 +20,9 @@ command -v visudo >/dev/null || need_packages+=(sudo)
 # The Nova driver's tests drive real nova objects, and snapshots go to a local registry.
 /usr/bin/python3 -c 'import nova.virt.driver' >/dev/null 2>&1 || need_packages+=(python3-nova)
 [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)
+# The package's tests check it with lintian and install it on a clean Debian root made by debootstrap.
+command -v lintian >/dev/null || need_packages+=(lintian)
+command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need_packages+=(debootstrap)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]}"
   as_root apt-get update -q >/dev/null

@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runEntryPoint } from '../core/entry-point.ts';
 import { commandModules } from './command-modules.ts';
+import { DOCKVISOR_VERSION } from './version.ts';
 
 runEntryPoint('dockvisor', async () => {
   let exitCode = 0;
@@ -11,7 +12,7 @@ runEntryPoint('dockvisor', async () => {
     .demandCommand(1, 'dockvisor needs a command (try --help)')
     .strict()
     .help()
-    .version(false)
+    .version(DOCKVISOR_VERSION)
     .fail((message, error) => {
       throw error ?? new Error(message);
     });

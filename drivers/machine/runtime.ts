@@ -4,6 +4,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSyn
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { PACKAGE_LAYOUT } from '../../packaging/layout.ts';
 import pinned from '../../packaging/runtime.json' with { type: 'json' };
 
 const run = promisify(execFile);
@@ -22,7 +23,7 @@ export class RuntimeError extends Error {
  * sha256. It lives in its own directory and never replaces a node the system has.
  */
 export const RUNTIME_VERSION: string = pinned.version;
-export const SYSTEM_RUNTIME_DIR = '/usr/lib/dockvisor/node';
+export const SYSTEM_RUNTIME_DIR = `/${PACKAGE_LAYOUT.runtime}`;
 
 export type RuntimeArch = keyof typeof pinned.architectures;
 
