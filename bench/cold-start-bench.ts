@@ -16,6 +16,8 @@ export interface ColdStartResult {
 
 export interface ColdStartContext {
   configPath: string;
+  /** The node both sides run on; the bench's own (dockvisor's runtime) unless said. */
+  nodePath?: string;
   timeoutMs: number;
   abort: AbortSignal;
 }
@@ -31,15 +33,16 @@ export async function runColdStartBench(ctx: ColdStartContext, plan: BenchPlan, 
   const options = { stdin: '', env, timeoutMs: ctx.timeoutMs, abort: ctx.abort };
   const driverArgs = [vmmBundle, 'deploy'];
   const nodeArgs = ['-e', '0'];
+  const node = ctx.nodePath ?? process.execPath;
 
   const driver = async (): Promise<number> => {
-    const run = await runTimed(process.execPath, driverArgs, options);
+    const run = await runTimed(node, driverArgs, options);
     // The failure it must end in: exit 1 with the driver's one line about the empty document.
     if (run.code !== 1 || !run.stderr.startsWith('dockvisor deploy: ')) throw unexpected('vmm.mjs deploy with an empty stdin', run);
     return run.ms;
   };
   const bare = async (): Promise<number> => {
-    const run = await runTimed(process.execPath, nodeArgs, options);
+    const run = await runTimed(node, nodeArgs, options);
     if (run.code !== 0) throw new Error(describeFailure('node -e 0', run));
     return run.ms;
   };

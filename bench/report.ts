@@ -7,6 +7,7 @@ import type { PhaseBreakdown } from './deploy-phases.ts';
 import { formatHosts, type HostsResult } from './hosts-bench.ts';
 import { PROBE_KINDS, type MonitorResult } from './monitor-bench.ts';
 import { formatNova } from './nova-report.ts';
+import { formatRuntime, type RuntimeResult } from './runtime-bench.ts';
 import type { NovaResult } from './nova-bench.ts';
 import { GOALS, resultsDir } from './settings.ts';
 import { round, type Summary } from './stats.ts';
@@ -17,6 +18,7 @@ export interface BenchReport {
   machine: { node: string; engineApi: string; cpus: number; loadAverage: number[]; commit: string };
   deploy?: DeployResult & { goal: { maxRatio: number; met: boolean }; phases?: PhaseBreakdown };
   coldStart?: ColdStartResult & { goal: { maxDifferenceMs: number; met: boolean } };
+  runtime?: RuntimeResult;
   monitor?: MonitorResult;
   hosts?: HostsResult;
   nova?: NovaResult;
@@ -27,6 +29,7 @@ export interface BenchParts {
   deploy?: DeployResult;
   phases?: PhaseBreakdown;
   coldStart?: ColdStartResult;
+  runtime?: RuntimeResult;
   monitor?: MonitorResult;
   hosts?: HostsResult;
   nova?: NovaResult;
@@ -37,7 +40,7 @@ export function deployGoalMet(deploy: DeployResult): boolean {
   return deploy.ratio.median <= GOALS.maxDeployRatio;
 }
 
-export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, monitor, hosts, nova, datastore }: BenchParts): BenchReport {
+export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, runtime, monitor, hosts, nova, datastore }: BenchParts): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
     machine,
@@ -46,6 +49,7 @@ export function buildReport(machine: BenchReport['machine'], { deploy, phases, c
       ...coldStart,
       goal: { maxDifferenceMs: GOALS.maxColdStartMs, met: coldStart.differenceMs.median <= GOALS.maxColdStartMs },
     },
+    runtime,
     monitor,
     hosts,
     nova,
@@ -59,6 +63,7 @@ const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
 export function formatReport(report: BenchReport): string {
   const parts: string[] = [];
   if (report.deploy || report.coldStart) parts.push(formatProcessCosts(report));
+  if (report.runtime) parts.push(formatRuntime(report.runtime));
   if (report.monitor) parts.push(formatMonitor(report.monitor));
   if (report.hosts) parts.push(formatHosts(report.hosts));
   if (report.nova) parts.push(formatNova(report.nova));

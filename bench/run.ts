@@ -7,6 +7,7 @@ import { runHostsBench, type HostsResult } from './hosts-bench.ts';
 import { createBridge } from './links.ts';
 import { runMonitorBench, type MonitorResult } from './monitor-bench.ts';
 import { runNovaBench, type NovaResult } from './nova-bench.ts';
+import { machineNode, runRuntimeBench, type RuntimeResult } from './runtime-bench.ts';
 import { startComputeService } from './nova-service.ts';
 import { describeMachine, preflight, writeHostConfig } from './preflight.ts';
 import { RawEngine } from './raw-engine.ts';
@@ -57,10 +58,11 @@ async function main(): Promise<number> {
     let coldStart: ColdStartResult | undefined;
     let monitor: MonitorResult | undefined;
     let datastore: DatastoreResult | undefined;
-    if (plan.sections.includes('deploy') || plan.sections.includes('cold-start')) {
+    let runtime: RuntimeResult | undefined;
+    if (plan.sections.includes('deploy') || plan.sections.includes('cold-start') || plan.sections.includes('runtime')) {
       const configPath = writeHostConfig();
+      if (plan.sections.includes('deploy') || plan.sections.includes('runtime')) await createBridge(BRIDGE, BRIDGE_ADDRESS);
       if (plan.sections.includes('deploy')) {
-        await createBridge(BRIDGE, BRIDGE_ADDRESS);
         log(`deploy executable vs raw baseline: ${plan.deployWarmup} warm-up + ${plan.deployRounds} rounds`);
         const kindContext = { engine, configPath, timeoutMs, abort: abort.signal };
         deploy = await runDeployBench(kindContext, plan, log);
@@ -73,6 +75,10 @@ async function main(): Promise<number> {
       if (plan.sections.includes('cold-start')) {
         log(`cold start vs node -e 0: ${plan.coldWarmup} warm-up + ${plan.coldRuns} pairs`);
         coldStart = await runColdStartBench({ configPath, timeoutMs, abort: abort.signal }, plan, log);
+      }
+      if (plan.sections.includes('runtime')) {
+        log(`runtime: cold start and deploy on dockvisor's runtime and on the machine's node (${machineNode() ?? 'none'})`);
+        runtime = await runRuntimeBench({ engine, configPath, timeoutMs, abort: abort.signal }, plan, log);
       }
     }
     if (plan.sections.includes('monitor')) {
@@ -103,7 +109,7 @@ async function main(): Promise<number> {
       datastore = await runDatastoreBench(plan.datastoreRounds, plan.childTimeoutMs * 2, log);
     }
 
-    const report = buildReport(machine, { deploy, phases, coldStart, monitor, hosts, nova, datastore });
+    const report = buildReport(machine, { deploy, phases, coldStart, runtime, monitor, hosts, nova, datastore });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;
