@@ -12,6 +12,7 @@ import { filesystemMb, hostFacts, locallyMonitoredDatastores } from '../../monit
 import { hostUsage } from '../../monitoring/host-usage.ts';
 import { stateReport } from '../../monitoring/state-changes.ts';
 import { writableLayerSizes } from '../../monitoring/writable-layers.ts';
+import { isThisFrontEnds } from '../front-end-identity.ts';
 import type { MonitorConfig } from './monitor-config.ts';
 import { datastoreLine, diskSizeLine, keyLines, monitorKeys, monitorLine, pollString, pollVmLine, stateLines } from './probe-format.ts';
 
@@ -113,7 +114,8 @@ export const datastoreDiskProbe: Probe = async (context) => {
 };
 
 async function ourContainers(context: ProbeContext): Promise<ContainerSummary[]> {
-  return context.engine.listContainers(ownedContainerFilter(FRONT_END));
+  const containers = await context.engine.listContainers(ownedContainerFilter(FRONT_END));
+  return containers.filter((container) => isThisFrontEnds(container, context.host));
 }
 
 async function guestUsage(context: ProbeContext, containers: ContainerSummary[]): Promise<{ usage: GuestUsage[] }> {
