@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidInputError } from '../drivers/core/errors.ts';
-import { printable } from '../drivers/core/validate.ts';
+import { printable, wholeNumber } from '../drivers/core/validate.ts';
 import { isLoopbackRegistry } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
 import type { RegistryEndpoint } from './registry/registry-client.ts';
@@ -11,6 +11,8 @@ export interface DatastoreConfig {
   registry: RegistryEndpoint;
   /** The registry's storage directory, when it is on this machine: monitor reports its filesystem. */
   storagePath?: string;
+  /** What the operator says the registry can hold (REGISTRY_CAPACITY_MB), when its storage is not visible here. */
+  capacityMb?: number;
   /** Local paths an image PATH may not come from, unless also under a safe directory (as OpenNebula's fs driver). */
   restrictedDirs: string[];
   safeDirs: string[];
@@ -31,10 +33,12 @@ export function datastoreConfig(id: number, attribute: TemplateReader): Datastor
   const credentialsPath = attribute('REGISTRY_CREDENTIALS');
   const storagePath = attribute('REGISTRY_STORAGE_PATH');
   if (storagePath && !storagePath.startsWith('/')) throw new InvalidInputError(`${where}REGISTRY_STORAGE_PATH must be an absolute path`);
+  const capacityText = attribute('REGISTRY_CAPACITY_MB');
   return {
     id,
     registry: { address, tls, credentials: credentialsPath ? readCredentials(credentialsPath, where) : undefined },
     storagePath,
+    capacityMb: capacityText === undefined ? undefined : wholeNumber(capacityText, `${where}REGISTRY_CAPACITY_MB`, 1, 2 ** 40),
     restrictedDirs: words(attribute('RESTRICTED_DIRS')),
     safeDirs: words(attribute('SAFE_DIRS')),
   };

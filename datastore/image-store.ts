@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, statfsSync, readdirSync, lstatSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatastoreConfig } from './datastore-config.ts';
@@ -16,12 +16,6 @@ import { DATABLOCK_DIR, DATABLOCK_LABEL, emptyDatablockLayer } from './tarball/d
 import { importTarball } from './tarball/tarball-import.ts';
 
 const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
-
-export interface Usage {
-  usedMb: number;
-  totalMb?: number;
-  freeMb?: number;
-}
 
 /** The image datastore: images in one registry, one repository per OpenNebula image. */
 export class ImageStore {
@@ -126,11 +120,8 @@ export class ImageStore {
     return digest;
   }
 
-  /**
-   * Space used by the images the registry holds (every blob a manifest of any repository refers to, once),
-   * and the registry storage's filesystem when REGISTRY_STORAGE_PATH names it.
-   */
-  async usage(): Promise<Usage> {
+  /** MB used by the images the registry holds: every blob a manifest of any repository refers to, once. */
+  async imagesMb(): Promise<number> {
     const sizes = new Map<string, number>();
     for (const repository of await this.registry.catalog()) {
       for (const tag of await this.registry.listTags(repository)) {
@@ -140,14 +131,7 @@ export class ImageStore {
         for (const blob of [image.config, image.layers].flat()) sizes.set(blob.digest, Number(blob.size) || 0);
       }
     }
-    const usedMb = Math.ceil([...sizes.values()].reduce((a, b) => a + b, 0) / (1024 * 1024));
-    if (!this.config.storagePath) return { usedMb };
-    const fs = statfsSync(this.config.storagePath);
-    return {
-      usedMb: Math.ceil(directoryBytes(this.config.storagePath) / (1024 * 1024)),
-      totalMb: Math.floor((fs.blocks * fs.bsize) / (1024 * 1024)),
-      freeMb: Math.floor((fs.bavail * fs.bsize) / (1024 * 1024)),
-    };
+    return Math.ceil([...sizes.values()].reduce((a, b) => a + b, 0) / (1024 * 1024));
   }
 
   source(repository: string, digest: string): string {
@@ -180,18 +164,4 @@ async function withWorkDir<T>(use: (dir: string) => Promise<T>): Promise<T> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function directoryBytes(root: string): number {
-  let total = 0;
-  const stack = [root];
-  while (stack.length) {
-    const dir = stack.pop()!;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) stack.push(path);
-      else if (entry.isFile()) total += lstatSync(path).size;
-    }
-  }
-  return total;
 }

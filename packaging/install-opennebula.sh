@@ -26,6 +26,8 @@ cp -R remotes/im/dockvisor-probes.d "$remotes/im/dockvisor-probes.d"
 if [ ! -e "$remotes/etc/vmm/dockvisor/dockvisor.conf" ]; then
   cp -R remotes/etc/vmm/dockvisor "$remotes/etc/vmm/"
 fi
+# Except for this front-end's identity on the containers it makes, added once when the config has none.
+front_end_id=$(node packaging/front-end-id.mjs "$remotes/etc/vmm/dockvisor/dockvisor.conf")
 # So is the front-end's configuration of the transfer actions (how to reach hosts and registries).
 if [ ! -e "$remotes/etc/tm/dockvisor/dockvisor.conf" ]; then
   cp -R remotes/etc/tm/dockvisor "$remotes/etc/tm/"
@@ -36,8 +38,9 @@ if id oneadmin >/dev/null 2>&1; then
     "$remotes/etc/tm/dockvisor"
 fi
 
+echo "dockvisor installed; this front-end's containers carry io.dockvisor.opennebula.front-end-id=$front_end_id"
 cat <<'TXT'
-dockvisor installed. Add to /etc/one/oned.conf:
+Add to /etc/one/oned.conf:
 
 VM_MAD = [
     NAME           = "dockvisor",

@@ -17,6 +17,10 @@ command -v nsenter >/dev/null || need_packages+=(util-linux)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need_packages+=(openssh-server)
 # dockvisor host provision's tests run the sudoers step for real (visudo checks the rule).
 command -v visudo >/dev/null || need_packages+=(sudo)
+# What OpenNebula runs on a host: its monitoring client (Ruby, with sqlite3) and rsync for the remotes.
+command -v ruby >/dev/null || need_packages+=(ruby)
+ruby -e "require 'sqlite3'" >/dev/null 2>&1 || need_packages+=(ruby-sqlite3)
+command -v rsync >/dev/null || need_packages+=(rsync)
 # The Nova driver's tests drive real nova objects, and snapshots go to a local registry.
 /usr/bin/python3 -c 'import nova.virt.driver' >/dev/null 2>&1 || need_packages+=(python3-nova)
 [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)

@@ -108,7 +108,7 @@ test.serial('create runs every step over SSH, registers the host with OpenNebula
   t.true(summary.changes >= 4, `changes: ${summary.changes}`);
   const record = store.get('pa');
   t.is(record.oneHostId, 2);
-  t.deepEqual(Object.keys(record.steps), ['ssh', 'os', 'engine', 'tools', 'runtime', 'engine-access', 'sudoers', 'engine-config', 'engine-probe', 'register']);
+  t.deepEqual(Object.keys(record.steps), ['ssh', 'os', 'engine', 'tools', 'runtime', 'opennebula-tools', 'engine-access', 'sudoers', 'engine-config', 'engine-probe', 'register']);
   t.true(Object.values(record.steps).every((step) => step.done));
   t.regex(readFileSync(knownHosts, 'utf8'), /^198\.18\.73\.11 ssh-ed25519 AAAA/m, 'the accepted key is recorded the way OpenSSH records it');
   t.regex(readFileSync(`/etc/sudoers.d/dockvisor-${ONE_USER}`, 'utf8'), new RegExp(`^${ONE_USER} ALL=\\(root\\) NOPASSWD: /\\S+/ip, /\\S+/nsenter, /\\S+/iptables, /\\S+/tee`, 'm'));

@@ -10,6 +10,7 @@ import { shellEnv } from '../drivers/machine/shell-env.ts';
 import { parseSshTarget } from '../drivers/machine/ssh-target.ts';
 import { shellQuote } from '../drivers/machine/shell-quote.ts';
 import type { HostRecord } from '../drivers/machine/host-store.ts';
+import { ScriptedHost } from './helpers/scripted-host.ts';
 
 /** A fresh ed25519 public key in SSH wire format: string "ssh-ed25519", string key. */
 function hostKey() {
@@ -92,25 +93,6 @@ test('env prints each shell its own syntax and refuses values a shell would inte
   t.regex(shellEnv(undefined, 'fish', true), /^set -e DOCKER_HOST;$/m);
   t.throws(() => shellEnv({ ...record, name: 'x"$(id)' }, 'bash', false), { message: /characters a shell would interpret/ });
 });
-
-/** A host that answers commands from a script and remembers what it was asked: for plans that must not run here. */
-class ScriptedHost {
-  readonly commands: string[] = [];
-  readonly target = { user: 'root', address: '10.0.0.9', port: 22 };
-  constructor(private readonly answer: (command: string, host: ScriptedHost) => { code: number; stdout: string }) {}
-  async run(command: string) {
-    this.commands.push(command);
-    return { ...this.answer(command, this), stderr: '' };
-  }
-  async must(command: string) {
-    const result = await this.run(command);
-    if (result.code !== 0) throw new Error(`${command} failed`);
-    return result.stdout;
-  }
-  asRoot(command: string) {
-    return command;
-  }
-}
 
 test('the engine step on a Debian host without an engine installs docker.io and starts it, and nothing else', async (t) => {
   const { ProvisionContext } = await import('../drivers/machine/provision/context.ts');

@@ -74,7 +74,7 @@ test('a VIF address with a prefix of 0 is refused, for IPv4 and IPv6', (t) => {
 test('suspend marks are per container id, and those of containers gone are forgotten', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dvt-nova-marks-'));
   try {
-    const marks = new SuspendMarks(dir);
+    const marks = new SuspendMarks({ stateDir: dir });
     const [a, b] = ['a'.repeat(64), 'b'.repeat(64)];
     marks.mark(a);
     marks.mark(b);

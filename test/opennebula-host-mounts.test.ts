@@ -14,7 +14,7 @@ const root = join(realpathSync(stateDir), 'allowed-mount-root');
 const driverState = join(realpathSync(stateDir), 'host-mounts-state');
 const config = () => testConfigPath({ stateDir: driverState, allow: { hostMountRoots: [root] } }, 'host-mounts.json');
 const vm = (id: number, mounts: string): VmDraft => ({ id, nics: [], dockvisor: { MOUNTS: mounts, CMD: 'sleep 3600' } });
-const staging = (id: number) => join(driverState, 'mounts', `one-${id}`);
+const staging = (id: number) => join(driverState, '0', 'mounts', `one-${id}`);
 
 function mountedAt(path: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === path);

@@ -189,7 +189,7 @@ test.serial('the 5.x one-shot output and the VMM poll report the same VM', async
 
 test.serial("tm/dockvisor/monitor_ds reports each VM's root disk size on the host, as the datastore monitoring reads it", async (t) => {
   const env = probeEnv('monitor-ds');
-  const { stdout, stderr } = await runFile(join(repoRoot, 'remotes/tm/dockvisor/monitor_ds'), ['/var/lib/one/datastores/100'], env);
+  const { stdout, stderr } = await runFile(join(repoRoot, 'remotes/tm/dockvisor/monitor_ds'), ['/var/lib/one/datastores/100'], { env });
   t.is(stderr, '');
   const lines = stdout.split('\n').filter(Boolean);
   t.deepEqual(lines.map((line) => /ID="(\d+)"/.exec(line)?.[1]), [String(BURNER)], 'only VMs whose root disk is their writable layer');

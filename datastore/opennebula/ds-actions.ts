@@ -3,6 +3,7 @@ import * as check from '../../drivers/core/validate.ts';
 import { text, type XmlNode } from '../../drivers/opennebula/xml.ts';
 import { FORMAT, parseSource } from '../datastore-images.ts';
 import { ImageStore } from '../image-store.ts';
+import { registryCapacity } from '../registry-capacity.ts';
 import type { DsRequest } from './ds-action-data.ts';
 
 /** One datastore action: the request in, the documented stdout out. */
@@ -39,10 +40,9 @@ export const dsActions: Record<string, DsAction> = {
   },
 
   async monitor(_request, store) {
-    const usage = await store.usage();
-    const lines = [`USED_MB=${usage.usedMb}`];
-    if (usage.totalMb !== undefined) lines.push(`TOTAL_MB=${usage.totalMb}`, `FREE_MB=${usage.freeMb}`);
-    return lines.join('\n');
+    const warn = (line: string) => process.stderr.write(`dockvisor datastore monitor: ${line}\n`);
+    const capacity = await registryCapacity(store.config, () => store.imagesMb(), warn);
+    return [`USED_MB=${capacity.usedMb}`, `TOTAL_MB=${capacity.totalMb}`, `FREE_MB=${capacity.freeMb}`].join('\n');
   },
 
   async export(request, store) {

@@ -23,6 +23,11 @@ export interface HostConfig {
     cpu: number;
     memoryMb: number;
   };
+  /**
+   * The OpenNebula front-end whose remotes these are (the installer writes it): recorded on the containers
+   * deploy makes, so that the probes on a host shared with other front-ends report this one's VMs only.
+   */
+  frontEndId: string | undefined;
   allow: {
     privileged: boolean;
     hostNetwork: boolean;
@@ -32,6 +37,9 @@ export interface HostConfig {
     hostMountRoots: string[];
   };
 }
+
+/** What a container label value and a `docker ps --filter` take without quoting. */
+const FRONT_END_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export function defaultHostConfig(): HostConfig {
   return {
@@ -45,6 +53,7 @@ export function defaultHostConfig(): HostConfig {
     stateDir: '/var/tmp/dockvisor',
     pidsLimit: 4096,
     defaultLimits: { cpu: 1, memoryMb: 512 },
+    frontEndId: undefined,
     allow: { privileged: false, hostNetwork: false, capabilities: [], devices: [], hostMountRoots: [] },
   };
 }
@@ -87,6 +96,8 @@ function mergeConfig(config: HostConfig, raw: unknown, source: string): HostConf
     value === undefined ? fallback : typeof value === 'number' && value > 0 && value <= max ? value : fail(key, `a number above 0 and at most ${max}`);
   const strings = (key: string, value: unknown, fallback: string[]) =>
     value === undefined ? fallback : Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : fail(key, 'a list of strings');
+  const matching = (key: string, value: unknown, fallback: string | undefined, pattern: RegExp, expected: string) =>
+    value === undefined ? fallback : typeof value === 'string' && pattern.test(value) ? value : fail(key, expected);
   const oneOf = <T extends string>(key: string, value: unknown, fallback: T, choices: readonly T[]): T =>
     value === undefined ? fallback : choices.includes(value as T) ? (value as T) : fail(key, choices.map((c) => `"${c}"`).join(' or '));
 
@@ -104,6 +115,7 @@ function mergeConfig(config: HostConfig, raw: unknown, source: string): HostConf
       cpu: positive('defaultLimits.cpu', defaultsRaw.cpu, config.defaultLimits.cpu, 4096),
       memoryMb: integer('defaultLimits.memoryMb', defaultsRaw.memoryMb, config.defaultLimits.memoryMb, 4),
     },
+    frontEndId: matching('frontEndId', raw.frontEndId, config.frontEndId, FRONT_END_ID, 'at most 63 letters, digits, ".", "_" or "-", a letter or digit first'),
     allow: {
       privileged: bool('allow.privileged', allowRaw.privileged, config.allow.privileged),
       hostNetwork: bool('allow.hostNetwork', allowRaw.hostNetwork, config.allow.hostNetwork),

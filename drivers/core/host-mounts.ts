@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import { InvalidInputError, NotSupportedError } from './errors.ts';
 import type { HostAccess } from './host-access.ts';
 import type { HostConfig } from './host-config.ts';
+import { prepareUserStateDir, userStateDir } from './state-dir.ts';
 import type { VmSpec } from './vm-spec.ts';
 
 /** Linux's O_PATH (the same on x86_64 and aarch64): a handle on a path that opens nothing. */
@@ -14,7 +15,7 @@ const O_PATH = 0o10000000;
  * directory for one between a check and the engine's mount. So the engine never mounts what a template
  * names. dockvisor walks the path from `/` one component at a time without following links, holding
  * each component open, and bind-mounts the very directory (or file) it holds onto a staging path of its
- * own (`<stateDir>/mounts/<container>/<n>`), which is what the container's bind names. Whatever a VM does
+ * own (`<stateDir>/<uid>/mounts/<container>/<n>`), which is what the container's bind names. Whatever a VM does
  * to the path after the walk, the staging mount is the checked object.
  */
 export class HostMounts {
@@ -22,7 +23,7 @@ export class HostMounts {
 
   constructor(
     private readonly access: HostAccess,
-    config: Pick<HostConfig, 'stateDir'>,
+    private readonly config: Pick<HostConfig, 'stateDir'>,
   ) {
     this.stagingRoot = hostMountStagingRoot(config);
   }
@@ -32,6 +33,7 @@ export class HostMounts {
     const mounts = spec.privileges.hostMounts;
     if (mounts.length === 0) return;
     if (!this.access.local) throw new NotSupportedError(`VM ${spec.vmId}: host mounts are supported only where dockvisor runs on the host itself`);
+    prepareUserStateDir(this.config);
     const staging = this.containerDir(spec.containerName);
     mkdirSync(staging, { recursive: true, mode: 0o700 });
     const stagingReal = realpathSync(this.stagingRoot);
@@ -78,8 +80,9 @@ export function hostMountStaging(config: Pick<HostConfig, 'stateDir'>, container
   return posix.join(hostMountStagingRoot(config), containerName, String(index));
 }
 
+/** In the user's own state directory: nobody else can put a link on the way to a mount point. */
 function hostMountStagingRoot(config: Pick<HostConfig, 'stateDir'>): string {
-  return posix.join(config.stateDir, 'mounts');
+  return posix.join(userStateDir(config), 'mounts');
 }
 
 /**

@@ -8,6 +8,14 @@ const PACKAGES: Record<string, Record<PackageFamily, string>> = {
   nsenter: { apt: 'util-linux', dnf: 'util-linux' },
   iptables: { apt: 'iptables', dnf: 'iptables-nft' },
   sudo: { apt: 'sudo', dnf: 'sudo' },
+  ruby: { apt: 'ruby', dnf: 'ruby' },
+  rsync: { apt: 'rsync', dnf: 'rsync' },
+  // Ruby libraries that may come apart from ruby. dnf installs them by what they provide, so the one
+  // package of the release that has them (a rubygem-* or ruby-bundled-gems) is found.
+  'ruby sqlite3': { apt: 'ruby-sqlite3', dnf: 'rubygem(sqlite3)' },
+  'ruby rexml': { apt: 'ruby', dnf: 'rubygem(rexml)' },
+  'ruby base64': { apt: 'ruby', dnf: 'rubygem(base64)' },
+  'ruby yaml': { apt: 'ruby', dnf: 'rubygem(psych)' },
 };
 
 export type Tool = keyof typeof PACKAGES;

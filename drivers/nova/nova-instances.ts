@@ -36,7 +36,7 @@ export class NovaInstances {
     private readonly options: NovaOptions,
     private readonly hostName = LOCAL_HOST,
   ) {
-    this.marks = new SuspendMarks(host.config.stateDir, hostName === LOCAL_HOST ? undefined : hostName);
+    this.marks = new SuspendMarks(host.config, hostName === LOCAL_HOST ? undefined : hostName);
   }
 
   /** Uuids of Nova's instances on the host, whatever their state; OpenNebula's containers are not among them. */

@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HostConfig } from '../core/host-config.ts';
+import { prepareUserStateDir, userStateDir } from '../core/state-dir.ts';
 
 /**
  * Which paused containers Nova suspended rather than paused: the engine freezes both the same way, Nova
@@ -9,11 +11,15 @@ export class SuspendMarks {
   private readonly dir: string;
 
   /** `host`: a remote host's name; its containers' marks live in their own directory. */
-  constructor(stateDir: string, host?: string) {
-    this.dir = join(stateDir, host ? `nova-suspended@${host}` : 'nova-suspended');
+  constructor(
+    private readonly config: Pick<HostConfig, 'stateDir'>,
+    host?: string,
+  ) {
+    this.dir = join(userStateDir(config), host ? `nova-suspended@${host}` : 'nova-suspended');
   }
 
   mark(containerId: string): void {
+    prepareUserStateDir(this.config);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     writeFileSync(this.path(containerId), '');
   }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { HostServices } from '../core/host-services.ts';
+import { prepareUserStateDir } from '../core/state-dir.ts';
 import type { VmSpec } from '../core/vm-spec.ts';
 import { CgroupLayout } from '../monitoring/cgroup-layout.ts';
 import { guestStateOf } from '../monitoring/guest-states.ts';
@@ -14,6 +15,6 @@ export async function pollLine(host: HostServices, spec: VmSpec): Promise<string
   const status = { vmId: spec.vmId, name: spec.containerName, state };
   if (state !== 'running' && state !== 'suspended') return pollString(status, undefined);
   const guest = { vmId: spec.vmId, name: spec.containerName, containerId: container.Id };
-  const { usage } = await sampleGuestUsage([guest], new CgroupLayout(), join(host.config.stateDir, `poll-${spec.containerName}.json`));
+  const { usage } = await sampleGuestUsage([guest], new CgroupLayout(), join(prepareUserStateDir(host.config), `poll-${spec.containerName}.json`));
   return pollString(status, usage[0]);
 }

@@ -1,10 +1,12 @@
 import { InvalidInputError, NotSupportedError } from '../core/errors.ts';
 import { checkFitsHost } from '../core/host-capacity.ts';
 import { printable } from '../core/validate.ts';
+import type { HostConfig } from '../core/host-config.ts';
 import type { HostServices } from '../core/host-services.ts';
 import type { VmLifecycle } from '../core/vm-lifecycle.ts';
 import type { NicSpec } from '../core/vm-spec.ts';
 import { parseActionData } from './action-data.ts';
+import { frontEndIdentityLabels } from './front-end-identity.ts';
 import { stopRemovesContainer } from './lcm-state.ts';
 import { pollLine } from './poll-format.ts';
 import { parseVmDocument, readNic, type OneVm } from './vm-document.ts';
@@ -18,8 +20,8 @@ export type VmmAction = (argv: string[], stdin: string, host: HostServices) => P
  * the container is always found from the VM id, so a deploy id from an older driver still works.
  */
 export const vmmActions: Record<string, VmmAction> = {
-  async deploy(argv, stdin, { vms, access }) {
-    const vm = vmFor(argv, parseVmDocument(stdin));
+  async deploy(argv, stdin, { vms, access, config }) {
+    const vm = vmFor(argv, parseVmDocument(stdin), config);
     await checkFitsHost(vm.spec, access);
     await vms.deploy(vm.spec);
     return vm.spec.containerName;
@@ -33,24 +35,24 @@ export const vmmActions: Record<string, VmmAction> = {
   save: onVm((vms, vm) => vms.suspend(vm.spec)),
   restore: onVm((vms, vm) => vms.resume(vm.spec)),
 
-  async resize(argv, stdin, { vms, access }) {
-    const vm = actionVm(argv, stdin);
+  async resize(argv, stdin, { vms, access, config }) {
+    const vm = actionVm(argv, stdin, config);
     await checkFitsHost(vm.spec, access);
     await vms.resize(vm.spec);
     return '';
   },
 
-  async snapshot_create(argv, stdin, { vms }) {
+  async snapshot_create(argv, stdin, { vms, config }) {
     const snapshotId = argv[1] ?? '';
     if (!/^[0-9]{1,9}$/.test(snapshotId)) throw new InvalidInputError(`snapshot id "${printable(snapshotId)}" is not a number`);
-    return vms.snapshotCreate(actionVm(argv, stdin).spec, snapshotId);
+    return vms.snapshotCreate(actionVm(argv, stdin, config).spec, snapshotId);
   },
 
   snapshot_revert: onVm((vms, vm, argv) => vms.snapshotRevert(vm.spec, argv[1] ?? '')),
   snapshot_delete: onVm((vms, vm, argv) => vms.snapshotDelete(vm.spec, argv[1] ?? '')),
 
-  async attach_nic(argv, stdin, { vms }) {
-    const vm = actionVm(argv, stdin);
+  async attach_nic(argv, stdin, { vms, config }) {
+    const vm = actionVm(argv, stdin, config);
     const nic = nicByMac(vm, argv[1] ?? '');
     const [, , bridge, , , target] = argv;
     if (bridge !== nic.bridge || (target && target !== nic.hostInterface)) {
@@ -60,14 +62,14 @@ export const vmmActions: Record<string, VmmAction> = {
     return '';
   },
 
-  async detach_nic(argv, stdin, { vms }) {
-    const vm = actionVm(argv, stdin);
+  async detach_nic(argv, stdin, { vms, config }) {
+    const vm = actionVm(argv, stdin, config);
     await vms.detachNic(vm.spec, nicByMac(vm, argv[1] ?? ''));
     return '';
   },
 
-  async prereconfigure(argv, stdin, { vms }) {
-    const vm = actionVm(argv, stdin);
+  async prereconfigure(argv, stdin, { vms, config }) {
+    const vm = actionVm(argv, stdin, config);
     if ((await vms.powerState(vm.spec)) === 'missing') throw new InvalidInputError(`VM ${vm.id}: container ${vm.spec.containerName} does not exist on this host`);
     return '';
   },
@@ -75,14 +77,14 @@ export const vmmActions: Record<string, VmmAction> = {
   reconfigure: onVm((vms, vm) => vms.reconfigure(vm.spec)),
 
   async poll(argv, stdin, host) {
-    return pollLine(host, actionVm(argv, stdin).spec);
+    return pollLine(host, actionVm(argv, stdin, host.config).spec);
   },
 };
 
 /** An action whose whole job is one verb on the VM of the action data, with nothing to print. */
 function onVm(verb: (vms: VmLifecycle, vm: OneVm, argv: string[]) => Promise<unknown>): VmmAction {
-  return async (argv, stdin, { vms }) => {
-    await verb(vms, actionVm(argv, stdin), argv);
+  return async (argv, stdin, { vms, config }) => {
+    await verb(vms, actionVm(argv, stdin, config), argv);
     return '';
   };
 }
@@ -96,17 +98,21 @@ export function unsupported(action: string): never {
   throw new NotSupportedError(`${action}: not supported by dockvisor`);
 }
 
-function actionVm(argv: string[], stdin: string): OneVm {
-  return vmFor(argv, parseActionData(stdin).vm);
+function actionVm(argv: string[], stdin: string, config: HostConfig): OneVm {
+  return vmFor(argv, parseActionData(stdin).vm, config);
 }
 
-/** The VM id oned appends to argv (checked by checkActionArgv) must be the document's. */
-function vmFor(argv: string[], vm: OneVm): OneVm {
+/**
+ * The VM id oned appends to argv (checked by checkActionArgv) must be the document's. Every action's VM carries
+ * the front-end's identity, so that a container any of them makes again (deploy, a snapshot revert) is labelled
+ * as deploy labels it.
+ */
+function vmFor(argv: string[], vm: OneVm, config: HostConfig): OneVm {
   const argvId = argv[argv.length - 2] ?? '';
   if (argvId !== String(vm.id)) {
     throw new InvalidInputError(`VM id ${printable(argvId)} on the command line does not match VM ${vm.id} on stdin`);
   }
-  return vm;
+  return { ...vm, spec: { ...vm.spec, frontEndLabels: { ...vm.spec.frontEndLabels, ...frontEndIdentityLabels(config) } } };
 }
 
 function nicByMac(vm: OneVm, mac: string): NicSpec {

@@ -15,10 +15,19 @@ export const allProbeDirs = ['host/system', 'host/monitor', 'host/beacon', 'vm/s
 
 export const probesRoot = join(repoRoot, 'remotes/im/dockvisor-probes.d');
 
-/** Runs one probe the way OpenNebula's monitord-client does: `<probe> dockvisor <host id> <host name>`, config on stdin. */
-export function runProbe(path: string, stdin: string, env: NodeJS.ProcessEnv, hostId = '1'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs one probe the way OpenNebula's monitord-client does: `<probe> dockvisor <host id> <host name>`, config on
+ * stdin; as `user` when given (oneadmin's place on a real host).
+ */
+export function runProbe(
+  path: string,
+  stdin: string,
+  env: NodeJS.ProcessEnv,
+  hostId = '1',
+  user?: { uid: number; gid: number },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(path, ['dockvisor', hostId, 'localhost'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(path, ['dockvisor', hostId, 'localhost'], { env, stdio: ['pipe', 'pipe', 'pipe'], uid: user?.uid, gid: user?.gid });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

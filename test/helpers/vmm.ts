@@ -11,12 +11,15 @@ export interface ActionResult {
   stderr: string;
 }
 
-/** A host config for tests: never pull (no registry is reachable), short shutdown waits. */
+/**
+ * A host config for tests: never pull (no registry is reachable), short shutdown waits, and a front-end
+ * identity of their own, so that an OpenNebula monitoring this machine never reports the tests' VMs.
+ */
 export function testConfigPath(overrides: Record<string, unknown> = {}, name = 'dockvisor.json'): string {
   mkdirSync(stateDir, { recursive: true });
   const path = join(stateDir, name);
   // Written whole then renamed: test files running side by side read it while others rewrite it.
-  writeFileAtomically(path, JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, ...overrides }));
+  writeFileAtomically(path, JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, frontEndId: 'dockvisor-tests', ...overrides }));
   return path;
 }
 

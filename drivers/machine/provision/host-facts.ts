@@ -16,11 +16,15 @@ export interface HostFacts {
   sudoers?: string;
   /** sha256 of dockvisor's runtime's node binary, when it is there. */
   runtimeSha256?: string;
+  /** Which of MONITORING_CLIENT_LIBRARIES the host's ruby cannot load; absent without ruby. */
+  rubyMissing?: string[];
   systemd: boolean;
 }
 
 export const RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release', '/etc/debian_version', '/etc/redhat-release'];
-export const LOOKED_UP_COMMANDS = ['dockerd', 'ip', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'mount', 'umount', 'sudo', 'visudo'];
+export const LOOKED_UP_COMMANDS = ['dockerd', 'ip', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'mount', 'umount', 'sudo', 'visudo', 'ruby', 'rsync'];
+/** What OpenNebula's monitoring client requires (monitord-client.rb, and the monitord_client and probe_db it loads). */
+export const MONITORING_CLIENT_LIBRARIES = ['base64', 'yaml', 'open3', 'openssl', 'rexml/document', 'socket', 'zlib', 'fileutils', 'sqlite3'];
 
 /** The root shell script that prints the facts as `@@section` blocks. Every value in it is quoted. */
 export function factsScript(engineSocket: string, users: string[], sudoersFile: string, runtimeDir: string): string {
@@ -37,6 +41,8 @@ export function factsScript(engineSocket: string, users: string[], sudoersFile: 
     ...users.map((user) => `if g=$(id -nG ${shellQuote(user)} 2>/dev/null); then echo "@@groups ${user}"; echo "$g"; fi`),
     `if [ -r ${shellQuote(sudoersFile)} ]; then echo @@sudoers; base64 -w0 ${shellQuote(sudoersFile)}; echo; fi`,
     `if [ -f ${shellQuote(runtimeDir + '/bin/node')} ]; then echo @@runtime; sha256sum ${shellQuote(runtimeDir + '/bin/node')} | cut -d' ' -f1; fi`,
+    // One ruby run tries them all; its warnings (base64 leaving the default gems) are not facts.
+    `if command -v ruby >/dev/null; then echo @@ruby-missing; ruby -e 'ARGV.each { |l| begin; require l; rescue LoadError; puts l; end }' ${MONITORING_CLIENT_LIBRARIES.join(' ')} 2>/dev/null; fi`,
     'if [ -d /run/systemd/system ]; then echo @@systemd; fi',
     'true',
   ].join('\n');
@@ -60,6 +66,7 @@ export function parseFacts(output: string): HostFacts {
     else if (kind === 'groups') facts.userGroups.set(argument, body.trim().split(/\s+/));
     else if (kind === 'sudoers') facts.sudoers = Buffer.from(body.trim(), 'base64').toString('utf8');
     else if (kind === 'runtime') facts.runtimeSha256 = body.trim();
+    else if (kind === 'ruby-missing') facts.rubyMissing = lines.filter(Boolean);
     else if (kind === 'systemd') facts.systemd = true;
   }
   return facts;

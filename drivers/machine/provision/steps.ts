@@ -2,6 +2,7 @@ import { accessStep } from './access-step.ts';
 import { engineConfigStep } from './engine-config-step.ts';
 import { engineProbeStep } from './engine-probe-step.ts';
 import { engineStep } from './engine-step.ts';
+import { opennebulaToolsStep } from './opennebula-tools-step.ts';
 import { osStep } from './os-step.ts';
 import { registerStep } from './register-step.ts';
 import { runtimeStep } from './runtime-step.ts';
@@ -15,6 +16,7 @@ export const PROVISION_STEPS: ProvisionStep[] = [
   engineStep,
   toolsStep,
   runtimeStep,
+  opennebulaToolsStep,
   accessStep,
   sudoersStep,
   engineConfigStep,

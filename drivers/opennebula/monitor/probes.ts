@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../../core/host-config.ts';
 import { LABEL_ONE_ROOT_DISK, ownedContainerFilter, type FrontEnd } from '../../core/labels.ts';
+import { prepareUserStateDir } from '../../core/state-dir.ts';
 import type { EngineClient } from '../../engine/engine-client.ts';
 import type { ContainerSummary } from '../../engine/types.ts';
 import { CgroupLayout } from '../../monitoring/cgroup-layout.ts';
@@ -11,6 +12,7 @@ import { filesystemMb, hostFacts, locallyMonitoredDatastores } from '../../monit
 import { hostUsage } from '../../monitoring/host-usage.ts';
 import { stateReport } from '../../monitoring/state-changes.ts';
 import { writableLayerSizes } from '../../monitoring/writable-layers.ts';
+import { isThisFrontEnds } from '../front-end-identity.ts';
 import type { MonitorConfig } from './monitor-config.ts';
 import { datastoreLine, diskSizeLine, keyLines, monitorKeys, monitorLine, pollString, pollVmLine, stateLines } from './probe-format.ts';
 
@@ -29,7 +31,7 @@ export interface ProbeContext {
 export type Probe = (context: ProbeContext) => Promise<string>;
 
 const FRONT_END: FrontEnd = 'opennebula';
-const statePath = (context: ProbeContext, kind: string) => join(context.host.stateDir, `${kind}-host-${context.monitor.hostId}.json`);
+const statePath = (context: ProbeContext, kind: string) => join(prepareUserStateDir(context.host), `${kind}-host-${context.monitor.hostId}.json`);
 
 /** The probes of remotes/im/dockvisor-probes.d, and the 5.x one-shot output. */
 export const probes: Record<string, Probe> = {
@@ -112,7 +114,8 @@ export const datastoreDiskProbe: Probe = async (context) => {
 };
 
 async function ourContainers(context: ProbeContext): Promise<ContainerSummary[]> {
-  return context.engine.listContainers(ownedContainerFilter(FRONT_END));
+  const containers = await context.engine.listContainers(ownedContainerFilter(FRONT_END));
+  return containers.filter((container) => isThisFrontEnds(container, context.host));
 }
 
 async function guestUsage(context: ProbeContext, containers: ContainerSummary[]): Promise<{ usage: GuestUsage[] }> {
