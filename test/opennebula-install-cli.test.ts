@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CLIENT_CONTROL, CLIENT_RB, dockvisorOpennebula, fakeFrontEnd, snapshot, type ClientLayout, type FakeFrontEnd } from './helpers/front-end.ts';
 import { repoRoot } from './helpers/paths.ts';
 
-// `dockvisor opennebula install | uninstall` run as a subprocess on front-ends laid out in temporary
+// `dockvisor opennebula install | uninstall | check` run as a subprocess on front-ends laid out in temporary
 // directories like each release's packages (test/helpers/front-end.ts). The bundles must be built (npm test does).
 const RELEASES: [version: string, flag: string][] = [
   ['6.10.5', '6.10.5'],
@@ -25,6 +25,7 @@ function withFrontEnd(version: string, layout: ClientLayout, body: (fe: FakeFron
 
 const stockText = (version: string, file: string) => readFileSync(join(repoRoot, 'test/fixtures/opennebula-etc', version, file), 'utf8');
 const backups = (fe: FakeFrontEnd) => readdirSync(join(fe.dir, 'etc/one')).filter((name) => name.includes('.dockvisor-')).sort();
+const problems = (stdout: string) => stdout.split('\n').filter((line) => /^(missing|wrong) /.test(line));
 
 /** One line on stderr, exit 1, and not one byte of the front-end changed. */
 function assertRefused(t: import('ava').ExecutionContext, fe: FakeFrontEnd, args: string[], message: RegExp): void {
@@ -38,7 +39,7 @@ function assertRefused(t: import('ava').ExecutionContext, fe: FakeFrontEnd, args
 }
 
 for (const [version, flag] of RELEASES) {
-  test.serial(`${version}: install, a second install changes nothing, uninstall gives back the original files`, (t) => {
+  test.serial(`${version}: install, check green, a second install changes nothing, uninstall gives back the original files`, (t) => {
     withFrontEnd(version, 'packaged', (fe) => {
       const args = [...fe.flags, '--one-version', flag];
       const installed = dockvisorOpennebula(['install', ...args]);
@@ -56,6 +57,13 @@ for (const [version, flag] of RELEASES) {
       t.true(existsSync(join(fe.remotes, 'etc/tm/dockvisor/dockvisor.conf')));
       t.true(existsSync(join(fe.remotes, 'lib/dockvisor/vmm.mjs')));
       t.true(lstatSync(join(fe.remotes, 'vmm/dockvisor/attach_disk')).isFile(), "the package's links within a directory become files too");
+
+      const checked = dockvisorOpennebula(['check', ...args]);
+      t.is(checked.status, 0, checked.stdout + checked.stderr);
+      t.deepEqual(problems(checked.stdout), []);
+      t.regex(checked.stdout, /^ok {7}.*oned\.conf: VM_MAD dockvisor$/m);
+      t.regex(checked.stdout, /^skipped {2}OpenNebula hosts and datastores: no OpenNebula credentials: .*; not checked$/m);
+      t.regex(checked.stdout, /dockvisor is installed and configured on this front-end\n$/);
 
       const after = snapshot(fe.dir);
       const again = dockvisorOpennebula(['install', ...args]);
@@ -85,6 +93,10 @@ for (const [version, flag] of RELEASES) {
       t.false(existsSync(join(fe.remotes, 'etc/tm/dockvisor')));
       t.true(existsSync(join(fe.remotes, 'etc/vmm/kvm/kvmrc')));
 
+      const bare = dockvisorOpennebula(['check', ...args]);
+      t.is(bare.status, 1);
+      t.regex(bare.stdout, /^missing {2}.*oned\.conf: VM_MAD dockvisor: not there$/m);
+      t.regex(bare.stdout, /^missing {2}.*remotes\/vmm\/dockvisor$/m);
     });
   });
 
@@ -106,7 +118,7 @@ for (const [version, flag] of RELEASES) {
   });
 }
 
-test.serial('what packaging/install-opennebula.sh used to leave (links to a common.d a packaged front-end lacks) breaks rsync -aL; install mends it', (t) => {
+test.serial('what packaging/install-opennebula.sh used to leave (links to a common.d a packaged front-end lacks) breaks rsync -aL; check says so, install mends it', (t) => {
   withFrontEnd('7.4.0', 'packaged', (fe) => {
     const args = [...fe.flags, '--one-version', '7.4.0'];
     t.is(dockvisorOpennebula(['install', ...args]).status, 0);
@@ -118,6 +130,15 @@ test.serial('what packaging/install-opennebula.sh used to leave (links to a comm
     t.not(broken.status, 0, 'the copy OpenNebula makes to hosts fails: the host would go to ERROR');
     t.regex(broken.stderr, /symlink has no referent/);
 
+    const checked = dockvisorOpennebula(['check', ...args]);
+    t.is(checked.status, 1);
+    t.deepEqual(
+      problems(checked.stdout).map((line) => line.replace(fe.remotes, 'REMOTES')),
+      [
+        'wrong    REMOTES/im/dockvisor.d/monitord-client.rb: a link to ../common.d/monitord-client.rb: the copy to hosts needs a file',
+        'wrong    REMOTES/im/dockvisor.d/monitord-client_control.sh: a link to ../common.d/monitord-client_control.sh: the copy to hosts needs a file',
+      ],
+    );
     const mended = dockvisorOpennebula(['install', ...args]);
     t.is(mended.status, 0, mended.stderr);
     t.regex(mended.stdout, /im\/dockvisor\.d: placed \(2 changed files\), monitoring client from im\/kvm\.d\n/);
@@ -186,12 +207,15 @@ test.serial("config files keep their owner and mode, and so do their backups; wh
   });
 });
 
-test.serial('a dockvisor VM_MAD with other values: the dry run shows the replacement, install replaces it', (t) => {
+test.serial('a dockvisor VM_MAD with other values: check calls it wrong, the dry run shows the replacement, install replaces it', (t) => {
   withFrontEnd('7.4.0', 'packaged', (fe) => {
     const args = [...fe.flags, '--one-version', '7.4.0'];
     t.is(dockvisorOpennebula(['install', ...args]).status, 0);
     const text = readFileSync(fe.onedConf, 'utf8');
     writeFileSync(fe.onedConf, text.replace('    KEEP_SNAPSHOTS = "yes",\n    LIVE_RESIZE    = "yes"\n', '    KEEP_SNAPSHOTS = "no"\n'));
+    const checked = dockvisorOpennebula(['check', ...args]);
+    t.is(checked.status, 1);
+    t.deepEqual(problems(checked.stdout), [`wrong    ${fe.onedConf}: VM_MAD dockvisor: KEEP_SNAPSHOTS is "no", not "yes", LIVE_RESIZE is missing`]);
     const dry = dockvisorOpennebula(['install', '--dry-run', ...args]);
     t.regex(dry.stdout, /^-    KEEP_SNAPSHOTS = "no"\n\+    KEEP_SNAPSHOTS = "yes",\n\+    LIVE_RESIZE    = "yes"$/m);
     const run = dockvisorOpennebula(['install', ...args]);

@@ -1,9 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
 import { InvalidInputError } from '../core/errors.ts';
+import { wholeNumberFlag } from './whole-number-flag.ts';
 
 type SetExitCode = (code: number) => void;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const CHECK_TIMEOUT_MS = 10_000;
 
 // Defaults are applied in the handler: yargs gives a flag typed without a value its default, where it should be refused.
 function frontEndFlags<T>(yargs: Argv<T>) {
@@ -36,11 +39,11 @@ async function frontEnd(argv: FrontEndArgs) {
   };
 }
 
-/** `dockvisor opennebula install | uninstall`: an OpenNebula front-end set up for dockvisor by one command. */
+/** `dockvisor opennebula install | uninstall | check`: an OpenNebula front-end set up for dockvisor by one command. */
 export function opennebulaCommand(setExitCode: SetExitCode): CommandModule {
   return {
     command: 'opennebula <command>',
-    describe: 'set up or take out dockvisor on an OpenNebula front-end',
+    describe: 'set up, take out or check dockvisor on an OpenNebula front-end',
     builder: (yargs) =>
       yargs
         .command({
@@ -62,6 +65,21 @@ export function opennebulaCommand(setExitCode: SetExitCode): CommandModule {
           handler: async (argv) => {
             const { uninstallFromFrontEnd } = await import('../opennebula/install/front-end-setup.ts');
             uninstallFromFrontEnd({ ...(await frontEnd(argv)), dryRun: argv['dry-run'], purge: argv.purge, say });
+          },
+        })
+        .command({
+          command: 'check',
+          describe: 'say what is present, missing or wrong on this front-end (exit 1 when something is)',
+          builder: (y) =>
+            frontEndFlags(y).option('timeout', {
+              type: 'string',
+              coerce: wholeNumberFlag('--timeout', { min: 1, max: 600_000 }),
+              describe: `milliseconds each check that waits may take (default ${CHECK_TIMEOUT_MS})`,
+            }),
+          handler: async (argv) => {
+            const { checkFrontEnd } = await import('../opennebula/install/front-end-check.ts');
+            const problems = await checkFrontEnd({ ...(await frontEnd(argv)), env: process.env, timeoutMs: argv.timeout ?? CHECK_TIMEOUT_MS, say });
+            if (problems > 0) setExitCode(1);
           },
         })
         .demandCommand(1, 'opennebula needs a sub-command (try dockvisor opennebula --help)'),
