@@ -20,6 +20,8 @@ command -v visudo >/dev/null || need_packages+=(sudo)
 # The Nova driver's tests drive real nova objects, and snapshots go to a local registry.
 /usr/bin/python3 -c 'import nova.virt.driver' >/dev/null 2>&1 || need_packages+=(python3-nova)
 [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)
+# The installer's tests copy the remotes as oned copies them to hosts (rsync, links followed).
+command -v rsync >/dev/null || need_packages+=(rsync)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]}"
   as_root apt-get update -q >/dev/null
