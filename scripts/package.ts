@@ -3,7 +3,7 @@
 // the Nova shim, the default configurations (conffiles) and the README.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DOCKVISOR_VERSION } from '../drivers/cli/version.ts';
@@ -39,6 +39,12 @@ function layOut(stage: string, runtimeDir: string): void {
   for (const part of ['vmm', 'im', 'tm', 'datastore', 'lib']) place(join(repo, 'remotes', part), `${PACKAGE_LAYOUT.remotes}/${part}`);
   place(join(repo, 'remotes/etc/vmm/dockvisor/dockvisor.conf'), PACKAGE_LAYOUT.hostConfig);
   place(join(repo, 'remotes/etc/tm/dockvisor/dockvisor.conf'), PACKAGE_LAYOUT.transferConfig);
+  // `dockvisor opennebula install` places the remotes' etc/ from these: the conffiles, as the admin left them.
+  for (const [config, kind] of [[PACKAGE_LAYOUT.hostConfig, 'vmm'], [PACKAGE_LAYOUT.transferConfig, 'tm']] as const) {
+    const link = join(stage, PACKAGE_LAYOUT.remotes, 'etc', kind, 'dockvisor/dockvisor.conf');
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(`/${config}`, link);
+  }
   place(join(repo, 'packaging/nova'), PACKAGE_LAYOUT.nova);
   place(join(repo, 'README.md'), `${PACKAGE_LAYOUT.doc}/README.md`);
   mkdirSync(join(stage, 'usr/bin'), { recursive: true });

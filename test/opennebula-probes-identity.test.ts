@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { realEngine, removeContainersOf } from './helpers/engine.ts';
 import { probesRoot, runProbe } from './helpers/monitord-client.ts';
+import { dockvisorOpennebula, fakeFrontEnd } from './helpers/front-end.ts';
 import { recorded, repoRoot, stateDir } from './helpers/paths.ts';
 import { runAction, testConfigPath } from './helpers/vmm.ts';
 import { deployArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
@@ -78,17 +79,19 @@ test("tm/dockvisor/monitor_ds reports the root disks of its front-end's VMs only
 });
 
 test('the installer gives a front-end its identity once, also to a host config an admin already has', (t) => {
-  const remotes = join(stateDir, 'we-identity-remotes');
-  rmSync(remotes, { recursive: true, force: true });
-  mkdirSync(remotes, { recursive: true });
-  const hostConfig = join(remotes, 'etc/vmm/dockvisor/dockvisor.conf');
-  const install = () => execFileSync(join(repoRoot, 'packaging/install-opennebula.sh'), [remotes], { encoding: 'utf8' });
+  const fe = fakeFrontEnd('7.4.0');
+  const hostConfig = join(fe.remotes, 'etc/vmm/dockvisor/dockvisor.conf');
+  const install = () => {
+    const run = dockvisorOpennebula(['install', ...fe.flags, '--one-version', '7.4.0']);
+    if (run.status !== 0) throw new Error(run.stderr);
+    return run.stdout;
+  };
   try {
     const printed = install();
     const first = JSON.parse(readFileSync(hostConfig, 'utf8'));
     t.regex(first.frontEndId, /^[A-Za-z0-9][A-Za-z0-9_.-]*-[0-9a-f]{8}$/);
     t.true(printed.includes(first.frontEndId), 'the installer says which identity the front-end has');
-    install();
+    t.regex(install(), /nothing to change/);
     t.is(JSON.parse(readFileSync(hostConfig, 'utf8')).frontEndId, first.frontEndId, 'kept as it is');
 
     writeFileSync(hostConfig, JSON.stringify({ suspendMode: 'stop', allow: { hostMountRoots: ['/srv'] } }));
@@ -98,6 +101,6 @@ test('the installer gives a front-end its identity once, also to a host config a
     t.regex(adopted.frontEndId, /-[0-9a-f]{8}$/);
     t.not(adopted.frontEndId, first.frontEndId);
   } finally {
-    rmSync(remotes, { recursive: true, force: true });
+    fe.cleanup();
   }
 });

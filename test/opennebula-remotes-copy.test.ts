@@ -1,18 +1,19 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collect } from './helpers/vmm.ts';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, linkExists } from './helpers/net.ts';
-import { recorded, repoRoot, stateDir } from './helpers/paths.ts';
+import { dockvisorOpennebula, fakeFrontEnd, type FakeFrontEnd } from './helpers/front-end.ts';
+import { recorded, stateDir } from './helpers/paths.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
 
 // OpenNebula installs the driver in its remotes tree and copies that tree, links dereferenced, to
 // /var/tmp/one on each host. The driver must work from such a copy, with its config found beside it.
 const ID = 9501;
 const bridge = 'dvt-cp0';
-const frontEnd = join(stateDir, 'front-end-remotes');
+let frontEnd: FakeFrontEnd;
 const hostCopy = join(stateDir, 'var-tmp-one');
 const probeState = join(stateDir, 'copy-probe-state');
 const vm: VmDraft = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.40.11' }] };
@@ -31,25 +32,24 @@ test.before(async () => {
   await removeContainersOf(await realEngine(), [ID]);
   deleteLink(`one-${ID}-0`);
   createBridge(bridge, '198.18.40.1/24');
-  for (const dir of [frontEnd, hostCopy, probeState]) rmSync(dir, { recursive: true, force: true });
-  mkdirSync(frontEnd, { recursive: true });
+  for (const dir of [hostCopy, probeState]) rmSync(dir, { recursive: true, force: true });
+  frontEnd = fakeFrontEnd('7.4.0');
 });
 
 test.after.always(async () => {
   await removeContainersOf(await realEngine(), [ID]);
   deleteBridge(bridge);
-  for (const dir of [frontEnd, hostCopy, probeState]) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [hostCopy, probeState]) rmSync(dir, { recursive: true, force: true });
+  frontEnd?.cleanup();
 });
 
 test.serial('the driver installed on a front-end works from the copy OpenNebula makes on a host', async (t) => {
-  const installed = execFileSync(join(repoRoot, 'packaging/install-opennebula.sh'), [frontEnd], { encoding: 'utf8' });
-  t.regex(installed, /TYPE {11}= "xml"/);
-  t.regex(installed, /ARGUMENTS {5}= "-r 3 -t 15 -w 90 dockvisor"/);
-  t.is(readlinkSync(join(frontEnd, 'im/dockvisor.d/monitord-client.rb')), '../common.d/monitord-client.rb', 'the monitoring client stays OpenNebula\'s own');
-  // OpenNebula ships common.d; the copy to hosts dereferences links, so give the copy something to find.
-  mkdirSync(join(frontEnd, 'im/common.d'), { recursive: true });
-  for (const name of ['monitord-client.rb', 'monitord-client_control.sh']) writeFileSync(join(frontEnd, 'im/common.d', name), '#!/bin/sh\n');
-  execFileSync('cp', ['-RL', frontEnd, hostCopy]);
+  // A front-end laid out as OpenNebula's packages lay it out: its monitoring client as files in im/kvm.d.
+  const installed = dockvisorOpennebula(['install', ...frontEnd.flags, '--one-version', '7.4.0']);
+  t.is(installed.status, 0, installed.stderr);
+  t.regex(readFileSync(frontEnd.onedConf, 'utf8'), /LIVE_RESIZE {4}= "yes"/);
+  t.true(lstatSync(join(frontEnd.remotes, 'im/dockvisor.d/monitord-client.rb')).isFile(), "OpenNebula's monitoring client, copied as a file");
+  execFileSync('cp', ['-RL', frontEnd.remotes, hostCopy]);
   // The admin's host config, read from beside the copied driver: this host has no registry to pull from.
   writeFileSync(
     join(hostCopy, 'etc/vmm/dockvisor/dockvisor.conf'),
@@ -66,9 +66,4 @@ test.serial('the driver installed on a front-end works from the copy OpenNebula 
   const terminated = await runFromCopy('shutdown', idArgv(ID), actionXml({ ...vm, lcmState: 12 }));
   t.is(terminated.code, 0, terminated.stderr);
   t.deepEqual(await containersOf(await realEngine(), [ID]), []);
-});
-
-test.serial('the installer refuses a remotes directory that does not exist', (t) => {
-  const error = t.throws(() => execFileSync(join(repoRoot, 'packaging/install-opennebula.sh'), [join(stateDir, 'no-such-dir')], { stdio: 'pipe' }));
-  t.regex(String((error as { stderr?: Buffer }).stderr), /is not a directory/);
 });

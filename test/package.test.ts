@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DOCKVISOR_VERSION } from '../drivers/cli/version.ts';
@@ -57,6 +57,18 @@ test.serial('apt-get installs it on a clean Debian root; remove leaves only its 
   t.is(createHash('sha256').update(node).digest('hex'), pinnedRuntime('x64').nodeSha256, 'the pinned runtime, where the launchers look for it');
   t.true(readFileSync(join(debianRoot, PACKAGE_LAYOUT.remotes, 'vmm/dockvisor/deploy'), 'utf8').includes(`${SYSTEM_RUNTIME_DIR}/bin/node`));
   t.false(existsSync(join(debianRoot, 'usr/bin/node')), 'no node of the system is installed or replaced');
+
+  // The installer of the package places the package's remotes on a front-end laid out like OpenNebula 7.4's.
+  const fe = 'var/lib/one-test';
+  mkdirSync(join(debianRoot, fe, 'remotes/im/kvm.d'), { recursive: true });
+  mkdirSync(join(debianRoot, fe, 'etc'), { recursive: true });
+  for (const name of ['monitord-client.rb', 'monitord-client_control.sh']) writeFileSync(join(debianRoot, fe, 'remotes/im/kvm.d', name), '#!/bin/sh\n');
+  for (const name of ['oned.conf', 'monitord.conf']) copyFileSync(join(repoRoot, 'test/fixtures/opennebula-etc/7.4.0', name), join(debianRoot, fe, 'etc', name));
+  const flags = ['--one-version', '7.4.0', '--remotes', `/${fe}/remotes`, '--oned-conf', `/${fe}/etc/oned.conf`, '--monitord-conf', `/${fe}/etc/monitord.conf`];
+  await inRoot('dockvisor', 'opennebula', 'install', ...flags);
+  t.true(existsSync(join(debianRoot, fe, 'remotes/vmm/dockvisor/deploy')));
+  t.true(readFileSync(join(debianRoot, fe, 'remotes/etc/vmm/dockvisor/dockvisor.conf'), 'utf8').includes('frontEndId'), "the package's default host configuration, with the front-end's identity");
+  t.regex(readFileSync(join(debianRoot, fe, 'etc/oned.conf'), 'utf8'), /LIVE_RESIZE {4}= "yes"/);
 
   await inRoot('apt-get', 'remove', '-y', '-q', 'dockvisor');
   t.regex((await inRoot('dpkg-query', '-W', '-f', '${db:Status-Abbrev}', 'dockvisor')).stdout, /^rc/);

@@ -29,6 +29,8 @@ const MAX_POOL_BYTES = 256 * 1024 * 1024;
 
 export async function hostPool(rpc: OneRpc): Promise<OneHost[]> {
   const xml = await rpc.call<string>('one.hostpool.info');
+  // oned answers <HOST_POOL></HOST_POOL> before the first host is added: no hosts, not a malformed document.
+  if (/^\s*<HOST_POOL\s*(\/>|>\s*<\/HOST_POOL>)\s*$/.test(xml)) return [];
   return children(parseDocument(xml, 'HOST_POOL', MAX_POOL_BYTES), 'HOST').map(readHost);
 }
 
