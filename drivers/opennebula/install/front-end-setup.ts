@@ -63,7 +63,7 @@ export function installOnFrontEnd(options: SetupOptions): void {
     say(`${paths.remotes}/${tree.dir}: ${tree.owner === 'admin' ? 'placed once, the admin\'s from now on' : `placed (${describe(difference)})`}${tree.note ? `, ${tree.note}` : ''}`);
   }
   const identity = giveFrontEndId(join(paths.remotes, 'etc/vmm/dockvisor/dockvisor.conf'));
-  say(`this front-end's containers carry ${LABEL_ONE_FRONT_END_ID}=${identity.id}${identity.given ? ' (given now)' : ''}`);
+  if (identity.given) say(`this front-end's containers carry ${LABEL_ONE_FRONT_END_ID}=${identity.id}`);
   const written = writePlans(plans, say, options.now);
   if (changedTrees.length === 0 && written === 0 && !identity.given) say('nothing to change: dockvisor is installed on this front-end');
   else if (written > 0) say(RESTART);
