@@ -48,7 +48,8 @@ engine_up() { curl -fsS --max-time 2 --unix-socket "$engine_socket" http://engin
 if ! engine_up; then
   log "starting dockerd"
   as_root mkdir -p /var/log
-  as_root sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+  # In a session of its own, so that the engine outlives the command (and the process group) that started it.
+  as_root setsid -f sh -c 'exec dockerd >/var/log/dockerd.log 2>&1 </dev/null'
   for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
   engine_up || { log "dockerd did not start; see /var/log/dockerd.log"; exit 1; }
 fi
@@ -88,7 +89,7 @@ storage:
 http:
   addr: $registry_address
 YAML
-  as_root sh -c "nohup /usr/bin/docker-registry serve '$registry_dir/config.yml' >/var/log/dockvisor-registry.log 2>&1 &"
+  as_root setsid -f sh -c "exec /usr/bin/docker-registry serve '$registry_dir/config.yml' >/var/log/dockvisor-registry.log 2>&1 </dev/null"
   for _ in $(seq 1 40); do registry_up && break; sleep 0.25; done
   registry_up || { log "the registry did not start; see /var/log/dockvisor-registry.log"; exit 1; }
 fi

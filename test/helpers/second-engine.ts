@@ -105,6 +105,11 @@ export class SecondEngine {
   private async terminateDaemon(): Promise<void> {
     const pid = existsSync(this.pidFile) ? Number(readFileSync(this.pidFile, 'utf8')) : this.daemon?.pid;
     if (!pid) return;
+    // A pid file left by an earlier run may name a pid reused since (pid_max can be 32768): only our dockerd is stopped.
+    if (!this.isOurDaemon(pid)) {
+      rmSync(this.pidFile, { force: true });
+      return;
+    }
     try {
       process.kill(pid, 'SIGTERM');
     } catch {
@@ -112,7 +117,15 @@ export class SecondEngine {
     }
     const deadline = Date.now() + 30_000;
     while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-    if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+    if (existsSync(`/proc/${pid}`) && this.isOurDaemon(pid)) process.kill(pid, 'SIGKILL');
     rmSync(this.pidFile, { force: true });
+  }
+
+  private isOurDaemon(pid: number): boolean {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`--host=unix://${this.socket}`);
+    } catch {
+      return false;
+    }
   }
 }
