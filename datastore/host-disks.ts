@@ -138,8 +138,12 @@ export class HostDisks {
 
   /** The VMM's cleanup: the container, its NICs and its snapshot images. */
   async destroyContainer(vmId: number): Promise<void> {
-    const access = new LocalHostAccess(new CommandRunner([]));
-    await new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostConfig(), access).destroy(containerOnlySpec(vmId));
+    await this.containers().destroy(containerOnlySpec(vmId));
+  }
+
+  /** Undeploy and stop: the container stops (its NICs go with its processes) and stays, with the VM's disks and volumes. */
+  async parkVm(vmId: number): Promise<void> {
+    await this.containers().shutdown(containerOnlySpec(vmId), true);
   }
 
   async untag(reference: string): Promise<void> {
@@ -180,6 +184,12 @@ export class HostDisks {
     }
   }
 
+  /** The container verbs on this host's engine, for a VM known only by its id. */
+  private containers(): VmLifecycle {
+    const access = new LocalHostAccess(new CommandRunner([]));
+    return new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostConfig(), access);
+  }
+
   private helperName(vmId: number, volume: string): string {
     return `${vmName(vmId)}-volume-${volume.slice(vmName(vmId).length + 1)}`;
   }
@@ -202,7 +212,7 @@ function volumeLabels(vmId: number): Record<string, string> {
   return { [LABEL_OWNER]: OWNER_VALUE, [LABEL_VM_ID]: String(vmId) };
 }
 
-/** Enough of a VM for removing its container: no NICs to unplug (the veths go with the container). */
+/** Enough of a VM for stopping or removing its container: no NICs to unplug (the veths go with its processes). */
 function containerOnlySpec(vmId: number): VmSpec {
   return {
     frontEnd: 'opennebula',
