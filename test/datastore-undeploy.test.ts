@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient } from '../datastore/registry/registry-client.ts';
@@ -31,6 +31,14 @@ function cleanupHere(): void {
   for (const vid of VMS) {
     rmSync(sysDir(vid), { recursive: true, force: true });
     deleteLink(`one-${vid}-0`);
+  }
+  // The front-end's datastore directories the notes needed, when nothing else is in them.
+  for (const dir of ['/var/lib/one/datastores/100', '/var/lib/one/datastores', '/var/lib/one']) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      break;
+    }
   }
 }
 
