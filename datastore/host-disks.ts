@@ -1,5 +1,5 @@
 import { CONTEXT_MOUNT, contextVolume, diskVolume, rootDiskImage, rootDiskRepository, rootDiskTag } from '../drivers/core/disk-names.ts';
-import { InvalidInputError } from '../drivers/core/errors.ts';
+import { InvalidInputError, VmConflictError } from '../drivers/core/errors.ts';
 import { defaultHostConfig } from '../drivers/core/host-config.ts';
 import { LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../drivers/core/labels.ts';
 import { CommandRunner } from '../drivers/core/command-runner.ts';
@@ -65,7 +65,7 @@ export class HostDisks {
   /** Commits the VM's container and pushes it as `registry/repository:tag`. */
   async saveContainer(vmId: number, target: ImageName, tag = CURRENT_TAG): Promise<void> {
     const container = vmName(vmId);
-    if (!(await this.engine.findContainer(container))) throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
+    if (!(await this.containers().inspect(containerOnlySpec(vmId)))) throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
     const repo = `${target.registry}/${target.repository}`;
     await this.engine.commitContainer(container, repo, tag, { [LABEL_OWNER]: OWNER_VALUE });
     try {
@@ -136,10 +136,19 @@ export class HostDisks {
     for (const volume of await this.engine.listVolumes([`${LABEL_OWNER}=${OWNER_VALUE}`, `${LABEL_VM_ID}=${vmId}`])) await this.engine.removeVolume(volume);
   }
 
-  /** The VMM's cleanup: the container, its NICs and its snapshot images. */
+  /**
+   * The VMM's cleanup: the container, its NICs and its snapshot images. A container of that name that is not the
+   * VM's (the reason its deploy failed) is left alone, and does not keep the VM's own disks and volumes on the host.
+   */
   async destroyContainer(vmId: number): Promise<void> {
-    const access = new LocalHostAccess(new CommandRunner([]));
-    await new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostConfig(), access).destroy(containerOnlySpec(vmId));
+    await this.containers().destroy(containerOnlySpec(vmId)).catch((error: unknown) => {
+      if (!(error instanceof VmConflictError)) throw error;
+    });
+  }
+
+  /** Undeploy and stop: the container stops (its NICs go with its processes) and stays, with the VM's disks and volumes. */
+  async parkVm(vmId: number): Promise<void> {
+    await this.containers().shutdown(containerOnlySpec(vmId), true);
   }
 
   async untag(reference: string): Promise<void> {
@@ -180,6 +189,12 @@ export class HostDisks {
     }
   }
 
+  /** The container verbs on this host's engine, for a VM known only by its id. */
+  private containers(): VmLifecycle {
+    const access = new LocalHostAccess(new CommandRunner([]));
+    return new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostConfig(), access);
+  }
+
   private helperName(vmId: number, volume: string): string {
     return `${vmName(vmId)}-volume-${volume.slice(vmName(vmId).length + 1)}`;
   }
@@ -202,7 +217,7 @@ function volumeLabels(vmId: number): Record<string, string> {
   return { [LABEL_OWNER]: OWNER_VALUE, [LABEL_VM_ID]: String(vmId) };
 }
 
-/** Enough of a VM for removing its container: no NICs to unplug (the veths go with the container). */
+/** Enough of a VM for stopping or removing its container: no NICs to unplug (the veths go with its processes). */
 function containerOnlySpec(vmId: number): VmSpec {
   return {
     frontEnd: 'opennebula',

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../drivers/core/errors.ts';
+import * as check from '../../drivers/core/validate.ts';
 import type { EngineEndpoint } from '../../drivers/engine/endpoint.ts';
 import { readCredentials } from '../datastore-config.ts';
 import type { RegistryCredentials } from '../registry/registry-auth.ts';
@@ -31,6 +32,8 @@ export interface TmConfig {
   plainHttpRegistries: string[];
   engineTimeoutMs: number;
   pullTimeoutMs: number;
+  /** The name oned gives the front-end in transfer paths (its HOSTNAME); by default this machine's host name. */
+  frontEndHostname?: string;
 }
 
 export function loadTmConfig(path: string): TmConfig {
@@ -55,7 +58,7 @@ export function loadTmConfig(path: string): TmConfig {
   } catch (error) {
     throw new InvalidInputError(`transfer config ${path}: ${(error as Error).message}`);
   }
-  const known = ['defaults', 'hosts', 'registryCredentials', 'plainHttpRegistries', 'engineTimeoutMs', 'pullTimeoutMs'];
+  const known = ['defaults', 'hosts', 'registryCredentials', 'plainHttpRegistries', 'engineTimeoutMs', 'pullTimeoutMs', 'frontEndHostname'];
   for (const key of Object.keys(raw)) if (!known.includes(key)) throw new InvalidInputError(`transfer config ${path}: unknown key ${key} (known: ${known.join(', ')})`);
   return {
     defaults: { ...config.defaults, ...raw.defaults },
@@ -64,6 +67,8 @@ export function loadTmConfig(path: string): TmConfig {
     plainHttpRegistries: raw.plainHttpRegistries ?? [],
     engineTimeoutMs: raw.engineTimeoutMs ?? config.engineTimeoutMs,
     pullTimeoutMs: raw.pullTimeoutMs ?? config.pullTimeoutMs,
+    frontEndHostname:
+      raw.frontEndHostname === undefined ? undefined : check.hostname(String(raw.frontEndHostname), `transfer config ${path}: frontEndHostname`),
   };
 }
 

@@ -1,6 +1,9 @@
 import { EngineClient } from '../../drivers/engine/engine-client.ts';
 import { HostDisks } from '../host-disks.ts';
 import { RegistryClient } from '../registry/registry-client.ts';
+import { isFrontEnd } from './front-end.ts';
+import { parkedOn } from './parked-vms.ts';
+import type { HostPath } from './tm-args.ts';
 import { hostEndpoint, registryCredentialsFor, registryEndpointFor, type TmConfig } from './tm-config.ts';
 
 /** What every transfer action works with: the front-end's config and one SSH connection per host it touches. */
@@ -17,6 +20,15 @@ export class TransferContext {
       this.engines.set(host, engine);
     }
     return new HostDisks(engine, (registry) => registryCredentialsFor(this.config, registry), this.config.pullTimeoutMs);
+  }
+
+  isFrontEnd(host: string): boolean {
+    return isFrontEnd(this.config, host);
+  }
+
+  /** The host that keeps what oned places at `path`: for the front-end, the one the VM is parked on; else its own. */
+  hostHolding(path: HostPath, vmId: number): string {
+    return (this.isFrontEnd(path.host) && parkedOn(path, vmId)) || path.host;
   }
 
   registry(address: string): RegistryClient {

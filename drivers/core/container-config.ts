@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import type { ContainerCreateBody } from '../engine/types.ts';
+import type { ContainerCreateBody, ContainerUpdateBody } from '../engine/types.ts';
 import { InvalidInputError } from './errors.ts';
 import type { HostConfig } from './host-config.ts';
 import { hostMountStaging } from './host-mounts.ts';
@@ -52,8 +52,7 @@ export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreate
         ? spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.volume, Target: v.containerPath, ReadOnly: v.readOnly || undefined }))
         : undefined,
       Init: true,
-      ...cpuLimits(spec, host.defaultLimits),
-      ...memoryLimits(spec.memoryMb ?? host.defaultLimits.memoryMb),
+      ...resourceLimits(spec, host.defaultLimits),
       PidsLimit: host.pidsLimit || undefined,
       Dns: dns.length ? dns : undefined,
       DnsSearch: searchDomains.length ? searchDomains : undefined,
@@ -63,6 +62,14 @@ export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreate
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
     },
   };
+}
+
+/**
+ * What CPU, VCPU and MEMORY make of the container's limits (the host's defaults where the VM names none); the
+ * engine can change them on an existing container.
+ */
+export function resourceLimits(spec: Pick<VmSpec, 'cpu' | 'vcpu' | 'memoryMb'>, defaults?: { cpu: number; memoryMb: number }): ContainerUpdateBody {
+  return { ...cpuLimits(spec, defaults), ...memoryLimits(spec.memoryMb ?? defaults?.memoryMb) };
 }
 
 /**

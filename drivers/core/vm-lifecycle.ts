@@ -1,7 +1,7 @@
 import type { EngineClient } from '../engine/engine-client.ts';
 import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
-import { containerConfig, cpuLimits, memoryLimits } from './container-config.ts';
+import { containerConfig, resourceLimits } from './container-config.ts';
 import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
 import type { HostAccess } from './host-access.ts';
 import type { HostConfig } from './host-config.ts';
@@ -35,7 +35,10 @@ export class VmLifecycle {
   async deploy(spec: VmSpec): Promise<ContainerInspect> {
     await this.nics.checkHost(linkOwner(spec), spec.nics);
     const existing = await this.createUnlessPresent(spec);
-    if (existing !== 'created') return this.bringUp(spec, existing);
+    if (existing !== 'created') {
+      if (!existing.State.Running) await this.applyResourceLimits(spec, existing);
+      return this.bringUp(spec, existing);
+    }
     try {
       return await this.bringUp(spec, 'created');
     } catch (error) {
@@ -135,8 +138,7 @@ export class VmLifecycle {
 
   async resize(spec: VmSpec): Promise<void> {
     await this.requireContainer(spec);
-    const memory = memoryLimits(spec.memoryMb);
-    await this.engine.updateContainer(spec.containerName, { ...cpuLimits(spec), ...memory });
+    await this.engine.updateContainer(spec.containerName, resourceLimits(spec));
   }
 
   async attachNic(spec: VmSpec, nic: NicSpec): Promise<void> {
@@ -234,6 +236,13 @@ export class VmLifecycle {
       if (error instanceof EngineConflictError) return this.requireContainer(spec);
       throw error;
     }
+  }
+
+  /** A resize done while the VM was off changed only the front-end's document: the stopped container takes it before it starts. */
+  private async applyResourceLimits(spec: VmSpec, container: ContainerInspect): Promise<void> {
+    const wanted = resourceLimits(spec, this.host.defaultLimits);
+    const differs = (Object.keys(wanted) as (keyof typeof wanted)[]).some((key) => container.HostConfig[key] !== wanted[key]);
+    if (differs) await this.engine.updateContainer(spec.containerName, wanted);
   }
 
   /** Drops optional volumes the host does not have; a missing required one (a disk never transferred) is an error. */

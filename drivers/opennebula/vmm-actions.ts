@@ -7,7 +7,7 @@ import type { VmLifecycle } from '../core/vm-lifecycle.ts';
 import type { NicSpec } from '../core/vm-spec.ts';
 import { parseActionData } from './action-data.ts';
 import { frontEndIdentityLabels } from './front-end-identity.ts';
-import { stopRemovesContainer } from './lcm-state.ts';
+import { LcmState, stopRemovesContainer } from './lcm-state.ts';
 import { pollLine } from './poll-format.ts';
 import { parseVmDocument, readNic, type OneVm } from './vm-document.ts';
 import { text } from './xml.ts';
@@ -33,7 +33,8 @@ export const vmmActions: Record<string, VmmAction> = {
   reboot: onVm((vms, vm) => vms.reboot(vm.spec)),
   reset: onVm((vms, vm) => vms.reset(vm.spec)),
   save: onVm((vms, vm) => vms.suspend(vm.spec)),
-  restore: onVm((vms, vm) => vms.resume(vm.spec)),
+  // Back from `onevm stop` the VM may have moved to another host through the registry: deploy makes it there.
+  restore: onVm((vms, vm) => (vm.lcmState === LcmState.BOOT_STOPPED ? vms.deploy(vm.spec) : vms.resume(vm.spec))),
 
   async resize(argv, stdin, { vms, access, config }) {
     const vm = actionVm(argv, stdin, config);

@@ -52,7 +52,7 @@ export function runTm(action: string, argv: string[], configPath: string): Promi
 }
 
 /** The front-end's transfer config for the test hosts: each reached over SSH as root with its own key. */
-export function tmConfigFor(hosts: TestHost[], name: string): string {
+export function tmConfigFor(hosts: TestHost[], name: string, extra: Record<string, unknown> = {}): string {
   const dir = join(stateDir, `tm-${name}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const entries: Record<string, unknown> = {};
@@ -63,7 +63,7 @@ export function tmConfigFor(hosts: TestHost[], name: string): string {
     entries[host.name] = { address: host.address, port: host.ssh.port, user: 'root', privateKeyPath: key, engineSocket: host.engine.socket, hostKeySha256: host.ssh.hostKeySha256 };
   }
   const path = join(dir, 'dockvisor.conf');
-  writeFileAtomically(path, JSON.stringify({ hosts: entries, engineTimeoutMs: 20_000, pullTimeoutMs: 120_000 }));
+  writeFileAtomically(path, JSON.stringify({ hosts: entries, engineTimeoutMs: 20_000, pullTimeoutMs: 120_000, ...extra }));
   return path;
 }
 
