@@ -111,7 +111,7 @@ test.serial('a container of the same name that is not a Nova instance is a confl
 
 /** Links a VIF's devname may name that are not the instance's: a host NIC, the VIF's bridge, another instance's tap. */
 const hostNic = 'dvt-novanic0';
-const otherTap = 'tapdcf60a02ff0';
+const otherTap = 'tape7e7e7e7ff0'; // no other test file cleans up links of this prefix
 const foreign = [hostNic, bridge, otherTap];
 const indexes = () => new Map(foreign.map((name) => [name, linkIndex(name)]));
 
@@ -120,7 +120,7 @@ test.serial("a devname naming a host NIC, the VIF's bridge or another instance's
   deleteLink(otherTap);
   ip('link', 'add', hostNic, 'type', 'veth', 'peer', 'name', 'dvt-novanic0p');
   ip('link', 'add', otherTap, 'type', 'veth', 'peer', 'name', 'dvt-novatap0p');
-  ip('link', 'set', otherTap, 'alias', 'dockvisor:nova:dcf60a02-0000-4000-8000-0000000000ff');
+  ip('link', 'set', otherTap, 'alias', 'dockvisor:nova:e7e7e7e7-0000-4000-8000-0000000000ff');
   const before = indexes();
   try {
     for (const devname of foreign) {
