@@ -70,6 +70,8 @@ export interface TestIds {
   bridge(suffix?: string): string;
   /** Address `host` (1 to 254) of the file's `index`th subnet, e.g. `address(0, 1)` is 198.18.10.1. */
   address(index: number, host: number): string;
+  /** The same address with its prefix length, e.g. `cidr(0, 1)` is 198.18.10.1/24: a bridge's or an engine's own. */
+  cidr(index: number, host: number): string;
 }
 
 /** What the test file `file` (its path, usually `import.meta.filename`, or its name) may use. */
@@ -101,6 +103,9 @@ export function testIds(file: string): TestIds {
       if (!subnet) throw missing(`subnet number ${index}`);
       if (!Number.isInteger(host) || host < 1 || host > 254) throw new Error(`${name}: ${host} is not a host of ${subnet}`);
       return subnet.replace(/\.0\/24$/, `.${host}`);
+    },
+    cidr(index, host) {
+      return `${this.address(index, host)}/24`;
     },
   };
 }
