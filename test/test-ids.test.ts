@@ -53,7 +53,7 @@ test('subnets are /24s inside 198.18.0.0/15 and no two files share one, the demo
 
 test('a file gets its own values, and one past its range or the name limit is refused', (t) => {
   const network = testIds('/anywhere/test/opennebula-network.test.ts');
-  t.deepEqual([network.vm(0), network.vm(1), network.bridge('0'), network.address(1, 11), network.cidr(0, 1)], [9101, 9102, 'dvt-lan0', '198.18.11.11', '198.18.10.1/24']);
+  t.deepEqual([network.vm(0), network.vm(1), network.bridge('0'), network.network(1), network.address(1, 11), network.cidr(0, 1)], [9101, 9102, 'dvt-lan0', '198.18.11', '198.18.11.11', '198.18.10.1/24']);
   t.throws(() => network.vm(99), { message: /opennebula-network\.test\.ts: VM id number 99 is outside 9101\.\.9199/ });
   t.throws(() => network.uuidPrefix, { message: /has no uuid prefix/ });
   t.throws(() => network.address(2, 1), { message: /has no subnet number 2/ });

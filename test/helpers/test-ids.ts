@@ -37,6 +37,9 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
   'datastore-images.test.ts': { vmIds: [9801, 9839] },
   'datastore-vms.test.ts': { vmIds: [9840, 9879], bridgePrefix: 'dvt-ds', subnets: ['198.18.120.0/24', '198.18.121.0/24', '198.18.122.0/24'] },
   'datastore-monitor-capacity.test.ts': { vmIds: [8400, 8409] },
+  'datastore-undeploy.test.ts': { vmIds: [8300, 8319], bridgePrefix: 'dvt-wd0', subnets: ['198.18.160.0/24', '198.18.161.0/24', '198.18.162.0/24'] },
+  'opennebula-resize-poweroff.test.ts': { vmIds: [8320, 8329] },
+  'datastore-failed-deploy.test.ts': { vmIds: [8330, 8339], bridgePrefix: 'dvt-wd1', subnets: ['198.18.163.0/24', '198.18.164.0/24'] },
   'hostile-datastore-and-hosts.test.ts': { vmIds: [8201, 8249], subnets: ['198.18.150.0/24'] },
   'test-hosts.test.ts': { bridgePrefix: 'dvt-rig', subnets: ['198.18.70.0/24', '198.18.71.0/24', '198.18.72.0/24'] },
   'host-provisioning.test.ts': { vmIds: [98001, 98099], bridgePrefix: 'dvt-prov', subnets: ['198.18.73.0/24', '198.18.74.0/24', '198.18.75.0/24'] },
@@ -70,6 +73,8 @@ export interface TestIds {
   bridge(suffix?: string): string;
   /** Address `host` (1 to 254) of the file's `index`th subnet, e.g. `address(0, 1)` is 198.18.10.1. */
   address(index: number, host: number): string;
+  /** The `index`th subnet as its first three octets, e.g. `network(0)` is 198.18.10 (as DatastoreRig takes it). */
+  network(index: number): string;
   /** The same address with its prefix length, e.g. `cidr(0, 1)` is 198.18.10.1/24: a bridge's or an engine's own. */
   cidr(index: number, host: number): string;
 }
@@ -98,11 +103,15 @@ export function testIds(file: string): TestIds {
       if (bridge.length > MAX_LINK_NAME) throw new Error(`${name}: bridge ${bridge} is longer than ${MAX_LINK_NAME} characters`);
       return bridge;
     },
-    address(index, host) {
+    network(index) {
       const subnet = entry.subnets?.[index];
       if (!subnet) throw missing(`subnet number ${index}`);
-      if (!Number.isInteger(host) || host < 1 || host > 254) throw new Error(`${name}: ${host} is not a host of ${subnet}`);
-      return subnet.replace(/\.0\/24$/, `.${host}`);
+      return subnet.replace(/\.0\/24$/, '');
+    },
+    address(index, host) {
+      const network = this.network(index);
+      if (!Number.isInteger(host) || host < 1 || host > 254) throw new Error(`${name}: ${host} is not a host of ${network}.0/24`);
+      return `${network}.${host}`;
     },
     cidr(index, host) {
       return `${this.address(index, host)}/24`;
