@@ -16,7 +16,7 @@ export const VM_PROBES = {
 } as const;
 export type VmProbe = keyof typeof VM_PROBES;
 /** The <MONITOR_CONFIGURATION> an OpenNebula 7.4 monitord handed a probe on stdin (HOST_ID 1). */
-export const probeStdin = join(repoRoot, '../shared/opennebula/recorded-7.4/probe.stdin.xml');
+export const probeStdin = join(repoRoot, 'test/fixtures/opennebula-7.4/recorded/probe.stdin.xml');
 /** The argv monitord's client gives every probe: hypervisor, host id, host name. */
 export const PROBE_ARGV = ['dockvisor', '0', 'localhost'];
 /** Peak RSS of a child, from GNU time (Debian package `time`). */

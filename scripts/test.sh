@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite against real parts: Docker engine, bridges and veths, sshd on loopback.
+# Both tiers in one ava run (package.json's files): the fast one, which `npm run test:unit` runs alone
+# (ava.unit.config.mjs), and the rest.
 # Ends with a line "N passed, N failed" and keeps ava's exit code.
 set -uo pipefail
 cd "$(dirname "$0")/.."

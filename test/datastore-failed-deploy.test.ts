@@ -2,15 +2,17 @@ import test from 'ava';
 import { DatastoreRig, diskPath, vmDirPath } from './helpers/datastore-rig.ts';
 import { BASE_IMAGE } from './helpers/paths.ts';
 import { actionXml, idArgv, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // A deploy that fails after the transfer made the VM's disk and context, then `terminate --hard` from
 // BOOT_FAILURE: oned runs the VMM's cleanup (cancel only when a deploy id exists) and the transfer's two
 // deletes with errors ignored, in no order a driver can count on.
+const ids = testIds(import.meta.filename);
 const rig = new DatastoreRig({
   name: 'wd-failed',
-  bridge: 'dvt-wd1',
-  subnet: '198.18.163',
-  hosts: [{ name: 'dvt-wdc', engineBridge: '198.18.164.1/24' }],
+  bridge: ids.bridge(),
+  subnet: ids.network(0),
+  hosts: [{ name: 'dvt-wdc', engineBridge: ids.cidr(1, 1) }],
 });
 const host = rig.hosts[0]!;
 

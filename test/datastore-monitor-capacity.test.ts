@@ -8,12 +8,13 @@ import { runDs, TARBALL_DIR } from './helpers/datastore.ts';
 import { recorded, repoRoot } from './helpers/paths.ts';
 import { TestRegistry } from './helpers/registry.ts';
 import { collect } from './helpers/vmm.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // oned refuses an image larger than the datastore's FREE_MB (DATASTORE_CAPACITY_CHECK is on by default), and
 // FREE_MB is whatever the DS monitor printed: the monitor must always print TOTAL_MB, FREE_MB and USED_MB.
 const registry = new TestRegistry('ds-capacity-we', 5484);
 const files = join(TARBALL_DIR, 'capacity-we');
-const IMAGE_ID = 8400;
+const IMAGE_ID = testIds(import.meta.filename).vm(0);
 const UNKNOWN_TOTAL_MB = 1024 * 1024 * 1024;
 
 test.before(async () => {

@@ -9,22 +9,24 @@ import { deleteLink, linkExists } from './helpers/net.ts';
 import { recorded } from './helpers/paths.ts';
 import type { TestHost } from './helpers/test-host.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type DiskDraft, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // `onevm undeploy` and `onevm stop` move the VM's directory to the front-end and resume moves it back (recorded
 // from OpenNebula 7.4 with the front-end named `vm`); the VM stays parked on its host meanwhile.
 const FRONT_END = 'vm';
+const ids = testIds(import.meta.filename);
 const rig = new DatastoreRig({
   name: 'wd-undeploy',
-  bridge: 'dvt-wd0',
-  subnet: '198.18.160',
+  bridge: ids.bridge(),
+  subnet: ids.network(0),
   hosts: [
-    { name: 'dvt-wda', engineBridge: '198.18.161.1/24' },
-    { name: 'dvt-wdb', engineBridge: '198.18.162.1/24' },
+    { name: 'dvt-wda', engineBridge: ids.cidr(1, 1) },
+    { name: 'dvt-wdb', engineBridge: ids.cidr(2, 1) },
   ],
   tmConfig: { frontEndHostname: FRONT_END },
 });
 const [hostA, hostB] = rig.hosts as [TestHost, TestHost];
-const VMS = Array.from({ length: 8 }, (_, i) => 8300 + i);
+const VMS = Array.from({ length: 8 }, (_, i) => ids.vm(i));
 let registry: RegistryClient;
 
 function cleanupHere(): void {
@@ -76,7 +78,7 @@ async function vmm(action: string, host: TestHost, argv: string[], stdin: string
   if (result.code !== 0) throw new Error(`${action}: ${result.stderr}`);
 }
 
-const nic = (vid: number) => ({ nicId: 0, bridge: rig.bridge, ip: `198.18.160.${vid - 8300 + 50}` });
+const nic = (vid: number) => ({ nicId: 0, bridge: rig.bridge, ip: ids.address(0, vid - ids.vm(0) + 50) });
 
 async function imageVm(vid: number): Promise<VmDraft> {
   return { id: vid, systemTm: 'dockvisor', nics: [nic(vid)] };

@@ -12,12 +12,14 @@ import { startSshd } from './helpers/sshd.ts';
 import { TestHost } from './helpers/test-host.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type DiskDraft, type VmDraft } from './helpers/vm-xml.ts';
 import { runAction, testConfigPath } from './helpers/vmm.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // VMs on two test hosts from a datastore registry on the front-end's loopback, reached through each host's SSH connection.
-const bridge = 'dvt-ds0';
+const ids = testIds(import.meta.filename);
+const bridge = ids.bridge('0');
 const hosts = {
-  a: new TestHost('dvt-da', '198.18.120.11', bridge, '198.18.121.1/24', { remoteForwarding: true }),
-  b: new TestHost('dvt-db', '198.18.120.12', bridge, '198.18.122.1/24', { remoteForwarding: true }),
+  a: new TestHost('dvt-da', ids.address(0, 11), bridge, ids.cidr(1, 1), { remoteForwarding: true }),
+  b: new TestHost('dvt-db', ids.address(0, 12), bridge, ids.cidr(2, 1), { remoteForwarding: true }),
 };
 const datastore = new TestRegistry('ds-vms', 5404);
 const upstream = new TestRegistry('ds-vms-upstream', 5405);
@@ -35,7 +37,7 @@ const diskPath = (host: TestHost, vid: number, disk: number) => `${host.name}:${
 test.before(async () => {
   rmSync(files, { recursive: true, force: true });
   mkdirSync(files, { recursive: true });
-  createBridge(bridge, '198.18.120.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   await Promise.all([hosts.a.start(), hosts.b.start(), datastore.start(), upstream.start()]);
   tmConfig = tmConfigFor([hosts.a, hosts.b], 'ds-vms');
   registry = new RegistryClient({ address: datastore.address, tls: false });

@@ -19,13 +19,15 @@ import { callOf, ONED, recordedRequest, recordedResponse, replay } from './helpe
 import { BASE_IMAGE, repoRoot, stateDir } from './helpers/paths.ts';
 import { createBridge, deleteBridge } from './helpers/net.ts';
 import { TestHost } from './helpers/test-host.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 const run = promisify(execFile);
 
 // Two netns hosts with their own sshd and engine; OpenNebula is oned's recorded answers (nock).
-const bridge = 'dvt-prov0';
-const hostA = new TestHost('dvt-pa', '198.18.73.11', bridge, '198.18.74.1/24');
-const hostB = new TestHost('dvt-pb', '198.18.73.12', bridge, '198.18.75.1/24');
+const ids = testIds(import.meta.filename);
+const bridge = ids.bridge('0');
+const hostA = new TestHost('dvt-pa', ids.address(0, 11), bridge, ids.cidr(1, 1));
+const hostB = new TestHost('dvt-pb', ids.address(0, 12), bridge, ids.cidr(2, 1));
 const ONE_USER = 'dvtone';
 const work = join(stateDir, 'host-provisioning');
 const config = join(work, 'config');
@@ -79,7 +81,7 @@ test.before(async () => {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   forgetOneUser();
-  createBridge(bridge, '198.18.73.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   await Promise.all([hostA.start(), hostB.start()]);
   // One operator key for both hosts, as an operator would have.
   writeFileSync(key, hostA.ssh.privateKey, { mode: 0o600 });

@@ -8,12 +8,14 @@ import { SshSession } from '../drivers/machine/ssh-session.ts';
 import { createBridge, deleteBridge } from './helpers/net.ts';
 import { repoRoot, stateDir } from './helpers/paths.ts';
 import { TestHost } from './helpers/test-host.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // A host whose distribution's node is 18, as Debian 12's and Ubuntu 24.04's are: a fake one first on the SSH PATH.
 const work = join(stateDir, 'host-runtime');
 const oldNodeDir = join(work, 'distribution-bin');
-const bridge = 'dvt-rt0';
-const host = new TestHost('dvt-rt', '198.18.76.11', bridge, undefined, { environment: { PATH: `${oldNodeDir}:/usr/sbin:/usr/bin:/sbin:/bin` } });
+const ids = testIds(import.meta.filename);
+const bridge = ids.bridge('0');
+const host = new TestHost('dvt-rt', ids.address(0, 11), bridge, undefined, { environment: { PATH: `${oldNodeDir}:/usr/sbin:/usr/bin:/sbin:/bin` } });
 const runtimeDir = join(work, 'usr-lib-dockvisor', 'node');
 let session: SshSession;
 
@@ -22,7 +24,7 @@ test.before(async () => {
   mkdirSync(oldNodeDir, { recursive: true });
   writeFileSync(join(oldNodeDir, 'node'), '#!/bin/sh\necho v18.19.0\n');
   chmodSync(join(oldNodeDir, 'node'), 0o755);
-  createBridge(bridge, '198.18.76.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   await host.start();
   const key = join(work, 'id');
   writeFileSync(key, host.ssh.privateKey, { mode: 0o600 });

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { auth, spawnBody, testCompute, uuidMaker, type TestCompute } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
+import { testIds } from './helpers/test-ids.ts';
 
-const uuids = uuidMaker('dcf60a01');
+const uuids = uuidMaker(testIds(import.meta.filename).uuidPrefix);
 let compute: TestCompute;
 
 test.before(async () => {

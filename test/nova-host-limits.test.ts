@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { auth, instanceNames, removeInstances, spawnBody, testCompute, uuidMaker, type TestCompute } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // A flavor the host can never give is refused at spawn, as OpenNebula's deploy refuses such a template.
-const uuids = uuidMaker('dcb82500');
+const uuids = uuidMaker(testIds(import.meta.filename).uuidPrefix);
 const hostCpus = os.cpus().length;
 const hostMemoryMb = Math.floor(Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]) / 1024);
 let compute: TestCompute;

@@ -2,23 +2,25 @@ import test from 'ava';
 import { auth, instanceNames, removeInstances, spawnBody, testCompute, uuidMaker, type TestCompute } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, ip, linkIndex, linksStartingWith } from './helpers/net.ts';
+import { testIds } from './helpers/test-ids.ts';
 
-const uuids = uuidMaker('dcf60a02');
-const bridge = 'dvt-nova-bad';
+const ids = testIds(import.meta.filename);
+const uuids = uuidMaker(ids.uuidPrefix);
+const bridge = ids.bridge();
 let compute: TestCompute;
 
 const vif = (extra: Record<string, unknown> = {}) => ({
   id: 'ab12cd34-0000-4000-8000-000000000001',
   address: '02:00:c6:12:6e:0b',
   bridge,
-  ips: [{ address: '198.18.110.11', prefix: 24 }],
+  ips: [{ address: ids.address(0, 11), prefix: 24 }],
   dns: [],
   ...extra,
 });
 
 test.before(async () => {
   await removeInstances(await realEngine(), uuids.prefix);
-  createBridge(bridge, '198.18.110.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   compute = await testCompute();
 });
 test.after.always(async () => {

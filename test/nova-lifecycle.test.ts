@@ -4,14 +4,16 @@ import { realEngine } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, hostPings, ipInside, linkExists, linksStartingWith, runInside as inside } from './helpers/net.ts';
 import { startRegistry } from './helpers/snapshot-registry.ts';
 import { testConfigPath } from './helpers/vmm.ts';
+import { testIds } from './helpers/test-ids.ts';
 
-const uuids = uuidMaker('dcf60a03');
-const lan = 'dvt-nova-lc0';
-const second = 'dvt-nova-lc1';
+const ids = testIds(import.meta.filename);
+const uuids = uuidMaker(ids.uuidPrefix);
+const lan = ids.bridge('0');
+const second = ids.bridge('1');
 const portA = 'a1a1a1a1-0000-4000-8000-000000000001';
 const portB = 'b2b2b2b2-0000-4000-8000-000000000002';
-const vifA = { id: portA, address: '02:00:c6:12:6f:0b', bridge: lan, mtu: 1400, ips: [{ address: '198.18.111.11', prefix: 24 }], gateway: '198.18.111.1', dns: ['198.18.111.53'] };
-const vifB = { id: portB, address: '02:00:c6:12:70:0b', bridge: second, ips: [{ address: '198.18.112.11', prefix: 24 }], dns: [] };
+const vifA = { id: portA, address: '02:00:c6:12:6f:0b', bridge: lan, mtu: 1400, ips: [{ address: ids.address(0, 11), prefix: 24 }], gateway: ids.address(0, 1), dns: [ids.address(0, 53)] };
+const vifB = { id: portB, address: '02:00:c6:12:70:0b', bridge: second, ips: [{ address: ids.address(1, 11), prefix: 24 }], dns: [] };
 const pulledImages: string[] = [];
 let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
 let compute: TestCompute;
@@ -27,8 +29,8 @@ async function cleanup(): Promise<void> {
 
 test.before(async () => {
   await cleanup();
-  createBridge(lan, '198.18.111.1/24');
-  createBridge(second, '198.18.112.1/24');
+  createBridge(lan, ids.cidr(0, 1));
+  createBridge(second, ids.cidr(1, 1));
   registry = await startRegistry();
   compute = await testCompute({ registry: registry.address, config: testConfigPath({ imagePull: 'missing', shutdownTimeoutSeconds: 3 }, 'nova-lifecycle.json') });
 });

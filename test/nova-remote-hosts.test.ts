@@ -14,20 +14,22 @@ import { auth, removeInstances, spawnBody, TOKEN, uuidMaker } from './helpers/co
 import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
 import { BASE_IMAGE, stateDir } from './helpers/paths.ts';
 import { TestHost } from './helpers/test-host.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // Two netns hosts with their own sshd and engine, recorded by the real provisioner; the service manages both over SSH.
-const rigBridge = 'dvt-nrig0';
-const hostA = new TestHost('dvt-na', '198.18.130.11', rigBridge, '198.18.131.1/24');
-const hostB = new TestHost('dvt-nb', '198.18.130.12', rigBridge, '198.18.132.1/24');
+const ids = testIds(import.meta.filename);
+const rigBridge = ids.bridge('0');
+const hostA = new TestHost('dvt-na', ids.address(0, 11), rigBridge, ids.cidr(1, 1));
+const hostB = new TestHost('dvt-nb', ids.address(0, 12), rigBridge, ids.cidr(2, 1));
 const ONE_USER = 'dvtnova';
 const VM_BRIDGE = 'dvtnbr0';
 const TIMEOUT_MS = 5000;
 const work = join(stateDir, 'nova-remote-hosts');
 const store = new HostStore(join(work, 'config', 'dockvisor', 'hosts'));
 const configPath = join(work, 'dockvisor.json');
-const uuids = uuidMaker('5e7a0b1c');
-const onA = { uuid: uuids.next(), port: 'dvtnova-pa1', ip: '198.18.133.10', gateway: '198.18.133.1', ns: hostA.name, host: hostA, name: 'na' };
-const onB = { uuid: uuids.next(), port: 'dvtnova-pb1', ip: '198.18.134.10', gateway: '198.18.134.1', ns: hostB.name, host: hostB, name: 'nb' };
+const uuids = uuidMaker(ids.uuidPrefix);
+const onA = { uuid: uuids.next(), port: 'dvtnova-pa1', ip: ids.address(3, 10), gateway: ids.address(3, 1), ns: hostA.name, host: hostA, name: 'na' };
+const onB = { uuid: uuids.next(), port: 'dvtnova-pb1', ip: ids.address(4, 10), gateway: ids.address(4, 1), ns: hostB.name, host: hostB, name: 'nb' };
 type Placed = typeof onA;
 
 let app: FastifyInstance | undefined;
@@ -80,7 +82,7 @@ test.before(async () => {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   forgetOneUser();
-  createBridge(rigBridge, '198.18.130.1/24');
+  createBridge(rigBridge, ids.cidr(0, 1));
   await Promise.all([hostA.start(), hostB.start()]);
   // One operator key for both hosts.
   const key = join(work, 'id_ed25519');

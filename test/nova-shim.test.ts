@@ -9,11 +9,13 @@ import { createBridge, deleteBridge, deleteLink, linksStartingWith } from './hel
 import { BASE_IMAGE, repoRoot } from './helpers/paths.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
 import { testConfigPath } from './helpers/vmm.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 const PYTHON = '/usr/bin/python3';
 const SERVICE = '127.0.0.1:5312';
-const uuids = uuidMaker('dcf60a05');
-const bridge = 'dvt-nova-shim';
+const ids = testIds(import.meta.filename);
+const uuids = uuidMaker(ids.uuidPrefix);
+const bridge = ids.bridge();
 let service: ChildProcess | undefined;
 let registry: SnapshotRegistry | undefined;
 let installed: string | undefined;
@@ -49,7 +51,7 @@ test.before(async () => {
   const probe = spawnSync(PYTHON, ['-c', 'import nova.virt.driver'], { encoding: 'utf8' });
   if (probe.status !== 0) throw new Error(`python3-nova is not installed (${probe.stderr.trim().split('\n').pop()}): run scripts/setup.sh`);
   await cleanup();
-  createBridge(bridge, '198.18.114.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   installed = mkdtempSync(join(tmpdir(), 'dvt-nova-shim-'));
   const install = spawnSync('bash', [join(repoRoot, 'packaging/nova/install.sh'), '--target', installed], { encoding: 'utf8' });
   if (install.status !== 0) throw new Error(`install.sh failed: ${install.stderr}`);

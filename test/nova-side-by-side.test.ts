@@ -8,11 +8,13 @@ import { createBridge, deleteBridge, deleteLink, hostPings, linksStartingWith, r
 import { recorded, stateDir } from './helpers/paths.ts';
 import { runAction, testConfigPath } from './helpers/vmm.ts';
 import { deployArgv, idArgv, vmXml, actionXml, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
-const uuids = uuidMaker('dcf60a04');
-const bridge = 'dvt-nova-sbs';
-const ONE_VM = 96110;
-const oneVm: VmDraft = { id: ONE_VM, nics: [{ nicId: 0, bridge, ip: '198.18.113.250', mask: '255.255.255.0' }] };
+const ids = testIds(import.meta.filename);
+const uuids = uuidMaker(ids.uuidPrefix);
+const bridge = ids.bridge();
+const ONE_VM = ids.vm(0);
+const oneVm: VmDraft = { id: ONE_VM, nics: [{ nicId: 0, bridge, ip: ids.address(0, 250), mask: '255.255.255.0' }] };
 const PARALLEL = 20;
 let compute: TestCompute;
 
@@ -26,7 +28,7 @@ async function cleanup(): Promise<void> {
 
 test.before(async () => {
   await cleanup();
-  createBridge(bridge, '198.18.113.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   compute = await testCompute();
 });
 test.after.always(async () => {
@@ -38,7 +40,7 @@ const vifFor = (index: number) => ({
   id: `dcf6${String(index).padStart(4, '0')}-0000-4000-8000-000000000000`,
   address: `02:00:c6:12:71:${index.toString(16).padStart(2, '0')}`,
   bridge,
-  ips: [{ address: `198.18.113.${10 + index}`, prefix: 24 }],
+  ips: [{ address: ids.address(0, 10 + index), prefix: 24 }],
   dns: [],
 });
 

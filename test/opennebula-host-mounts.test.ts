@@ -6,8 +6,10 @@ import { runInside } from './helpers/net.ts';
 import { stateDir } from './helpers/paths.ts';
 import { runAction, testConfigPath } from './helpers/vmm.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
-const [PLAIN, WRITER, READER, SWAPPED] = [8101, 8102, 8103, 8104];
+const ids = testIds(import.meta.filename);
+const [PLAIN, WRITER, READER, SWAPPED] = [ids.vm(0), ids.vm(1), ids.vm(2), ids.vm(3)];
 const ALL = [PLAIN, WRITER, READER, SWAPPED];
 mkdirSync(stateDir, { recursive: true });
 const root = join(realpathSync(stateDir), 'allowed-mount-root');

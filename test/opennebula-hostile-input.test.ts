@@ -6,16 +6,18 @@ import { createBridge, deleteBridge, deleteLink, ip, ipInside, linkAlias, linkEx
 import { recorded } from './helpers/paths.ts';
 import { runAction, testConfigPath, type ActionResult } from './helpers/vmm.ts';
 import { actionXml, vmXml, deployArgv, idArgv, macFor, type NicDraft, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
-const ID = 9401;
-const bridge = 'dvt-bad0';
-const good: VmDraft = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.30.11' }] };
+const ids = testIds(import.meta.filename);
+const ID = ids.vm(0);
+const bridge = ids.bridge('0');
+const good: VmDraft = { id: ID, nics: [{ nicId: 0, bridge, ip: ids.address(0, 11) }] };
 const withNic = (nic: Partial<NicDraft>): VmDraft => ({ ...good, nics: [{ ...good.nics![0]!, ...nic }] });
 const withOptions = (options: Record<string, string>): VmDraft => ({ ...good, dockvisor: options });
 
 test.before(async () => {
   await removeContainersOf(await realEngine(), [ID]);
-  createBridge(bridge, '198.18.30.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
 });
 test.after.always(async () => {
   await removeContainersOf(await realEngine(), [ID]);
@@ -125,7 +127,7 @@ test.serial('the host admin can allow what templates may not ask for by default'
 });
 
 /** Links a NIC TARGET may name that are not this VM's: a host NIC, the VM's own bridge, another VM's veth. */
-const OTHER_VM = 9402;
+const OTHER_VM = ids.vm(1);
 const hostNic = 'dvt-hostnic0';
 const otherVmLink = `one-${OTHER_VM}-0`;
 const foreignLinks: [string, string][] = [

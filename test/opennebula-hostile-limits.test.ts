@@ -8,20 +8,22 @@ import { containersOf, realEngine, removeContainersOf } from './helpers/engine.t
 import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
 import { assertOneLineRefusal, runAction, testConfigPath, type ActionResult } from './helpers/vmm.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // Refusals at the edges of what oned sends: argv, sizes and limits. Each leaves the host as it was.
-const REFUSED = 8250;
-const RUNNING = 8251;
-const MANY_CPUS = 8252;
-const UNSIZED = 8253;
+const ids = testIds(import.meta.filename);
+const REFUSED = ids.vm(0);
+const RUNNING = ids.vm(1);
+const MANY_CPUS = ids.vm(2);
+const UNSIZED = ids.vm(3);
 const IDS = [REFUSED, RUNNING, MANY_CPUS, UNSIZED];
-const bridge = 'dvt-wb0';
-const refused: VmDraft = { id: REFUSED, nics: [{ nicId: 0, bridge, ip: '198.18.155.10' }] };
-const running: VmDraft = { id: RUNNING, nics: [{ nicId: 0, bridge, ip: '198.18.155.11' }] };
+const bridge = ids.bridge('0');
+const refused: VmDraft = { id: REFUSED, nics: [{ nicId: 0, bridge, ip: ids.address(0, 10) }] };
+const running: VmDraft = { id: RUNNING, nics: [{ nicId: 0, bridge, ip: ids.address(0, 11) }] };
 
 test.before(async () => {
   await removeContainersOf(await realEngine(), IDS);
-  createBridge(bridge, '198.18.155.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   const deployed = await runAction('deploy', deployArgv(RUNNING), vmXml(running));
   if (deployed.code !== 0) throw new Error(`deploy of VM ${RUNNING}: ${deployed.stderr}`);
 });

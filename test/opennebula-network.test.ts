@@ -5,18 +5,20 @@ import { realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, hostPings, ipInside, linkExists, linksStartingWith } from './helpers/net.ts';
 import { runAction } from './helpers/vmm.ts';
 import { actionXml, vmXml, deployArgv, idArgv, macFor, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
-const A = 9101;
-const B = 9102;
-const lan = 'dvt-lan0';
-const second = 'dvt-lan1';
+const ids = testIds(import.meta.filename);
+const A = ids.vm(0);
+const B = ids.vm(1);
+const lan = ids.bridge('0');
+const second = ids.bridge('1');
 
 const vmA: VmDraft = {
   id: A,
   name: 'web-a',
-  nics: [{ nicId: 0, bridge: lan, ip: '198.18.10.11', mask: '255.255.255.0', gateway: '198.18.10.1', dns: '198.18.10.53', mtu: '1400', ip6: '2001:2::11' }],
+  nics: [{ nicId: 0, bridge: lan, ip: ids.address(0, 11), mask: '255.255.255.0', gateway: ids.address(0, 1), dns: ids.address(0, 53), mtu: '1400', ip6: '2001:2::11' }],
 };
-const vmB: VmDraft = { id: B, name: 'web-b', nics: [{ nicId: 0, bridge: lan, ip: '198.18.10.12', mask: '255.255.255.0' }] };
+const vmB: VmDraft = { id: B, name: 'web-b', nics: [{ nicId: 0, bridge: lan, ip: ids.address(0, 12), mask: '255.255.255.0' }] };
 
 async function ok(action: string, argv: string[], stdin: string): Promise<string> {
   const result = await runAction(action, argv, stdin);
@@ -42,8 +44,8 @@ const cleanup = async () => {
 
 test.before(async () => {
   await cleanup();
-  createBridge(lan, '198.18.10.1/24');
-  createBridge(second, '198.18.11.1/24');
+  createBridge(lan, ids.cidr(0, 1));
+  createBridge(second, ids.cidr(1, 1));
   await ok('deploy', deployArgv(A), vmXml(vmA));
   await ok('deploy', deployArgv(B), vmXml(vmB));
 });

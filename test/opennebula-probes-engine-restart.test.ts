@@ -6,10 +6,12 @@ import { recorded, stateDir } from './helpers/paths.ts';
 import { SecondEngine } from './helpers/second-engine.ts';
 import { runAction, testConfigPath } from './helpers/vmm.ts';
 import { deployArgv, vmXml } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // An engine restarted with live-restore keeps its containers running: OpenNebula must see no change.
-const engine = new SecondEngine('dvt-live', '198.18.61.1/24', ['--live-restore']);
-const ID = 9701;
+const ids = testIds(import.meta.filename);
+const engine = new SecondEngine('dvt-live', ids.cidr(0, 1), ['--live-restore']);
+const ID = ids.vm(0);
 const config = readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8');
 const state = join(stateDir, 'probe-state-live-restore');
 let configPath = '';

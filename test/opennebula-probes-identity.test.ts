@@ -9,12 +9,14 @@ import { dockvisorOpennebula, fakeFrontEnd } from './helpers/front-end.ts';
 import { recorded, repoRoot, stateDir } from './helpers/paths.ts';
 import { runAction, testConfigPath } from './helpers/vmm.ts';
 import { deployArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // Two OpenNebula front-ends (or one and a test run) sharing a host: each one's probes report its own VMs only,
 // and the VMs made before front-ends had an identity still count as this front-end's.
-const OF_A = 8410;
-const OF_B = 8411;
-const FROM_BEFORE = 8412;
+const ids = testIds(import.meta.filename);
+const OF_A = ids.vm(0);
+const OF_B = ids.vm(1);
+const FROM_BEFORE = ids.vm(2);
 const ALL = [OF_A, OF_B, FROM_BEFORE];
 const LABEL = 'io.dockvisor.opennebula.front-end-id';
 const probeConfig = readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8');

@@ -10,17 +10,19 @@ import { createBridge, deleteBridge, deleteLink, hostPings, linksStartingWith } 
 import { BASE_IMAGE, recorded, repoRoot, stateDir } from './helpers/paths.ts';
 import { runAction, testConfigPath } from './helpers/vmm.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
-const bridge = 'dvt-mon0';
-const WEB = 9601;
-const BURNER = 9602;
-const FLAKY = 9603;
-const CRASHER = 9604;
+const ids = testIds(import.meta.filename);
+const bridge = ids.bridge('0');
+const WEB = ids.vm(0);
+const BURNER = ids.vm(1);
+const FLAKY = ids.vm(2);
+const CRASHER = ids.vm(3);
 const ALL = [WEB, BURNER, FLAKY, CRASHER];
 const NOT_OURS = 'dvtest-not-ours';
 const config = readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8');
 
-const web: VmDraft = { id: WEB, nics: [{ nicId: 0, bridge, ip: '198.18.50.11' }] };
+const web: VmDraft = { id: WEB, nics: [{ nicId: 0, bridge, ip: ids.address(0, 11) }] };
 const burner: VmDraft = {
   id: BURNER,
   cpu: '0.5',
@@ -56,7 +58,7 @@ const cleanup = async () => {
 
 test.before(async () => {
   await cleanup();
-  createBridge(bridge, '198.18.50.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   for (const vm of [web, burner, flaky]) await ok('deploy', deployArgv(vm.id), vmXml(vm));
   const engine = await realEngine();
   await engine.createContainer(NOT_OURS, { Image: BASE_IMAGE, Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: 'none' } });

@@ -8,15 +8,17 @@ import { createBridge, deleteBridge, deleteLink, linkExists } from './helpers/ne
 import { dockvisorOpennebula, fakeFrontEnd, type FakeFrontEnd } from './helpers/front-end.ts';
 import { recorded, stateDir } from './helpers/paths.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // OpenNebula installs the driver in its remotes tree and copies that tree, links dereferenced, to
 // /var/tmp/one on each host. The driver must work from such a copy, with its config found beside it.
-const ID = 9501;
-const bridge = 'dvt-cp0';
+const ids = testIds(import.meta.filename);
+const ID = ids.vm(0);
+const bridge = ids.bridge('0');
 let frontEnd: FakeFrontEnd;
 const hostCopy = join(stateDir, 'var-tmp-one');
 const probeState = join(stateDir, 'copy-probe-state');
-const vm: VmDraft = { id: ID, nics: [{ nicId: 0, bridge, ip: '198.18.40.11' }] };
+const vm: VmDraft = { id: ID, nics: [{ nicId: 0, bridge, ip: ids.address(0, 11) }] };
 const probeConfig = readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8');
 
 function runFromCopy(action: string, argv: string[], stdin: string) {
@@ -31,7 +33,7 @@ function runFromCopy(action: string, argv: string[], stdin: string) {
 test.before(async () => {
   await removeContainersOf(await realEngine(), [ID]);
   deleteLink(`one-${ID}-0`);
-  createBridge(bridge, '198.18.40.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   for (const dir of [hostCopy, probeState]) rmSync(dir, { recursive: true, force: true });
   frontEnd = fakeFrontEnd('7.4.0');
 });

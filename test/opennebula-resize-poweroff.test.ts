@@ -4,10 +4,12 @@ import { execIn } from './helpers/datastore.ts';
 import { BASE_IMAGE, ENGINE_SOCKET } from './helpers/paths.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
 import { runAction } from './helpers/vmm.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // `onevm resize` of a powered-off VM only changes oned's document; the resume (deploy with LCM_STATE 20) must apply it.
-const PLAIN = 8320;
-const FROM_DATASTORE = 8321;
+const ids = testIds(import.meta.filename);
+const PLAIN = ids.vm(0);
+const FROM_DATASTORE = ids.vm(1);
 const MB = 1024 * 1024;
 
 /** A root disk of a dockvisor datastore, as the transfer's clone leaves it: a local tag the container is made from. */

@@ -4,15 +4,17 @@ import { createBridge, deleteBridge, deleteLink, hostPings, ipInside, linkExists
 import { temporaryPeerName } from '../drivers/core/nic-plumbing.ts';
 import { collect, runAction, startAction } from './helpers/vmm.ts';
 import { actionXml, vmXml, deployArgv, idArgv, type VmDraft } from './helpers/vm-xml.ts';
+import { testIds } from './helpers/test-ids.ts';
 
-const bridge = 'dvt-rob0';
-const KILLED = 9301;
-const TWICE = 9302;
-const MISSING = 9303;
-const CONCURRENT = Array.from({ length: 20 }, (_, i) => 9310 + i);
+const ids = testIds(import.meta.filename);
+const bridge = ids.bridge('0');
+const KILLED = ids.vm(0);
+const TWICE = ids.vm(1);
+const MISSING = ids.vm(2);
+const CONCURRENT = Array.from({ length: 20 }, (_, i) => ids.vm(9 + i));
 const ALL = [KILLED, TWICE, MISSING, ...CONCURRENT];
 
-const vm = (id: number): VmDraft => ({ id, nics: [{ nicId: 0, bridge, ip: `198.18.20.${id - 9300 + 10}`, mask: '255.255.255.0' }] });
+const vm = (id: number): VmDraft => ({ id, nics: [{ nicId: 0, bridge, ip: ids.address(0, id - KILLED + 11), mask: '255.255.255.0' }] });
 const vmDocument = (id: number) => vmXml(vm(id));
 const terminate = (id: number) => runAction('shutdown', idArgv(id), actionXml({ ...vm(id), lcmState: 12 }));
 
@@ -24,7 +26,7 @@ const cleanup = async () => {
 
 test.before(async () => {
   await cleanup();
-  createBridge(bridge, '198.18.20.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
 });
 test.after.always(cleanup);
 

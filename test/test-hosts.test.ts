@@ -2,13 +2,15 @@ import test from 'ava';
 import { BASE_IMAGE } from './helpers/paths.ts';
 import { createBridge, deleteBridge, hostPings } from './helpers/net.ts';
 import { TestHost } from './helpers/test-host.ts';
+import { testIds } from './helpers/test-ids.ts';
 
 // The rig for what crosses hosts: two namespaces on a bridge, each with its own sshd and engine.
-const bridge = 'dvt-rig0';
-const hosts = [new TestHost('dvt-ha', '198.18.70.11', bridge, '198.18.71.1/24'), new TestHost('dvt-hb', '198.18.70.12', bridge, '198.18.72.1/24')];
+const ids = testIds(import.meta.filename);
+const bridge = ids.bridge('0');
+const hosts = [new TestHost('dvt-ha', ids.address(0, 11), bridge, ids.cidr(1, 1)), new TestHost('dvt-hb', ids.address(0, 12), bridge, ids.cidr(2, 1))];
 
 test.before(async () => {
-  createBridge(bridge, '198.18.70.1/24');
+  createBridge(bridge, ids.cidr(0, 1));
   for (const host of hosts) await host.start();
 });
 

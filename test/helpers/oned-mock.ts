@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
-import { repoRoot } from './paths.ts';
+import { xmlrpc } from './paths.ts';
 
 export const ONED = 'http://oned.test:2633';
 export const SESSION = 'oneadmin:SECRET';
-const exchanges = join(repoRoot, '../shared/opennebula/xmlrpc-7.4');
 
-export const recordedRequest = (name: string) => readFileSync(join(exchanges, `${name}.request.xml`), 'utf8');
-export const recordedResponse = (name: string) => readFileSync(join(exchanges, `${name}.response.xml`), 'utf8');
+export const recordedRequest = (name: string) => readFileSync(join(xmlrpc, `${name}.request.xml`), 'utf8');
+export const recordedResponse = (name: string) => readFileSync(join(xmlrpc, `${name}.response.xml`), 'utf8');
 
 /** The call a request body makes, with integer tags and whitespace made alike so equal calls compare equal. */
 export function callOf(body: string): string {

@@ -1,0 +1,25 @@
+// The fast tier: the test files that need no root, no Docker engine, no sshd, no built bundles and no network
+// beyond loopback (parsing, document formats, schemas, configurations, plans, units, oned replayed by nock).
+// `npm run test:unit` runs them as any user in seconds; `npm test` runs them with everything else (package.json).
+import packageJson from './package.json' with { type: 'json' };
+
+export default {
+  ...packageJson.ava,
+  files: [
+    'test/datastore-vm-document.test.ts',
+    'test/engine-faults.test.ts',
+    'test/entry-point.test.ts',
+    'test/host-capacity.test.ts',
+    'test/host-opennebula-tools.test.ts',
+    'test/host-store.test.ts',
+    'test/host-units.test.ts',
+    'test/monitoring-cgroups.test.ts',
+    'test/monitoring-state-changes.test.ts',
+    'test/nova-units.test.ts',
+    'test/opennebula-document-limits.test.ts',
+    'test/opennebula-install-config.test.ts',
+    'test/opennebula-rpc.test.ts',
+    'test/test-ids.test.ts',
+    'test/vm-document.test.ts',
+  ],
+};
