@@ -1,18 +1,13 @@
-// Bundles each entry point into remotes/lib/dockvisor/, the directory OpenNebula copies to every host.
+// Bundles every file in mains/, each under its own name (mains/vmm.ts becomes vmm.mjs), into remotes/lib/dockvisor/,
+// the directory OpenNebula copies to every host.
 // The new bundles replace the old ones in one rename, so a driver started meanwhile never finds them missing.
-import { renameSync, rmSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import { build } from 'esbuild';
 
 const target = 'remotes/lib/dockvisor';
 const staging = `${target}.new-${process.pid}`;
-const entryPoints = {
-  vmm: 'drivers/opennebula/vmm-main.ts',
-  im: 'drivers/opennebula/monitor/probe-main.ts',
-  datastore: 'datastore/opennebula/ds-main.ts',
-  tm: 'datastore/opennebula/tm-main.ts',
-  demo: 'drivers/cli/demo-main.ts',
-  cli: 'drivers/cli/dockvisor-main.ts',
-};
+const entryPoints = Object.fromEntries(readdirSync('mains').map((file) => [basename(file, '.ts'), `mains/${file}`]));
 
 await build({
   entryPoints,
