@@ -49,7 +49,7 @@ function layOut(stage: string, runtimeDir: string): void {
   place(join(repo, 'packaging/nova'), PACKAGE_LAYOUT.nova);
   place(join(repo, 'README.md'), `${PACKAGE_LAYOUT.doc}/README.md`);
   mkdirSync(join(stage, 'usr/bin'), { recursive: true });
-  writeFileSync(join(stage, 'usr/bin/dockvisor'), `#!/bin/sh\nexec ${PACKAGE_LAYOUT.runtime}/bin/node ${PACKAGE_LAYOUT.cli}/cli.mjs "$@"\n`);
+  writeFileSync(join(stage, 'usr/bin/dockvisor'), `#!/bin/sh\nexec /${PACKAGE_LAYOUT.runtime}/bin/node /${PACKAGE_LAYOUT.cli}/cli.mjs "$@"\n`);
   writeFileSync(join(stage, PACKAGE_LAYOUT.doc, 'copyright'), copyright());
   writeFileSync(join(stage, PACKAGE_LAYOUT.doc, 'changelog.gz'), gzipSync(changelog(), { level: 9 })); // a native package's
   mkdirSync(join(stage, 'usr/share/lintian/overrides'), { recursive: true });
