@@ -66,7 +66,7 @@ export async function describeMachine(engine: RawEngine): Promise<BenchReport['m
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', timeout: 10_000 }).trim();
-    const dirty = execFileSync('git', ['-C', repoRoot, 'status', '--porcelain', '--', 'drivers', 'remotes'], { encoding: 'utf8', timeout: 10_000 });
+    const dirty = execFileSync('git', ['-C', repoRoot, 'status', '--porcelain', '--', 'mains', 'drivers', 'remotes'], { encoding: 'utf8', timeout: 10_000 });
     if (dirty.trim()) commit += ' (drivers modified)';
   } catch {
     // not a git checkout: the commit stays unknown

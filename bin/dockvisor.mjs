@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bundle = new URL('../remotes/lib/dockvisor/cli.mjs', import.meta.url);
+const bundle = new URL('../build/cli/cli.mjs', import.meta.url);
 if (!existsSync(bundle)) {
   const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
   if (built.status !== 0) {

@@ -1,41 +1,46 @@
-// Bundles each entry point into remotes/lib/dockvisor/, the directory OpenNebula copies to every host.
-// The new bundles replace the old ones in one rename, so a driver started meanwhile never finds them missing.
-import { renameSync, rmSync } from 'node:fs';
+// Bundles every file in mains/ under its own name (mains/vmm.ts becomes vmm.mjs). The mains OpenNebula runs, listed
+// in packaging/remotes-bundles.json, go into remotes/lib/dockvisor/, the directory OpenNebula copies to every host;
+// every other main (the dockvisor command, the demo) into build/<name>/, built apart, so that what only it needs
+// (the compute service, fastify, yargs, ssh2) never goes to the hosts.
+// Each directory of bundles is replaced in one rename, so a process started meanwhile never finds its bundle missing.
+import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import { build } from 'esbuild';
 
-const target = 'remotes/lib/dockvisor';
-const staging = `${target}.new-${process.pid}`;
-const entryPoints = {
-  vmm: 'drivers/opennebula/vmm-main.ts',
-  im: 'drivers/opennebula/monitor/probe-main.ts',
-  datastore: 'datastore/opennebula/ds-main.ts',
-  tm: 'datastore/opennebula/tm-main.ts',
-  demo: 'drivers/cli/demo-main.ts',
-  cli: 'drivers/cli/dockvisor-main.ts',
-};
+const mains = readdirSync('mains').map((file) => basename(file, '.ts'));
+const remotesBundles = JSON.parse(readFileSync('packaging/remotes-bundles.json', 'utf8'));
+const unknown = remotesBundles.filter((name) => !mains.includes(name));
+if (unknown.length) throw new Error(`packaging/remotes-bundles.json: no ${unknown.map((name) => `mains/${name}.ts`).join(', ')}`);
 
-await build({
-  entryPoints,
-  outdir: staging,
-  bundle: true,
-  splitting: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
-  define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  // ssh2 falls back to pure JavaScript crypto when its optional native parts are absent.
-  external: ['*.node', 'cpu-features'],
-  logLevel: 'warning',
-});
+await Promise.all([
+  bundle(remotesBundles, 'remotes/lib/dockvisor'),
+  ...mains.filter((name) => !remotesBundles.includes(name)).map((name) => bundle([name], `build/${name}`)),
+]);
 
-const retired = `${target}.old-${process.pid}`;
-try {
-  renameSync(target, retired);
-} catch {
-  // first build
+async function bundle(names, target) {
+  const staging = `${target}.new-${process.pid}`;
+  await build({
+    entryPoints: Object.fromEntries(names.map((name) => [name, `mains/${name}.ts`])),
+    outdir: staging,
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    define: { __dirname: 'import.meta.dirname', __filename: 'import.meta.filename' },
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    // ssh2 falls back to pure JavaScript crypto when its optional native parts are absent.
+    external: ['*.node', 'cpu-features'],
+    logLevel: 'warning',
+  });
+  const retired = `${target}.old-${process.pid}`;
+  try {
+    renameSync(target, retired);
+  } catch {
+    // first build
+  }
+  renameSync(staging, target);
+  rmSync(retired, { recursive: true, force: true });
 }
-renameSync(staging, target);
-rmSync(retired, { recursive: true, force: true });

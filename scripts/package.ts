@@ -1,6 +1,6 @@
 // `npm run package`: dockvisor_<version>_<arch>.deb (amd64, arm64) and a .tar.gz of the same tree, in dist/.
-// Built with Debian's own dpkg-deb from the bundles, dockvisor's pinned runtime for each architecture,
-// the Nova shim, the default configurations (conffiles) and the README.
+// Built with Debian's own dpkg-deb from the bundles (the remotes tree's, the CLI's and the demo's), dockvisor's
+// pinned runtime for each architecture, the Nova shim, the default configurations (conffiles) and the README.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -37,6 +37,7 @@ function layOut(stage: string, runtimeDir: string): void {
   place(join(runtimeDir, 'bin/node'), `${PACKAGE_LAYOUT.runtime}/bin/node`);
   place(join(runtimeDir, 'LICENSE'), `${PACKAGE_LAYOUT.runtime}/LICENSE`);
   for (const part of ['vmm', 'im', 'tm', 'datastore', 'lib']) place(join(repo, 'remotes', part), `${PACKAGE_LAYOUT.remotes}/${part}`);
+  for (const main of ['cli', 'demo'] as const) place(join(repo, 'build', main), PACKAGE_LAYOUT[main]);
   place(join(repo, 'remotes/etc/vmm/dockvisor/dockvisor.conf'), PACKAGE_LAYOUT.hostConfig);
   place(join(repo, 'remotes/etc/tm/dockvisor/dockvisor.conf'), PACKAGE_LAYOUT.transferConfig);
   // `dockvisor opennebula install` places the remotes' etc/ from these: the conffiles, as the admin left them.
@@ -48,7 +49,7 @@ function layOut(stage: string, runtimeDir: string): void {
   place(join(repo, 'packaging/nova'), PACKAGE_LAYOUT.nova);
   place(join(repo, 'README.md'), `${PACKAGE_LAYOUT.doc}/README.md`);
   mkdirSync(join(stage, 'usr/bin'), { recursive: true });
-  writeFileSync(join(stage, 'usr/bin/dockvisor'), `#!/bin/sh\nexec ${PACKAGE_LAYOUT.runtime}/bin/node ${PACKAGE_LAYOUT.remotes}/lib/dockvisor/cli.mjs "$@"\n`);
+  writeFileSync(join(stage, 'usr/bin/dockvisor'), `#!/bin/sh\nexec /${PACKAGE_LAYOUT.runtime}/bin/node /${PACKAGE_LAYOUT.cli}/cli.mjs "$@"\n`);
   writeFileSync(join(stage, PACKAGE_LAYOUT.doc, 'copyright'), copyright());
   writeFileSync(join(stage, PACKAGE_LAYOUT.doc, 'changelog.gz'), gzipSync(changelog(), { level: 9 })); // a native package's
   mkdirSync(join(stage, 'usr/share/lintian/overrides'), { recursive: true });

@@ -1,5 +1,7 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { PACKAGE_LAYOUT } from '../../../packaging/layout.ts';
+import remotesBundles from '../../../packaging/remotes-bundles.json' with { type: 'json' };
 import { InvalidInputError } from '../../core/errors.ts';
 
 /** A file as it is to be placed: its bytes and permission bits. */
@@ -26,14 +28,16 @@ export const ADMIN_DIRS = ['etc/vmm/dockvisor', 'etc/tm/dockvisor'];
 export const MONITORING_CLIENT = ['monitord-client.rb', 'monitord-client_control.sh'];
 /** Where a front-end keeps them: a packaged one has real copies in kvm.d and lxc.d and no common.d. */
 const MONITORING_CLIENT_DIRS = ['im/kvm.d', 'im/lxc.d', 'im/common.d'];
-const BUNDLES = ['vmm.mjs', 'im.mjs', 'datastore.mjs', 'tm.mjs'];
+const BUNDLES = remotesBundles.map((name) => `${name}.mjs`);
+/** The installed package's CLI bundle, from the directory holding its remotes/ (/usr/lib/dockvisor): cli/cli.mjs. */
+const INSTALLED_CLI = join(relative(dirname(PACKAGE_LAYOUT.remotes), PACKAGE_LAYOUT.cli), 'cli.mjs');
 
 /** The dockvisor checkout or installed package this code runs from: the directory holding remotes/vmm/dockvisor. */
 export function packageRoot(from = import.meta.dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {
-    // A checkout has package.json beside remotes/; the installed package (/usr/lib/dockvisor) has the CLI bundle in it.
+    // A checkout has package.json beside remotes/; the installed package (/usr/lib/dockvisor) has the CLI bundle.
     const remotesHere = existsSync(join(dir, 'remotes/vmm/dockvisor/deploy'));
-    if (remotesHere && (isDockvisorPackage(join(dir, 'package.json')) || existsSync(join(dir, 'remotes/lib/dockvisor/cli.mjs')))) return dir;
+    if (remotesHere && (isDockvisorPackage(join(dir, 'package.json')) || existsSync(join(dir, INSTALLED_CLI)))) return dir;
     if (dirname(dir) === dir) throw new Error(`cannot find the dockvisor package around ${from}`);
   }
 }

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { runEntryPoint } from '../core/entry-point.ts';
-import { openHostServices } from '../core/host-services.ts';
-import { readBoundedStdin } from './stdin.ts';
-import { unsupported, vmmActions } from './vmm-actions.ts';
-import { checkActionArgv } from './vmm-argv.ts';
+import { runEntryPoint } from '../drivers/core/entry-point.ts';
+import { openHostServices } from '../drivers/core/host-services.ts';
+import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
+import { unsupported, vmmActions } from '../drivers/opennebula/vmm-actions.ts';
+import { checkActionArgv } from '../drivers/opennebula/vmm-argv.ts';
 
 /**
  * Entry point of remotes/vmm/dockvisor/<action>: `vmm.mjs <action> <OpenNebula argv...>`.

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { runEntryPoint } from '../../core/entry-point.ts';
-import { loadHostConfig } from '../../core/host-config.ts';
-import { EngineClient } from '../../engine/engine-client.ts';
-import { readBoundedStdin } from '../stdin.ts';
-import { legacyMonitorConfig, parseMonitorConfig } from './monitor-config.ts';
-import { datastoreDiskProbe, probes } from './probes.ts';
+import { runEntryPoint } from '../drivers/core/entry-point.ts';
+import { loadHostConfig } from '../drivers/core/host-config.ts';
+import { EngineClient } from '../drivers/engine/engine-client.ts';
+import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
+import { legacyMonitorConfig, parseMonitorConfig } from '../drivers/opennebula/monitor/monitor-config.ts';
+import { datastoreDiskProbe, probes } from '../drivers/opennebula/monitor/probes.ts';
 
 /**
  * Entry point of the probes in remotes/im/dockvisor-probes.d: `im.mjs <probe> <hypervisor> <host id> <host name>`

@@ -1,9 +1,9 @@
-import { runEntryPoint } from '../../drivers/core/entry-point.ts';
-import { NotSupportedError } from '../../drivers/core/errors.ts';
-import { readBoundedStdin } from '../../drivers/opennebula/stdin.ts';
-import { ImageStore } from '../image-store.ts';
-import { readDsRequest } from './ds-action-data.ts';
-import { dsActions } from './ds-actions.ts';
+import { ImageStore } from '../datastore/image-store.ts';
+import { readDsRequest } from '../datastore/opennebula/ds-action-data.ts';
+import { dsActions } from '../datastore/opennebula/ds-actions.ts';
+import { runEntryPoint } from '../drivers/core/entry-point.ts';
+import { NotSupportedError } from '../drivers/core/errors.ts';
+import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
 
 /** Entry point of remotes/datastore/dockvisor/<action>: `datastore.mjs <action> <OpenNebula argv...>`. */
 const [action = '', ...argv] = process.argv.slice(2);

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import { runEntryPoint } from '../../drivers/core/entry-point.ts';
-import { NotSupportedError } from '../../drivers/core/errors.ts';
-import { readBoundedStdin } from '../../drivers/opennebula/stdin.ts';
-import { monitorSystemDatastore } from './system-ds-monitor.ts';
-import { loadTmConfig } from './tm-config.ts';
-import { tmActions } from './tm-actions.ts';
-import { TransferContext } from './transfer-context.ts';
+import { monitorSystemDatastore } from '../datastore/opennebula/system-ds-monitor.ts';
+import { tmActions } from '../datastore/opennebula/tm-actions.ts';
+import { loadTmConfig } from '../datastore/opennebula/tm-config.ts';
+import { TransferContext } from '../datastore/opennebula/transfer-context.ts';
+import { runEntryPoint } from '../drivers/core/entry-point.ts';
+import { NotSupportedError } from '../drivers/core/errors.ts';
+import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
 
 /** Entry point of remotes/tm/dockvisor/<action>: `tm.mjs <action> <OpenNebula argv...>`, run on the front-end. */
 const [action = '', ...argv] = process.argv.slice(2);

@@ -1,9 +1,10 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { runEntryPoint } from '../core/entry-point.ts';
-import { commandModules } from './command-modules.ts';
-import { DOCKVISOR_VERSION } from './version.ts';
+import { commandModules } from '../drivers/cli/command-modules.ts';
+import { DOCKVISOR_VERSION } from '../drivers/cli/version.ts';
+import { runEntryPoint } from '../drivers/core/entry-point.ts';
 
+/** The `dockvisor` command: `dockvisor <host | compute | opennebula> ...`, or --help, --version. */
 runEntryPoint('dockvisor', async () => {
   let exitCode = 0;
   const cli = yargs(hideBin(process.argv))
