@@ -1,0 +1,87 @@
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
+import { dockvisorOpennebula, fakeFrontEnd, type FakeFrontEnd } from './helpers/front-end.ts';
+import { createBridge, deleteBridge, deleteLink, linkAlias, linkExists, runInside } from './helpers/net.ts';
+import { testIds } from './helpers/test-ids.ts';
+import { createTestUser, removeTestUser, type TestUser } from './helpers/test-user.ts';
+import { collect } from './helpers/vmm.ts';
+import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
+
+// The real path: the driver as `dockvisor opennebula install` places it, copied to a host as oned copies it
+// (rsync -L), run by a non-root user in the engine's group with provisioning's sudo rule, as oneadmin runs it.
+const ids = testIds(import.meta.filename);
+const ID = ids.vm(0);
+const bridge = ids.bridge('0');
+const USER = 'dvtoneh';
+const sudoers = `/etc/sudoers.d/${USER}`;
+let user: TestUser;
+let fe: FakeFrontEnd;
+let work = '';
+let hostCopy = '';
+let mountRoot = '';
+
+const vm = (): VmDraft => ({
+  id: ID,
+  nics: [{ nicId: 0, bridge, ip: ids.address(0, 11) }],
+  dockvisor: { CMD: 'sleep 3600', MOUNTS: `${mountRoot}/data:/data:ro` },
+});
+
+function runAsUser(action: string, argv: string[], stdin: string) {
+  const child = spawn(join(hostCopy, 'vmm/dockvisor', action), argv, { uid: user.uid, gid: user.gid, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(stdin);
+  return collect(child);
+}
+
+test.before(async () => {
+  await removeContainersOf(await realEngine(), [ID]);
+  deleteLink(`one-${ID}-0`);
+  createBridge(bridge, ids.cidr(0, 1));
+  user = createTestUser(USER);
+  const paths = ['ip', 'nsenter', 'iptables', 'tee', 'mount', 'umount'].map((name) => execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim());
+  writeFileSync(sudoers, `${USER} ALL=(root) NOPASSWD: ${paths.join(', ')}\n`, { mode: 0o440 });
+
+  fe = fakeFrontEnd('7.4.0');
+  const installed = dockvisorOpennebula(['install', ...fe.flags, '--one-version', '7.4.0']);
+  if (installed.status !== 0) throw new Error(installed.stderr);
+  work = mkdtempSync('/var/tmp/dockvisor-as-oneadmin-');
+  chmodSync(work, 0o755);
+  hostCopy = join(work, 'var-tmp-one');
+  execFileSync('rsync', ['-aL', `${fe.remotes}/`, `${hostCopy}/`]);
+  mountRoot = join(work, 'shared');
+  mkdirSync(join(mountRoot, 'data'), { recursive: true });
+  writeFileSync(join(mountRoot, 'data', 'hello'), 'mounted for oneadmin\n');
+  const varTmp = join(work, 'var-tmp'); // the default state directory's parent on a host, /var/tmp, is 1777
+  mkdirSync(varTmp);
+  chmodSync(varTmp, 0o1777);
+  const stateDir = join(varTmp, 'dockvisor');
+  const hostConfig = join(hostCopy, 'etc/vmm/dockvisor/dockvisor.conf');
+  const config = JSON.parse(readFileSync(hostConfig, 'utf8'));
+  writeFileSync(hostConfig, JSON.stringify({ ...config, imagePull: 'never', shutdownTimeoutSeconds: 3, stateDir, allow: { hostMountRoots: [mountRoot] } }));
+});
+
+test.after.always(async () => {
+  await removeContainersOf(await realEngine(), [ID]);
+  deleteBridge(bridge);
+  rmSync(sudoers, { force: true });
+  removeTestUser(USER);
+  fe?.cleanup();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test.serial('as oneadmin, from the installed and copied remotes: a NIC marked as the VM\'s and a checked host mount, through sudo', async (t) => {
+  const deployed = await runAsUser('deploy', deployArgv(ID), vmXml(vm()));
+  t.is(deployed.stdout, `one-${ID}\n`, deployed.stderr);
+  t.is(linkAlias(`one-${ID}-0`), `dockvisor:opennebula:${ID}`);
+  const pid = (await (await realEngine()).inspectContainer(`one-${ID}`)).State.Pid;
+  t.is(runInside(pid, 'cat', '/data/hello'), 'mounted for oneadmin\n');
+
+  const terminated = await runAsUser('cancel', idArgv(ID), actionXml({ ...vm(), lcmState: 12 }));
+  t.is(terminated.code, 0, terminated.stderr);
+  t.deepEqual(await containersOf(await realEngine(), [ID]), []);
+  t.false(linkExists(`one-${ID}-0`));
+  t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(join(work, 'var-tmp')), 'the staged mount is gone');
+});
