@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runEntryPoint } from '../drivers/core/entry-point.ts';
+import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { loadHostConfig } from '../drivers/core/host-config.ts';
 import { localEngine } from '../drivers/core/host-services.ts';
 import { VmInventory } from '../drivers/core/vm-inventory.ts';
@@ -44,4 +44,4 @@ async function main(): Promise<void> {
   }
 }
 
-runEntryPoint(`dockvisor ${probe}`, main);
+runOpenNebulaEntryPoint(`dockvisor ${probe}`, main);

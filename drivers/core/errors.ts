@@ -14,7 +14,7 @@ export class NotSupportedError extends Error {
   }
 }
 
-/** The VM has no container on this host. Also an InvalidInputError: to OpenNebula it is one more refused action. */
+/** The VM has no container on this host. Also an InvalidInputError: to a front-end it is one more refused action. */
 export class VmNotFoundError extends InvalidInputError {
   constructor(message: string) {
     super(message);
@@ -27,6 +27,19 @@ export class VmConflictError extends InvalidInputError {
   constructor(message: string) {
     super(message);
     this.name = 'VmConflictError';
+  }
+}
+
+/** A NIC names a Linux bridge the host does not have; `advice` says what to do (the front-end may know better). */
+export class BridgeMissingError extends InvalidInputError {
+  constructor(
+    readonly nicId: number,
+    readonly bridge: string,
+    readonly hostName: string,
+    readonly advice = 'create it',
+  ) {
+    super(`NIC ${nicId}: bridge ${bridge} does not exist on ${hostName} (${advice})`);
+    this.name = 'BridgeMissingError';
   }
 }
 

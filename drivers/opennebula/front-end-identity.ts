@@ -1,5 +1,5 @@
 import type { HostConfig } from '../core/host-config.ts';
-import { LABEL_ONE_FRONT_END_ID } from '../core/labels.ts';
+import { LABEL_ONE_FRONT_END_ID } from './one-labels.ts';
 import type { VmStatus } from '../core/vm-status.ts';
 
 /**

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../../core/host-config.ts';
-import { LABEL_ONE_ROOT_DISK, type FrontEnd } from '../../core/labels.ts';
+import type { FrontEnd } from '../../core/labels.ts';
+import { LABEL_ONE_ROOT_DISK } from '../one-labels.ts';
 import { prepareUserStateDir } from '../../core/state-dir.ts';
 import type { VmInventory } from '../../core/vm-inventory.ts';
 import type { VmStatus } from '../../core/vm-status.ts';
