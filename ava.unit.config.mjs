@@ -7,6 +7,7 @@ export default {
   ...packageJson.ava,
   files: [
     'test/datastore-vm-document.test.ts',
+    'test/engine-contract-memory.test.ts',
     'test/engine-faults.test.ts',
     'test/entry-point.test.ts',
     'test/host-capacity.test.ts',

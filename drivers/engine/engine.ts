@@ -32,9 +32,10 @@ export interface Engine {
   /** Graceful stop, then a kill after `graceSeconds`; stopping a stopped container is no error. */
   stopContainer(name: string, graceSeconds: number): Promise<void>;
   restartContainer(name: string, graceSeconds: number): Promise<void>;
-  /** A container that is not running, or is paused, is an EngineConflictError. */
+  /** A container that is not running is an EngineConflictError; a paused one is killed. */
   killContainer(name: string, signal?: string): Promise<void>;
   pauseContainer(name: string): Promise<void>;
+  /** A container that is not paused is an EngineError (the engine answers 500, not a conflict). */
   unpauseContainer(name: string): Promise<void>;
   /** Forced: a running container is killed first; its anonymous volumes go with it. */
   removeContainer(name: string): Promise<void>;
