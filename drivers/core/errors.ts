@@ -1,3 +1,5 @@
+import { EngineConflictError, EngineNotFoundError, EngineUnreachableError } from '../engine/errors.ts';
+
 /** A request the driver refuses: bad or hostile input, or something the host's policy forbids. Nothing was changed. */
 export class InvalidInputError extends Error {
   constructor(message: string) {
@@ -49,4 +51,21 @@ export class HostUnavailableError extends Error {
     super(message);
     this.name = 'HostUnavailableError';
   }
+}
+
+/** What went wrong, in the words a front-end answers with; the engine's own errors are sorted here, once. */
+export type ErrorKind = 'not-found' | 'conflict' | 'not-supported' | 'unavailable' | 'invalid' | 'other';
+
+export function errorKind(error: unknown): ErrorKind {
+  if (error instanceof VmNotFoundError || error instanceof EngineNotFoundError) return 'not-found';
+  if (error instanceof VmConflictError || error instanceof EngineConflictError) return 'conflict';
+  if (error instanceof NotSupportedError) return 'not-supported';
+  if (error instanceof HostUnavailableError || error instanceof EngineUnreachableError) return 'unavailable';
+  if (error instanceof InvalidInputError) return 'invalid';
+  return 'other';
+}
+
+/** The host's engine did not answer: the host is down, not the request wrong (its message does not name the host). */
+export function engineUnreachable(error: unknown): boolean {
+  return error instanceof EngineUnreachableError;
 }
