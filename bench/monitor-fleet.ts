@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { LABEL_FRONT_END, LABEL_ONE_ROOT_DISK, LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../drivers/core/labels.ts';
+import { LABEL_FRONT_END, LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../drivers/core/labels.ts';
+import { LABEL_ONE_ROOT_DISK } from '../drivers/opennebula/one-labels.ts';
 import { forEachBounded } from './pool.ts';
 import type { RawEngine } from './raw-engine.ts';
 import { BENCH_LABEL, BENCH_LABEL_VALUE, COMMAND, IMAGE, MONITOR_FIRST_VM_ID, MONITOR_MAX_VMS, MONITOR_MEMORY_BYTES } from './settings.ts';

@@ -65,7 +65,7 @@ export class HostDisks {
   /** Commits the VM's container and pushes it as `registry/repository:tag`. */
   async saveContainer(vmId: number, target: ImageName, tag = CURRENT_TAG): Promise<void> {
     const container = vmName(vmId);
-    if (!(await this.containers().inspect(containerOnlySpec(vmId)))) throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
+    if (!(await this.containers().status(containerOnlySpec(vmId)))) throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
     const repo = `${target.registry}/${target.repository}`;
     await this.engine.commitContainer(container, repo, tag, { [LABEL_OWNER]: OWNER_VALUE });
     try {

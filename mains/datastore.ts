@@ -1,7 +1,7 @@
 import { ImageStore } from '../datastore/image-store.ts';
 import { readDsRequest } from '../datastore/opennebula/ds-action-data.ts';
 import { dsActions } from '../datastore/opennebula/ds-actions.ts';
-import { runEntryPoint } from '../drivers/core/entry-point.ts';
+import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { NotSupportedError } from '../drivers/core/errors.ts';
 import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
 
@@ -21,4 +21,4 @@ async function main(): Promise<void> {
   }
 }
 
-runEntryPoint(`dockvisor datastore ${action}`, main);
+runOpenNebulaEntryPoint(`dockvisor datastore ${action}`, main);

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { runEntryPoint } from '../drivers/core/entry-point.ts';
+import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { loadHostConfig } from '../drivers/core/host-config.ts';
-import { EngineClient } from '../drivers/engine/engine-client.ts';
+import { localEngine } from '../drivers/core/host-services.ts';
+import { VmInventory } from '../drivers/core/vm-inventory.ts';
 import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
 import { legacyMonitorConfig, parseMonitorConfig } from '../drivers/opennebula/monitor/monitor-config.ts';
 import { datastoreDiskProbe, probes } from '../drivers/opennebula/monitor/probes.ts';
@@ -27,13 +28,13 @@ async function main(): Promise<void> {
         ? parseMonitorConfig(stdin)
         : legacyMonitorConfig(process.argv.slice(2));
   const host = loadHostConfig(configPath);
-  const engine = new EngineClient({ kind: 'unix', socketPath: host.engineSocket }, { timeoutMs: host.engineTimeoutMs });
+  const engine = localEngine(host);
   try {
     const output = await run({
       hypervisor,
       host,
       monitor,
-      engine,
+      inventory: new VmInventory(engine),
       remotesDir,
       warn: (line) => process.stderr.write(`dockvisor ${probe}: ${line}\n`),
     });
@@ -43,4 +44,4 @@ async function main(): Promise<void> {
   }
 }
 
-runEntryPoint(`dockvisor ${probe}`, main);
+runOpenNebulaEntryPoint(`dockvisor ${probe}`, main);

@@ -3,7 +3,7 @@ import { monitorSystemDatastore } from '../datastore/opennebula/system-ds-monito
 import { tmActions } from '../datastore/opennebula/tm-actions.ts';
 import { loadTmConfig } from '../datastore/opennebula/tm-config.ts';
 import { TransferContext } from '../datastore/opennebula/transfer-context.ts';
-import { runEntryPoint } from '../drivers/core/entry-point.ts';
+import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { NotSupportedError } from '../drivers/core/errors.ts';
 import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
 
@@ -23,4 +23,4 @@ async function main(): Promise<void> {
   }
 }
 
-runEntryPoint(`dockvisor tm ${action}`, main);
+runOpenNebulaEntryPoint(`dockvisor tm ${action}`, main);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { runEntryPoint } from '../drivers/core/entry-point.ts';
+import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { openHostServices } from '../drivers/core/host-services.ts';
 import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
 import { unsupported, vmmActions } from '../drivers/opennebula/vmm-actions.ts';
@@ -26,4 +26,4 @@ async function main(): Promise<void> {
   }
 }
 
-runEntryPoint(`dockvisor ${action}`, main);
+runOpenNebulaEntryPoint(`dockvisor ${action}`, main);

@@ -6,6 +6,7 @@ import type { GuestStatus } from '../drivers/monitoring/guest-states.ts';
 import { guestStatuses } from '../drivers/monitoring/guest-states.ts';
 import { stateReport } from '../drivers/monitoring/state-changes.ts';
 import type { ContainerSummary } from '../drivers/engine/types.ts';
+import { vmStatusFromSummary } from '../drivers/core/vm-status.ts';
 
 const vm = (vmId: string, state: GuestStatus['state']): GuestStatus => ({ vmId, name: `one-${vmId}`, state });
 
@@ -78,7 +79,7 @@ test('engine states map to VM states; containers in transition and other front-e
       container('one-8', 'created', 'Created'),
       container('one-9', 'restarting', 'Restarting (1) 1 second ago'),
       container('nova-x', 'running', 'Up 1 minute', 'nova'),
-    ],
+    ].map(vmStatusFromSummary),
     'opennebula',
   );
   t.deepEqual(

@@ -9,18 +9,10 @@ import { powerStateOf } from '../drivers/nova/power-state.ts';
 import { SuspendMarks } from '../drivers/nova/suspend-marks.ts';
 import { networkNics } from '../drivers/nova/vif-nics.ts';
 
-const state = (overrides: Partial<ContainerState>): ContainerState => ({
-  Status: 'running',
-  Running: true,
-  Paused: false,
-  Pid: 42,
-  ExitCode: 0,
-  OOMKilled: false,
-  Error: '',
-  StartedAt: '',
-  FinishedAt: '',
-  ...overrides,
-});
+const state = (overrides: Partial<ContainerState>) => {
+  const engineState: ContainerState = { Status: 'running', Running: true, Paused: false, Pid: 42, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: '', FinishedAt: '', ...overrides };
+  return { phase: engineState.Status, paused: engineState.Paused, exitCode: engineState.ExitCode };
+};
 
 test('power states: paused before running, suspended apart from paused, failures crashed, never started shut down', (t) => {
   t.is(powerStateOf(state({}), false), 'RUNNING');

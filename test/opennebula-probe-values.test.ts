@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultHostConfig } from '../drivers/core/host-config.ts';
-import { LABEL_FRONT_END, LABEL_ONE_ROOT_DISK, LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../drivers/core/labels.ts';
-import type { EngineClient } from '../drivers/engine/engine-client.ts';
+import { LABEL_FRONT_END, LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../drivers/core/labels.ts';
+import { LABEL_ONE_ROOT_DISK } from '../drivers/opennebula/one-labels.ts';
+import type { Engine } from '../drivers/engine/engine.ts';
+import { VmInventory } from '../drivers/core/vm-inventory.ts';
 import type { ContainerSummary } from '../drivers/engine/types.ts';
 import { probes, type ProbeContext } from '../drivers/opennebula/monitor/probes.ts';
 import { probesRoot } from './helpers/monitord-client.ts';
@@ -39,7 +41,7 @@ const hostileContainer: ContainerSummary = {
 const hostileEngine = {
   info: async () => ({ ServerVersion: HOSTILE, Driver: HOSTILE, DockerRootDir: '/' }),
   listContainers: async () => [hostileContainer],
-} as unknown as EngineClient;
+} as unknown as Engine;
 
 function context(name: string): ProbeContext {
   const dir = join(work, name);
@@ -50,7 +52,7 @@ function context(name: string): ProbeContext {
     hypervisor: HOSTILE,
     host: { ...defaultHostConfig(), stateDir: dir },
     monitor: { hostId: 1, syncStateSeconds: 180, datastoreLocation: dir },
-    engine: hostileEngine,
+    inventory: new VmInventory(hostileEngine),
     remotesDir: dir,
     warn: () => undefined,
   };

@@ -1,6 +1,6 @@
 /**
  * How every executable ends: exit 0 when `main` resolves (or with the code it returns), or one line on
- * stderr, `<label>: <reason>`, and exit 1. Never 42, which OpenNebula reads as "remotes missing".
+ * stderr, `<label>: <reason>`, and exit 1.
  */
 export function runEntryPoint(label: string, main: () => Promise<number | void>): void {
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);

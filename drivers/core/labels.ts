@@ -4,10 +4,6 @@ export const LABEL_FRONT_END = 'io.dockvisor.front-end';
 export const LABEL_VM_ID = 'io.dockvisor.vm-id';
 export const LABEL_SPEC_HASH = 'io.dockvisor.spec-hash';
 export const LABEL_SNAPSHOT_OF = 'io.dockvisor.snapshot-of';
-/** OpenNebula's DISK_ID of the disk the container's writable layer stands for. */
-export const LABEL_ONE_ROOT_DISK = 'io.dockvisor.opennebula.root-disk-id';
-/** The OpenNebula front-end that made the container (the host config's `frontEndId`). */
-export const LABEL_ONE_FRONT_END_ID = 'io.dockvisor.opennebula.front-end-id';
 
 export const OWNER_VALUE = 'dockvisor';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BridgeFirewall } from './bridge-firewall.ts';
-import { InvalidInputError } from './errors.ts';
+import { BridgeMissingError, InvalidInputError } from './errors.ts';
 import type { HostAccess } from './host-access.ts';
 import { parseNetlinkLinks, type HostLink } from './host-links.ts';
 import { ownedBy, pairedWithin, type LinkOwner } from './link-ownership.ts';
@@ -131,9 +131,7 @@ export class NicPlumbing {
     const bridges = await this.host.links.bridges(wanted.map((nic) => nic.bridge));
     for (const nic of wanted) {
       if (!bridges.has(nic.bridge)) {
-        throw new InvalidInputError(
-          `NIC ${nic.nicId}: bridge ${nic.bridge} does not exist on ${this.host.name} (create it, or use a virtual network with VN_MAD=bridge)`,
-        );
+        throw new BridgeMissingError(nic.nicId, nic.bridge, this.host.name);
       }
     }
   }

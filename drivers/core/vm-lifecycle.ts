@@ -1,8 +1,9 @@
-import type { EngineClient } from '../engine/engine-client.ts';
+import type { Engine } from '../engine/engine.ts';
 import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
 import { containerConfig, resourceLimits } from './container-config.ts';
 import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
+import type { GuestFile } from './guest-files.ts';
 import type { HostAccess } from './host-access.ts';
 import type { HostConfig } from './host-config.ts';
 import { HostMounts } from './host-mounts.ts';
@@ -11,7 +12,9 @@ import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VAL
 import { netDevPath } from './net-dev.ts';
 import type { NicPlumbing } from './nic-plumbing.ts';
 import { applyResolvConf } from './resolv-conf.ts';
+import { tarArchive } from './tar-archive.ts';
 import type { NicSpec, VmSpec } from './vm-spec.ts';
+import { vmStatusOf, type VmRef, type VmStatus } from './vm-status.ts';
 
 export type VmPowerState = 'running' | 'paused' | 'stopped' | 'missing';
 
@@ -23,7 +26,7 @@ export class VmLifecycle {
   private readonly hostMounts: HostMounts;
 
   constructor(
-    private readonly engine: EngineClient,
+    private readonly engine: Engine,
     private readonly nics: NicPlumbing,
     private readonly host: HostConfig,
     private readonly access: HostAccess,
@@ -32,15 +35,15 @@ export class VmLifecycle {
   }
 
   /** Creates and starts the VM, or starts the existing one with its data (resume from poweroff). */
-  async deploy(spec: VmSpec): Promise<ContainerInspect> {
+  async deploy(spec: VmSpec): Promise<VmStatus> {
     await this.nics.checkHost(linkOwner(spec), spec.nics);
     const existing = await this.createUnlessPresent(spec);
     if (existing !== 'created') {
       if (!existing.State.Running) await this.applyResourceLimits(spec, existing);
-      return this.bringUp(spec, existing);
+      return vmStatusOf(await this.bringUp(spec, existing));
     }
     try {
-      return await this.bringUp(spec, 'created');
+      return vmStatusOf(await this.bringUp(spec, 'created'));
     } catch (error) {
       // A VM that never ran leaves nothing behind; a retried deploy starts from scratch.
       await this.destroy(spec).catch(() => undefined);
@@ -116,7 +119,7 @@ export class VmLifecycle {
   }
 
   /** Freezes the VM's processes in memory; only a running VM can be paused. */
-  async pause(spec: VmSpec): Promise<void> {
+  async pause(spec: VmRef): Promise<void> {
     const container = await this.requireContainer(spec);
     if (container.State.Paused) return;
     if (!container.State.Running) throw new VmConflictError(`VM ${spec.vmId}: container ${spec.containerName} is not running, so it cannot be paused`);
@@ -124,7 +127,7 @@ export class VmLifecycle {
   }
 
   /** Thaws a paused VM; one already running is left as it is. */
-  async unpause(spec: VmSpec): Promise<void> {
+  async unpause(spec: VmRef): Promise<void> {
     const container = await this.requireContainer(spec);
     if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
     else if (!container.State.Running) throw new VmConflictError(`VM ${spec.vmId}: container ${spec.containerName} is not paused but stopped; start it instead`);
@@ -185,7 +188,7 @@ export class VmLifecycle {
     if (wasRunning) await this.bringUp(spec, reverted);
   }
 
-  async snapshotDelete(spec: VmSpec, snapshotName: string): Promise<void> {
+  async snapshotDelete(spec: VmRef, snapshotName: string): Promise<void> {
     const image = `${snapshotRepository(spec)}:${snapshotTag(snapshotName)}`;
     await this.engine.removeImage(image).catch((error: unknown) => {
       if (!(error instanceof EngineNotFoundError)) throw error;
@@ -193,20 +196,44 @@ export class VmLifecycle {
   }
 
   /** The last `lines` lines the VM's processes wrote to their console (stdout and stderr). */
-  async consoleLog(spec: VmSpec, lines: number): Promise<string> {
+  async consoleLog(spec: VmRef, lines: number): Promise<string> {
     await this.requireContainer(spec);
     return this.engine.containerLogs(spec.containerName, lines);
   }
 
-  async powerState(spec: VmSpec): Promise<VmPowerState> {
+  async powerState(spec: VmRef): Promise<VmPowerState> {
     const container = await this.ownContainer(spec);
     if (!container) return 'missing';
     if (container.State.Paused) return 'paused';
     return container.State.Running ? 'running' : 'stopped';
   }
 
-  async inspect(spec: VmSpec): Promise<ContainerInspect | undefined> {
-    return this.ownContainer(spec);
+  /** The VM's status, or undefined when it has no container on this host. */
+  async status(ref: VmRef): Promise<VmStatus | undefined> {
+    const container = await this.ownContainer(ref);
+    return container && vmStatusOf(container);
+  }
+
+  /** Writes files into the VM's filesystem before it first starts (files injected at boot); parents are created. */
+  async writeGuestFiles(ref: VmRef, files: GuestFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const archive = tarArchive(files.map((file) => ({ path: file.path.replace(/^\/+/, ''), contents: file.contents, mode: 0o644 })));
+    await this.engine.putArchive(ref.containerName, '/', archive);
+  }
+
+  /**
+   * Saves the VM's filesystem as `repository:tag` and pushes it to the registry the repository names;
+   * returns the image reference pinned by digest, what a host pulls to boot a VM from the snapshot.
+   */
+  async publishSnapshot(ref: VmRef, target: { repository: string; tag: string }, pushTimeoutMs: number): Promise<string> {
+    await this.requireContainer(ref);
+    await this.engine.commitContainer(ref.containerName, target.repository, target.tag, {
+      [LABEL_OWNER]: OWNER_VALUE,
+      [LABEL_SNAPSHOT_OF]: ref.containerName,
+      [LABEL_VM_ID]: ref.vmId,
+    });
+    const digest = await this.engine.pushImage(target.repository, target.tag, pushTimeoutMs);
+    return `${target.repository}@${digest}`;
   }
 
   /**
@@ -322,20 +349,20 @@ export class VmLifecycle {
     });
   }
 
-  private async ownContainer(spec: VmSpec): Promise<ContainerInspect | undefined> {
+  private async ownContainer(spec: VmRef): Promise<ContainerInspect | undefined> {
     const container = await this.engine.findContainer(spec.containerName);
     if (container) this.assertOurs(container, spec);
     return container;
   }
 
-  private async requireContainer(spec: VmSpec): Promise<ContainerInspect> {
+  private async requireContainer(spec: VmRef): Promise<ContainerInspect> {
     const container = await this.ownContainer(spec);
     if (!container) throw new VmNotFoundError(`VM ${spec.vmId}: container ${spec.containerName} does not exist on this host`);
     return container;
   }
 
   /** A container of the same name that dockvisor did not make, or made for another VM or front-end, is never touched. */
-  private assertOurs(container: ContainerInspect, spec: VmSpec): void {
+  private assertOurs(container: ContainerInspect, spec: VmRef): void {
     const labels = container.Config.Labels ?? {};
     if (labels[LABEL_OWNER] !== OWNER_VALUE || labels[LABEL_VM_ID] !== spec.vmId || labels[LABEL_FRONT_END] !== spec.frontEnd) {
       throw new VmConflictError(`VM ${spec.vmId}: a container named ${spec.containerName} exists on this host but is not this VM's; it was left alone`);
@@ -358,7 +385,7 @@ function stoppedAfterStart(spec: VmSpec, container: ContainerInspect): InvalidIn
   return new InvalidInputError(`VM ${spec.vmId}: container ${spec.containerName} stopped right after start (${reason})`);
 }
 
-function snapshotRepository(spec: VmSpec): string {
+function snapshotRepository(spec: VmRef): string {
   return `dockvisor-snapshot/${spec.containerName}`;
 }
 

@@ -1,4 +1,4 @@
-import type { FrontEnd } from './labels.ts';
+import type { VmRef } from './vm-status.ts';
 
 /** The container-as-VM model: what a front-end asks for, in dockvisor's own terms. */
 
@@ -37,13 +37,8 @@ export interface VolumeMount {
   optional: boolean;
 }
 
-export interface VmSpec {
-  /** Which front-end owns the VM; part of the container's identity. */
-  frontEnd: FrontEnd;
-  /** The front-end's id for the VM (OpenNebula VM id, Nova instance uuid). */
-  vmId: string;
-  /** Container name, which is also the deploy id: one-<vid> or nova-<uuid>. */
-  containerName: string;
+/** A VM as a front-end asks for it; its VmRef part (front-end, VM id, container name) is its identity. */
+export interface VmSpec extends VmRef {
   displayName: string;
   hostname: string;
   image: string;

@@ -1,4 +1,5 @@
 import type { EngineEndpoint } from './endpoint.ts';
+import type { Engine } from './engine.ts';
 import type { HttpExchange } from './http-exchange.ts';
 import { EngineError, EngineNotFoundError } from './errors.ts';
 import { EngineTransport } from './transport.ts';
@@ -16,7 +17,7 @@ import type {
 const enc = encodeURIComponent;
 
 /** Typed Docker Engine calls. Each states its expected statuses; the transport knows nothing of containers. */
-export class EngineClient {
+export class EngineClient implements Engine {
   readonly transport: EngineTransport;
 
   constructor(

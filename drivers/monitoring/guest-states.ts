@@ -1,5 +1,4 @@
-import type { ContainerState, ContainerSummary } from '../engine/types.ts';
-import { LABEL_FRONT_END, LABEL_VM_ID } from '../core/labels.ts';
+import type { VmStatus } from '../core/vm-status.ts';
 
 export type GuestState = 'running' | 'suspended' | 'stopped' | 'failed';
 
@@ -17,35 +16,27 @@ export interface GuestStatus {
 const STOPPED_EXIT_CODES = new Set([0, 137, 143, 255]);
 
 /** The state of each of a front-end's containers; ones in transition (created, restarting, removing) are left out. */
-export function guestStatuses(containers: ContainerSummary[], frontEnd: string): GuestStatus[] {
+export function guestStatuses(vms: VmStatus[], frontEnd: string): GuestStatus[] {
   const statuses: GuestStatus[] = [];
-  for (const container of containers) {
-    if (container.Labels[LABEL_FRONT_END] !== frontEnd) continue;
-    const vmId = container.Labels[LABEL_VM_ID];
-    const name = container.Names[0]?.replace(/^\//, '');
-    const state = guestState(container);
-    if (vmId && name && state) statuses.push({ vmId, name, state });
+  for (const vm of vms) {
+    if (vm.frontEnd !== frontEnd) continue;
+    const state = guestStateOf(vm);
+    if (vm.vmId && vm.name && state) statuses.push({ vmId: vm.vmId, name: vm.name, state });
   }
   return statuses;
 }
 
-/** The same mapping from an inspected container's state. */
-export function guestStateOf(state: ContainerState): GuestState | undefined {
-  return guestState({ State: state.Status, Status: `Exited (${state.ExitCode})` });
-}
-
-function guestState(container: Pick<ContainerSummary, 'State' | 'Status'>): GuestState | undefined {
-  switch (container.State) {
+/** The state of one VM as the front-ends' monitoring reports it; undefined while it is in transition. */
+export function guestStateOf(vm: Pick<VmStatus, 'phase' | 'exitCode'>): GuestState | undefined {
+  switch (vm.phase) {
     case 'running':
       return 'running';
     case 'paused':
       return 'suspended';
     case 'dead':
       return 'failed';
-    case 'exited': {
-      const code = Number(/^Exited \((-?\d+)\)/.exec(container.Status)?.[1] ?? 0);
-      return STOPPED_EXIT_CODES.has(code) ? 'stopped' : 'failed';
-    }
+    case 'exited':
+      return STOPPED_EXIT_CODES.has(vm.exitCode) ? 'stopped' : 'failed';
     default:
       return undefined;
   }

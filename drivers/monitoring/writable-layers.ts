@@ -1,4 +1,4 @@
-import type { EngineClient } from '../engine/engine-client.ts';
+import type { VmStatus } from '../core/vm-status.ts';
 import { readState, writeState } from './state-file.ts';
 
 interface Sizes {
@@ -12,8 +12,7 @@ interface Sizes {
  * and reported from `statePath` in between, as OpenNebula's own datastore monitoring is periodic too.
  */
 export async function writableLayerSizes(
-  engine: EngineClient,
-  labels: string[],
+  listWithSizes: () => Promise<VmStatus[]>,
   statePath: string,
   now: number,
   maxAgeSeconds = 300,
@@ -21,10 +20,8 @@ export async function writableLayerSizes(
   const cached = readState<Sizes>(statePath, { time: 0, bytes: {} });
   if (cached.time && now - cached.time < maxAgeSeconds && now >= cached.time) return cached.bytes;
   const bytes: Record<string, number> = {};
-  for (const container of await engine.listContainers(labels, true)) {
-    const name = container.Names[0]?.replace(/^\//, '');
-    // The engine leaves SizeRw out for a layer nothing was written to yet.
-    if (name) bytes[name] = container.SizeRw ?? 0;
+  for (const vm of await listWithSizes()) {
+    if (vm.name) bytes[vm.name] = vm.diskBytes ?? 0;
   }
   writeState(statePath, { time: now, bytes });
   return bytes;

@@ -63,7 +63,7 @@ export class ComputeHosts {
     const elsewhere = await Promise.all(
       this.hosts
         .filter((host) => host !== target)
-        .map((host) => host.services.engine.findContainer(containerName).then((found) => (found ? host.name : undefined), () => undefined)),
+        .map((host) => host.services.inventory.nameTaken(containerName).then((found) => (found ? host.name : undefined), () => undefined)),
     );
     const holder = elsewhere.find((found) => found !== undefined);
     if (holder) throw new VmConflictError(`instance ${uuid} exists already on host ${holder}; it is not spawned again on ${target.name}`);
@@ -76,7 +76,7 @@ export class ComputeHosts {
    */
   async locate(uuid: string): Promise<ComputeHost | undefined> {
     const name = containerNameOf(uuid);
-    const has = (host: ComputeHost) => onHost(host.name, async () => (await host.services.engine.findContainer(name)) !== undefined);
+    const has = (host: ComputeHost) => onHost(host.name, () => host.services.inventory.nameTaken(name));
     const cached = this.lastSeenOn.get(uuid);
     if (cached && (await has(cached).catch(() => false))) return cached;
     this.lastSeenOn.delete(uuid);

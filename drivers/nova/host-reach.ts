@@ -1,5 +1,4 @@
-import { HostUnavailableError } from '../core/errors.ts';
-import { EngineUnreachableError } from '../engine/errors.ts';
+import { engineUnreachable, HostUnavailableError } from '../core/errors.ts';
 
 /**
  * Runs `work` on a host; an engine that cannot be reached becomes a HostUnavailableError naming the
@@ -9,7 +8,7 @@ export async function onHost<T>(hostName: string, work: () => Promise<T>): Promi
   try {
     return await work();
   } catch (error) {
-    if (error instanceof EngineUnreachableError) throw new HostUnavailableError(`host ${hostName} is unavailable: ${error.message}`);
+    if (engineUnreachable(error)) throw new HostUnavailableError(`host ${hostName} is unavailable: ${(error as Error).message}`);
     throw error;
   }
 }

@@ -1,6 +1,5 @@
 import type { HostAccess } from '../core/host-access.ts';
 import type { HostServices } from '../core/host-services.ts';
-import { ownedContainerFilter } from '../core/labels.ts';
 import type { AvailableResource, Inventory } from './api-schemas.ts';
 import { NOVA_LABEL_RESOURCES } from './nova-labels.ts';
 
@@ -13,33 +12,28 @@ const DEFAULT_RATIOS = { VCPU: 4.0, MEMORY_MB: 1.0, DISK_GB: 1.0 };
  * engine does not say (CPU model, disk space) is read on the host itself, through its HostAccess.
  */
 export async function availableResource(host: HostServices): Promise<AvailableResource> {
-  const [info, version, containers, modelName] = await Promise.all([
-    host.engine.info(),
-    host.engine.version(),
-    host.engine.listContainers(ownedContainerFilter('nova')),
-    cpuModel(host.access),
-  ]);
-  const disk = await filesystemMb(host.access, info.DockerRootDir);
+  const [facts, vms, modelName] = await Promise.all([host.inventory.engineFacts(), host.inventory.list('nova'), cpuModel(host.access)]);
+  const disk = await filesystemMb(host.access, facts.dataRoot);
   const used = { vcpus: 0, memory_mb: 0, root_gb: 0 };
-  for (const container of containers) {
-    const flavor = parseFlavor(container.Labels[NOVA_LABEL_RESOURCES]);
+  for (const vm of vms) {
+    const flavor = parseFlavor(vm.labels[NOVA_LABEL_RESOURCES]);
     used.vcpus += flavor.vcpus;
     used.memory_mb += flavor.memory_mb;
     used.root_gb += flavor.root_gb;
   }
-  const vcpus = info.NCPU ?? 1;
-  const arch = novaArch(info.Architecture ?? 'unknown');
+  const vcpus = facts.cpus ?? 1;
+  const arch = novaArch(facts.architecture ?? 'unknown');
   return {
     vcpus,
-    memory_mb: Math.floor((info.MemTotal ?? 0) / (1024 * 1024)),
+    memory_mb: Math.floor((facts.memoryBytes ?? 0) / (1024 * 1024)),
     local_gb: Math.floor(disk.totalMb / 1024),
     vcpus_used: used.vcpus,
     memory_mb_used: used.memory_mb,
     local_gb_used: used.root_gb,
     disk_available_least: Math.floor(disk.freeMb / 1024),
     hypervisor_type: 'docker',
-    hypervisor_version: versionNumber(version.Version),
-    hypervisor_hostname: info.Name ?? host.access.name,
+    hypervisor_version: versionNumber(facts.version),
+    hypervisor_hostname: facts.hostname ?? host.access.name,
     cpu_info: JSON.stringify({ arch, model: modelName, topology: { sockets: 1, cores: vcpus, threads: 1 }, features: [] }),
     numa_topology: null,
     supported_instances: [[arch, 'docker', 'exe']],

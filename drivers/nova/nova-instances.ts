@@ -1,13 +1,10 @@
 import { InvalidInputError, NotSupportedError, VmConflictError, VmNotFoundError } from '../core/errors.ts';
-import { writeGuestFiles } from '../core/guest-files.ts';
 import { checkFitsHost } from '../core/host-capacity.ts';
 import type { HostServices } from '../core/host-services.ts';
-import { LABEL_VM_ID, ownedContainerFilter } from '../core/labels.ts';
 import type { HostAccess } from '../core/host-access.ts';
 import { netDevPath, parseNetDev } from '../core/net-dev.ts';
-import { publishSnapshot } from '../core/snapshot-publish.ts';
 import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
-import type { ContainerInspect } from '../engine/types.ts';
+import type { VmRef, VmStatus } from '../core/vm-status.ts';
 import type { InstanceInfo, SpawnRequest, VifRequest } from './api-schemas.ts';
 import { containerNameOf, injectedFiles, instanceSpec, storedNics } from './instance-spec.ts';
 import { PowerState, powerStateOf } from './power-state.ts';
@@ -41,9 +38,9 @@ export class NovaInstances {
 
   /** Uuids of Nova's instances on the host, whatever their state; OpenNebula's containers are not among them. */
   async list(): Promise<string[]> {
-    const containers = await this.host.engine.listContainers(ownedContainerFilter('nova'));
-    this.marks.keepOnly(containers.map((c) => c.Id));
-    return containers.map((c) => c.Labels[LABEL_VM_ID] ?? '').filter((uuid) => UUID.test(uuid));
+    const vms = await this.host.inventory.list('nova');
+    this.marks.keepOnly(vms.map((vm) => vm.containerId));
+    return vms.map((vm) => vm.vmId).filter((uuid) => UUID.test(uuid));
   }
 
   /** Creates the instance, writes its injected files, and starts it unless `power_on` is false; a failure leaves nothing. */
@@ -51,10 +48,10 @@ export class NovaInstances {
     const spec = instanceSpec(request);
     const files = injectedFiles(request);
     await checkFitsHost(spec, this.host.access);
-    if (await this.host.vms.inspect(spec)) throw new VmConflictError(`instance ${request.uuid} already exists (container ${spec.containerName})`);
+    if (await this.host.vms.status(spec)) throw new VmConflictError(`instance ${request.uuid} already exists (container ${spec.containerName})`);
     try {
       await this.host.vms.create(spec);
-      await writeGuestFiles(this.host.engine, spec, files);
+      await this.host.vms.writeGuestFiles(spec, files);
       if (request.power_on !== false) await this.host.vms.deploy(spec);
     } catch (error) {
       await this.host.vms.destroy(spec).catch(() => undefined);
@@ -64,24 +61,24 @@ export class NovaInstances {
   }
 
   async info(uuid: string): Promise<InstanceInfo> {
-    const container = await this.existing(uuid);
-    const state = powerStateOf(container.State, this.marks.has(container.Id));
+    const vm = await this.existing(uuid);
+    const state = powerStateOf(vm, this.marks.has(vm.containerId));
     return { uuid, container: containerNameOf(uuid), host: this.hostName, power_state: PowerState[state], state };
   }
 
   /** Removes the instance with its NICs; an instance already gone is no error. */
   async destroy(uuid: string): Promise<void> {
     const spec = identity(uuid);
-    const container = await this.host.vms.inspect(spec);
-    if (!container) return;
-    await this.host.vms.destroy({ ...spec, nics: storedNics(container.Config.Labels ?? {}) });
-    this.marks.clear(container.Id);
+    const vm = await this.host.vms.status(spec);
+    if (!vm) return;
+    await this.host.vms.destroy({ ...spec, nics: storedNics(vm.labels) });
+    this.marks.clear(vm.containerId);
   }
 
   /** SOFT: the processes get the stop signal, then start again; HARD: killed and started. Both end running. */
   async reboot(uuid: string, type: 'SOFT' | 'HARD', networkInfo?: VifRequest[]): Promise<InstanceInfo> {
     const { spec, container } = await this.existingSpec(uuid, networkInfo);
-    this.marks.clear(container.Id);
+    this.marks.clear(container.containerId);
     if (type === 'SOFT') await this.host.vms.reboot(spec);
     else await this.host.vms.reset(spec);
     return this.info(uuid);
@@ -90,7 +87,7 @@ export class NovaInstances {
   /** Graceful stop for `timeoutSeconds` (the host's default when absent) then a kill; 0 kills at once. Data is kept. */
   async powerOff(uuid: string, timeoutSeconds?: number): Promise<InstanceInfo> {
     const { spec, container } = await this.existingSpec(uuid);
-    this.marks.clear(container.Id);
+    this.marks.clear(container.containerId);
     if (timeoutSeconds === 0) await this.host.vms.cancel(spec, true);
     else await this.host.vms.shutdown(spec, true, timeoutSeconds);
     return this.info(uuid);
@@ -98,7 +95,7 @@ export class NovaInstances {
 
   async powerOn(uuid: string, networkInfo?: VifRequest[]): Promise<InstanceInfo> {
     const { spec, container } = await this.existingSpec(uuid, networkInfo);
-    this.marks.clear(container.Id);
+    this.marks.clear(container.containerId);
     await this.host.vms.resume(spec);
     return this.info(uuid);
   }
@@ -106,14 +103,14 @@ export class NovaInstances {
   async pause(uuid: string): Promise<InstanceInfo> {
     const { spec, container } = await this.existingSpec(uuid);
     await this.host.vms.pause(spec);
-    this.marks.clear(container.Id);
+    this.marks.clear(container.containerId);
     return this.info(uuid);
   }
 
   async unpause(uuid: string): Promise<InstanceInfo> {
     const { spec, container } = await this.existingSpec(uuid);
     await this.host.vms.unpause(spec);
-    this.marks.clear(container.Id);
+    this.marks.clear(container.containerId);
     return this.info(uuid);
   }
 
@@ -121,14 +118,14 @@ export class NovaInstances {
   async suspend(uuid: string): Promise<InstanceInfo> {
     const { spec, container } = await this.existingSpec(uuid);
     await this.host.vms.pause(spec);
-    this.marks.mark(container.Id);
+    this.marks.mark(container.containerId);
     return this.info(uuid);
   }
 
   async resume(uuid: string, networkInfo?: VifRequest[]): Promise<InstanceInfo> {
     const { spec, container } = await this.existingSpec(uuid, networkInfo);
     await this.host.vms.resume(spec);
-    this.marks.clear(container.Id);
+    this.marks.clear(container.containerId);
     return this.info(uuid);
   }
 
@@ -136,7 +133,7 @@ export class NovaInstances {
   async snapshot(uuid: string, imageId: string): Promise<string> {
     const registry = requireRegistry(this.options);
     const { spec } = await this.existingSpec(uuid);
-    return publishSnapshot(this.host.engine, this.host.vms, spec, { repository: `${registry}/nova-snapshots/${uuid}`, tag: imageId }, this.options.pushTimeoutMs);
+    return this.host.vms.publishSnapshot(spec, { repository: `${registry}/nova-snapshots/${uuid}`, tag: imageId }, this.options.pushTimeoutMs);
   }
 
   /** Hot-plugs a VIF as the next free eth<n>; a stopped instance gets it from network_info at its next start. */
@@ -162,16 +159,16 @@ export class NovaInstances {
     return output.subarray(Math.max(0, output.length - CONSOLE_BYTES)).toString('utf8');
   }
 
-  private async existing(uuid: string): Promise<ContainerInspect> {
-    const container = await this.host.vms.inspect(identity(uuid));
-    if (!container) throw new VmNotFoundError(`instance ${uuid} not found on ${this.host.access.name}`);
-    return container;
+  private async existing(uuid: string): Promise<VmStatus> {
+    const vm = await this.host.vms.status(reference(uuid));
+    if (!vm) throw new VmNotFoundError(`instance ${uuid} not found on ${this.host.access.name}`);
+    return vm;
   }
 
   /** The instance's VM as the core's verbs need it: its identity and NICs (Nova's current VIFs when given). */
-  private async existingSpec(uuid: string, networkInfo?: VifRequest[]): Promise<{ spec: VmSpec; container: ContainerInspect }> {
+  private async existingSpec(uuid: string, networkInfo?: VifRequest[]): Promise<{ spec: VmSpec; container: VmStatus }> {
     const container = await this.existing(uuid);
-    const nics = networkInfo ? networkNics(networkInfo) : storedNics(container.Config.Labels ?? {});
+    const nics = networkInfo ? networkNics(networkInfo) : storedNics(container.labels);
     return { container, spec: { ...identity(uuid), nics } };
   }
 }
@@ -182,14 +179,18 @@ export function requireRegistry(options: NovaOptions): string {
   return options.registry;
 }
 
+/** Which VM the instance is. */
+function reference(uuid: string): VmRef {
+  if (!UUID.test(uuid)) throw new InvalidInputError(`instance uuid "${uuid.slice(0, 40)}" is not a lower-case uuid`);
+  return { frontEnd: 'nova', vmId: uuid, containerName: containerNameOf(uuid) };
+}
+
 /** Who the instance is, for verbs on an existing container; what it was made from lives on the container. */
 function identity(uuid: string): VmSpec {
-  if (!UUID.test(uuid)) throw new InvalidInputError(`instance uuid "${uuid.slice(0, 40)}" is not a lower-case uuid`);
-  const containerName = containerNameOf(uuid);
+  const ref = reference(uuid);
+  const containerName = ref.containerName;
   return {
-    frontEnd: 'nova',
-    vmId: uuid,
-    containerName,
+    ...ref,
     displayName: containerName,
     hostname: containerName,
     image: '',
@@ -201,10 +202,10 @@ function identity(uuid: string): VmSpec {
 }
 
 /** One above the highest NIC index the instance has, counting interfaces plugged inside it since spawn. */
-async function nextNicId(access: HostAccess, nics: NicSpec[], container: ContainerInspect): Promise<number> {
+async function nextNicId(access: HostAccess, nics: NicSpec[], vm: VmStatus): Promise<number> {
   const ids = nics.map((nic) => nic.nicId);
-  if (container.State.Running && container.State.Pid > 0) {
-    for (const name of parseNetDev(await access.readFile(netDevPath(container.State.Pid))).keys()) {
+  if (vm.running && vm.pid > 0) {
+    for (const name of parseNetDev(await access.readFile(netDevPath(vm.pid))).keys()) {
       const match = /^eth(\d+)$/.exec(name);
       if (match) ids.push(Number(match[1]));
     }

@@ -1,4 +1,4 @@
-import type { ContainerState } from '../engine/types.ts';
+import type { VmStatus } from '../core/vm-status.ts';
 import { guestStateOf } from '../monitoring/guest-states.ts';
 
 /** Nova's power states (nova/compute/power_state.py); 2 and 5 are unused there. */
@@ -6,14 +6,14 @@ export const PowerState = { NOSTATE: 0, RUNNING: 1, PAUSED: 3, SHUTDOWN: 4, CRAS
 export type PowerStateName = keyof typeof PowerState;
 
 /**
- * A container's state as Nova's power state. Paused comes first: the engine also calls a paused
+ * A VM's status as Nova's power state. Paused comes first: the engine also calls a paused
  * container running. A container that never started is shut down; one that failed by itself crashed.
  */
-export function powerStateOf(state: ContainerState, suspended: boolean): PowerStateName {
-  if (state.Paused || state.Status === 'paused') return suspended ? 'SUSPENDED' : 'PAUSED';
-  if (state.Status === 'created') return 'SHUTDOWN';
-  if (state.Status === 'restarting') return 'RUNNING';
-  switch (guestStateOf(state)) {
+export function powerStateOf(vm: Pick<VmStatus, 'phase' | 'paused' | 'exitCode'>, suspended: boolean): PowerStateName {
+  if (vm.paused || vm.phase === 'paused') return suspended ? 'SUSPENDED' : 'PAUSED';
+  if (vm.phase === 'created') return 'SHUTDOWN';
+  if (vm.phase === 'restarting') return 'RUNNING';
+  switch (guestStateOf(vm)) {
     case 'running':
       return 'RUNNING';
     case 'stopped':

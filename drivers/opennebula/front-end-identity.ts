@@ -1,6 +1,6 @@
 import type { HostConfig } from '../core/host-config.ts';
-import { LABEL_ONE_FRONT_END_ID } from '../core/labels.ts';
-import type { ContainerSummary } from '../engine/types.ts';
+import { LABEL_ONE_FRONT_END_ID } from './one-labels.ts';
+import type { VmStatus } from '../core/vm-status.ts';
 
 /**
  * Which OpenNebula front-end a container belongs to, when several share a host (two installations, or one
@@ -12,7 +12,7 @@ export function frontEndIdentityLabels(config: Pick<HostConfig, 'frontEndId'>): 
 }
 
 /** This front-end's containers: those it labelled, and those made before front-ends had an identity. */
-export function isThisFrontEnds(container: Pick<ContainerSummary, 'Labels'>, config: Pick<HostConfig, 'frontEndId'>): boolean {
-  const recorded = container.Labels[LABEL_ONE_FRONT_END_ID];
+export function isThisFrontEnds(vm: Pick<VmStatus, 'labels'>, config: Pick<HostConfig, 'frontEndId'>): boolean {
+  const recorded = vm.labels[LABEL_ONE_FRONT_END_ID];
   return recorded === undefined || recorded === config.frontEndId;
 }

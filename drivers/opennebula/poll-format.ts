@@ -9,12 +9,12 @@ import { pollString } from './monitor/probe-format.ts';
 
 /** The OpenNebula 5.x poll line of one VM, read from its cgroups like the probes do. */
 export async function pollLine(host: HostServices, spec: VmSpec): Promise<string> {
-  const container = await host.vms.inspect(spec);
-  const state = container && guestStateOf(container.State);
-  if (!container || !state) return 'STATE=d';
+  const vm = await host.vms.status(spec);
+  const state = vm && guestStateOf(vm);
+  if (!vm || !state) return 'STATE=d';
   const status = { vmId: spec.vmId, name: spec.containerName, state };
   if (state !== 'running' && state !== 'suspended') return pollString(status, undefined);
-  const guest = { vmId: spec.vmId, name: spec.containerName, containerId: container.Id };
+  const guest = { vmId: spec.vmId, name: spec.containerName, containerId: vm.containerId };
   const { usage } = await sampleGuestUsage([guest], new CgroupLayout(), join(prepareUserStateDir(host.config), `poll-${spec.containerName}.json`));
   return pollString(status, usage[0]);
 }

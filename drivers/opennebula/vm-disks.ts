@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../core/errors.ts';
 import { CONTEXT_MOUNT, contextVolume, diskVolume } from '../core/disk-names.ts';
-import { LABEL_ONE_ROOT_DISK } from '../core/labels.ts';
+import { LABEL_ONE_ROOT_DISK } from './one-labels.ts';
 import * as check from '../core/validate.ts';
 import type { VolumeMount } from '../core/vm-spec.ts';
 import { child, children, text, type XmlNode } from './xml.ts';

@@ -1,4 +1,4 @@
-import { InvalidInputError, NotSupportedError } from '../core/errors.ts';
+import { BridgeMissingError, InvalidInputError, NotSupportedError } from '../core/errors.ts';
 import { checkFitsHost } from '../core/host-capacity.ts';
 import { printable } from '../core/validate.ts';
 import type { HostConfig } from '../core/host-config.ts';
@@ -19,7 +19,7 @@ export type VmmAction = (argv: string[], stdin: string, host: HostServices) => P
  * The actions as OpenNebula calls them (see remotes/vmm/dockvisor). Every argv ends with `<vm id> <host>`;
  * the container is always found from the VM id, so a deploy id from an older driver still works.
  */
-export const vmmActions: Record<string, VmmAction> = {
+export const vmmActions: Record<string, VmmAction> = withOpenNebulaAdvice({
   async deploy(argv, stdin, { vms, access, config }) {
     const vm = vmFor(argv, parseVmDocument(stdin), config);
     await checkFitsHost(vm.spec, access);
@@ -80,7 +80,20 @@ export const vmmActions: Record<string, VmmAction> = {
   async poll(argv, stdin, host) {
     return pollLine(host, actionVm(argv, stdin, host.config).spec);
   },
-};
+});
+
+/** A missing bridge is most often a virtual network whose driver makes no Linux bridge: the error says so. */
+function withOpenNebulaAdvice(actions: Record<string, VmmAction>): Record<string, VmmAction> {
+  const advised = async (action: VmmAction, argv: string[], stdin: string, host: HostServices) => {
+    try {
+      return await action(argv, stdin, host);
+    } catch (error) {
+      if (!(error instanceof BridgeMissingError)) throw error;
+      throw new BridgeMissingError(error.nicId, error.bridge, error.hostName, 'create it, or use a virtual network with VN_MAD=bridge');
+    }
+  };
+  return Object.fromEntries(Object.entries(actions).map(([name, action]) => [name, (argv, stdin, host) => advised(action, argv, stdin, host)]));
+}
 
 /** An action whose whole job is one verb on the VM of the action data, with nothing to print. */
 function onVm(verb: (vms: VmLifecycle, vm: OneVm, argv: string[]) => Promise<unknown>): VmmAction {

@@ -1,6 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { HostUnavailableError, InvalidInputError, NotSupportedError, VmConflictError, VmNotFoundError } from '../../core/errors.ts';
-import { EngineConflictError, EngineNotFoundError, EngineUnreachableError } from '../../engine/errors.ts';
+import { errorKind } from '../../core/errors.ts';
 
 type ErrorCode = 'invalid_input' | 'not_found' | 'conflict' | 'too_large' | 'not_supported' | 'unavailable' | 'internal';
 
@@ -14,11 +13,18 @@ export function errorAnswer(error: FastifyError | Error, request: FastifyRequest
 }
 
 function classify(error: FastifyError | Error): [number, ErrorCode] {
-  if (error instanceof VmNotFoundError || error instanceof EngineNotFoundError) return [404, 'not_found'];
-  if (error instanceof VmConflictError || error instanceof EngineConflictError) return [409, 'conflict'];
-  if (error instanceof NotSupportedError) return [501, 'not_supported'];
-  if (error instanceof HostUnavailableError || error instanceof EngineUnreachableError) return [503, 'unavailable'];
-  if (error instanceof InvalidInputError) return [400, 'invalid_input'];
+  switch (errorKind(error)) {
+    case 'not-found':
+      return [404, 'not_found'];
+    case 'conflict':
+      return [409, 'conflict'];
+    case 'not-supported':
+      return [501, 'not_supported'];
+    case 'unavailable':
+      return [503, 'unavailable'];
+    case 'invalid':
+      return [400, 'invalid_input'];
+  }
   const status = (error as FastifyError).statusCode;
   if (status === 413) return [413, 'too_large'];
   if (status !== undefined && status >= 400 && status < 500) return [status, 'invalid_input'];

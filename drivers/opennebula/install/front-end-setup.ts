@@ -1,7 +1,7 @@
 import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { InvalidInputError } from '../../core/errors.ts';
 import { join } from 'node:path';
-import { LABEL_ONE_FRONT_END_ID } from '../../core/labels.ts';
+import { LABEL_ONE_FRONT_END_ID } from '../one-labels.ts';
 import { replaceConfigFile } from './config-file-write.ts';
 import { giveFrontEndId } from './front-end-id.ts';
 import { planConfigFile, type ConfigFilePlan } from './config-files.ts';

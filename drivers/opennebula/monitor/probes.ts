@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from '../../core/host-config.ts';
-import { LABEL_ONE_ROOT_DISK, ownedContainerFilter, type FrontEnd } from '../../core/labels.ts';
+import type { FrontEnd } from '../../core/labels.ts';
+import { LABEL_ONE_ROOT_DISK } from '../one-labels.ts';
 import { prepareUserStateDir } from '../../core/state-dir.ts';
-import type { EngineClient } from '../../engine/engine-client.ts';
-import type { ContainerSummary } from '../../engine/types.ts';
+import type { VmInventory } from '../../core/vm-inventory.ts';
+import type { VmStatus } from '../../core/vm-status.ts';
 import { CgroupLayout } from '../../monitoring/cgroup-layout.ts';
 import { guestStatuses, type GuestStatus } from '../../monitoring/guest-states.ts';
 import { sampleGuestUsage, type GuestUsage } from '../../monitoring/guest-usage.ts';
@@ -20,7 +21,7 @@ export interface ProbeContext {
   hypervisor: string;
   host: HostConfig;
   monitor: MonitorConfig;
-  engine: EngineClient;
+  inventory: VmInventory;
   /** The remotes tree the probe runs from (/var/tmp/one on a host), where OpenNebula keeps VERSION. */
   remotesDir: string;
   cgroupRoot?: string;
@@ -37,7 +38,7 @@ const statePath = (context: ProbeContext, kind: string) => join(prepareUserState
 export const probes: Record<string, Probe> = {
   async 'host-system'(context) {
     const facts = hostFacts();
-    const info = await context.engine.info();
+    const engine = await context.inventory.engineFacts();
     const versionFile = join(context.remotesDir, 'VERSION');
     const lines = keyLines([
       ['HYPERVISOR', context.hypervisor],
@@ -49,10 +50,10 @@ export const probes: Record<string, Probe> = {
       ['TOTALMEMORY', facts.totalMemoryKb],
       ['CGROUPS_VERSION', facts.cgroupsVersion],
       ['VERSION', existsSync(versionFile) ? readFileSync(versionFile, 'utf8').trim() : undefined],
-      ['DOCKER_VERSION', info.ServerVersion],
-      ['DOCKER_STORAGE_DRIVER', info.Driver],
+      ['DOCKER_VERSION', engine.version],
+      ['DOCKER_STORAGE_DRIVER', engine.storageDriver],
     ]);
-    return lines + datastoreLines(context, info.DockerRootDir);
+    return lines + datastoreLines(context, engine.dataRoot);
   },
 
   async 'host-monitor'(context) {
@@ -113,13 +114,13 @@ export const datastoreDiskProbe: Probe = async (context) => {
     .join('');
 };
 
-async function ourContainers(context: ProbeContext): Promise<ContainerSummary[]> {
-  const containers = await context.engine.listContainers(ownedContainerFilter(FRONT_END));
-  return containers.filter((container) => isThisFrontEnds(container, context.host));
+async function ourContainers(context: ProbeContext): Promise<VmStatus[]> {
+  const vms = await context.inventory.list(FRONT_END);
+  return vms.filter((vm) => isThisFrontEnds(vm, context.host));
 }
 
-async function guestUsage(context: ProbeContext, containers: ContainerSummary[]): Promise<{ usage: GuestUsage[] }> {
-  const idByName = new Map(containers.map((c) => [c.Names[0]?.replace(/^\//, ''), c.Id]));
+async function guestUsage(context: ProbeContext, containers: VmStatus[]): Promise<{ usage: GuestUsage[] }> {
+  const idByName = new Map(containers.map((c) => [c.name, c.containerId]));
   const guests = guestStatuses(containers, FRONT_END)
     .filter((vm: GuestStatus) => vm.state === 'running' || vm.state === 'suspended')
     .map((vm) => ({ ...vm, containerId: idByName.get(vm.name)! }));
@@ -130,15 +131,15 @@ async function guestUsage(context: ProbeContext, containers: ContainerSummary[])
 }
 
 /** `DISK_SIZE=[ID=<root disk>,SIZE=<MB>]` per VM whose root disk is its writable layer. */
-async function diskSizes(context: ProbeContext, containers: ContainerSummary[]): Promise<Map<string, string>> {
-  const withDisk = containers.filter((c) => c.Labels[LABEL_ONE_ROOT_DISK] !== undefined);
+async function diskSizes(context: ProbeContext, containers: VmStatus[]): Promise<Map<string, string>> {
+  const withDisk = containers.filter((c) => c.labels[LABEL_ONE_ROOT_DISK] !== undefined);
   const lines = new Map<string, string>();
   if (withDisk.length === 0) return lines;
-  const bytes = await writableLayerSizes(context.engine, ownedContainerFilter(FRONT_END), statePath(context, 'disk-sizes'), Math.floor(Date.now() / 1000));
+  const bytes = await writableLayerSizes(() => context.inventory.list(FRONT_END, { withSizes: true }), statePath(context, 'disk-sizes'), Math.floor(Date.now() / 1000));
   for (const container of withDisk) {
-    const name = container.Names[0]!.replace(/^\//, '');
+    const name = container.name;
     const size = bytes[name];
-    if (size !== undefined) lines.set(name, diskSizeLine(container.Labels[LABEL_ONE_ROOT_DISK]!, size));
+    if (size !== undefined) lines.set(name, diskSizeLine(container.labels[LABEL_ONE_ROOT_DISK]!, size));
   }
   return lines;
 }

@@ -1,0 +1,39 @@
+import type { Engine } from '../engine/engine.ts';
+import { ownedContainerFilter, type FrontEnd } from './labels.ts';
+import { vmStatusFromSummary, type HostEngineFacts, type VmStatus } from './vm-status.ts';
+
+/** The VMs on a host as a front-end lists them, and what the host's engine says of itself. */
+export class VmInventory {
+  constructor(private readonly engine: Engine) {}
+
+  /**
+   * dockvisor's VMs on the host, stopped ones included; with a front-end only that front-end's. `withSizes`
+   * adds each one's root disk size, which the engine measures on disk: slow on a dense host, use sparingly.
+   */
+  async list(frontEnd?: FrontEnd, options: { withSizes?: boolean } = {}): Promise<VmStatus[]> {
+    const containers = await this.engine.listContainers(ownedContainerFilter(frontEnd), options.withSizes);
+    return containers.map((container) => {
+      const status = vmStatusFromSummary(container);
+      // The engine leaves the size out for a layer nothing was written to yet.
+      return options.withSizes ? { ...status, diskBytes: status.diskBytes ?? 0 } : status;
+    });
+  }
+
+  /** True when a container of that name is on the host, whoever made it. */
+  async nameTaken(containerName: string): Promise<boolean> {
+    return (await this.engine.findContainer(containerName)) !== undefined;
+  }
+
+  async engineFacts(): Promise<HostEngineFacts> {
+    const info = await this.engine.info();
+    return {
+      version: info.ServerVersion,
+      storageDriver: info.Driver,
+      dataRoot: info.DockerRootDir,
+      hostname: info.Name,
+      cpus: info.NCPU,
+      memoryBytes: info.MemTotal,
+      architecture: info.Architecture,
+    };
+  }
+}

@@ -1,0 +1,68 @@
+import type {
+  ContainerCreateBody,
+  ContainerInspect,
+  ContainerSummary,
+  ContainerUpdateBody,
+  EngineInfo,
+  EngineVersion,
+  ImageInspect,
+  ImageSummary,
+} from './types.ts';
+
+/**
+ * What dockvisor asks of a container engine on one host. The EngineClient speaks it to a Docker engine;
+ * drivers/engine/memory-engine.ts keeps it in memory for tests. Failures are the errors of ./errors.ts:
+ * EngineNotFoundError for a missing container, image or volume, EngineConflictError for a name taken or a
+ * state that forbids the verb ("is not running", "is paused"), EngineError for anything else.
+ */
+export interface Engine {
+  close(): Promise<void>;
+  version(): Promise<EngineVersion>;
+  info(): Promise<EngineInfo>;
+
+  inspectContainer(name: string): Promise<ContainerInspect>;
+  /** The container, or undefined when there is none of that name. */
+  findContainer(name: string): Promise<ContainerInspect | undefined>;
+  /** Containers carrying every one of the given labels (`key` or `key=value`), stopped ones included. */
+  listContainers(labels: string[], withSizes?: boolean): Promise<ContainerSummary[]>;
+  /** Returns the new container's id; a taken name is an EngineConflictError, a missing image an EngineNotFoundError. */
+  createContainer(name: string, body: ContainerCreateBody): Promise<string>;
+  /** Starting a running container is no error. */
+  startContainer(name: string): Promise<void>;
+  /** Graceful stop, then a kill after `graceSeconds`; stopping a stopped container is no error. */
+  stopContainer(name: string, graceSeconds: number): Promise<void>;
+  restartContainer(name: string, graceSeconds: number): Promise<void>;
+  /** A container that is not running is an EngineConflictError; a paused one is killed. */
+  killContainer(name: string, signal?: string): Promise<void>;
+  pauseContainer(name: string): Promise<void>;
+  /** A container that is not paused is an EngineError (the engine answers 500, not a conflict). */
+  unpauseContainer(name: string): Promise<void>;
+  /** Forced: a running container is killed first; its anonymous volumes go with it. */
+  removeContainer(name: string): Promise<void>;
+  updateContainer(name: string, body: ContainerUpdateBody): Promise<void>;
+  /** Saves the container's filesystem as an image `repo:tag`; returns the image id. */
+  commitContainer(name: string, repo: string, tag: string, labels: Record<string, string>): Promise<string>;
+  /** Copies a tar archive into the container's filesystem, unpacked at `path`. */
+  putArchive(name: string, path: string, tar: Buffer): Promise<void>;
+  /** A tar archive of `path` in the container's filesystem, read as it arrives. */
+  openArchive(name: string, path: string, timeoutMs: number): Promise<NodeJS.ReadableStream>;
+  containerLogs(name: string, tailLines: number): Promise<string>;
+
+  inspectImage(reference: string): Promise<ImageInspect>;
+  findImage(reference: string): Promise<ImageInspect | undefined>;
+  listImages(labels: string[]): Promise<ImageSummary[]>;
+  /** Forced: every tag of the image goes. */
+  removeImage(reference: string): Promise<void>;
+  pullImage(reference: string, timeoutMs: number, registryAuth?: string): Promise<void>;
+  /** Returns the digest the registry gave the pushed image. */
+  pushImage(repository: string, tag: string, timeoutMs: number, registryAuth?: string): Promise<string>;
+  tagImage(reference: string, repo: string, tag: string): Promise<void>;
+  /** Tags of images in `repository` (`repo:tag` strings). */
+  imageTags(repository: string): Promise<string[]>;
+
+  createVolume(name: string, labels: Record<string, string>): Promise<void>;
+  volumeExists(name: string): Promise<boolean>;
+  listVolumes(labels: string[]): Promise<string[]>;
+  /** A missing volume is no error. */
+  removeVolume(name: string): Promise<void>;
+}

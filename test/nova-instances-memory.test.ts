@@ -1,0 +1,121 @@
+import test from 'ava';
+import type { SpawnRequest, VifRequest } from '../drivers/nova/api-schemas.ts';
+import { availableResource } from '../drivers/nova/host-resources.ts';
+import { NovaInstances } from '../drivers/nova/nova-instances.ts';
+import { memoryHost, type MemoryHost } from './helpers/memory-host.ts';
+import { BASE_IMAGE } from './helpers/paths.ts';
+
+// The Nova instances' verbs (drivers/nova/nova-instances.ts) on the in-memory engine and host: no root, no Docker.
+// The same behaviours through the service on the real engine are in nova-lifecycle and nova-api.
+
+const BRIDGE = 'br-nova-mem';
+const REGISTRY = 'registry.memory:5000';
+const uuid = (n: number) => `0b7e0000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const vif = (id: string, address: string, extra: Partial<VifRequest> = {}): VifRequest => ({
+  id,
+  address,
+  bridge: BRIDGE,
+  ips: [{ address: '10.20.0.5', prefix: 24 }],
+  gateway: '10.20.0.1',
+  dns: ['10.20.0.53'],
+  ...extra,
+});
+const request = (n: number, extra: Partial<SpawnRequest> = {}): SpawnRequest => ({
+  uuid: uuid(n),
+  name: 'memory instance',
+  image: BASE_IMAGE,
+  command: ['sleep', '100000'],
+  flavor: { vcpus: 1, memory_mb: 64, root_gb: 1 },
+  ...extra,
+});
+const novaOn = (t: Parameters<typeof memoryHost>[0]): { host: MemoryHost; nova: NovaInstances } => {
+  const host = memoryHost(t, { bridges: [BRIDGE] });
+  return { host, nova: new NovaInstances(host.services, { registry: REGISTRY, pushTimeoutMs: 1000 }) };
+};
+
+test('spawn writes the injected files before the first start and plugs the VIFs; list names only Nova\'s instances', async (t) => {
+  const { host, nova } = novaOn(t);
+  const spawned = await nova.spawn(
+    request(1, {
+      injected_files: [{ path: '/etc/dockvisor/motd', contents: Buffer.from('injected\n').toString('base64') }],
+      network_info: [vif('5a1d0000-aaaa', '02:00:00:00:01:01')],
+    }),
+  );
+  t.like(spawned, { uuid: uuid(1), container: `nova-${uuid(1)}`, power_state: 1, state: 'RUNNING' });
+  t.is(host.engine.fileOf(`nova-${uuid(1)}`, '/etc/dockvisor/motd')?.toString(), 'injected\n');
+  const pid = (await host.engine.inspectContainer(`nova-${uuid(1)}`)).State.Pid;
+  t.deepEqual(host.access.interfacesOf(pid).get('eth0')?.addresses, ['10.20.0.5/24']);
+  t.is(host.access.masterOf('tap5a1d0000-aa'), BRIDGE);
+  await host.engine.createContainer('one-5', { Image: BASE_IMAGE, Labels: { 'io.dockvisor.owner': 'dockvisor', 'io.dockvisor.front-end': 'opennebula', 'io.dockvisor.vm-id': '5' }, HostConfig: {} });
+  t.deepEqual(await nova.list(), [uuid(1)]);
+  await t.throwsAsync(nova.spawn(request(1)), { message: /already exists/ });
+});
+
+test('power_on false creates the instance shut down; power on starts it', async (t) => {
+  const { nova } = novaOn(t);
+  t.is((await nova.spawn(request(2, { power_on: false }))).state, 'SHUTDOWN');
+  t.is((await nova.powerOn(uuid(2))).state, 'RUNNING');
+});
+
+test('every power verb ends where Nova expects: pause, suspend, resume, reboot, power off, crash', async (t) => {
+  const { host, nova } = novaOn(t);
+  await nova.spawn(request(3, { network_info: [vif('5a1d0003-aaaa', '02:00:00:00:03:01')] }));
+  t.is((await nova.pause(uuid(3))).state, 'PAUSED');
+  t.is((await nova.unpause(uuid(3))).state, 'RUNNING');
+  t.is((await nova.suspend(uuid(3))).state, 'SUSPENDED');
+  t.is((await nova.info(uuid(3))).state, 'SUSPENDED');
+  t.is((await nova.resume(uuid(3))).state, 'RUNNING');
+  t.is((await nova.suspend(uuid(3))).state, 'SUSPENDED');
+  t.is((await nova.reboot(uuid(3), 'SOFT')).state, 'RUNNING', 'a soft reboot ends running from suspended');
+  t.is((await nova.reboot(uuid(3), 'HARD')).state, 'RUNNING');
+  const pid = (await host.engine.inspectContainer(`nova-${uuid(3)}`)).State.Pid;
+  t.true(host.access.interfacesOf(pid).has('eth0'), 'the VIF is plugged again after the reboots');
+  t.is((await nova.powerOff(uuid(3), 0)).state, 'SHUTDOWN');
+  t.is((await nova.powerOn(uuid(3))).state, 'RUNNING');
+  t.is((await nova.powerOff(uuid(3))).state, 'SHUTDOWN');
+  await nova.powerOn(uuid(3));
+  host.engine.exitByItself(`nova-${uuid(3)}`, 2);
+  t.is((await nova.info(uuid(3))).state, 'CRASHED');
+});
+
+test('destroy removes the instance with its VIFs; destroying it again, or an unknown one, is no error', async (t) => {
+  const { host, nova } = novaOn(t);
+  await nova.spawn(request(4, { network_info: [vif('5a1d0004-aaaa', '02:00:00:00:04:01')] }));
+  await nova.destroy(uuid(4));
+  t.is(await host.engine.findContainer(`nova-${uuid(4)}`), undefined);
+  t.false(host.access.hostLinkNames().includes('tap5a1d0004-aa'));
+  await t.notThrowsAsync(nova.destroy(uuid(4)));
+  await t.throwsAsync(nova.info(uuid(4)), { message: /instance .* not found on this host/ });
+  await t.throwsAsync(nova.info('NOT-A-UUID'), { message: /is not a lower-case uuid/ });
+});
+
+test('attach and detach an interface: the next free eth<n>, a host end already taken is refused', async (t) => {
+  const { host, nova } = novaOn(t);
+  await nova.spawn(request(5, { network_info: [vif('5a1d0005-aaaa', '02:00:00:00:05:01')] }));
+  await nova.attachInterface(uuid(5), vif('5a1d0005-bbbb', '02:00:00:00:05:02', { ips: [{ address: '10.20.0.6', prefix: 24 }] }));
+  const pid = (await host.engine.inspectContainer(`nova-${uuid(5)}`)).State.Pid;
+  t.deepEqual(host.access.interfacesOf(pid).get('eth1')?.addresses, ['10.20.0.6/24']);
+  await t.throwsAsync(nova.attachInterface(uuid(5), vif('5a1d0005-bbbb', '02:00:00:00:05:03')), { message: /already exists on the host/ });
+  await nova.detachInterface(uuid(5), '5a1d0005-bbbb');
+  t.false(host.access.hostLinkNames().includes('tap5a1d0005-bb'));
+  t.false(host.access.interfacesOf(pid).has('eth1'));
+});
+
+test('snapshot commits and pushes, answering the reference pinned by digest; console output is the end of the log', async (t) => {
+  const { host, nova } = novaOn(t);
+  await nova.spawn(request(6));
+  const reference = await nova.snapshot(uuid(6), 'image-1');
+  t.regex(reference, new RegExp(`^${REGISTRY}/nova-snapshots/${uuid(6)}@sha256:[a-f0-9]{64}$`));
+  t.true(host.engine.pushed.has(`${REGISTRY}/nova-snapshots/${uuid(6)}:image-1`));
+  await t.throwsAsync(new NovaInstances(host.services, { pushTimeoutMs: 1000 }).snapshot(uuid(6), 'image-2'), { message: /no registry is configured/ });
+  host.engine.writeLog(`nova-${uuid(6)}`, 'booted\nready\n');
+  t.is(await nova.consoleOutput(uuid(6)), 'booted\nready\n');
+});
+
+test('the host\'s resources count Nova\'s instances\' flavors, stopped ones included', async (t) => {
+  const { host, nova } = novaOn(t);
+  await nova.spawn(request(7, { flavor: { vcpus: 2, memory_mb: 256, root_gb: 3 } }));
+  await nova.spawn(request(8, { flavor: { vcpus: 1, memory_mb: 128, root_gb: 1 }, power_on: false }));
+  const resource = await availableResource(host.services);
+  t.like(resource, { vcpus: 4, vcpus_used: 3, memory_mb_used: 384, local_gb_used: 4, hypervisor_type: 'docker', hypervisor_version: 27_000_000 });
+});
