@@ -1,6 +1,6 @@
 import http, { type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex, Readable } from 'node:stream';
+import { Duplex, type Readable } from 'node:stream';
 import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest, type HttpStreamAnswer } from './http-exchange.ts';
 
 /**
@@ -25,7 +25,7 @@ export class ChannelPool extends http.Agent {
 
   override createConnection(_options: ClientRequestArgs, callback?: (error: Error | null, channel: Duplex) => void): undefined {
     this.openChannel().then(
-      (channel) => callback?.(null, socketLike(channel)),
+      (channel) => callback?.(null, asConnection(channel)),
       (error: Error) => callback?.(error, undefined as unknown as Duplex),
     );
     return undefined;
@@ -161,8 +161,20 @@ function writeBody(req: ClientRequest, body: HttpRequest['body'], fail: (error: 
   stream.pipe(req);
 }
 
-/** Node's HTTP client also asks a connection for the socket's knobs, which a forwarded channel does not have. */
-function socketLike(channel: Duplex): Duplex {
+/**
+ * A channel as Node's HTTP client wants a connection. ssh2's destroy() only closes the channel and leaves it
+ * `destroyed: false`, which is how an Agent tells a dead connection from a free one: here it is destroyed as a
+ * stream too. It is closed once the engine has closed its side (a forwarded channel stays half-open otherwise,
+ * and the pool would hand it out again), and has the socket's knobs the client asks for.
+ */
+function asConnection(channel: Duplex): Duplex {
+  const closeChannel = channel.destroy.bind(channel);
+  channel.destroy = (error?: Error) => {
+    if (channel.destroyed) return channel;
+    closeChannel(error);
+    return channel.destroyed ? channel : Duplex.prototype.destroy.call(channel, error);
+  };
+  channel.once('end', () => channel.destroy());
   const socket = channel as Duplex & Partial<Pick<Socket, 'setKeepAlive' | 'setNoDelay' | 'setTimeout' | 'ref' | 'unref'>>;
   socket.setKeepAlive ??= () => socket as Socket;
   socket.setNoDelay ??= () => socket as Socket;
