@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { request } from 'undici';
+import { dump, request } from './registry/http-request.ts';
 import { InvalidInputError } from '../drivers/core/errors.ts';
 
 /** Fetches an http(s) URL into `target`, following a few redirects; the server's word on size is checked. */
@@ -9,19 +9,19 @@ export async function downloadTo(url: URL, target: string, timeoutMs: number): P
   for (let hop = 0; hop < 5; hop++) {
     let response;
     try {
-      response = await request(current, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      response = await request(current, { method: 'GET', timeoutMs });
     } catch (error) {
       throw new InvalidInputError(`cannot download ${current.origin}${current.pathname}: ${(error as Error).message}`);
     }
     const location = response.headers.location;
     if ([301, 302, 303, 307, 308].includes(response.statusCode) && typeof location === 'string') {
-      await response.body.dump();
+      await dump(response);
       current = new URL(location, current);
       if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new InvalidInputError('the download was redirected to a URL that is not http(s)');
       continue;
     }
     if (response.statusCode !== 200) {
-      await response.body.dump();
+      await dump(response);
       throw new InvalidInputError(`cannot download ${current.origin}${current.pathname}: the server answered ${response.statusCode}`);
     }
     const expected = Number(response.headers['content-length'] ?? NaN);
@@ -41,8 +41,8 @@ export async function downloadTo(url: URL, target: string, timeoutMs: number): P
 /** The size the server announces for a URL, if it does. */
 export async function announcedSize(url: URL, timeoutMs: number): Promise<number | undefined> {
   try {
-    const response = await request(url, { method: 'HEAD', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-    await response.body.dump();
+    const response = await request(url, { method: 'HEAD', timeoutMs });
+    await dump(response);
     const length = Number(response.headers['content-length']);
     return response.statusCode === 200 && Number.isFinite(length) ? length : undefined;
   } catch (error) {

@@ -1,16 +1,16 @@
 import test from 'ava';
 import { mkdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Pool } from 'undici';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
 import { EngineConflictError, EngineError, EngineNotFoundError } from '../drivers/engine/errors.ts';
 import type { HttpExchange } from '../drivers/engine/http-exchange.ts';
-import { UndiciExchange } from '../drivers/engine/undici-exchange.ts';
+import { ChannelExchange, ChannelPool } from '../drivers/engine/channel-exchange.ts';
 import { stateDir } from './helpers/paths.ts';
 
 // The engine client against a fake Docker API on a unix socket that misbehaves on request. Each fault is tried
-// with both exchanges: Node's http client (the local socket) and the undici pool (the one SSH channels feed).
+// with both exchanges: Node's http client (the local socket) and the channel pool (the one SSH channels feed).
 
 const TIMEOUT_MS = 300;
 
@@ -97,9 +97,11 @@ async function startFakeEngine(name: string, engineApi = '1.41'): Promise<FakeEn
 
 const exchanges: Record<string, (socketPath: string) => HttpExchange | undefined> = {
   'node http': () => undefined, // the client's own exchange for a unix endpoint
-  'undici pool': (socketPath) => {
-    const pool = new Pool('http://docker', { connections: 16, connect: { socketPath } });
-    return new UndiciExchange(() => pool, () => pool.destroy());
+  'channel pool': (socketPath) => {
+    const pool = new ChannelPool(() => new Promise((resolve, reject) => {
+      const socket = connect(socketPath, () => resolve(socket)).once('error', reject);
+    }), 16);
+    return new ChannelExchange(() => pool, async () => pool.destroy());
   },
 };
 

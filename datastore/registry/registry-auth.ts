@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import { request, textOf, type ConnectionPool, type HttpResponse } from './http-request.ts';
 import { RegistryError } from './registry-errors.ts';
 
 export interface RegistryCredentials {
@@ -21,7 +21,7 @@ export class RegistryAuth {
   constructor(
     private readonly registry: string,
     private readonly credentials: RegistryCredentials | undefined,
-    private readonly dispatcher: Dispatcher,
+    private readonly pool: ConnectionPool,
     private readonly timeoutMs: number,
   ) {}
 
@@ -62,13 +62,13 @@ export class RegistryAuth {
     if (wanted) realm.searchParams.set('scope', wanted);
     const headers: Record<string, string> = {};
     if (this.credentials) headers.authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
-    let response: Dispatcher.ResponseData;
+    let response: HttpResponse;
     try {
-      response = await request(realm, { method: 'GET', headers, dispatcher: this.dispatcher, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+      response = await request(realm, { method: 'GET', headers, pool: this.pool, timeoutMs: this.timeoutMs });
     } catch (error) {
       throw new RegistryError(`registry ${this.registry}: cannot reach its token service ${realm.host}: ${(error as Error).message}`);
     }
-    const text = await response.body.text();
+    const text = await textOf(response);
     if (response.statusCode !== 200) {
       throw new RegistryError(`registry ${this.registry}: its token service ${realm.host} refused (${response.statusCode}); check REGISTRY_CREDENTIALS`, 401);
     }

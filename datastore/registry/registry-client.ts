@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
-import { Agent, request, type Dispatcher } from 'undici';
+import { ConnectionPool, bytesOf, dump, header, jsonOf, request, textOf, type HttpResponse } from './http-request.ts';
 import { RegistryAuth, type RegistryCredentials } from './registry-auth.ts';
 import { RegistryError, RegistryNotFoundError } from './registry-errors.ts';
 import { DIGEST } from './image-name.ts';
@@ -35,7 +35,7 @@ interface RegistryCall {
 
 /** The distribution (v2) API of one registry: manifests, blobs, tags, deletes. */
 export class RegistryClient {
-  private readonly dispatcher: Dispatcher;
+  private readonly pool = new ConnectionPool();
   private readonly auth: RegistryAuth;
   private readonly base: string;
 
@@ -43,13 +43,12 @@ export class RegistryClient {
     readonly endpoint: RegistryEndpoint,
     private readonly timeoutMs = 60_000,
   ) {
-    this.dispatcher = new Agent({ connect: { timeout: Math.min(timeoutMs, 10_000) }, keepAliveTimeout: 10_000 });
-    this.auth = new RegistryAuth(endpoint.address, endpoint.credentials, this.dispatcher, timeoutMs);
+    this.auth = new RegistryAuth(endpoint.address, endpoint.credentials, this.pool, timeoutMs);
     this.base = `${endpoint.tls ? 'https' : 'http'}://${endpoint.address}`;
   }
 
-  close(): Promise<void> {
-    return this.dispatcher.close();
+  async close(): Promise<void> {
+    this.pool.close();
   }
 
   describe(): string {
@@ -64,7 +63,7 @@ export class RegistryClient {
   async getManifest(repository: string, reference: string): Promise<FetchedManifest> {
     const subject = `image ${this.endpoint.address}/${repository}:${reference}`;
     const response = await this.call({ method: 'GET', path: `${repository}/manifests/${reference}`, repository, headers: { accept: MANIFEST_ACCEPT }, expect: [200], subject });
-    const body = Buffer.from(await response.body.arrayBuffer());
+    const body = await bytesOf(response);
     if (body.length > 4 * 1024 * 1024) throw new RegistryError(`${subject}: the manifest is larger than 4 MB; refused`);
     const digest = sha256(body);
     const claimed = header(response, 'docker-content-digest');
@@ -84,7 +83,7 @@ export class RegistryClient {
   async resolveManifest(repository: string, reference: string): Promise<string | undefined> {
     try {
       const response = await this.call({ method: 'HEAD', path: `${repository}/manifests/${reference}`, repository, headers: { accept: MANIFEST_ACCEPT }, expect: [200], subject: `image ${repository}:${reference}` });
-      await response.body.dump();
+      await dump(response);
       return header(response, 'docker-content-digest');
     } catch (error) {
       if (error instanceof RegistryNotFoundError) return undefined;
@@ -103,19 +102,19 @@ export class RegistryClient {
       expect: [201],
       subject: `image ${this.endpoint.address}/${repository}:${reference}`,
     });
-    await response.body.dump();
+    await dump(response);
     return sha256(body);
   }
 
   async deleteManifest(repository: string, digest: string): Promise<void> {
     const response = await this.call({ method: 'DELETE', path: `${repository}/manifests/${digest}`, repository, push: true, expect: [202], subject: `image ${repository}@${digest}` });
-    await response.body.dump();
+    await dump(response);
   }
 
   async listTags(repository: string): Promise<string[]> {
     try {
       const response = await this.call({ method: 'GET', path: `${repository}/tags/list`, repository, expect: [200], subject: `repository ${repository}` });
-      const body = (await response.body.json()) as { tags?: string[] | null };
+      const body = (await jsonOf(response)) as { tags?: string[] | null };
       return body.tags ?? [];
     } catch (error) {
       if (error instanceof RegistryNotFoundError) return [];
@@ -128,7 +127,7 @@ export class RegistryClient {
     for (;;) {
       const last = all.length ? `&last=${encodeURIComponent(all[all.length - 1]!)}` : '';
       const response = await this.call({ method: 'GET', path: `_catalog?n=1000${last}`, expect: [200], subject: `${this.describe()} catalog` });
-      const page = ((await response.body.json()) as { repositories?: string[] | null }).repositories ?? [];
+      const page = ((await jsonOf(response)) as { repositories?: string[] | null }).repositories ?? [];
       all.push(...page);
       if (page.length < 1000) return all;
     }
@@ -138,7 +137,7 @@ export class RegistryClient {
   async blobSize(repository: string, digest: string): Promise<number | undefined> {
     try {
       const response = await this.call({ method: 'HEAD', path: `${repository}/blobs/${digest}`, repository, expect: [200], subject: `blob ${digest}` });
-      await response.body.dump();
+      await dump(response);
       return Number(header(response, 'content-length') ?? 0);
     } catch (error) {
       if (error instanceof RegistryNotFoundError) return undefined;
@@ -175,7 +174,7 @@ export class RegistryClient {
       expect: [201, 202],
       subject: `blob ${digest} of ${repository}`,
     });
-    await response.body.dump();
+    await dump(response);
     if (response.statusCode === 201) return true;
     const location = header(response, 'location');
     if (location) await this.cancelUpload(repository, location);
@@ -193,7 +192,7 @@ export class RegistryClient {
       const target = Buffer.isBuffer(content) ? location : await this.sendChunk(repository, location, content, subject);
       const body = Buffer.isBuffer(content) ? content : Buffer.alloc(0);
       const done = await this.call({ method: 'PUT', path: withQuery(target, 'digest', digest), repository, push: true, body, headers: { 'content-type': 'application/octet-stream' }, expect: [201], subject });
-      await done.body.dump();
+      await dump(done);
     } catch (error) {
       await this.cancelUpload(repository, location);
       throw error;
@@ -220,7 +219,7 @@ export class RegistryClient {
       const target = await this.sendChunk(repository, location, measured, subject);
       const digest = `sha256:${hash.digest('hex')}`;
       const done = await this.call({ method: 'PUT', path: withQuery(target, 'digest', digest), repository, push: true, body: Buffer.alloc(0), headers: { 'content-type': 'application/octet-stream' }, expect: [201], subject });
-      await done.body.dump();
+      await dump(done);
       return { digest, size };
     } catch (error) {
       await this.cancelUpload(repository, location);
@@ -231,7 +230,7 @@ export class RegistryClient {
   async deleteBlob(repository: string, digest: string): Promise<void> {
     try {
       const response = await this.call({ method: 'DELETE', path: `${repository}/blobs/${digest}`, repository, push: true, expect: [202], subject: `blob ${digest} of ${repository}` });
-      await response.body.dump();
+      await dump(response);
     } catch (error) {
       if (!(error instanceof RegistryNotFoundError)) throw error;
     }
@@ -239,7 +238,7 @@ export class RegistryClient {
 
   private async startUpload(repository: string): Promise<string> {
     const response = await this.call({ method: 'POST', path: `${repository}/blobs/uploads/`, repository, push: true, expect: [202], subject: `an upload to ${repository}` });
-    await response.body.dump();
+    await dump(response);
     const location = header(response, 'location');
     if (!location) throw new RegistryError(`${this.describe()} started an upload to ${repository} without saying where`);
     return location;
@@ -257,17 +256,17 @@ export class RegistryClient {
       subject,
       timeoutMs: this.timeoutMs * 10,
     });
-    await response.body.dump();
+    await dump(response);
     return header(response, 'location') ?? location;
   }
 
   private async cancelUpload(repository: string, location: string): Promise<void> {
     await this.call({ method: 'DELETE', path: location, repository, push: true, expect: [204, 404], subject: 'an unfinished upload' })
-      .then((response) => response.body.dump())
+      .then((response) => dump(response))
       .catch(() => undefined);
   }
 
-  private async call(call: RegistryCall): Promise<Dispatcher.ResponseData> {
+  private async call(call: RegistryCall): Promise<HttpResponse> {
     const url = this.urlFor(call.path);
     const scope = call.repository ? `repository:${call.repository}:${call.push ? 'pull,push' : 'pull'}` : '';
     const headers: Record<string, string> = { ...call.headers };
@@ -275,7 +274,7 @@ export class RegistryClient {
     if (known) headers.authorization = known;
     let response = await this.send(url, call, headers);
     if (response.statusCode === 401) {
-      await response.body.dump();
+      await dump(response);
       if (call.body && !Buffer.isBuffer(call.body)) {
         // A stream cannot be sent twice: get the credentials with an empty request first.
         throw new RegistryError(`${call.subject}: ${this.describe()} asked for authentication in the middle of an upload`, 401);
@@ -283,7 +282,7 @@ export class RegistryClient {
       headers.authorization = await this.auth.answer(response.headers['www-authenticate'], scope);
       response = await this.send(url, call, headers);
       if (response.statusCode === 401) {
-        await response.body.dump();
+        await dump(response);
         throw new RegistryError(`${call.subject}: ${this.describe()} refused the credentials; check REGISTRY_CREDENTIALS`, 401);
       }
     }
@@ -294,27 +293,20 @@ export class RegistryClient {
   }
 
   /** Sends once, following a registry's redirect to its blob storage for reads (without our credentials). */
-  private async send(url: URL, call: RegistryCall, headers: Record<string, string>): Promise<Dispatcher.ResponseData> {
+  private async send(url: URL, call: RegistryCall, headers: Record<string, string>): Promise<HttpResponse> {
     const timeoutMs = call.timeoutMs ?? this.timeoutMs;
     let target = url;
     let sendHeaders = headers;
     for (let hop = 0; hop < 4; hop++) {
-      let response: Dispatcher.ResponseData;
+      let response: HttpResponse;
       try {
-        response = await request(target, {
-          method: call.method,
-          headers: sendHeaders,
-          body: call.body,
-          dispatcher: this.dispatcher,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
+        response = await request(target, { method: call.method, headers: sendHeaders, body: call.body, pool: this.pool, timeoutMs });
       } catch (error) {
         throw new RegistryError(`${call.subject}: cannot reach ${this.describe()}: ${(error as Error).message}`);
       }
       const location = header(response, 'location');
       if ((call.method === 'GET' || call.method === 'HEAD') && [301, 302, 303, 307, 308].includes(response.statusCode) && location) {
-        await response.body.dump();
+        await dump(response);
         const next = new URL(location, target);
         if (next.origin !== this.base) sendHeaders = { ...headers, authorization: '' };
         if (!sendHeaders.authorization) delete sendHeaders.authorization;
@@ -340,18 +332,13 @@ export function sha256(content: Buffer): string {
   return `sha256:${createHash('sha256').update(content).digest('hex')}`;
 }
 
-function header(response: Dispatcher.ResponseData, name: string): string | undefined {
-  const value = response.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function withQuery(location: string, key: string, value: string): string {
   const joiner = location.includes('?') ? '&' : '?';
   return `${location}${joiner}${key}=${encodeURIComponent(value)}`;
 }
 
-async function errorDetail(response: Dispatcher.ResponseData): Promise<string> {
-  const text = (await response.body.text().catch(() => '')).slice(0, 2000);
+async function errorDetail(response: HttpResponse): Promise<string> {
+  const text = (await textOf(response).catch(() => '')).slice(0, 2000);
   try {
     const parsed = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
     const first = parsed.errors?.[0];

@@ -1,22 +1,21 @@
-import type net from 'node:net';
 import { connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { Client as SshClient } from 'ssh2';
-import { Pool } from 'undici';
 import { EngineError, EngineUnreachableError } from './errors.ts';
 import { checkHostKey, presentedHostKey } from './known-hosts.ts';
 import type { EngineEndpoint } from './endpoint.ts';
-import { UndiciExchange } from './undici-exchange.ts';
+import { ChannelExchange, ChannelPool } from './channel-exchange.ts';
 
 type SshEndpoint = Extract<EngineEndpoint, { kind: 'ssh' }>;
 
 /**
  * One SSH connection per remote host; every HTTP connection of the pool is a streamlocal channel
- * forwarded to the engine socket. When the SSH connection closes, the pool is destroyed so that
- * in-flight calls fail at once instead of hanging; the next call opens a new connection.
+ * forwarded to the engine socket. When the SSH connection closes, the pool fails so that in-flight
+ * calls fail at once, with the reason, instead of hanging; the next call opens a new connection.
  */
 export class SshEngineDispatcher {
-  private pool: Pool | undefined;
+  private pool: ChannelPool | undefined;
   private ssh: Promise<SshClient> | undefined;
 
   constructor(
@@ -25,26 +24,16 @@ export class SshEngineDispatcher {
     private readonly connections = 16,
   ) {}
 
-  current(): Pool {
-    if (this.pool && !this.pool.destroyed && !this.pool.closed) return this.pool;
-    const pool = new Pool('http://docker', {
-      connections: this.connections,
-      pipelining: 1,
-      connect: (_options, callback) => {
-        this.openChannel().then(
-          (channel) => callback(null, channel),
-          (error: Error) => callback(error, null),
-        );
-      },
-    });
-    this.pool = pool;
-    return pool;
+  current(): ChannelPool {
+    if (this.pool && !this.pool.failed) return this.pool;
+    this.pool = new ChannelPool(() => this.openChannel(), this.connections);
+    return this.pool;
   }
 
   async close(): Promise<void> {
     const ssh = this.ssh;
     this.ssh = undefined;
-    await this.pool?.destroy().catch(() => undefined);
+    this.pool?.fail(new EngineUnreachableError(`the connection to the engine on ${this.endpoint.host} was closed`));
     if (ssh) (await ssh.catch(() => undefined))?.end();
   }
 
@@ -77,7 +66,7 @@ export class SshEngineDispatcher {
         if (this.ssh === attempt) this.ssh = undefined;
         const pool = this.pool;
         this.pool = undefined;
-        pool?.destroy(failure ?? new EngineUnreachableError(`SSH connection to ${host}:${port} closed`)).catch(() => undefined);
+        pool?.fail(failure ?? new EngineUnreachableError(`SSH connection to ${host}:${port} closed`));
       });
       client.connect({
         host,
@@ -127,9 +116,9 @@ export class SshEngineDispatcher {
     };
   }
 
-  private async openChannel(): Promise<net.Socket> {
+  private async openChannel(): Promise<Duplex> {
     const ssh = await this.connection();
-    return new Promise<net.Socket>((resolve, reject) => {
+    return new Promise<Duplex>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new EngineUnreachableError(`opening the engine socket on ${this.endpoint.host} timed out`)),
         this.connectTimeoutMs,
@@ -137,7 +126,7 @@ export class SshEngineDispatcher {
       ssh.openssh_forwardOutStreamLocal(this.endpoint.socketPath, (error, channel) => {
         clearTimeout(timer);
         if (error) reject(new EngineUnreachableError(`cannot reach the engine socket ${this.endpoint.socketPath} on ${this.endpoint.host}: ${error.message}`));
-        else resolve(channel as unknown as net.Socket);
+        else resolve(channel);
       });
     });
   }
@@ -163,9 +152,9 @@ function hostKeyRefusal(key: Buffer, sha256: string | undefined, knownHostsFile:
 }
 
 /** An exchange that carries engine requests over one SSH connection to a remote host. */
-export function sshExchange(endpoint: SshEndpoint, connectTimeoutMs: number): UndiciExchange {
+export function sshExchange(endpoint: SshEndpoint, connectTimeoutMs: number): ChannelExchange {
   const dispatcher = new SshEngineDispatcher(endpoint, connectTimeoutMs);
-  const exchange = new UndiciExchange(() => dispatcher.current(), () => dispatcher.close());
+  const exchange = new ChannelExchange(() => dispatcher.current(), () => dispatcher.close());
   exchange.forwardRemotePort = (port, target) => dispatcher.forwardRemotePort(port, target);
   return exchange;
 }

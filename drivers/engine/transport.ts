@@ -61,7 +61,7 @@ export class EngineTransport {
     if (endpoint.kind === 'unix') {
       this.exchange = Promise.resolve(new UnixSocketExchange(endpoint.socketPath));
     } else {
-      // Loaded on demand: actions on the local socket never pay for ssh2 and undici.
+      // Loaded on demand: actions on the local socket never pay for ssh2.
       this.exchange = import('./ssh-exchange.ts').then(({ sshExchange }) => sshExchange(endpoint, this.defaultTimeoutMs));
     }
     return this.exchange;

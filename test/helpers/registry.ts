@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { stateDir } from './paths.ts';
 
 const REGISTRY = '/usr/bin/docker-registry';
@@ -60,9 +59,9 @@ export class TestRegistry {
 
   private async answers(): Promise<boolean> {
     try {
-      const response = await request(`http://${this.address}/v2/`, { headersTimeout: 1000 });
-      await response.body.dump();
-      return response.statusCode === 200;
+      const response = await fetch(`http://${this.address}/v2/`, { signal: AbortSignal.timeout(1000) });
+      await response.body?.cancel();
+      return response.status === 200;
     } catch {
       return false;
     }
