@@ -9,7 +9,7 @@ import { formatFinding, isProblem, type Finding } from './findings.ts';
 import type { FrontEndPaths } from './front-end-setup.ts';
 import { localNodeVersion, minimumNode, nodeIsRecentEnough } from './node-runtime.ts';
 import { oneVersion, type OneVersion, type VersionSources } from './one-version.ts';
-import { compareTree, isSame, ownerOf } from './remotes-placement.ts';
+import { compareTree, isSame, ownerOf, pathExists } from './remotes-placement.ts';
 import { CLIENT_DIR, DRIVER_DIRS, MONITORING_CLIENT, monitoringClientDir, packageRoot, packageTree } from './remotes-trees.ts';
 
 export interface CheckOptions {
@@ -66,7 +66,7 @@ function remotesFindings(root: string, remotes: string, version: OneVersion | un
   const owner = ownerOf(remotes);
   for (const dir of DRIVER_DIRS.filter((dir) => dir !== CLIENT_DIR)) {
     const subject = join(remotes, dir);
-    if (!exists(subject)) {
+    if (!pathExists(subject)) {
       findings.push({ state: 'missing', subject });
       continue;
     }
@@ -117,7 +117,7 @@ function clientFindings(remotes: string): Finding[] {
 }
 
 function adminConfigFinding(path: string, load: (path: string) => unknown): Finding {
-  if (!exists(path)) return { state: 'missing', subject: path };
+  if (!pathExists(path)) return { state: 'missing', subject: path };
   try {
     load(path);
     return { state: 'ok', subject: path };
@@ -137,15 +137,6 @@ function nodeFinding(found: { version?: string; error?: string }, minimum: [numb
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
   } catch {
     return false;
   }

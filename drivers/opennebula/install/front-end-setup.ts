@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { InvalidInputError } from '../../core/errors.ts';
 import { join } from 'node:path';
 import { LABEL_ONE_FRONT_END_ID } from '../one-labels.ts';
@@ -7,7 +7,7 @@ import { giveFrontEndId } from './front-end-id.ts';
 import { planConfigFile, type ConfigFilePlan } from './config-files.ts';
 import type { ConfigFileRole } from './dockvisor-stanzas.ts';
 import { oneVersion, type OneVersion, type VersionSources } from './one-version.ts';
-import { compareTree, isSame, ownerOf, placeTree, removeTree, type TreeDifference } from './remotes-placement.ts';
+import { compareTree, isSame, ownerOf, pathExists, placeTree, removeTree, type TreeDifference } from './remotes-placement.ts';
 import { ADMIN_DIRS, DRIVER_DIRS, packageRoot, wantedTrees } from './remotes-trees.ts';
 import { unifiedDiff } from './unified-diff.ts';
 
@@ -78,7 +78,7 @@ export function uninstallFromFrontEnd(options: SetupOptions): void {
   const version = checkedVersion(options.version);
   checkRemotesDir(paths.remotes);
   const plans = configPlans(paths, 'uninstall');
-  const dirs = [...DRIVER_DIRS, ...(options.purge ? ADMIN_DIRS : [])].filter((dir) => exists(`${paths.remotes}/${dir}`));
+  const dirs = [...DRIVER_DIRS, ...(options.purge ? ADMIN_DIRS : [])].filter((dir) => pathExists(`${paths.remotes}/${dir}`));
   say(`OpenNebula ${version.version} (${version.source})`);
   if (options.dryRun) {
     showPlans(plans, say, 'uninstall');
@@ -88,7 +88,7 @@ export function uninstallFromFrontEnd(options: SetupOptions): void {
   }
   const written = writePlans(plans, say, options.now);
   for (const dir of dirs) if (removeTree(paths.remotes, dir)) say(`${paths.remotes}/${dir}: removed`);
-  if (!options.purge) for (const dir of ADMIN_DIRS) if (exists(`${paths.remotes}/${dir}`)) say(`${paths.remotes}/${dir}: kept (the admin's; --purge removes it)`);
+  if (!options.purge) for (const dir of ADMIN_DIRS) if (pathExists(`${paths.remotes}/${dir}`)) say(`${paths.remotes}/${dir}: kept (the admin's; --purge removes it)`);
   if (dirs.length === 0 && written === 0) say('nothing to change: dockvisor is not installed on this front-end');
   else if (written > 0) say(RESTART);
 }
@@ -160,13 +160,4 @@ function describe(difference: TreeDifference): string {
     difference.removed.length ? `${difference.removed.length} gone` : '',
   ].filter(Boolean);
   return `${parts.join(', ')} file${difference.added.length + difference.changed.length + difference.removed.length === 1 ? '' : 's'}`;
-}
-
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -132,3 +132,13 @@ function isLink(path: string): boolean {
     return false;
   }
 }
+
+/** Whether anything is at `path`, a dangling link included. */
+export function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
