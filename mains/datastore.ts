@@ -1,4 +1,4 @@
-import { ImageStore } from '../datastore/image-store.ts';
+import { ImageStore } from '../drivers/images/image-store.ts';
 import { readDsRequest } from '../drivers/opennebula/datastore/ds-action-data.ts';
 import { dsActions } from '../drivers/opennebula/datastore/ds-actions.ts';
 import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';

@@ -1,9 +1,9 @@
 import { InvalidInputError } from '../../core/errors.ts';
 import * as check from '../../core/validate.ts';
 import { text, type XmlNode } from '../xml.ts';
-import { FORMAT, parseSource } from '../../../datastore/datastore-images.ts';
-import { ImageStore } from '../../../datastore/image-store.ts';
-import { registryCapacity } from '../../../datastore/registry-capacity.ts';
+import { FORMAT, parseSource } from '../../images/datastore-images.ts';
+import { ImageStore } from '../../images/image-store.ts';
+import { registryCapacity } from '../../images/registry-capacity.ts';
 import type { DsRequest } from './ds-action-data.ts';
 
 /** One datastore action: the request in, the documented stdout out. */

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { InvalidInputError } from '../../core/errors.ts';
 import * as check from '../../core/validate.ts';
 import type { EngineEndpoint } from '../../engine/endpoint.ts';
-import { readCredentials } from '../../../datastore/datastore-config.ts';
-import type { RegistryCredentials } from '../../../datastore/registry/registry-auth.ts';
-import type { RegistryEndpoint } from '../../../datastore/registry/registry-client.ts';
-import { isLoopbackRegistry } from '../../../datastore/registry/image-name.ts';
+import { readCredentials } from '../../images/datastore-config.ts';
+import type { RegistryCredentials } from '../../images/registry/registry-auth.ts';
+import type { RegistryEndpoint } from '../../images/registry/registry-client.ts';
+import { isLoopbackRegistry } from '../../images/registry/image-name.ts';
 
 /** How the front-end reaches a host's engine: over SSH, forwarding the engine's socket. */
 export interface HostAccess {
