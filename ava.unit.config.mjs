@@ -14,6 +14,7 @@ export default {
     'test/host-opennebula-tools.test.ts',
     'test/host-store.test.ts',
     'test/host-units.test.ts',
+    'test/import-boundaries.test.ts',
     'test/monitoring-cgroups.test.ts',
     'test/monitoring-state-changes.test.ts',
     'test/nova-instances-memory.test.ts',

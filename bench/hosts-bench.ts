@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HostStore } from '../drivers/machine/host-store.ts';
+import { HostStore } from '../drivers/hosts/host-store.ts';
 import { createHost } from '../drivers/machine/provisioner.ts';
 import { silentProgress } from '../drivers/machine/provision/progress.ts';
 import { importHost, exportHost } from '../drivers/machine/host-transfer.ts';

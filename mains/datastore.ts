@@ -1,6 +1,6 @@
-import { ImageStore } from '../datastore/image-store.ts';
-import { readDsRequest } from '../datastore/opennebula/ds-action-data.ts';
-import { dsActions } from '../datastore/opennebula/ds-actions.ts';
+import { ImageStore } from '../drivers/images/image-store.ts';
+import { readDsRequest } from '../drivers/opennebula/datastore/ds-action-data.ts';
+import { dsActions } from '../drivers/opennebula/datastore/ds-actions.ts';
 import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { NotSupportedError } from '../drivers/core/errors.ts';
 import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { monitorSystemDatastore } from '../datastore/opennebula/system-ds-monitor.ts';
-import { tmActions } from '../datastore/opennebula/tm-actions.ts';
-import { loadTmConfig } from '../datastore/opennebula/tm-config.ts';
-import { TransferContext } from '../datastore/opennebula/transfer-context.ts';
+import { monitorSystemDatastore } from '../drivers/opennebula/transfer/system-ds-monitor.ts';
+import { tmActions } from '../drivers/opennebula/transfer/tm-actions.ts';
+import { loadTmConfig } from '../drivers/opennebula/transfer/tm-config.ts';
+import { TransferContext } from '../drivers/opennebula/transfer/transfer-context.ts';
 import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { NotSupportedError } from '../drivers/core/errors.ts';
 import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';

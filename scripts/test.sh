@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 export PATH="/usr/lib/dockvisor/node/bin:$PATH" # the tests run on dockvisor's own runtime
 npx tsc -p . || { echo "0 passed, 1 failed"; exit 1; }
+node --import tsx scripts/check-imports.ts || { echo "0 passed, 1 failed"; exit 1; } # the import boundaries of README's Layout
 npx ava --tap "$@" | tee .ava.tap
 rc=${PIPESTATUS[0]}
 awk '/^# pass /{p=$3} /^# fail /{f=$3} /^# skip /{s=$3} /^# todo /{t=$3}

@@ -2,7 +2,7 @@ import test from 'ava';
 import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { RegistryClient } from '../datastore/registry/registry-client.ts';
+import { RegistryClient } from '../drivers/images/registry/registry-client.ts';
 import { execIn, runTm, tmConfigFor } from './helpers/datastore.ts';
 import { DATASTORE_REGISTRY, DatastoreRig, diskPath, sysDir, vmDirPath } from './helpers/datastore-rig.ts';
 import { deleteLink, linkExists } from './helpers/net.ts';

@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
-import { RegistryClient } from '../datastore/registry/registry-client.ts';
+import { RegistryClient } from '../drivers/images/registry/registry-client.ts';
 import { buildMarkedImage, execIn, exportRootfs, runDs, runTm, saveImage, serveFiles, TARBALL_DIR, tmConfigFor } from './helpers/datastore.ts';
 import { createBridge, deleteBridge } from './helpers/net.ts';
 import { ENGINE_SOCKET, stateDir } from './helpers/paths.ts';

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { execFileSync } from 'node:child_process';
-import { HostStore } from '../drivers/machine/host-store.ts';
+import { HostStore } from '../drivers/hosts/host-store.ts';
 import { createHost, provisionHost, ProvisionError } from '../drivers/machine/provisioner.ts';
 import type { ProvisionProgress } from '../drivers/machine/provision/progress.ts';
 import { silentProgress } from '../drivers/machine/provision/progress.ts';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HostStore, defaultStoreDir, type HostRecord } from '../drivers/machine/host-store.ts';
+import { HostStore, defaultStoreDir, type HostRecord } from '../drivers/hosts/host-store.ts';
 
 function store(t: { teardown(fn: () => void): void }): HostStore {
   const root = mkdtempSync(join(tmpdir(), 'dockvisor-hosts-'));

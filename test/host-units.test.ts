@@ -7,9 +7,9 @@ import { checkHostKey, presentedHostKey, recordHostKey } from '../drivers/engine
 import { parseLegacyRelease, parseOsRelease, supportedOs } from '../drivers/machine/host-os.ts';
 import { enginePurgePlan, engineStartPlan, engineUpgradePlan, installPlan, packagesFor } from '../drivers/machine/package-plans.ts';
 import { shellEnv } from '../drivers/machine/shell-env.ts';
-import { parseSshTarget } from '../drivers/machine/ssh-target.ts';
-import { shellQuote } from '../drivers/machine/shell-quote.ts';
-import type { HostRecord } from '../drivers/machine/host-store.ts';
+import { parseSshTarget } from '../drivers/hosts/ssh-target.ts';
+import { shellQuote } from '../drivers/hosts/shell-quote.ts';
+import type { HostRecord } from '../drivers/hosts/host-store.ts';
 import { ScriptedHost } from './helpers/scripted-host.ts';
 
 /** A fresh ed25519 public key in SSH wire format: string "ssh-ed25519", string key. */

@@ -4,8 +4,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } fr
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HostStore } from '../drivers/machine/host-store.ts';
-import { RegistryClient } from '../datastore/registry/registry-client.ts';
+import { HostStore } from '../drivers/hosts/host-store.ts';
+import { RegistryClient } from '../drivers/images/registry/registry-client.ts';
 import { runDs, TARBALL_DIR } from './helpers/datastore.ts';
 import { repoRoot } from './helpers/paths.ts';
 import { repositoryLinks, TestRegistry } from './helpers/registry.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GuestStatus } from '../drivers/monitoring/guest-states.ts';
 import { guestStatuses } from '../drivers/monitoring/guest-states.ts';
-import { stateReport } from '../drivers/monitoring/state-changes.ts';
+import { stateReport } from '../drivers/opennebula/monitor/state-changes.ts';
 import type { ContainerSummary } from '../drivers/engine/types.ts';
 import { vmStatusFromSummary } from '../drivers/core/vm-status.ts';
 

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadHostConfig } from '../drivers/core/host-config.ts';
-import { HostStore } from '../drivers/machine/host-store.ts';
+import { HostStore } from '../drivers/hosts/host-store.ts';
 import { createHost } from '../drivers/machine/provisioner.ts';
 import { silentProgress } from '../drivers/machine/provision/progress.ts';
 import type { NamedHost } from '../drivers/nova/compute-hosts.ts';

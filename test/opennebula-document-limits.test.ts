@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readDsMessage } from '../datastore/opennebula/ds-action-data.ts';
+import { readDsMessage } from '../drivers/opennebula/datastore/ds-action-data.ts';
 import { parseActionData } from '../drivers/opennebula/action-data.ts';
 import { parseMonitorConfig } from '../drivers/opennebula/monitor/monitor-config.ts';
 import { parseVmDocument } from '../drivers/opennebula/vm-document.ts';

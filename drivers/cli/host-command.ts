@@ -14,7 +14,7 @@ const clusterFlag = { type: 'string', coerce: wholeNumberFlag('--cluster', { max
 const timeoutFlag = { type: 'string', coerce: wholeNumberFlag('--timeout', { min: 1, max: 3_600_000 }), describe: `milliseconds each host may take (default ${HOST_TIMEOUT_MS})` } as const;
 
 async function store() {
-  const { HostStore } = await import('../machine/host-store.ts');
+  const { HostStore } = await import('../hosts/host-store.ts');
   return new HostStore();
 }
 
@@ -156,7 +156,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
           describe: 'run a command on the host, or open a shell (words after -- are passed on)',
           builder: (y) => y.positional('name', { type: 'string', demandOption: true }).positional('command', { type: 'string', array: true }),
           handler: async (argv) => {
-            const { sshIntoHost } = await import('../machine/host-shell.ts');
+            const { sshIntoHost } = await import('../hosts/host-shell.ts');
             const words = [...((argv.command as string[] | undefined) ?? []), ...argv._.slice(2).map(String)];
             setExitCode(await sshIntoHost((await store()).get(argv.name!), words));
           },

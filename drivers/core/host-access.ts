@@ -12,7 +12,7 @@ export interface RunOptions {
 /**
  * What the core does on a host besides talking to its engine: run argv arrays (never a shell string),
  * read small files such as /proc entries, test paths, and see the host's network links. The local
- * implementation is this machine; a remote one goes over SSH (drivers/machine/ssh-host-access.ts).
+ * implementation is this machine; a remote one goes over SSH (drivers/hosts/ssh-host-access.ts).
  * A command that runs and fails rejects with a CommandError, whichever the implementation.
  */
 export interface HostAccess {

@@ -1,13 +1,13 @@
 import { ownedContainerFilter } from '../core/labels.ts';
 import { unregisterHost } from '../opennebula/rpc/hosts.ts';
-import { hostEngine } from './host-engine.ts';
-import { connectToHost } from './host-connection.ts';
-import type { HostStore } from './host-store.ts';
+import { hostEngine } from '../hosts/host-engine.ts';
+import { connectToHost } from '../hosts/host-connection.ts';
+import type { HostStore } from '../hosts/host-store.ts';
 import { enginePurgePlan } from './package-plans.ts';
 import { ProvisionContext } from './provision/context.ts';
 import { osStep } from './provision/os-step.ts';
 import { oneRpcFor } from './provision/register-step.ts';
-import { shellQuote } from './shell-quote.ts';
+import { shellQuote } from '../hosts/shell-quote.ts';
 
 export interface RemoveOptions {
   purge: boolean;

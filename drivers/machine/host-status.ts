@@ -1,9 +1,9 @@
 import { ownedContainerFilter } from '../core/labels.ts';
 import { hostPool, type OneHost } from '../opennebula/rpc/hosts.ts';
 import type { OneRpc } from '../opennebula/rpc/one-rpc.ts';
-import { hostEngine } from './host-engine.ts';
-import type { HostRecord } from './host-store.ts';
-import { formatSshTarget } from './ssh-target.ts';
+import { hostEngine } from '../hosts/host-engine.ts';
+import type { HostRecord } from '../hosts/host-store.ts';
+import { formatSshTarget } from '../hosts/ssh-target.ts';
 
 export interface HostStatus {
   name: string;

@@ -4,10 +4,10 @@ import { writeFileAtomically } from '../core/atomic-file.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { readSmallFile } from '../core/regular-file.ts';
 import { readBoundedStdin } from '../opennebula/stdin.ts';
-import type { HostRecord, HostStore } from './host-store.ts';
+import type { HostRecord, HostStore } from '../hosts/host-store.ts';
 import { fingerprint } from '../engine/known-hosts.ts';
 import { checkHostSettings } from './provisioner.ts';
-import { parseSshTarget } from './ssh-target.ts';
+import { parseSshTarget } from '../hosts/ssh-target.ts';
 
 const FORMAT = 'dockvisor-host/1';
 const MAX_BUNDLE_BYTES = 1024 * 1024;

@@ -1,7 +1,7 @@
 import { ownedContainerFilter } from '../core/labels.ts';
-import { connectToHost } from './host-connection.ts';
-import { hostEngine } from './host-engine.ts';
-import type { HostStore } from './host-store.ts';
+import { connectToHost } from '../hosts/host-connection.ts';
+import { hostEngine } from '../hosts/host-engine.ts';
+import type { HostStore } from '../hosts/host-store.ts';
 import { engineUpgradePlan } from './package-plans.ts';
 import { ProvisionContext } from './provision/context.ts';
 import { osStep } from './provision/os-step.ts';

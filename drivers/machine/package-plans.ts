@@ -1,5 +1,5 @@
 import type { PackageFamily } from './host-os.ts';
-import { shellCommand } from './shell-quote.ts';
+import { shellCommand } from '../hosts/shell-quote.ts';
 
 /** What each tool dockvisor needs on a host is called in each family's packages. */
 const PACKAGES: Record<string, Record<PackageFamily, string>> = {

@@ -1,12 +1,13 @@
 import { resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.ts';
-import type { HostRecord, HostStore } from './host-store.ts';
+import type { HostRecord, HostStore } from '../hosts/host-store.ts';
 import { ProvisionContext } from './provision/context.ts';
 import type { ProvisionProgress } from './provision/progress.ts';
 import type { ProvisionStep } from './provision/step.ts';
 import { PROVISION_STEPS } from './provision/steps.ts';
-import { SshSession, type SshOptions } from './ssh-session.ts';
-import { parseSshTarget } from './ssh-target.ts';
+import { type ConnectOptions, sshOptions } from '../hosts/host-connection.ts';
+import { SshSession } from '../hosts/ssh-session.ts';
+import { parseSshTarget } from '../hosts/ssh-target.ts';
 
 export interface CreateOptions {
   ssh: string;
@@ -18,11 +19,6 @@ export interface CreateOptions {
   register: false | { endpoint?: string; clusterId: number; hostName?: string };
 }
 
-export interface ConnectOptions {
-  knownHostsFile?: string;
-  acceptNewHostKey?: boolean;
-  env?: NodeJS.ProcessEnv;
-}
 
 export interface ProvisionSummary {
   steps: number;
@@ -153,13 +149,4 @@ async function runStep(step: ProvisionStep, context: ProvisionContext, progress:
     progress.failed(step.title, reason);
     throw new ProvisionError(step.id, `step "${step.id}" failed: ${reason}; ${resumeHint}`);
   }
-}
-
-export function sshOptions(record: HostRecord, connect: ConnectOptions): SshOptions {
-  return {
-    ...(record.ssh.identityFile ? { identityFile: record.ssh.identityFile } : {}),
-    ...(record.ssh.hostKey ? { pinnedHostKey: record.ssh.hostKey } : {}),
-    ...(connect.knownHostsFile ? { knownHostsFile: connect.knownHostsFile } : {}),
-    acceptNewHostKey: connect.acceptNewHostKey === true,
-  };
 }

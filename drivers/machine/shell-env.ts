@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../core/errors.ts';
-import type { HostRecord } from './host-store.ts';
-import { formatSshTarget } from './ssh-target.ts';
+import type { HostRecord } from '../hosts/host-store.ts';
+import { formatSshTarget } from '../hosts/ssh-target.ts';
 
 export const SHELLS = ['bash', 'sh', 'zsh', 'fish', 'powershell', 'cmd'] as const;
 export type Shell = (typeof SHELLS)[number];

@@ -1,9 +1,9 @@
 import type { EngineClient } from '../../engine/engine-client.ts';
-import { DEFAULT_ENGINE_SOCKET, engineOverSsh } from '../host-engine.ts';
-import type { HostRecord } from '../host-store.ts';
+import { DEFAULT_ENGINE_SOCKET, engineOverSsh } from '../../hosts/host-engine.ts';
+import type { HostRecord } from '../../hosts/host-store.ts';
 import type { SupportedOs } from '../host-os.ts';
 import { SYSTEM_RUNTIME_DIR } from '../runtime.ts';
-import type { CommandOptions, SshSession } from '../ssh-session.ts';
+import type { CommandOptions, SshSession } from '../../hosts/ssh-session.ts';
 import { factsScript, parseFacts, type HostFacts } from './host-facts.ts';
 
 export const DEFAULT_ONE_USER = 'oneadmin';

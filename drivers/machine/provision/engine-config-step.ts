@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { shellQuote } from '../shell-quote.ts';
+import { shellQuote } from '../../hosts/shell-quote.ts';
 import { HOST_LABEL, type ProvisionContext } from './context.ts';
 import { waitFor } from './engine-step.ts';
 import { flagValues, hasFlag } from './dockerd-flags.ts';

@@ -1,4 +1,4 @@
-import { shellQuote } from '../shell-quote.ts';
+import { shellQuote } from '../../hosts/shell-quote.ts';
 
 /** What one look at the host finds: everything the steps' checks need, gathered by a single remote command. */
 export interface HostFacts {

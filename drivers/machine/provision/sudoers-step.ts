@@ -1,4 +1,4 @@
-import { shellQuote } from '../shell-quote.ts';
+import { shellQuote } from '../../hosts/shell-quote.ts';
 import type { ProvisionContext } from './context.ts';
 import type { ProvisionStep } from './step.ts';
 

@@ -1,9 +1,9 @@
 import { InvalidInputError } from '../../core/errors.ts';
 import type { HostConfig } from '../../core/host-config.ts';
 import { hostServices, openHostServices } from '../../core/host-services.ts';
-import { hostEngine } from '../../machine/host-engine.ts';
-import { HostStore } from '../../machine/host-store.ts';
-import { SshHostAccess } from '../../machine/ssh-host-access.ts';
+import { hostEngine } from '../../hosts/host-engine.ts';
+import { HostStore } from '../../hosts/host-store.ts';
+import { SshHostAccess } from '../../hosts/ssh-host-access.ts';
 import type { NamedHost } from '../compute-hosts.ts';
 import { LOCAL_HOST } from '../nova-instances.ts';
 

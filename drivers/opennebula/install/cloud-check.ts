@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { datastoreConfig } from '../../../datastore/datastore-config.ts';
-import { RegistryClient } from '../../../datastore/registry/registry-client.ts';
-import { SshSession } from '../../machine/ssh-session.ts';
+import { datastoreConfig } from '../../images/datastore-config.ts';
+import { RegistryClient } from '../../images/registry/registry-client.ts';
+import { SshSession } from '../../hosts/ssh-session.ts';
 import { hostPool, type OneHost } from '../rpc/hosts.ts';
 import { oneEndpoint } from '../rpc/one-credentials.ts';
 import { OneRpc } from '../rpc/one-rpc.ts';

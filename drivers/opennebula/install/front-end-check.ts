@@ -1,6 +1,6 @@
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTmConfig } from '../../../datastore/opennebula/tm-config.ts';
+import { loadTmConfig } from '../transfer/tm-config.ts';
 import { loadHostConfig } from '../../core/host-config.ts';
 import { cloudFindings } from './cloud-check.ts';
 import { inspectConfigFile } from './config-files.ts';

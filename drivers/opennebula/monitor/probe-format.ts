@@ -1,6 +1,6 @@
 import type { GuestState, GuestStatus } from '../../monitoring/guest-states.ts';
 import type { GuestUsage } from '../../monitoring/guest-usage.ts';
-import type { StateReport } from '../../monitoring/state-changes.ts';
+import type { StateReport } from './state-changes.ts';
 
 /** OpenNebula's names for the states its core acts on. */
 export const ONE_STATE: Record<GuestState, string> = {

@@ -1,10 +1,10 @@
-import { InvalidInputError } from '../../drivers/core/errors.ts';
-import * as check from '../../drivers/core/validate.ts';
-import { hostPool, type DiskFigures, type OneHost } from '../../drivers/opennebula/rpc/hosts.ts';
-import { oneEndpoint } from '../../drivers/opennebula/rpc/one-credentials.ts';
-import { OneRpc } from '../../drivers/opennebula/rpc/one-rpc.ts';
-import { child, text, type XmlNode } from '../../drivers/opennebula/xml.ts';
-import { readDsMessage } from './ds-action-data.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import * as check from '../../core/validate.ts';
+import { hostPool, type DiskFigures, type OneHost } from '../rpc/hosts.ts';
+import { oneEndpoint } from '../rpc/one-credentials.ts';
+import { OneRpc } from '../rpc/one-rpc.ts';
+import { child, text, type XmlNode } from '../xml.ts';
+import { readDsMessage } from '../datastore/ds-action-data.ts';
 
 /** Hosts whose last figures say something about the space VMs can have now. */
 const COUNTED_STATES = new Set(['MONITORED', 'MONITORING_MONITORED', 'DISABLED', 'MONITORING_DISABLED']);

@@ -2,7 +2,7 @@ import { closeSync, createReadStream, createWriteStream, openSync, readSync, sta
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { InvalidInputError } from '../../drivers/core/errors.ts';
+import { InvalidInputError } from '../../core/errors.ts';
 import type { StoredImage } from '../registry/copy-image.ts';
 import type { ImageUpload } from '../registry/image-upload.ts';
 import { isImageManifest, isIndex, type ImageManifest, type ManifestIndex } from '../registry/media-types.ts';

@@ -1,6 +1,6 @@
-import { EngineClient } from '../../drivers/engine/engine-client.ts';
-import { HostDisks } from '../host-disks.ts';
-import { RegistryClient } from '../registry/registry-client.ts';
+import { EngineClient } from '../../engine/engine-client.ts';
+import { HostDisks } from '../../images/host-disks.ts';
+import { RegistryClient } from '../../images/registry/registry-client.ts';
 import { isFrontEnd } from './front-end.ts';
 import { parkedOn } from './parked-vms.ts';
 import type { HostPath } from './tm-args.ts';

@@ -1,7 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
-import { InvalidInputError } from '../drivers/core/errors.ts';
-import { fileKind } from '../drivers/core/regular-file.ts';
-import { printable } from '../drivers/core/validate.ts';
+import { InvalidInputError } from '../core/errors.ts';
+import { fileKind } from '../core/regular-file.ts';
+import { printable } from '../core/validate.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
 
 /** Where an image to register comes from, as read from the image's PATH. */

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { dump, request } from './registry/http-request.ts';
-import { InvalidInputError } from '../drivers/core/errors.ts';
+import { InvalidInputError } from '../core/errors.ts';
 
 /** Fetches an http(s) URL into `target`, following a few redirects; the server's word on size is checked. */
 export async function downloadTo(url: URL, target: string, timeoutMs: number): Promise<void> {

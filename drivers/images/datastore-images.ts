@@ -1,5 +1,5 @@
-import { InvalidInputError } from '../drivers/core/errors.ts';
-import { printable } from '../drivers/core/validate.ts';
+import { InvalidInputError } from '../core/errors.ts';
+import { printable } from '../core/validate.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
 
 /**

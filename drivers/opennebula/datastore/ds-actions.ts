@@ -1,9 +1,9 @@
-import { InvalidInputError } from '../../drivers/core/errors.ts';
-import * as check from '../../drivers/core/validate.ts';
-import { text, type XmlNode } from '../../drivers/opennebula/xml.ts';
-import { FORMAT, parseSource } from '../datastore-images.ts';
-import { ImageStore } from '../image-store.ts';
-import { registryCapacity } from '../registry-capacity.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import * as check from '../../core/validate.ts';
+import { text, type XmlNode } from '../xml.ts';
+import { FORMAT, parseSource } from '../../images/datastore-images.ts';
+import { ImageStore } from '../../images/image-store.ts';
+import { registryCapacity } from '../../images/registry-capacity.ts';
 import type { DsRequest } from './ds-action-data.ts';
 
 /** One datastore action: the request in, the documented stdout out. */

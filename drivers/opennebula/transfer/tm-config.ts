@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidInputError } from '../../drivers/core/errors.ts';
-import * as check from '../../drivers/core/validate.ts';
-import type { EngineEndpoint } from '../../drivers/engine/endpoint.ts';
-import { readCredentials } from '../datastore-config.ts';
-import type { RegistryCredentials } from '../registry/registry-auth.ts';
-import type { RegistryEndpoint } from '../registry/registry-client.ts';
-import { isLoopbackRegistry } from '../registry/image-name.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import * as check from '../../core/validate.ts';
+import type { EngineEndpoint } from '../../engine/endpoint.ts';
+import { readCredentials } from '../../images/datastore-config.ts';
+import type { RegistryCredentials } from '../../images/registry/registry-auth.ts';
+import type { RegistryEndpoint } from '../../images/registry/registry-client.ts';
+import { isLoopbackRegistry } from '../../images/registry/image-name.ts';
 
 /** How the front-end reaches a host's engine: over SSH, forwarding the engine's socket. */
 export interface HostAccess {

@@ -1,7 +1,7 @@
-import { InvalidInputError, NotSupportedError } from '../../drivers/core/errors.ts';
-import * as check from '../../drivers/core/validate.ts';
-import { CURRENT_TAG, parseSource } from '../datastore-images.ts';
-import { storeDiskVolume } from '../volume-image.ts';
+import { InvalidInputError, NotSupportedError } from '../../core/errors.ts';
+import * as check from '../../core/validate.ts';
+import { CURRENT_TAG, parseSource } from '../../images/datastore-images.ts';
+import { storeDiskVolume } from '../../images/volume-image.ts';
 import { parseHostPath, requireDiskId, vmIdArg, type HostPath } from './tm-args.ts';
 import { contextFiles } from './context-files.ts';
 import { forgetParked } from './parked-vms.ts';

@@ -1,5 +1,5 @@
-import { InvalidInputError } from '../../drivers/core/errors.ts';
-import * as check from '../../drivers/core/validate.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import * as check from '../../core/validate.ts';
 
 /** `<host>:<path>` as the transfer manager writes it, with the disk number when the path ends in disk.<i>. */
 export interface HostPath {

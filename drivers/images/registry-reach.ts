@@ -1,5 +1,5 @@
-import type { EngineClient } from '../drivers/engine/engine-client.ts';
-import { EngineError } from '../drivers/engine/errors.ts';
+import type { EngineClient } from '../engine/engine-client.ts';
+import { EngineError } from '../engine/errors.ts';
 import { isLoopbackRegistry } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
 

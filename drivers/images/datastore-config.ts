@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { InvalidInputError } from '../drivers/core/errors.ts';
-import { printable, wholeNumber } from '../drivers/core/validate.ts';
+import { InvalidInputError } from '../core/errors.ts';
+import { printable, wholeNumber } from '../core/validate.ts';
 import { isLoopbackRegistry } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
 import type { RegistryEndpoint } from './registry/registry-client.ts';

@@ -1,8 +1,8 @@
 import { readFileSync, rmdirSync, rmSync, mkdirSync } from 'node:fs';
 import { posix } from 'node:path';
-import { writeFileAtomically } from '../../drivers/core/atomic-file.ts';
-import { InvalidInputError } from '../../drivers/core/errors.ts';
-import * as check from '../../drivers/core/validate.ts';
+import { writeFileAtomically } from '../../core/atomic-file.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import * as check from '../../core/validate.ts';
 import type { HostPath } from './tm-args.ts';
 
 /**

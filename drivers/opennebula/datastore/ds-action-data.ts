@@ -1,7 +1,7 @@
-import { InvalidInputError } from '../../drivers/core/errors.ts';
-import { MAX_DOCUMENT_BYTES, child, parseDocument, text, type XmlNode } from '../../drivers/opennebula/xml.ts';
-import * as check from '../../drivers/core/validate.ts';
-import { datastoreConfig, type DatastoreConfig } from '../datastore-config.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import { MAX_DOCUMENT_BYTES, child, parseDocument, text, type XmlNode } from '../xml.ts';
+import * as check from '../../core/validate.ts';
+import { datastoreConfig, type DatastoreConfig } from '../../images/datastore-config.ts';
 
 /** What a datastore action receives: the image (absent for monitor) and the datastore, already checked. */
 export interface DsRequest {

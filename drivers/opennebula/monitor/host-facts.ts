@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import os from 'node:os';
-import { parseMeminfo } from '../core/host-capacity.ts';
-import { hostCgroupVersion } from './cgroup-layout.ts';
+import { parseMeminfo } from '../../core/host-capacity.ts';
+import { hostCgroupVersion } from '../../monitoring/cgroup-layout.ts';
 
 /** What a host is: the figures OpenNebula's SYSTEM_HOST message carries. */
 export interface HostFacts {

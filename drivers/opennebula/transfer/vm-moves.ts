@@ -1,6 +1,6 @@
-import { InvalidInputError } from '../../drivers/core/errors.ts';
-import { migrationRepository } from '../datastore-images.ts';
-import { storeDiskVolume } from '../volume-image.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import { migrationRepository } from '../../images/datastore-images.ts';
+import { storeDiskVolume } from '../../images/volume-image.ts';
 import { forgetParked, noteParked, parkedOn } from './parked-vms.ts';
 import { requireDiskId, type HostPath } from './tm-args.ts';
 import type { TransferContext } from './transfer-context.ts';

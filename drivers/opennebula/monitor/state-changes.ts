@@ -1,5 +1,5 @@
-import type { GuestState, GuestStatus } from './guest-states.ts';
-import { readState, writeState } from './state-file.ts';
+import type { GuestState, GuestStatus } from '../../monitoring/guest-states.ts';
+import { readState, writeState } from '../../monitoring/state-file.ts';
 
 interface Remembered {
   lastSync: number;

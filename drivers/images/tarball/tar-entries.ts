@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { posix } from 'node:path';
-import { InvalidInputError } from '../../drivers/core/errors.ts';
-import { printable } from '../../drivers/core/validate.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import { printable } from '../../core/validate.ts';
 
 export interface TarEntry {
   /** Normalized: no leading "./" or "/", never ".." (those tarballs are refused). */

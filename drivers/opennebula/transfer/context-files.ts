@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { InvalidInputError } from '../../drivers/core/errors.ts';
-import * as check from '../../drivers/core/validate.ts';
-import type { TarFile } from '../tarball/tar-writer.ts';
+import { InvalidInputError } from '../../core/errors.ts';
+import * as check from '../../core/validate.ts';
+import type { TarFile } from '../../images/tarball/tar-writer.ts';
 
 const CONTEXT_FILES_LIMIT = 16 * 1024 * 1024;
 
