@@ -86,7 +86,12 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
     const context = join(resultsDir, 'bench-context.sh');
     writeFileSync(context, "DVB='yes'\n");
     const disk = `${host.name}:/var/lib/one//datastores/100/${BENCH_VM_ID}/disk.0`;
-    const draft = { id: BENCH_VM_ID, systemTm: 'dockvisor', dockvisor: { CMD: 'sleep infinity' }, disks: [{ diskId: 0, source, tmMad: 'dockvisor', imageId: FIRST_IMAGE_ID }] };
+    const draft = {
+      id: BENCH_VM_ID,
+      systemTm: 'dockvisor',
+      dockvisor: { CMD: 'sleep infinity' },
+      disks: [{ diskId: 0, source, tmMad: 'dockvisor', imageId: FIRST_IMAGE_ID }],
+    };
     const tm = async (action: string, ...argv: string[]) => {
       const run = await runTimed(join(repoRoot, 'remotes/tm/dockvisor', action), argv, { env: childEnv({ DOCKVISOR_TM_CONFIG: tmConfig }), timeoutMs });
       if (run.code !== 0) throw new Error(describeFailure(`tm ${action}`, run));
@@ -95,11 +100,15 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
     const ours = async () => {
       let ms = await tm('clone', source, disk, String(BENCH_VM_ID), '101');
       ms += await tm('context', context, disk.replace(/disk\.0$/, 'disk.1'), String(BENCH_VM_ID), '100');
-      const deploy = await runTimed(join(repoRoot, 'remotes/vmm/dockvisor/deploy'), [`/var/lib/one//datastores/100/${BENCH_VM_ID}/deployment.0`, host.name, String(BENCH_VM_ID), host.name], {
-        stdin: vmXml(draft),
-        env: childEnv({ DOCKVISOR_CONFIG: vmmConfig }),
-        timeoutMs,
-      });
+      const deploy = await runTimed(
+        join(repoRoot, 'remotes/vmm/dockvisor/deploy'),
+        [`/var/lib/one//datastores/100/${BENCH_VM_ID}/deployment.0`, host.name, String(BENCH_VM_ID), host.name],
+        {
+          stdin: vmXml(draft),
+          env: childEnv({ DOCKVISOR_CONFIG: vmmConfig }),
+          timeoutMs,
+        },
+      );
       if (deploy.code !== 0) throw new Error(describeFailure('vmm deploy', deploy));
       return ms + deploy.ms;
     };
@@ -171,7 +180,8 @@ async function removeRepository(registry: RegistryClient, repository: string): P
 }
 
 export function formatDatastore(result: DatastoreResult): string {
-  const line = (name: string, s: Summary) => `  ${name.padEnd(44)} ${s.median.toFixed(0).padStart(7)} ms median (n=${s.n}, min ${s.min.toFixed(0)}, max ${s.max.toFixed(0)})`;
+  const line = (name: string, s: Summary) =>
+    `  ${name.padEnd(44)} ${s.median.toFixed(0).padStart(7)} ms median (n=${s.n}, min ${s.min.toFixed(0)}, max ${s.max.toFixed(0)})`;
   return [
     `Image datastore (image of about ${result.imageMb} MB, ${result.rounds} counted rounds)`,
     line('datastore cp from the upstream registry', result.register.summary.cp),

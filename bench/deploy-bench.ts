@@ -36,7 +36,9 @@ export async function runDeployBench(ctx: KindContext, plan: BenchPlan, progress
       times.push(`${kind.name} ${deployed.ms.toFixed(1)} ms`);
       await sleep(plan.settleMs, undefined, { signal: ctx.abort });
     }
-    progress(`deploy ${counted ? `round ${round - plan.deployWarmup + 1}/${plan.deployRounds}` : `warm-up ${round + 1}/${plan.deployWarmup}`}: ${times.join(', ')}`);
+    progress(
+      `deploy ${counted ? `round ${round - plan.deployWarmup + 1}/${plan.deployRounds}` : `warm-up ${round + 1}/${plan.deployWarmup}`}: ${times.join(', ')}`,
+    );
   }
   const deploy = summarize(samples.deploy!);
   const baseline = summarize(samples.baseline!);

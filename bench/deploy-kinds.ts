@@ -113,13 +113,7 @@ export const rawBaselineKind: DeployKind = {
       step('command ip -batch -');
       await runWithInput(
         ['nsenter', `--target=${pid}`, '--net', 'ip', '-batch', '-'],
-        [
-          'link set lo up',
-          `link set ${peer} name eth0`,
-          `link set eth0 address ${mac}`,
-          `addr add ${address}/${VM_PREFIX_LENGTH} dev eth0`,
-          'link set eth0 up',
-        ]
+        ['link set lo up', `link set ${peer} name eth0`, `link set eth0 address ${mac}`, `addr add ${address}/${VM_PREFIX_LENGTH} dev eth0`, 'link set eth0 up']
           .map((line) => `${line}\n`)
           .join(''),
       );

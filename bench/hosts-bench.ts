@@ -35,7 +35,10 @@ export async function runHostsBench(context: HostsContext, log: (line: string) =
   const work = join(stateDir, 'bench-hosts');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const hosts = Array.from({ length: LS_HOSTS }, (_, i) => new TestHost(`dvb-h${i}`, `198.18.76.${10 + i}`, HOSTS_BRIDGE, i === 0 ? '198.18.77.1/24' : undefined));
+  const hosts = Array.from(
+    { length: LS_HOSTS },
+    (_, i) => new TestHost(`dvb-h${i}`, `198.18.76.${10 + i}`, HOSTS_BRIDGE, i === 0 ? '198.18.77.1/24' : undefined),
+  );
   await createBridge(HOSTS_BRIDGE, BRIDGE_ADDRESS);
   try {
     for (const host of hosts) await host.start();
@@ -57,14 +60,32 @@ export async function runHostsBench(context: HostsContext, log: (line: string) =
     // The other hosts are recorded as provisioned (what `ls` reads); only their address differs.
     const template = exportHost(store.get('h0'), false);
     hosts.slice(1).forEach((host, i) => {
-      const hostKey = execFileSync('cat', [join(stateDir, `sshd-${host.name}`, 'host_ed25519.pub')], { encoding: 'utf8' }).split(' ').slice(0, 2).join(' ');
-      const bundle = { ...template, host: { ...template.host, name: `h${i + 1}`, engineSocket: host.engineSocket, ssh: { ...template.host.ssh, address: host.address, hostKey } } };
+      const hostKey = execFileSync('cat', [join(stateDir, `sshd-${host.name}`, 'host_ed25519.pub')], { encoding: 'utf8' })
+        .split(' ')
+        .slice(0, 2)
+        .join(' ');
+      const bundle = {
+        ...template,
+        host: { ...template.host, name: `h${i + 1}`, engineSocket: host.engineSocket, ssh: { ...template.host.ssh, address: host.address, hostKey } },
+      };
       importHost(store, JSON.stringify(bundle), { identityFile: key });
       execFileSync('sh', ['-c', `echo "${host.address} ${hostKey}" >> ${knownHosts}`]);
     });
     const env = childEnv({ XDG_CONFIG_HOME: config });
     const cli = join(repoRoot, 'bin/dockvisor.mjs');
-    const ssh = (host: TestHost) => ['-o', `IdentityFile=${key}`, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'BatchMode=yes', `root@${host.address}`, 'docker', 'version', '--format', '{{.Server.Version}}'];
+    const ssh = (host: TestHost) => [
+      '-o',
+      `IdentityFile=${key}`,
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'BatchMode=yes',
+      `root@${host.address}`,
+      'docker',
+      'version',
+      '--format',
+      '{{.Server.Version}}',
+    ];
     const timed = async (file: string, args: string[], what: string) => {
       const run = await runTimed(file, args, { env, timeoutMs: context.timeoutMs, abort: context.abort });
       if (run.code !== 0) throw new Error(describeFailure(what, run));
@@ -115,7 +136,8 @@ export async function runHostsBench(context: HostsContext, log: (line: string) =
 }
 
 export function formatHosts(result: HostsResult): string {
-  const line = (name: string, s: Summary) => `${name.padEnd(44)} ${String(s.n).padStart(3)} ${s.median.toFixed(0).padStart(8)} ${s.min.toFixed(0).padStart(8)} ${s.max.toFixed(0).padStart(8)}`;
+  const line = (name: string, s: Summary) =>
+    `${name.padEnd(44)} ${String(s.n).padStart(3)} ${s.median.toFixed(0).padStart(8)} ${s.min.toFixed(0).padStart(8)} ${s.max.toFixed(0).padStart(8)}`;
   return [
     `${'hosts'.padEnd(44)}   n  median ms   min ms   max ms`,
     line('dockvisor host provision (provisioned host)', result.provision.summary),

@@ -13,7 +13,15 @@ export interface NovaResult {
   /** One spawn at a time: POST /v1/instances until it answers RUNNING, against engine create + start. */
   single: { service: Summary; raw: Summary; ratio: { median: number; mean: number } };
   /** `spawns` spawns with `concurrency` in flight, wall time for all, against the engine at the same concurrency. */
-  concurrent: { concurrency: number; spawns: number; serviceSeconds: number; rawSeconds: number; servicePerSecond: number; rawPerSecond: number; ratio: number };
+  concurrent: {
+    concurrency: number;
+    spawns: number;
+    serviceSeconds: number;
+    rawSeconds: number;
+    servicePerSecond: number;
+    rawPerSecond: number;
+    ratio: number;
+  };
 }
 
 interface Context {
@@ -32,23 +40,41 @@ export async function runNovaBench(ctx: Context, plan: NovaPlan, settleMs: numbe
   for (let round = 0; round < plan.warmup + plan.rounds; round++) {
     ctx.abort.throwIfAborted();
     const counted = round >= plan.warmup;
-    const service = await timed(() => serviceSpawn(ctx.service, benchUuid()), (uuid) => serviceDestroy(ctx.service, uuid));
+    const service = await timed(
+      () => serviceSpawn(ctx.service, benchUuid()),
+      (uuid) => serviceDestroy(ctx.service, uuid),
+    );
     await sleep(settleMs, undefined, { signal: ctx.abort });
-    const raw = await timed(() => rawSpawn(ctx.engine, `${RAW_CONTAINER_PREFIX}nova-${round}`), (name) => ctx.engine.removeContainer(name));
+    const raw = await timed(
+      () => rawSpawn(ctx.engine, `${RAW_CONTAINER_PREFIX}nova-${round}`),
+      (name) => ctx.engine.removeContainer(name),
+    );
     await sleep(settleMs, undefined, { signal: ctx.abort });
     if (counted) {
       samples.service.push(service);
       samples.raw.push(raw);
     }
-    progress(`nova ${counted ? `round ${round - plan.warmup + 1}/${plan.rounds}` : `warm-up ${round + 1}/${plan.warmup}`}: service ${service.toFixed(1)} ms, raw ${raw.toFixed(1)} ms`);
+    progress(
+      `nova ${counted ? `round ${round - plan.warmup + 1}/${plan.rounds}` : `warm-up ${round + 1}/${plan.warmup}`}: service ${service.toFixed(1)} ms, raw ${raw.toFixed(1)} ms`,
+    );
   }
   const single = { service: summarize(samples.service), raw: summarize(samples.raw) };
 
-  const serviceSeconds = await batch(plan, ctx.abort, () => serviceSpawn(ctx.service, benchUuid()), (uuid) => serviceDestroy(ctx.service, uuid));
+  const serviceSeconds = await batch(
+    plan,
+    ctx.abort,
+    () => serviceSpawn(ctx.service, benchUuid()),
+    (uuid) => serviceDestroy(ctx.service, uuid),
+  );
   progress(`nova: ${plan.spawns} spawns through the service, ${plan.concurrency} at a time: ${serviceSeconds.toFixed(2)} s`);
   await sleep(settleMs, undefined, { signal: ctx.abort });
   let n = 0;
-  const rawSeconds = await batch(plan, ctx.abort, () => rawSpawn(ctx.engine, `${RAW_CONTAINER_PREFIX}nova-batch-${n++}`), (name) => ctx.engine.removeContainer(name));
+  const rawSeconds = await batch(
+    plan,
+    ctx.abort,
+    () => rawSpawn(ctx.engine, `${RAW_CONTAINER_PREFIX}nova-batch-${n++}`),
+    (name) => ctx.engine.removeContainer(name),
+  );
   progress(`nova: ${plan.spawns} raw create + start, ${plan.concurrency} at a time: ${rawSeconds.toFixed(2)} s`);
 
   const servicePerSecond = plan.spawns / serviceSeconds;
@@ -57,7 +83,15 @@ export async function runNovaBench(ctx: Context, plan: NovaPlan, settleMs: numbe
     warmup: plan.warmup,
     rounds: plan.rounds,
     single: { ...single, ratio: { median: single.service.median / single.raw.median, mean: single.service.mean / single.raw.mean } },
-    concurrent: { concurrency: plan.concurrency, spawns: plan.spawns, serviceSeconds, rawSeconds, servicePerSecond, rawPerSecond, ratio: servicePerSecond / rawPerSecond },
+    concurrent: {
+      concurrency: plan.concurrency,
+      spawns: plan.spawns,
+      serviceSeconds,
+      rawSeconds,
+      servicePerSecond,
+      rawPerSecond,
+      ratio: servicePerSecond / rawPerSecond,
+    },
   };
 }
 

@@ -3,7 +3,8 @@ import type { Summary } from './stats.ts';
 
 /** The nova part as a table: one spawn at a time, then throughput at the same concurrency, with the ratios. */
 export function formatNova(nova: NovaResult): string {
-  const row = (name: string, s: Summary) => `  ${name.padEnd(34)} ${s.median.toFixed(1).padStart(8)} ${s.mean.toFixed(1).padStart(8)} ${s.min.toFixed(1).padStart(8)} ${s.max.toFixed(1).padStart(8)}`;
+  const row = (name: string, s: Summary) =>
+    `  ${name.padEnd(34)} ${s.median.toFixed(1).padStart(8)} ${s.mean.toFixed(1).padStart(8)} ${s.min.toFixed(1).padStart(8)} ${s.max.toFixed(1).padStart(8)}`;
   const c = nova.concurrent;
   return [
     `nova: spawn -> RUNNING through the compute service (HTTP, own process) against engine create + start of the same image`,

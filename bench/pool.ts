@@ -3,7 +3,12 @@
  * new calls at the first failure or when `abort` fires, waits for the calls in flight, then rejects
  * with that failure (or the abort's reason).
  */
-export async function forEachBounded<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>, abort?: AbortSignal): Promise<void> {
+export async function forEachBounded<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+  abort?: AbortSignal,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async () => {

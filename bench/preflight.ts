@@ -4,7 +4,19 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { RawEngine } from './raw-engine.ts';
 import type { BenchReport } from './report.ts';
-import { deployExecutable, ENGINE_SOCKET, GNU_TIME, IMAGE, imBundle, probeStdin, repoRoot, resultsDir, VM_PROBES, vmmBundle, type Section } from './settings.ts';
+import {
+  deployExecutable,
+  ENGINE_SOCKET,
+  GNU_TIME,
+  IMAGE,
+  imBundle,
+  probeStdin,
+  repoRoot,
+  resultsDir,
+  VM_PROBES,
+  vmmBundle,
+  type Section,
+} from './settings.ts';
 
 /** Refuses to start when something the chosen parts of the benchmark need is missing, saying what to do. */
 export async function preflight(engine: RawEngine, sections: Section[]): Promise<void> {

@@ -142,12 +142,16 @@ function formatMonitor(monitor: MonitorResult): string {
     Object.entries(values)
       .map(([kind, value]) => `${kind} ${signedFixed(value, digits)} ${unit}`)
       .join('; ');
-  const statsPerVm = monitor.sizes.filter((s) => s.statsEndpoint).map((s) => `${s.vms} VMs ${(s.statsEndpoint!.ms / s.statsEndpoint!.containers).toFixed(0)} ms/VM`);
+  const statsPerVm = monitor.sizes
+    .filter((s) => s.statsEndpoint)
+    .map((s) => `${s.vms} VMs ${(s.statsEndpoint!.ms / s.statsEndpoint!.containers).toFixed(0)} ms/VM`);
   const first = monitor.sizes[0];
   const second = monitor.sizes[1];
   return [
     `monitoring: VM probes as monitord runs them (medians of ${monitor.runs} runs after ${monitor.warmup} warm-up, peak RSS medians` +
-      (monitor.phaseRuns ? `;\nengine+code: the engine calls and the probe's code after them, inside the process, medians of ${monitor.phaseRuns} instrumented runs),` : '),'),
+      (monitor.phaseRuns
+        ? `;\nengine+code: the engine calls and the probe's code after them, inside the process, medians of ${monitor.phaseRuns} instrumented runs),`
+        : '),'),
     `against the engine's stats endpoint for every running VM, ${monitor.statsConcurrency} calls in flight, one pass`,
     ...table(rows),
     ...monitor.sizes
@@ -166,7 +170,9 @@ function formatMonitor(monitor: MonitorResult): string {
             `up to ${s.probes[k]!.maxOutputBytes} bytes came through the 64 KB pipe monitord's client reads)`,
         ),
     ),
-    ...(others ? [`the probes also reported up to ${others} VM(s) of OpenNebula on this host that are not the bench's (the stats endpoint read them too)`] : []),
+    ...(others
+      ? [`the probes also reported up to ${others} VM(s) of OpenNebula on this host that are not the bench's (the stats endpoint read them too)`]
+      : []),
     ...(reruns ? [`${reruns} run(s) found more to do than their kind (a VM seen for the first time, disk sizes due) and were run again, not counted`] : []),
     ...(monitor.steps.length ? ['', 'growth per added VM (medians):'] : []),
     ...monitor.steps.flatMap((step) => [
@@ -204,7 +210,9 @@ function formatProbePhases(what: string, breakdown: PhaseBreakdown): string[] {
   const width = Math.max(...phases.map((p) => label(p).length));
   return [
     `where the time goes, ${what} (medians of ${breakdown.runs} instrumented runs of ${breakdown.totalMedianMs.toFixed(1)} ms):`,
-    ...phases.map((p) => `  ${label(p).padEnd(width)}  ${p.medianMs.toFixed(1).padStart(7)} ms  ${((100 * p.medianMs) / breakdown.totalMedianMs).toFixed(0).padStart(3)}%`),
+    ...phases.map(
+      (p) => `  ${label(p).padEnd(width)}  ${p.medianMs.toFixed(1).padStart(7)} ms  ${((100 * p.medianMs) / breakdown.totalMedianMs).toFixed(0).padStart(3)}%`,
+    ),
   ];
 }
 

@@ -83,7 +83,9 @@ async function main(): Promise<number> {
     }
     if (plan.sections.includes('monitor')) {
       const m = plan.monitor;
-      log(`monitoring probes at ${m.sizes.join(', ')} VMs: ${m.warmup} warm-up + ${m.runs} runs each, then the stats endpoint (${m.statsConcurrency} at a time)`);
+      log(
+        `monitoring probes at ${m.sizes.join(', ')} VMs: ${m.warmup} warm-up + ${m.runs} runs each, then the stats endpoint (${m.statsConcurrency} at a time)`,
+      );
       monitor = await runMonitorBench({ engine, timeoutMs, abort: abort.signal }, m, log);
     }
 
@@ -95,7 +97,9 @@ async function main(): Promise<number> {
     let nova: NovaResult | undefined;
     if (plan.sections.includes('nova')) {
       const n = plan.nova;
-      log(`nova: ${n.warmup} warm-up + ${n.rounds} rounds of spawn through the compute service vs raw create + start, then ${n.spawns} of each ${n.concurrency} at a time`);
+      log(
+        `nova: ${n.warmup} warm-up + ${n.rounds} rounds of spawn through the compute service vs raw create + start, then ${n.spawns} of each ${n.concurrency} at a time`,
+      );
       const service = await startComputeService(writeHostConfig());
       try {
         nova = await runNovaBench({ engine, service, abort: abort.signal }, n, plan.settleMs, log);

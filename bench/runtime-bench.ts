@@ -45,7 +45,7 @@ export function formatRuntime(result: RuntimeResult): string {
     `| ${s.version} (${s.node}) | ${s.coldStart.summary.driver.median.toFixed(0)} ms | ${s.coldStart.summary.node.median.toFixed(0)} ms | ` +
     `${s.deploy.summary.deploy.median.toFixed(0)} ms | ${s.deploy.summary.baseline.median.toFixed(0)} ms | ${s.deploy.ratio.median.toFixed(2)} |`;
   return [
-    'Runtime: the driver on dockvisor\'s runtime and on the machine\'s own node (medians)',
+    "Runtime: the driver on dockvisor's runtime and on the machine's own node (medians)",
     '| node | vmm.mjs cold start | node -e 0 | deploy executable | raw baseline | deploy ratio |',
     '| --- | --- | --- | --- | --- | --- |',
     line(result.shipped),

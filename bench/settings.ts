@@ -132,7 +132,10 @@ function count(name: string, fallback: number, min: number): number {
 function sections(): Section[] {
   const raw = process.env.DVB_ONLY;
   if (raw === undefined || raw.trim() === '') return [...SECTIONS];
-  const chosen = raw.split(',').map((part) => part.trim()).filter(Boolean);
+  const chosen = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
   for (const part of chosen) {
     if (!(SECTIONS as readonly string[]).includes(part)) throw new Error(`DVB_ONLY: "${part}" is not one of ${SECTIONS.join(', ')}`);
   }
@@ -196,7 +199,10 @@ export function benchPlan(): BenchPlan {
     phaseRuns: count('DVB_PHASE_RUNS', 5, 0),
     settleMs: count('DVB_SETTLE_MS', 250, 0),
     childTimeoutMs: 60_000,
-    runTimeoutMs: (chosen.some((s) => s !== 'monitor') ? 15 * 60_000 : 0) + (chosen.includes('hosts') ? 10 * 60_000 : 0) + (chosen.includes('monitor') ? monitorTimeoutMs(monitor) : 0),
+    runTimeoutMs:
+      (chosen.some((s) => s !== 'monitor') ? 15 * 60_000 : 0) +
+      (chosen.includes('hosts') ? 10 * 60_000 : 0) +
+      (chosen.includes('monitor') ? monitorTimeoutMs(monitor) : 0),
   };
   const rounds = plan.deployWarmup + plan.deployRounds;
   const vms = rounds + plan.phaseRuns;

@@ -100,7 +100,8 @@ async function statsPass(engine: RawEngine, ids: string[], concurrency: number, 
       const callStarted = performance.now();
       const answer = await engine.request('GET', `/containers/${id}/stats?stream=false`, undefined, 120_000);
       if (answer.status === 404) return; // another user's VM removed meanwhile
-      if (answer.status !== 200) throw new Error(`engine: GET /containers/${id.slice(0, 12)}/stats answered ${answer.status}: ${answer.text.trim().slice(0, 200)}`);
+      if (answer.status !== 200)
+        throw new Error(`engine: GET /containers/${id.slice(0, 12)}/stats answered ${answer.status}: ${answer.text.trim().slice(0, 200)}`);
       figures(JSON.parse(answer.text) as StatsAnswer);
       callMs += performance.now() - callStarted;
     },

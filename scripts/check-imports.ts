@@ -18,12 +18,12 @@ import { fileURLToPath } from 'node:url';
 export const ENGINE_EXCEPTIONS: Record<string, string> = {
   'drivers/hosts/host-engine.ts': "opens a recorded host's engine over SSH: the wiring of a host record to the engine client",
   'drivers/hosts/ssh-session.ts': "checks host keys with the engine's known-hosts code, shared with the engine's SSH transport",
-  'drivers/images/host-disks.ts': "the host-images service commits and pulls through the engine client",
-  'drivers/images/registry-reach.ts': "pulls with registry reach and credentials through the engine client",
+  'drivers/images/host-disks.ts': 'the host-images service commits and pulls through the engine client',
+  'drivers/images/registry-reach.ts': 'pulls with registry reach and credentials through the engine client',
   'drivers/machine/host-transfer.ts': "pins the transferred host key with the engine's known-hosts fingerprint",
-  'drivers/machine/provision/context.ts': "provisioning probes the engine it has just installed",
-  'drivers/machine/provision/engine-probe-step.ts': "provisioning probes the engine it has just installed",
-  'drivers/opennebula/transfer/tm-config.ts': "reads the engine endpoint of a host from the TM configuration",
+  'drivers/machine/provision/context.ts': 'provisioning probes the engine it has just installed',
+  'drivers/machine/provision/engine-probe-step.ts': 'provisioning probes the engine it has just installed',
+  'drivers/opennebula/transfer/tm-config.ts': 'reads the engine endpoint of a host from the TM configuration',
   'drivers/opennebula/transfer/transfer-context.ts': "hands the host-images service each host's engine client",
   'drivers/cli/demo/demo.ts': 'the demo starts VMs on the local engine',
 };
@@ -94,7 +94,8 @@ export function checkImports(files: Map<string, string>): string[] {
     }
   }
   for (const file of [...Object.keys(ENGINE_EXCEPTIONS), ...Object.keys(OPENNEBULA_EXCEPTIONS)]) {
-    if (files.has(file) && !usedExceptions.has(file)) violations.push(`${file}: listed as an exception but no longer needs it (remove it from scripts/check-imports.ts)`);
+    if (files.has(file) && !usedExceptions.has(file))
+      violations.push(`${file}: listed as an exception but no longer needs it (remove it from scripts/check-imports.ts)`);
   }
   for (const cycle of packageCycles(edges)) {
     const witnesses = cycle.map((pkg, i) => edges.get(pkg)!.get(cycle[(i + 1) % cycle.length]!)!);

@@ -41,7 +41,10 @@ function layOut(stage: string, runtimeDir: string): void {
   place(join(repo, 'remotes/etc/vmm/dockvisor/dockvisor.conf'), PACKAGE_LAYOUT.hostConfig);
   place(join(repo, 'remotes/etc/tm/dockvisor/dockvisor.conf'), PACKAGE_LAYOUT.transferConfig);
   // `dockvisor opennebula install` places the remotes' etc/ from these: the conffiles, as the admin left them.
-  for (const [config, kind] of [[PACKAGE_LAYOUT.hostConfig, 'vmm'], [PACKAGE_LAYOUT.transferConfig, 'tm']] as const) {
+  for (const [config, kind] of [
+    [PACKAGE_LAYOUT.hostConfig, 'vmm'],
+    [PACKAGE_LAYOUT.transferConfig, 'tm'],
+  ] as const) {
     const link = join(stage, PACKAGE_LAYOUT.remotes, 'etc', kind, 'dockvisor/dockvisor.conf');
     mkdirSync(dirname(link), { recursive: true });
     symlinkSync(`/${config}`, link);
@@ -90,7 +93,12 @@ function writeDebianControl(stage: string, arch: RuntimeArch): void {
   writeFileSync(join(debian, 'conffiles'), `/${PACKAGE_LAYOUT.hostConfig}\n/${PACKAGE_LAYOUT.transferConfig}\n`);
   const sums = filesBelow(stage)
     .filter((file) => !file.startsWith('DEBIAN/'))
-    .map((file) => `${createHash('md5').update(readFileSync(join(stage, file))).digest('hex')}  ${file}`);
+    .map(
+      (file) =>
+        `${createHash('md5')
+          .update(readFileSync(join(stage, file)))
+          .digest('hex')}  ${file}`,
+    );
   writeFileSync(join(debian, 'md5sums'), `${sums.join('\n')}\n`);
   for (const file of readdirSync(debian)) chmodSync(join(debian, file), 0o644);
 }
@@ -127,7 +135,7 @@ function changelog(): string {
 /** What lintian says of the shipped runtime that is true by design, and why. */
 function lintianOverrides(): string {
   return [
-    '# The official Node.js binary, shipped as published (pinned by digest): its symbols and embedded libraries are upstream\'s.',
+    "# The official Node.js binary, shipped as published (pinned by digest): its symbols and embedded libraries are upstream's.",
     `dockvisor: unstripped-binary-or-object [${PACKAGE_LAYOUT.runtime}/bin/node]`,
     `dockvisor: embedded-library * [${PACKAGE_LAYOUT.runtime}/bin/node]`,
     '',

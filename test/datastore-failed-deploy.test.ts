@@ -46,26 +46,33 @@ const orders: [string, ((draft: VmDraft) => Promise<{ code: number | null; stder
   ['cleanup between the deletes', [deleteDisk, cleanup, deleteDir]],
 ];
 
-test.serial('terminate --hard after a deploy refused for a container of the same name that is not the VM\'s: the VM\'s disk tag and volumes go, that container stays', async (t) => {
-  const engine = host.engine.client();
-  t.teardown(async () => {
-    await engine.removeContainer('one-8339').catch(() => undefined);
-    await engine.close();
-  });
-  await engine.createContainer('one-8339', { Image: BASE_IMAGE, Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: 'none' } });
-  await engine.startContainer('one-8339');
-  for (const [round, steps] of [[deleteDisk, deleteDir], [cancel, deleteDisk, deleteDir], [deleteDir, deleteDisk, cancel]].entries()) {
-    const draft = await failedBoot(8339);
-    if (round === 0) {
-      const saved = await rig.runTm('mvds', diskPath(host.name, 8339, 0), draft.disks![0]!.source!, '8339', '101');
-      t.is(saved.code, 1, 'that container is not saved as the VM\'s disk either');
-      t.regex(saved.stderr, /a container named one-8339 exists on this host but is not this VM's/);
+test.serial(
+  "terminate --hard after a deploy refused for a container of the same name that is not the VM's: the VM's disk tag and volumes go, that container stays",
+  async (t) => {
+    const engine = host.engine.client();
+    t.teardown(async () => {
+      await engine.removeContainer('one-8339').catch(() => undefined);
+      await engine.close();
+    });
+    await engine.createContainer('one-8339', { Image: BASE_IMAGE, Cmd: ['sleep', 'infinity'], HostConfig: { NetworkMode: 'none' } });
+    await engine.startContainer('one-8339');
+    for (const [round, steps] of [
+      [deleteDisk, deleteDir],
+      [cancel, deleteDisk, deleteDir],
+      [deleteDir, deleteDisk, cancel],
+    ].entries()) {
+      const draft = await failedBoot(8339);
+      if (round === 0) {
+        const saved = await rig.runTm('mvds', diskPath(host.name, 8339, 0), draft.disks![0]!.source!, '8339', '101');
+        t.is(saved.code, 1, "that container is not saved as the VM's disk either");
+        t.regex(saved.stderr, /a container named one-8339 exists on this host but is not this VM's/);
+      }
+      for (const step of steps) await step(draft);
+      t.deepEqual(await rig.leftovers(host, 8339), ['container one-8339'], steps.map((step) => step.name).join(', '));
+      t.true((await engine.inspectContainer('one-8339')).State.Running, 'the other container is left alone');
     }
-    for (const step of steps) await step(draft);
-    t.deepEqual(await rig.leftovers(host, 8339), ['container one-8339'], steps.map((step) => step.name).join(', '));
-    t.true((await engine.inspectContainer('one-8339')).State.Running, 'the other container is left alone');
-  }
-});
+  },
+);
 
 for (const [index, [name, steps]] of orders.entries()) {
   test.serial(`terminate --hard after a failed deploy leaves nothing on the host: ${name}`, async (t) => {

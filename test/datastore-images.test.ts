@@ -80,24 +80,27 @@ async function markerOf(source: string): Promise<string> {
   }
 }
 
-test.serial('an image from another registry, a docker save tarball, a root filesystem tarball, an OCI layout and a URL are each stored pinned by digest', async (t) => {
-  const cases: [number, string][] = [
-    [9801, `docker://${upstreamRepo}:1`],
-    [9802, `/var/lib/one/docker://${upstreamRepo}:1`],
-    [9803, join(files, 'saved.tar')],
-    [9804, join(files, 'rootfs.tar.gz')],
-    [9810, join(files, 'oci-layout.tar')],
-    [9805, 'http://127.0.0.1:5402/saved.tar'],
-  ];
-  for (const [imageId, path] of cases) {
-    const output = await registered(imageId, path);
-    t.regex(output, SOURCE, path);
-    t.is(SOURCE.exec(output)![1], String(imageId));
-    t.is(await markerOf(output), 'from-upstream', `the image registered from ${path} has the upstream content`);
-  }
-});
+test.serial(
+  'an image from another registry, a docker save tarball, a root filesystem tarball, an OCI layout and a URL are each stored pinned by digest',
+  async (t) => {
+    const cases: [number, string][] = [
+      [9801, `docker://${upstreamRepo}:1`],
+      [9802, `/var/lib/one/docker://${upstreamRepo}:1`],
+      [9803, join(files, 'saved.tar')],
+      [9804, join(files, 'rootfs.tar.gz')],
+      [9810, join(files, 'oci-layout.tar')],
+      [9805, 'http://127.0.0.1:5402/saved.tar'],
+    ];
+    for (const [imageId, path] of cases) {
+      const output = await registered(imageId, path);
+      t.regex(output, SOURCE, path);
+      t.is(SOURCE.exec(output)![1], String(imageId));
+      t.is(await markerOf(output), 'from-upstream', `the image registered from ${path} has the upstream content`);
+    }
+  },
+);
 
-test.serial('from a multi-platform image, the variant of this machine\'s platform is stored', async (t) => {
+test.serial("from a multi-platform image, the variant of this machine's platform is stored", async (t) => {
   const output = await registered(9811, 'docker://127.0.0.1:5407/dvt/multi:1');
   t.true(output.includes(`@${multiPlatformDigest} `), output);
   t.is(await markerOf(output), 'from-upstream');
@@ -131,7 +134,10 @@ test.serial('clone shares the blobs, mkfs makes an empty datablock, rm deletes a
 
   const during = await usedMb();
   t.true(during >= before + 2, `the unique image counts in USED_MB (${before} -> ${during})`);
-  for (const [imageId, src] of [[9807, source], [9808, clone.stdout.split(' ')[0]!]] as const) {
+  for (const [imageId, src] of [
+    [9807, source],
+    [9808, clone.stdout.split(' ')[0]!],
+  ] as const) {
     const removed = await runDs('rm', { imageId, registry: registryAddress, source: src });
     t.is(removed.code, 0, removed.stderr);
     t.deepEqual(await registry.listTags(`dockvisor/image-${imageId}`), []);
@@ -140,12 +146,18 @@ test.serial('clone shares the blobs, mkfs makes an empty datablock, rm deletes a
   t.is((await runDs('rm', { imageId: 9807, registry: registryAddress, source })).code, 0, 'a second rm succeeds');
   t.is(await usedMb(), before, 'USED_MB is back where it was');
   execFileSync('/usr/bin/docker-registry', ['garbage-collect', join(datastore.storage, '../config.yml')], { stdio: 'ignore' });
-  t.true(datastore.storedBytes() - bytesBefore < 1_000_000, 'the registry\'s garbage collection frees the disk space');
+  t.true(datastore.storedBytes() - bytesBefore < 1_000_000, "the registry's garbage collection frees the disk space");
 });
 
 test.serial('bad input gets one clear line, a non-zero exit and leaves nothing in the registry', async (t) => {
   const traversal = join(files, 'traversal.tar');
-  writeFileSync(traversal, tarArchive([{ name: 'etc/ok', content: Buffer.from('ok') }, { name: '../../escape', content: Buffer.from('x') }]));
+  writeFileSync(
+    traversal,
+    tarArchive([
+      { name: 'etc/ok', content: Buffer.from('ok') },
+      { name: '../../escape', content: Buffer.from('x') },
+    ]),
+  );
   const truncated = join(files, 'truncated.tar');
   writeFileSync(truncated, readFileSync(join(files, 'saved.tar')).subarray(0, 200_000));
   const cases: [string, RegExp][] = [
@@ -176,25 +188,28 @@ test.serial('bad input gets one clear line, a non-zero exit and leaves nothing i
   t.is(unsupported.stderr, 'snap_flatten: not supported by dockvisor\n');
 });
 
-test.serial('a registry asking for a token is answered: anonymously to pull, with the datastore\'s credentials to push; a refusal never shows them', async (t) => {
-  const pulled = await registered(9831, 'docker://127.0.0.1:5407/dvt/marked:1');
-  t.is(await markerOf(pulled), 'from-upstream', 'copied through anonymous token authentication');
+test.serial(
+  "a registry asking for a token is answered: anonymously to pull, with the datastore's credentials to push; a refusal never shows them",
+  async (t) => {
+    const pulled = await registered(9831, 'docker://127.0.0.1:5407/dvt/marked:1');
+    t.is(await markerOf(pulled), 'from-upstream', 'copied through anonymous token authentication');
 
-  const credentials = join(files, 'credentials');
-  writeFileSync(credentials, `${CREDENTIALS.username}:${CREDENTIALS.password}\n`, { mode: 0o600 });
-  const behindTokens = { imageId: 9832, registry: '127.0.0.1:5407', credentials, path: `docker://${upstreamRepo}:1` };
-  const pushed = await runDs('cp', behindTokens);
-  t.is(pushed.code, 0, pushed.stderr);
-  t.regex(pushed.stdout, /^docker:\/\/127\.0\.0\.1:5407\/dockvisor\/image-9832@sha256:/);
-  t.deepEqual(await new RegistryClient({ address: upstream.address, tls: false }).listTags('dockvisor/image-9832'), ['current']);
+    const credentials = join(files, 'credentials');
+    writeFileSync(credentials, `${CREDENTIALS.username}:${CREDENTIALS.password}\n`, { mode: 0o600 });
+    const behindTokens = { imageId: 9832, registry: '127.0.0.1:5407', credentials, path: `docker://${upstreamRepo}:1` };
+    const pushed = await runDs('cp', behindTokens);
+    t.is(pushed.code, 0, pushed.stderr);
+    t.regex(pushed.stdout, /^docker:\/\/127\.0\.0\.1:5407\/dockvisor\/image-9832@sha256:/);
+    t.deepEqual(await new RegistryClient({ address: upstream.address, tls: false }).listTags('dockvisor/image-9832'), ['current']);
 
-  writeFileSync(credentials, `${CREDENTIALS.username}:wrong-${CREDENTIALS.password}\n`, { mode: 0o600 });
-  const refused = await runDs('cp', { ...behindTokens, imageId: 9833 });
-  t.is(refused.code, 1);
-  t.regex(refused.stderr, /token service 127\.0\.0\.1:5407 refused \(401\); check REGISTRY_CREDENTIALS/);
-  t.false(refused.stderr.includes(CREDENTIALS.password), 'the password is in no message');
-  t.false(refused.stderr.includes(Buffer.from(`${CREDENTIALS.username}:wrong-${CREDENTIALS.password}`).toString('base64')));
-});
+    writeFileSync(credentials, `${CREDENTIALS.username}:wrong-${CREDENTIALS.password}\n`, { mode: 0o600 });
+    const refused = await runDs('cp', { ...behindTokens, imageId: 9833 });
+    t.is(refused.code, 1);
+    t.regex(refused.stderr, /token service 127\.0\.0\.1:5407 refused \(401\); check REGISTRY_CREDENTIALS/);
+    t.false(refused.stderr.includes(CREDENTIALS.password), 'the password is in no message');
+    t.false(refused.stderr.includes(Buffer.from(`${CREDENTIALS.username}:wrong-${CREDENTIALS.password}`).toString('base64')));
+  },
+);
 
 test.serial('the recorded cp, stat and monitor messages are read as oned sends them', async (t) => {
   for (const action of ['stat', 'cp', 'monitor']) {
@@ -270,18 +285,43 @@ function lyingRegistry(port: number): Promise<Server> {
       return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: basic ? 'push-token' : 'pull-token' }));
     }
     if (url.startsWith('/v2/dvt/liar/manifests/')) {
-      const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: `sha256:${'0'.repeat(64)}`, size: 2 }, layers: [] });
-      return void response.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json', 'docker-content-digest': `sha256:${'1'.repeat(64)}` }).end(body);
+      const body = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: { digest: `sha256:${'0'.repeat(64)}`, size: 2 },
+        layers: [],
+      });
+      return void response
+        .writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json', 'docker-content-digest': `sha256:${'1'.repeat(64)}` })
+        .end(body);
     }
     if (url === '/v2/dvt/multi/manifests/1' && request.headers.authorization) {
-      const entry = (architecture: string, digest: string) => ({ mediaType: 'application/vnd.docker.distribution.manifest.v2+json', digest, size: 1, platform: { architecture, os: 'linux' } });
+      const entry = (architecture: string, digest: string) => ({
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        digest,
+        size: 1,
+        platform: { architecture, os: 'linux' },
+      });
       const other = engineArchitecture() === 'arm64' ? 'amd64' : 'arm64';
-      const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [entry(other, `sha256:${'2'.repeat(64)}`), entry(engineArchitecture(), multiPlatformDigest)] });
+      const body = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: [entry(other, `sha256:${'2'.repeat(64)}`), entry(engineArchitecture(), multiPlatformDigest)],
+      });
       return void response.writeHead(200, { 'content-type': 'application/vnd.oci.image.index.v1+json' }).end(request.method === 'HEAD' ? undefined : body);
     }
     if (url.startsWith('/v2/dvt/tampered/manifests/')) {
       const config = Buffer.from('{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}');
-      const body = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: `sha256:${createHash('sha256').update(config).digest('hex')}`, size: config.length }, layers: [] });
+      const body = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          digest: `sha256:${createHash('sha256').update(config).digest('hex')}`,
+          size: config.length,
+        },
+        layers: [],
+      });
       return void response.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json' }).end(body);
     }
     if (url.startsWith('/v2/dvt/tampered/blobs/')) return void response.writeHead(200, { 'content-type': 'application/octet-stream' }).end('{"tampered":true}');
@@ -290,7 +330,9 @@ function lyingRegistry(port: number): Promise<Server> {
     if (token !== 'Bearer push-token' && !(reading && token === 'Bearer pull-token')) {
       const repository = /^\/v2\/(.+?)\/(?:manifests|blobs|tags)\//.exec(url)?.[1] ?? '';
       return void response
-        .writeHead(401, { 'www-authenticate': `Bearer realm="${origin}/token",service="dvt",scope="repository:${repository}:${reading ? 'pull' : 'pull,push'}"` })
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="${origin}/token",service="dvt",scope="repository:${repository}:${reading ? 'pull' : 'pull,push'}"`,
+        })
         .end('{"errors":[{"code":"UNAUTHORIZED"}]}');
     }
     const headers = { ...request.headers, host: upstream.address };

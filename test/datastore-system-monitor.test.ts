@@ -63,7 +63,9 @@ function monitorRun(url: string, stdin: string, argv = ['100']): Promise<{ code:
 }
 
 test('tm monitor: the system datastore holds what its dockvisor hosts report of their Docker storage', async (t) => {
-  const pool = hostPoolWith('<DATASTORES><DISK_USAGE><![CDATA[0]]></DISK_USAGE><FREE_DISK><![CDATA[30000]]></FREE_DISK><MAX_DISK><![CDATA[50000]]></MAX_DISK><USED_DISK><![CDATA[20000]]></USED_DISK></DATASTORES>');
+  const pool = hostPoolWith(
+    '<DATASTORES><DISK_USAGE><![CDATA[0]]></DISK_USAGE><FREE_DISK><![CDATA[30000]]></FREE_DISK><MAX_DISK><![CDATA[50000]]></MAX_DISK><USED_DISK><![CDATA[20000]]></USED_DISK></DATASTORES>',
+  );
   await withOned(pool, async (url) => {
     const result = await monitorRun(url, Buffer.from(systemDatastore).toString('base64'));
     t.is(result.code, 0, result.stderr);
@@ -87,7 +89,11 @@ test('tm monitor: no oned, no credentials or a hostile document is one line and 
   const closed = await monitorRun('http://127.0.0.1:9/RPC2', Buffer.from(systemDatastore).toString('base64'));
   t.is(closed.code, 1);
   t.regex(closed.stderr, /^dockvisor tm monitor: one\.hostpool\.info: cannot talk to oned at http:\/\/127\.0\.0\.1:9\/RPC2: [^\n]+\n$/);
-  for (const stdin of ['not base64 !', Buffer.from('<!DOCTYPE x [<!ENTITY a "b">]><DS_DRIVER_ACTION_DATA/>').toString('base64'), Buffer.from('<DS_DRIVER_ACTION_DATA><DATASTORE><ID>x;rm</ID></DATASTORE></DS_DRIVER_ACTION_DATA>').toString('base64')]) {
+  for (const stdin of [
+    'not base64 !',
+    Buffer.from('<!DOCTYPE x [<!ENTITY a "b">]><DS_DRIVER_ACTION_DATA/>').toString('base64'),
+    Buffer.from('<DS_DRIVER_ACTION_DATA><DATASTORE><ID>x;rm</ID></DATASTORE></DS_DRIVER_ACTION_DATA>').toString('base64'),
+  ]) {
     const result = await monitorRun('http://127.0.0.1:9/RPC2', stdin);
     t.is(result.code, 1, stdin);
     t.regex(result.stderr, /^dockvisor tm monitor: [^\n]+\n$/);

@@ -59,7 +59,10 @@ test.after.always(async () => {
 function recordedMv(file: string, host: string, vid: number, disk?: DiskDraft, frontEnd = FRONT_END): string[] {
   const [src, dst, , ds] = readFileSync(join(recorded, file), 'utf8').trim().split('\n') as [string, string, string, string];
   const place = (path: string) =>
-    path.replace(/^localhost:/, `${host}:`).replace(/^vm:/, `${frontEnd}:`).replace(/\/520$/, `/${vid}${disk ? `/disk.${disk.diskId}` : ''}`);
+    path
+      .replace(/^localhost:/, `${host}:`)
+      .replace(/^vm:/, `${frontEnd}:`)
+      .replace(/\/520$/, `/${vid}${disk ? `/disk.${disk.diskId}` : ''}`);
   return [place(src), place(dst), String(vid), disk?.imageId !== undefined ? '101' : ds];
 }
 
@@ -218,7 +221,7 @@ test.serial('the front-end is this machine by its host name when the transfer co
   await terminate(hostA, draft);
 });
 
-test.serial('a move to the front-end that does not name the VM\'s directory is refused and leaves the VM running', async (t) => {
+test.serial("a move to the front-end that does not name the VM's directory is refused and leaves the VM running", async (t) => {
   const draft = await imageVm(8306);
   await boot(hostA, draft);
   const result = await rig.runTm('mv', `${hostA.name}:/etc`, `${FRONT_END}:/etc`, '8306', '100');

@@ -31,11 +31,10 @@ test('the root disk from the datastore wins over DOCKVISOR/IMAGE; other disks an
     { volume: 'one-9880-context', containerPath: '/context', readOnly: true, optional: true },
   ]);
   const mounts = containerConfig(vm.spec, defaultHostConfig()).HostConfig?.Mounts;
-  t.deepEqual(mounts?.map((m) => `${m.Source}:${m.Target}:${m.ReadOnly ? 'ro' : 'rw'}`), [
-    'one-9880-disk-1:/media/sdb:rw',
-    'one-9880-disk-2:/srv/scratch:rw',
-    'one-9880-context:/context:ro',
-  ]);
+  t.deepEqual(
+    mounts?.map((m) => `${m.Source}:${m.Target}:${m.ReadOnly ? 'ro' : 'rw'}`),
+    ['one-9880-disk-1:/media/sdb:rw', 'one-9880-disk-2:/srv/scratch:rw', 'one-9880-context:/context:ro'],
+  );
 });
 
 test('without dockvisor transfers the image and the stop behaviour are as before, and no volume is mounted', (t) => {
@@ -54,7 +53,10 @@ test('without dockvisor transfers the image and the stop behaviour are as before
 
 test('a disk TARGET that is not a plain absolute path or device name is refused', (t) => {
   for (const target of ['/srv/../etc', '/srv/./x', '/a b', 'sd$(reboot)', '/context', '//']) {
-    const disks = [{ diskId: 0, source: SOURCE, tmMad: 'dockvisor' }, { diskId: 1, type: 'fs', target }];
+    const disks = [
+      { diskId: 0, source: SOURCE, tmMad: 'dockvisor' },
+      { diskId: 1, type: 'fs', target },
+    ];
     t.throws(() => parseVmDocument(vmXml(draft({ disks }))), { message: /DISK 1 TARGET .* is not/ }, target);
   }
 });

@@ -150,7 +150,7 @@ test.serial('transfers to one host at the same time share the registry port on i
   for (const vid of vids) t.deepEqual(await leftovers(hosts.b, vid), []);
 });
 
-test.serial('terminating a VM that never reached the VMM again (suspended, undeployed) removes it in the transfer\'s delete', async (t) => {
+test.serial("terminating a VM that never reached the VMM again (suspended, undeployed) removes it in the transfer's delete", async (t) => {
   const draft = vm(9863, sources.registry!);
   await boot(hosts.b, draft);
   await tm('delete', diskPath(hosts.b, 9863, 0), '9863', '101');
@@ -251,7 +251,10 @@ test.serial('a transfer with a bad SOURCE or host path fails in one line and lea
     [['/var/lib/one/datastores/101/abc', diskPath(hosts.a, 9873, 0), '9873', '101'], /is not a docker:\/\/ image of a dockvisor datastore/],
     [[sources.registry!, `dvt-da;touch /tmp/dvt-pwned:${sysDir(9873)}/disk.0`, '9873', '101'], /is not <host>:<absolute path>/],
     [[sources.registry!, diskPath(hosts.a, 9873, 0), '98 73', '101'], /VM id "98 73" is not a whole number/],
-    [[sources.registry!, 'dvt-unknown-host:/var/lib/one/datastores/100/9873/disk.0', '9873', '101'], /host dvt-unknown-host: the SSH key \/root\/.ssh\/id_rsa cannot be read|SSH connection to dvt-unknown-host:22 failed/],
+    [
+      [sources.registry!, 'dvt-unknown-host:/var/lib/one/datastores/100/9873/disk.0', '9873', '101'],
+      /host dvt-unknown-host: the SSH key \/root\/.ssh\/id_rsa cannot be read|SSH connection to dvt-unknown-host:22 failed/,
+    ],
   ];
   for (const [argv, expected] of cases) {
     const result = await runTm('clone', argv, tmConfig);
@@ -271,7 +274,14 @@ test.serial('a host that is the front-end itself (reached as localhost) pulls fr
   const key = join(stateDir, 'ds-vms-localhost.key');
   writeFileSync(key, sshd.privateKey, { mode: 0o600 });
   const config = join(stateDir, 'ds-vms-localhost.conf');
-  writeFileSync(config, JSON.stringify({ hosts: { localhost: { address: '127.0.0.1', port: sshd.port, user: 'root', privateKeyPath: key, engineSocket: ENGINE_SOCKET, hostKeySha256: sshd.hostKeySha256 } } }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      hosts: {
+        localhost: { address: '127.0.0.1', port: sshd.port, user: 'root', privateKeyPath: key, engineSocket: ENGINE_SOCKET, hostKeySha256: sshd.hostKeySha256 },
+      },
+    }),
+  );
   const draft = vm(9874, sources.registry!);
   const disk = `localhost:${sysDir(9874)}/disk.0`;
   const localVmm = testConfigPath({ engineSocket: ENGINE_SOCKET }, 'ds-vms-localhost.json');

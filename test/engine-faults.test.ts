@@ -45,7 +45,9 @@ async function startFakeEngine(name: string, engineApi = '1.41'): Promise<FakeEn
     const version = /^\/v(1\.\d+)\//.exec(url.pathname)?.[1];
     if (!version) return json(400, { message: `unversioned path ${url.pathname}` });
     if (version !== engineApi) {
-      return json(400, { message: `client version ${version} is too old. Minimum supported API version is ${engineApi}, please upgrade your client to a newer version` });
+      return json(400, {
+        message: `client version ${version} is too old. Minimum supported API version is ${engineApi}, please upgrade your client to a newer version`,
+      });
     }
     const route = url.pathname.split('/').at(-1);
     switch (route) {
@@ -98,10 +100,17 @@ async function startFakeEngine(name: string, engineApi = '1.41'): Promise<FakeEn
 const exchanges: Record<string, (socketPath: string) => HttpExchange | undefined> = {
   'node http': () => undefined, // the client's own exchange for a unix endpoint
   'channel pool': (socketPath) => {
-    const pool = new ChannelPool(() => new Promise((resolve, reject) => {
-      const socket = connect(socketPath, () => resolve(socket)).once('error', reject);
-    }), 16);
-    return new ChannelExchange(() => pool, async () => pool.destroy());
+    const pool = new ChannelPool(
+      () =>
+        new Promise((resolve, reject) => {
+          const socket = connect(socketPath, () => resolve(socket)).once('error', reject);
+        }),
+      16,
+    );
+    return new ChannelExchange(
+      () => pool,
+      async () => pool.destroy(),
+    );
   },
 };
 
@@ -204,9 +213,7 @@ for (const [label, exchange] of Object.entries(exchanges)) {
     // A longer timeout here: calls queued behind the hanging ones count their wait against it.
     const { engine } = await setup(t, `${serial++}`, exchange, 3000);
     const routes = Array.from({ length: 40 }, (_, i) => ['ok', 'boom', 'cut-body', 'conflict', 'hang'][i % 5]! + `-${i}`);
-    const outcomes = await Promise.allSettled(
-      routes.map((r) => get(engine, r.startsWith('ok') ? r : r.replace(/-\d+$/, ''))),
-    );
+    const outcomes = await Promise.allSettled(routes.map((r) => get(engine, r.startsWith('ok') ? r : r.replace(/-\d+$/, ''))));
     outcomes.forEach((outcome, i) => {
       const kind = routes[i]!.replace(/-\d+$/, '');
       if (kind === 'ok') t.is(outcome.status, 'fulfilled', `${routes[i]}: ${(outcome as PromiseRejectedResult).reason?.message}`);

@@ -46,7 +46,7 @@ test('negotiates the API version with the engine through /_ping', async (t) => {
   t.is(await engine.transport.negotiatedVersion(), negotiated, 'negotiated once, then remembered');
 });
 
-test('inspecting a missing container is an EngineNotFoundError in the caller\'s words', async (t) => {
+test("inspecting a missing container is an EngineNotFoundError in the caller's words", async (t) => {
   const engine = freshClient();
   t.teardown(() => engine.close());
   const error = await t.throwsAsync(engine.inspectContainer('nosuch-xyz'), { instanceOf: EngineNotFoundError });
@@ -85,7 +85,10 @@ test('creates, starts, lists, stops and removes a container', async (t) => {
     'the label filter finds the container',
   );
   const unrelated = await engine.listContainers([`${TEST_LABEL}=no-such-value-${name}`]);
-  t.false(unrelated.some((c) => c.Id === id), 'another label value does not');
+  t.false(
+    unrelated.some((c) => c.Id === id),
+    'another label value does not',
+  );
 
   // sleep ignores SIGTERM as PID 1, so a 1 s grace ends in SIGKILL.
   await engine.stopContainer(name, 1);

@@ -72,10 +72,12 @@ const waitFor = (engine: EngineClient, name: string) =>
 function inFlight(engine: EngineClient, count: number) {
   let settled = 0;
   const calls = Array.from({ length: count }, () =>
-    waitFor(engine, waiter).then(
-      () => ({ ok: true, at: performance.now(), error: undefined as unknown }),
-      (error: unknown) => ({ ok: false, at: performance.now(), error }),
-    ).finally(() => settled++),
+    waitFor(engine, waiter)
+      .then(
+        () => ({ ok: true, at: performance.now(), error: undefined as unknown }),
+        (error: unknown) => ({ ok: false, at: performance.now(), error }),
+      )
+      .finally(() => settled++),
   );
   return { calls, settled: () => settled };
 }
@@ -105,7 +107,7 @@ test.serial('version() over SSH negotiates the API version with the remote engin
   const version = await engine.version();
   t.log(`first call over SSH (connect, handshake, channel, _ping, /version): ${(performance.now() - started).toFixed(0)} ms`);
   t.regex(version.ApiVersion, /^1\.\d+$/);
-  t.is(await engine.transport.negotiatedVersion(), (await local.transport.negotiatedVersion()));
+  t.is(await engine.transport.negotiatedVersion(), await local.transport.negotiatedVersion());
   t.is(engine.transport.describe(), 'engine on 127.0.0.1');
   const inspected = await engine.inspectContainer(waiter);
   t.true(inspected.State.Running);
@@ -123,7 +125,10 @@ test.serial('200 concurrent calls share one SSH connection and all succeed', asy
   const results = await Promise.allSettled(pending);
   const elapsed = performance.now() - started;
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  t.deepEqual(failed.map((r) => String(r.reason)), []);
+  t.deepEqual(
+    failed.map((r) => String(r.reason)),
+    [],
+  );
   t.is(during, 1, 'one TCP connection to sshd while the calls run');
   t.is(sshd!.establishedConnections(), 1, 'and still one afterwards');
   t.log(`200 concurrent calls (inspect and version) over one SSH connection: ${elapsed.toFixed(0)} ms`);
@@ -161,7 +166,10 @@ test.serial('cutting the SSH connection fails every in-flight call at once; the 
   t.true(sshd!.cutConnections() > 0, 'killed the per-connection sshd processes');
   const outcomes = await Promise.all(calls);
   const slowest = Math.max(...outcomes.map((o) => o.at - cutAt));
-  t.true(outcomes.every((o) => !o.ok), 'no call succeeded');
+  t.true(
+    outcomes.every((o) => !o.ok),
+    'no call succeeded',
+  );
   for (const outcome of outcomes) {
     t.true(outcome.error instanceof EngineError, String(outcome.error));
     t.regex((outcome.error as Error).message, /closed|ECONNRESET/);
@@ -230,7 +238,10 @@ test.serial('a corrupted SSH stream followed by a reset fails the calls without 
   const corruptedAt = performance.now();
   relay.corrupt();
   const outcomes = await Promise.all(calls);
-  t.true(outcomes.every((o) => !o.ok && o.error instanceof EngineError), 'every in-flight call failed with an EngineError');
+  t.true(
+    outcomes.every((o) => !o.ok && o.error instanceof EngineError),
+    'every in-flight call failed with an EngineError',
+  );
   const slowest = Math.max(...outcomes.map((o) => o.at - corruptedAt));
   t.true(slowest < 5000, `failed within ${slowest.toFixed(0)} ms`);
   // The reset arrives after ssh2 has already reported the bad packet: give that second error time to surface.
@@ -243,7 +254,10 @@ test.serial('a corrupted SSH stream followed by a reset fails the calls without 
 test.serial('without a pinned fingerprint, the host key must be in the known_hosts file named', async (t) => {
   const dir = join(stateDir, 'engine-ssh-known-hosts');
   mkdirSync(dir, { recursive: true });
-  const hostKey = readFileSync(join(stateDir, 'sshd-engine-ssh', 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  const hostKey = readFileSync(join(stateDir, 'sshd-engine-ssh', 'host_ed25519.pub'), 'utf8')
+    .split(' ')
+    .slice(0, 2)
+    .join(' ');
   const listed = join(dir, 'known_hosts');
   writeFileSync(listed, `# comment\n[127.0.0.1]:${sshd!.port} ${hostKey}\n`);
   t.regex((await sshClient(t, { hostKeySha256: undefined, knownHostsFile: listed }).version()).ApiVersion, /^1\.\d+$/);

@@ -18,7 +18,10 @@ test('a host has its online CPUs and its total memory, read through its HostAcce
 
 test('a VM asking for more memory or CPUs than its host has is refused in one line naming both figures', async (t) => {
   await t.notThrowsAsync(checkFitsHost({ vmId: '7', cpu: 7, vcpu: 7, memoryMb: 2048 }, node1));
-  await t.throwsAsync(checkFitsHost({ vmId: '7', memoryMb: 2049 }, node1), { name: 'InvalidInputError', message: 'VM 7: MEMORY 2049 MB is more than node1 has (2048 MB)' });
+  await t.throwsAsync(checkFitsHost({ vmId: '7', memoryMb: 2049 }, node1), {
+    name: 'InvalidInputError',
+    message: 'VM 7: MEMORY 2049 MB is more than node1 has (2048 MB)',
+  });
   await t.throwsAsync(checkFitsHost({ vmId: '7', cpu: 7.5 }, node1), { message: 'VM 7: CPU 7.5 is more than node1 has (7 CPUs)' });
   await t.throwsAsync(checkFitsHost({ vmId: '7', cpu: 1, vcpu: 8 }, node1), { message: 'VM 7: VCPU 8 is more than node1 has (7 CPUs)' });
 });

@@ -42,14 +42,17 @@ test('a Debian host without Ruby and rsync gets ruby, ruby-sqlite3 and rsync in 
   t.deepEqual(await opennebulaToolsStep.check(context), { ok: false, detail: 'missing ruby, rsync' });
   await opennebulaToolsStep.apply!(context);
   context.forgetFacts();
-  t.deepEqual(await opennebulaToolsStep.check(context), { ok: true, detail: "ruby /usr/bin/ruby with the monitoring client's libraries, rsync /usr/bin/rsync" });
+  t.deepEqual(await opennebulaToolsStep.check(context), {
+    ok: true,
+    detail: "ruby /usr/bin/ruby with the monitoring client's libraries, rsync /usr/bin/rsync",
+  });
   t.deepEqual(packageCommands(host), [
     'apt-get -o DPkg::Lock::Timeout=300 update -q',
     'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends ruby rsync ruby-sqlite3',
   ]);
 });
 
-test("a Fedora host whose Ruby lacks libraries the monitoring client loads gets the packages that provide them, by what they provide", async (t) => {
+test('a Fedora host whose Ruby lacks libraries the monitoring client loads gets the packages that provide them, by what they provide', async (t) => {
   const installed = new Set(['ruby', 'rsync', ...WITH_RUBY.filter((library) => library !== 'base64')]);
   const host = hostWith(installed, { 'rubygem(base64)': ['base64'], 'rubygem(rexml)': ['rexml/document'], 'rubygem(sqlite3)': ['sqlite3'] });
   const context = contextOn(host, FEDORA);
@@ -62,7 +65,12 @@ test("a Fedora host whose Ruby lacks libraries the monitoring client loads gets 
 
 test('a Fedora host without Ruby: ruby and sqlite3 first, then what that ruby still cannot load', async (t) => {
   const installed = new Set(['rsync']);
-  const host = hostWith(installed, { ruby: ['ruby', ...WITH_RUBY.filter((library) => library !== 'base64')], 'rubygem(sqlite3)': ['sqlite3'], 'rubygem(base64)': ['base64'], 'rubygem(rexml)': ['rexml/document'] });
+  const host = hostWith(installed, {
+    ruby: ['ruby', ...WITH_RUBY.filter((library) => library !== 'base64')],
+    'rubygem(sqlite3)': ['sqlite3'],
+    'rubygem(base64)': ['base64'],
+    'rubygem(rexml)': ['rexml/document'],
+  });
   const context = contextOn(host, FEDORA);
   t.deepEqual(await opennebulaToolsStep.check(context), { ok: false, detail: 'missing ruby' });
   await opennebulaToolsStep.apply!(context);

@@ -105,15 +105,36 @@ test.after.always(async () => {
 test.serial('create runs every step over SSH, registers the host with OpenNebula and records it', async (t) => {
   const allocate = replay('host-allocate');
   const info = replay('host-info', 2); // read back after allocating, then checked
-  const summary = await createHost(store, 'pa', createOptions(hostA, { hostName: 'fixture-host', clusterId: -1 }), { knownHostsFile: knownHosts, acceptNewHostKey: true, env }, silentProgress);
+  const summary = await createHost(
+    store,
+    'pa',
+    createOptions(hostA, { hostName: 'fixture-host', clusterId: -1 }),
+    { knownHostsFile: knownHosts, acceptNewHostKey: true, env },
+    silentProgress,
+  );
   t.true(allocate.isDone() && info.isDone());
   t.true(summary.changes >= 4, `changes: ${summary.changes}`);
   const record = store.get('pa');
   t.is(record.oneHostId, 2);
-  t.deepEqual(Object.keys(record.steps), ['ssh', 'os', 'engine', 'tools', 'runtime', 'opennebula-tools', 'engine-access', 'sudoers', 'engine-config', 'engine-probe', 'register']);
+  t.deepEqual(Object.keys(record.steps), [
+    'ssh',
+    'os',
+    'engine',
+    'tools',
+    'runtime',
+    'opennebula-tools',
+    'engine-access',
+    'sudoers',
+    'engine-config',
+    'engine-probe',
+    'register',
+  ]);
   t.true(Object.values(record.steps).every((step) => step.done));
   t.regex(readFileSync(knownHosts, 'utf8'), /^198\.18\.73\.11 ssh-ed25519 AAAA/m, 'the accepted key is recorded the way OpenSSH records it');
-  t.regex(readFileSync(`/etc/sudoers.d/dockvisor-${ONE_USER}`, 'utf8'), new RegExp(`^${ONE_USER} ALL=\\(root\\) NOPASSWD: /\\S+/ip, /\\S+/nsenter, /\\S+/iptables, /\\S+/tee`, 'm'));
+  t.regex(
+    readFileSync(`/etc/sudoers.d/dockvisor-${ONE_USER}`, 'utf8'),
+    new RegExp(`^${ONE_USER} ALL=\\(root\\) NOPASSWD: /\\S+/ip, /\\S+/nsenter, /\\S+/iptables, /\\S+/tee`, 'm'),
+  );
   t.true(execFileSync('id', ['-nG', ONE_USER], { encoding: 'utf8' }).split(/\s+/).includes('docker'));
   const daemon = JSON.parse(readFileSync(hostA.engine.configFile, 'utf8'));
   t.is(daemon['live-restore'], true);
@@ -144,15 +165,22 @@ test.serial('provision on a healthy host changes nothing and does not restart th
 });
 
 test.serial('an unknown host key needs --accept-new-host-key; a changed one is always refused', async (t) => {
-  const error = await t.throwsAsync(createHost(store, 'pb', createOptions(hostB, false), { knownHostsFile: knownHosts, env }, silentProgress), { instanceOf: ProvisionError });
+  const error = await t.throwsAsync(createHost(store, 'pb', createOptions(hostB, false), { knownHostsFile: knownHosts, env }, silentProgress), {
+    instanceOf: ProvisionError,
+  });
   t.regex(error!.message, /host key of 198\.18\.73\.12:22 .* is not in .*known_hosts; check it and pass --accept-new-host-key/);
   t.is(store.get('pb').steps.ssh?.done, false, 'the record stays, to resume');
   store.remove('pb');
 
   const otherKnownHosts = join(work, 'known_hosts.changed');
-  const otherKey = readFileSync(join(stateDir, 'sshd-dvt-pa', 'host_ed25519.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+  const otherKey = readFileSync(join(stateDir, 'sshd-dvt-pa', 'host_ed25519.pub'), 'utf8')
+    .split(' ')
+    .slice(0, 2)
+    .join(' ');
   writeFileSync(otherKnownHosts, `198.18.73.12 ${otherKey}\n`);
-  const changed = await t.throwsAsync(createHost(store, 'pb', createOptions(hostB, false), { knownHostsFile: otherKnownHosts, acceptNewHostKey: true, env }, silentProgress));
+  const changed = await t.throwsAsync(
+    createHost(store, 'pb', createOptions(hostB, false), { knownHostsFile: otherKnownHosts, acceptNewHostKey: true, env }, silentProgress),
+  );
   t.regex(changed!.message, /host key of 198\.18\.73\.12:22 changed: .*known_hosts\.changed:1 holds another key/);
   store.remove('pb');
 });
@@ -169,7 +197,13 @@ test.serial('a failure mid-way leaves a resumable record; provision finishes the
     },
   };
   const error = await t.throwsAsync(
-    createHost(store, 'pb', createOptions(hostB, { hostName: 'fixture-host', clusterId: -1 }), { knownHostsFile: knownHosts, acceptNewHostKey: true, env }, cutAfterRuntime),
+    createHost(
+      store,
+      'pb',
+      createOptions(hostB, { hostName: 'fixture-host', clusterId: -1 }),
+      { knownHostsFile: knownHosts, acceptNewHostKey: true, env },
+      cutAfterRuntime,
+    ),
     { instanceOf: ProvisionError },
   );
   t.regex(error!.message, /^step "[a-z-]+" failed: .*198\.18\.73\.12:22.*; resume with: dockvisor host provision pb$/);
@@ -200,14 +234,22 @@ test.serial('env output drives the docker CLI over SSH to the host', async (t) =
   // The docker CLI runs `ssh`; this one knows the operator's key and known_hosts, as ~/.ssh/config would.
   const bin = join(work, 'bin');
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'ssh'), `#!/bin/sh\nexec /usr/bin/ssh -o IdentityFile=${key} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    join(bin, 'ssh'),
+    `#!/bin/sh\nexec /usr/bin/ssh -o IdentityFile=${key} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes -o BatchMode=yes "$@"\n`,
+    { mode: 0o755 },
+  );
   const engine = hostA.engine.client();
   await engine.createContainer('dvt-prov-envcheck', { Image: BASE_IMAGE, Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
   t.teardown(() => engine.removeContainer('dvt-prov-envcheck').then(() => engine.close()));
-  const { stdout } = await run('bash', ['-c', `eval "$(node ${join(repoRoot, 'bin/dockvisor.mjs')} host env pa --shell bash)" && docker ps -a --format '{{.Names}}'`], {
-    env: { ...cliEnv, PATH: `${bin}:${process.env.PATH}` },
-    timeout: 60_000,
-  });
+  const { stdout } = await run(
+    'bash',
+    ['-c', `eval "$(node ${join(repoRoot, 'bin/dockvisor.mjs')} host env pa --shell bash)" && docker ps -a --format '{{.Names}}'`],
+    {
+      env: { ...cliEnv, PATH: `${bin}:${process.env.PATH}` },
+      timeout: 60_000,
+    },
+  );
   t.true(stdout.split('\n').includes('dvt-prov-envcheck'), stdout);
 });
 
@@ -228,8 +270,19 @@ test.serial('ls shows every host in parallel, and a host that is down within its
   t.is(listed.code, 0, listed.stderr);
   t.true(listed.ms < 12_000, `took ${listed.ms} ms`);
   const statuses = JSON.parse(listed.stdout) as Array<{ name: string; state: string; engineVersion?: string; opennebula?: unknown }>;
-  t.deepEqual(statuses.map((status) => [status.name, status.state]), [['down', 'Timeout'], ['pa', 'Running'], ['pb', 'Running']]);
-  t.deepEqual(statuses.map((status) => status.opennebula), [null, { id: 2, state: 'GONE' }, { id: 2, state: 'GONE' }], 'the recorded pool (hosts 0 and 1) no longer has host 2');
+  t.deepEqual(
+    statuses.map((status) => [status.name, status.state]),
+    [
+      ['down', 'Timeout'],
+      ['pa', 'Running'],
+      ['pb', 'Running'],
+    ],
+  );
+  t.deepEqual(
+    statuses.map((status) => status.opennebula),
+    [null, { id: 2, state: 'GONE' }, { id: 2, state: 'GONE' }],
+    'the recorded pool (hosts 0 and 1) no longer has host 2',
+  );
   t.regex(statuses[1]!.engineVersion!, /^\d+\.\d+/);
   const table = await cli('host', 'ls', '--timeout', '3000');
   t.regex(table.stdout, /^NAME\s+SSH\s+STATE/);
@@ -247,15 +300,24 @@ test.serial('export and import hand a host to another operator; upgrade refuses 
   const otherStore = new HostStore(join(work, 'other', 'dockvisor', 'hosts'));
   const imported = importHost(otherStore, withKey.stdout, { name: 'pb-shared' });
   t.true(existsSync(imported.ssh.identityFile!));
-  t.is((Number(execFileSync('stat', ['-c', '%a', imported.ssh.identityFile!], { encoding: 'utf8' }).trim())), 600);
+  t.is(Number(execFileSync('stat', ['-c', '%a', imported.ssh.identityFile!], { encoding: 'utf8' }).trim()), 600);
   t.throws(() => importHost(store, withKey.stdout, {}), { message: /host pb exists already here/ });
 
   const engine = hostB.engine.client();
-  await engine.createContainer('one-98001', { Image: BASE_IMAGE, Cmd: ['sleep', '3600'], Labels: { [LABEL_OWNER]: OWNER_VALUE }, HostConfig: { NetworkMode: 'none' } });
+  await engine.createContainer('one-98001', {
+    Image: BASE_IMAGE,
+    Cmd: ['sleep', '3600'],
+    Labels: { [LABEL_OWNER]: OWNER_VALUE },
+    HostConfig: { NetworkMode: 'none' },
+  });
   await engine.startContainer('one-98001');
   t.teardown(() => engine.removeContainer('one-98001').then(() => engine.close()));
-  await t.throwsAsync(upgradeHost(otherStore, 'pb-shared', { force: false, say: () => undefined }), { message: /1 dockvisor VM\(s\) run on pb-shared: .* --force to go ahead/ });
-  await t.throwsAsync(removeHost(otherStore, 'pb-shared', { purge: true, force: false, say: () => undefined }), { message: /1 dockvisor VM\(s\) exist on pb-shared \(one-98001\)/ });
+  await t.throwsAsync(upgradeHost(otherStore, 'pb-shared', { force: false, say: () => undefined }), {
+    message: /1 dockvisor VM\(s\) run on pb-shared: .* --force to go ahead/,
+  });
+  await t.throwsAsync(removeHost(otherStore, 'pb-shared', { purge: true, force: false, say: () => undefined }), {
+    message: /1 dockvisor VM\(s\) exist on pb-shared \(one-98001\)/,
+  });
 
   const deleted = replay('host-delete');
   const lines: string[] = [];
@@ -285,7 +347,10 @@ test.serial('hostile input is refused with one line and nothing recorded', async
     t.is(result.code, 1, args.join(' '));
     t.regex(result.stderr, /^dockvisor: [^\n]+\n$/, `${args.join(' ')}: ${result.stderr}`);
   }
-  t.deepEqual(store.list().map((record) => record.name), before);
+  t.deepEqual(
+    store.list().map((record) => record.name),
+    before,
+  );
   const bundleFile = join(work, 'hostile.json');
   const hostile = [
     '{"format":"dockvisor-host/1","host":{"name":"h","ssh":{"user":"root","address":"1.2.3.4;reboot","port":22,"hostKey":"ssh-ed25519 AAAA"},"steps":{}}}',
@@ -300,5 +365,8 @@ test.serial('hostile input is refused with one line and nothing recorded', async
     t.is(result.code, 1, text);
     t.regex(result.stderr, /^dockvisor: [^\n]+\n$/);
   }
-  t.deepEqual(store.list().map((record) => record.name), before);
+  t.deepEqual(
+    store.list().map((record) => record.name),
+    before,
+  );
 });

@@ -28,7 +28,10 @@ test.before(async () => {
   await host.start();
   const key = join(work, 'id');
   writeFileSync(key, host.ssh.privateKey, { mode: 0o600 });
-  session = await SshSession.connect({ user: 'root', address: host.address, port: 22 }, { identityFile: key, knownHostsFile: join(work, 'known_hosts'), acceptNewHostKey: true });
+  session = await SshSession.connect(
+    { user: 'root', address: host.address, port: 22 },
+    { identityFile: key, knownHostsFile: join(work, 'known_hosts'), acceptNewHostKey: true },
+  );
 });
 test.after.always(async () => {
   session?.close();
@@ -37,7 +40,13 @@ test.after.always(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const context = () => new ProvisionContext({ name: 'dvt-rt', ssh: { user: 'root', address: host.address, port: 22 }, steps: {}, createdAt: '', updatedAt: '' }, session, process.env, runtimeDir);
+const context = () =>
+  new ProvisionContext(
+    { name: 'dvt-rt', ssh: { user: 'root', address: host.address, port: 22 }, steps: {}, createdAt: '', updatedAt: '' },
+    session,
+    process.env,
+    runtimeDir,
+  );
 
 test.serial("the driver's launchers run on dockvisor's runtime, not on the distribution's older node", async (t) => {
   t.is((await session.must('node --version')).trim(), 'v18.19.0', "the host's own node is the old one");

@@ -24,7 +24,10 @@ test('records are kept one file a host, 0600 in a 0700 directory, and read back'
   hosts.save(record('node-a'));
   t.is(statSync(hosts.dir).mode & 0o777, 0o700);
   for (const file of readdirSync(hosts.dir)) t.is(statSync(join(hosts.dir, file)).mode & 0o777, 0o600, file);
-  t.deepEqual(hosts.list().map((h) => h.name), ['node-a', 'node-b']);
+  t.deepEqual(
+    hosts.list().map((h) => h.name),
+    ['node-a', 'node-b'],
+  );
   t.is(hosts.get('node-a').ssh.address, '198.18.70.11');
   hosts.remove('node-a');
   t.is(hosts.find('node-a'), undefined);
@@ -47,6 +50,6 @@ test('a damaged record is an error naming its file, not a guess', (t) => {
   t.throws(() => hosts.list(), { message: /is not a dockvisor host record/ });
 });
 
-test('the store lives under the user\'s config directory', (t) => {
+test("the store lives under the user's config directory", (t) => {
   t.is(defaultStoreDir({ XDG_CONFIG_HOME: '/home/op/.config' }), '/home/op/.config/dockvisor/hosts');
 });

@@ -35,7 +35,10 @@ test('known_hosts: plain, [host]:port, hashed and wildcard entries; changed and 
 
   const salt = Buffer.from('0123456789abcdef0123');
   const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('host.example').digest('base64')}`;
-  writeFileSync(file, `# comment\n\n${hashed} ssh-ed25519 ${b64}\n*.lab,!bad.lab ssh-ed25519 ${b64}\n@cert-authority * ssh-ed25519 ${other.blob.toString('base64')}\n`);
+  writeFileSync(
+    file,
+    `# comment\n\n${hashed} ssh-ed25519 ${b64}\n*.lab,!bad.lab ssh-ed25519 ${b64}\n@cert-authority * ssh-ed25519 ${other.blob.toString('base64')}\n`,
+  );
   t.is(checkHostKey(file, 'host.example', 22, mine).kind, 'known');
   t.is(checkHostKey(file, 'a.lab', 22, mine).kind, 'known');
   t.is(checkHostKey(file, 'bad.lab', 22, mine).kind, 'unknown', 'negated pattern');
@@ -51,9 +54,18 @@ test('os-release is read with quotes and escapes; only Debian, Ubuntu and Fedora
   t.like(supportedOs(debian), { family: 'apt' });
   t.like(supportedOs(parseOsRelease('ID=ubuntu\nVERSION_ID="24.04"\nID_LIKE=debian')!), { family: 'apt' });
   t.like(supportedOs(parseOsRelease('ID=fedora\nVERSION_ID=40')!), { family: 'dnf' });
-  t.regex((supportedOs(parseOsRelease('ID=debian\nVERSION_ID="10"\nPRETTY_NAME="Debian 10"')!) as { unsupported: string }).unsupported, /^Debian 10 is not supported: dockvisor provisions Debian >= 11/);
-  t.regex((supportedOs(parseOsRelease('ID=raspbian\nID_LIKE=debian\nVERSION_ID=12\nPRETTY_NAME="Raspbian 12"')!) as { unsupported: string }).unsupported, /derives from Debian/);
-  t.regex((supportedOs(parseOsRelease('ID=alpine\nVERSION_ID=3.20.0\nPRETTY_NAME="Alpine Linux v3.20"')!) as { unsupported: string }).unsupported, /^Alpine Linux v3\.20 is not supported/);
+  t.regex(
+    (supportedOs(parseOsRelease('ID=debian\nVERSION_ID="10"\nPRETTY_NAME="Debian 10"')!) as { unsupported: string }).unsupported,
+    /^Debian 10 is not supported: dockvisor provisions Debian >= 11/,
+  );
+  t.regex(
+    (supportedOs(parseOsRelease('ID=raspbian\nID_LIKE=debian\nVERSION_ID=12\nPRETTY_NAME="Raspbian 12"')!) as { unsupported: string }).unsupported,
+    /derives from Debian/,
+  );
+  t.regex(
+    (supportedOs(parseOsRelease('ID=alpine\nVERSION_ID=3.20.0\nPRETTY_NAME="Alpine Linux v3.20"')!) as { unsupported: string }).unsupported,
+    /^Alpine Linux v3\.20 is not supported/,
+  );
   t.is(parseOsRelease('garbage'), undefined);
   t.like(parseLegacyRelease('/etc/debian_version', '11.9\n'), { id: 'debian', versionId: '11' });
   t.like(parseLegacyRelease('/etc/redhat-release', 'CentOS release 6.10 (Final)\n'), { id: 'centos', versionId: '6' });
@@ -87,7 +99,10 @@ test('SSH targets are parsed strictly; shell words are quoted whatever they hold
 
 test('env prints each shell its own syntax and refuses values a shell would interpret', (t) => {
   const record = { name: 'h1', ssh: { user: 'root', address: '10.0.0.5', port: 2222 }, steps: {}, createdAt: '', updatedAt: '' } as HostRecord;
-  t.regex(shellEnv(record, 'bash', false), /^export DOCKER_HOST="ssh:\/\/root@10\.0\.0\.5:2222"\nexport DOCKVISOR_HOST="h1"\n# Run this command to configure your shell:\n# eval "\$\(dockvisor host env h1\)"\n$/);
+  t.regex(
+    shellEnv(record, 'bash', false),
+    /^export DOCKER_HOST="ssh:\/\/root@10\.0\.0\.5:2222"\nexport DOCKVISOR_HOST="h1"\n# Run this command to configure your shell:\n# eval "\$\(dockvisor host env h1\)"\n$/,
+  );
   t.regex(shellEnv(record, 'powershell', false), /^\$Env:DOCKER_HOST = "ssh:\/\/root@10\.0\.0\.5:2222"$/m);
   t.regex(shellEnv(record, 'cmd', false), /^SET DOCKER_HOST=ssh:\/\/root@10\.0\.0\.5:2222$/m);
   t.regex(shellEnv(undefined, 'fish', true), /^set -e DOCKER_HOST;$/m);
@@ -139,8 +154,29 @@ test('the facts script is read back section by section, whatever the order and w
   const { parseFacts, factsScript } = await import('../drivers/machine/provision/host-facts.ts');
   const rule = Buffer.from('one ALL=(root) NOPASSWD: /usr/sbin/ip\n').toString('base64');
   const facts = parseFacts(
-    ['@@kernel', 'Linux aarch64', '@@release /etc/os-release', 'ID=debian', 'VERSION_ID="12"', '', '@@paths', 'node /usr/bin/node', 'ovs-vsctl /usr/bin/ovs-vsctl',
-      '@@listener 42', '/usr/bin/dockerd', '--config-file=/etc/x.json', '@@socket-group', 'docker', '@@groups oneadmin', 'oneadmin docker', '@@sudoers', rule, '@@runtime', '7d32bda5', ''].join('\n'),
+    [
+      '@@kernel',
+      'Linux aarch64',
+      '@@release /etc/os-release',
+      'ID=debian',
+      'VERSION_ID="12"',
+      '',
+      '@@paths',
+      'node /usr/bin/node',
+      'ovs-vsctl /usr/bin/ovs-vsctl',
+      '@@listener 42',
+      '/usr/bin/dockerd',
+      '--config-file=/etc/x.json',
+      '@@socket-group',
+      'docker',
+      '@@groups oneadmin',
+      'oneadmin docker',
+      '@@sudoers',
+      rule,
+      '@@runtime',
+      '7d32bda5',
+      '',
+    ].join('\n'),
   );
   t.is(facts.kernel, 'Linux aarch64');
   t.regex(facts.releases.get('/etc/os-release')!, /^ID=debian\nVERSION_ID="12"/);

@@ -42,7 +42,10 @@ function refused(t: ExecutionContext, result: { code: number | null; stdout: str
 
 /** `dockvisor ...` with its own host store; killed after a few seconds, as a hang is what some cases used to do. */
 async function dockvisor(args: string[], stdin: 'ignore' | number = 'ignore'): Promise<ActionResult> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/dockvisor.mjs'), ...args], { env: { ...process.env, XDG_CONFIG_HOME: config }, stdio: [stdin, 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/dockvisor.mjs'), ...args], {
+    env: { ...process.env, XDG_CONFIG_HOME: config },
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
   try {
     return await collect(child);
@@ -99,45 +102,57 @@ test.serial('stat and cp of a local path that is a directory or a fifo refuse it
   }
 });
 
-test.serial('host import reads at most a small bundle, from a file or stdin: a device, a fifo, a directory, a big file or endless stdin are refused, nothing recorded', async (t) => {
-  const fifo = join(config, 'bundle-fifo');
-  const directory = join(config, 'bundle-dir');
-  const big = join(config, 'big.json');
-  execFileSync('mkfifo', [fifo]);
-  mkdirSync(directory);
-  writeFileSync(big, `{"format":"dockvisor-host/1","padding":"${'x'.repeat(2 * 1024 * 1024)}"}`);
-  for (const [file, expected] of [
-    ['/dev/zero', /\/dev\/zero is not a file but a device/],
-    [fifo, /bundle-fifo is not a file but a fifo/],
-    [directory, /bundle-dir is not a file but a directory/],
-    [big, /big\.json is larger than 1 MiB/],
-  ] as const) {
-    const result = await dockvisor(['host', 'import', file]);
-    refused(t, result, `import ${file}`);
-    t.regex(result.stderr, expected);
-  }
-  const zero = openSync('/dev/zero', 'r');
-  try {
-    const result = await dockvisor(['host', 'import', '-'], zero);
-    refused(t, result, 'import - from /dev/zero');
-    t.regex(result.stderr, /stdin is larger than 1048576 bytes/);
-  } finally {
-    closeSync(zero);
-  }
-  t.deepEqual(hosts.list(), []);
+test.serial(
+  'host import reads at most a small bundle, from a file or stdin: a device, a fifo, a directory, a big file or endless stdin are refused, nothing recorded',
+  async (t) => {
+    const fifo = join(config, 'bundle-fifo');
+    const directory = join(config, 'bundle-dir');
+    const big = join(config, 'big.json');
+    execFileSync('mkfifo', [fifo]);
+    mkdirSync(directory);
+    writeFileSync(big, `{"format":"dockvisor-host/1","padding":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+    for (const [file, expected] of [
+      ['/dev/zero', /\/dev\/zero is not a file but a device/],
+      [fifo, /bundle-fifo is not a file but a fifo/],
+      [directory, /bundle-dir is not a file but a directory/],
+      [big, /big\.json is larger than 1 MiB/],
+    ] as const) {
+      const result = await dockvisor(['host', 'import', file]);
+      refused(t, result, `import ${file}`);
+      t.regex(result.stderr, expected);
+    }
+    const zero = openSync('/dev/zero', 'r');
+    try {
+      const result = await dockvisor(['host', 'import', '-'], zero);
+      refused(t, result, 'import - from /dev/zero');
+      t.regex(result.stderr, /stdin is larger than 1048576 bytes/);
+    } finally {
+      closeSync(zero);
+    }
+    t.deepEqual(hosts.list(), []);
 
-  const bundle = join(config, 'wa1.json');
-  writeFileSync(bundle, JSON.stringify({ format: 'dockvisor-host/1', host: { name: 'wa1', ssh: { user: 'root', address: '198.18.150.10', port: 22, hostKey: 'ssh-ed25519 AAAA' }, steps: {} } }));
-  t.is((await dockvisor(['host', 'import', bundle])).code, 0, 'a bundle file is imported');
-  const fromStdin = openSync(bundle, 'r');
-  try {
-    const result = await dockvisor(['host', 'import', '-', '--name', 'wa2'], fromStdin);
-    t.is(result.code, 0, result.stderr);
-  } finally {
-    closeSync(fromStdin);
-  }
-  t.deepEqual(hosts.list().map((record) => record.name), ['wa1', 'wa2']);
-});
+    const bundle = join(config, 'wa1.json');
+    writeFileSync(
+      bundle,
+      JSON.stringify({
+        format: 'dockvisor-host/1',
+        host: { name: 'wa1', ssh: { user: 'root', address: '198.18.150.10', port: 22, hostKey: 'ssh-ed25519 AAAA' }, steps: {} },
+      }),
+    );
+    t.is((await dockvisor(['host', 'import', bundle])).code, 0, 'a bundle file is imported');
+    const fromStdin = openSync(bundle, 'r');
+    try {
+      const result = await dockvisor(['host', 'import', '-', '--name', 'wa2'], fromStdin);
+      t.is(result.code, 0, result.stderr);
+    } finally {
+      closeSync(fromStdin);
+    }
+    t.deepEqual(
+      hosts.list().map((record) => record.name),
+      ['wa1', 'wa2'],
+    );
+  },
+);
 
 test.serial('host numeric flags take whole numbers only: refused before anything is recorded or any SSH connection is opened', async (t) => {
   let connections = 0;
@@ -152,7 +167,10 @@ test.serial('host numeric flags take whole numbers only: refused before anything
   const before = hosts.list().map((record) => record.name);
   try {
     const attempts: [string[], RegExp][] = [
-      ...['abc', '1.5', '-2', '1e3', '0x10', '4294967296', ''].map((cluster): [string[], RegExp] => [['host', 'create', 'wa3', ...ssh, `--cluster=${cluster}`], /--cluster/]),
+      ...['abc', '1.5', '-2', '1e3', '0x10', '4294967296', ''].map((cluster): [string[], RegExp] => [
+        ['host', 'create', 'wa3', ...ssh, `--cluster=${cluster}`],
+        /--cluster/,
+      ]),
       [['host', 'create', 'wa3', ...ssh, '--cluster'], /--cluster/],
       [['host', 'create', 'wa3', ...ssh, '--cluster', '1', '--cluster', '2'], /--cluster is given more than once/],
       ...['abc', '-5', '0', '1e12'].map((timeout): [string[], RegExp] => [['host', 'ls', '--timeout', timeout], /--timeout/]),
@@ -165,12 +183,31 @@ test.serial('host numeric flags take whole numbers only: refused before anything
       t.regex(result.stderr, expected, args.join(' '));
     }
     t.is(connections, 0, 'no SSH connection was opened');
-    t.deepEqual(hosts.list().map((record) => record.name), before, 'nothing recorded');
+    t.deepEqual(
+      hosts.list().map((record) => record.name),
+      before,
+      'nothing recorded',
+    );
 
     const badBundle = join(config, 'wa5.json');
-    writeFileSync(badBundle, JSON.stringify({ format: 'dockvisor-host/1', host: { name: 'wa5', ssh: { user: 'root', address: '198.18.150.11', port: 22, hostKey: 'ssh-ed25519 AAAA' }, steps: {}, opennebula: { hostName: 'wa5', clusterId: -5 } } }));
+    writeFileSync(
+      badBundle,
+      JSON.stringify({
+        format: 'dockvisor-host/1',
+        host: {
+          name: 'wa5',
+          ssh: { user: 'root', address: '198.18.150.11', port: 22, hostKey: 'ssh-ed25519 AAAA' },
+          steps: {},
+          opennebula: { hostName: 'wa5', clusterId: -5 },
+        },
+      }),
+    );
     refused(t, await dockvisor(['host', 'import', badBundle]), 'a bundle with cluster -5');
-    t.deepEqual(hosts.list().map((record) => record.name), before, 'nothing imported');
+    t.deepEqual(
+      hosts.list().map((record) => record.name),
+      before,
+      'nothing imported',
+    );
 
     const created = await dockvisor(['host', 'create', 'wa4', ...ssh, '--cluster', '7']);
     t.is(created.code, 1, 'the SSH step fails against a server that hangs up');

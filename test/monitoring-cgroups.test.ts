@@ -90,7 +90,10 @@ test('one unreadable container never hides the others, and CPU is a rate between
   ];
   const first = await sampleGuestUsage(guests, new CgroupLayout(root), state, 50);
   t.deepEqual(first.unreadable, ['one-2']);
-  t.deepEqual(first.usage.map((u) => u.name), ['one-1']);
+  t.deepEqual(
+    first.usage.map((u) => u.name),
+    ['one-1'],
+  );
   t.is(first.usage[0]!.memoryKb, 80 * 1024);
   t.is(first.usage[0]!.cpuPercent, 0, 'nothing was used between the two first readings');
 

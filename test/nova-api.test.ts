@@ -31,7 +31,14 @@ test('the OpenAPI document is served without a token and names every route', asy
   const answer = await call('GET', '/openapi.json', undefined, {});
   t.is(answer.statusCode, 200);
   const paths = Object.keys(answer.json().paths);
-  for (const path of ['/v1/instances', '/v1/instances/{uuid}', '/v1/instances/{uuid}/reboot', '/v1/instances/{uuid}/snapshot', '/v1/host/resources', '/v1/host/inventory']) {
+  for (const path of [
+    '/v1/instances',
+    '/v1/instances/{uuid}',
+    '/v1/instances/{uuid}/reboot',
+    '/v1/instances/{uuid}/snapshot',
+    '/v1/host/resources',
+    '/v1/host/inventory',
+  ]) {
     t.true(paths.includes(path), path);
   }
   t.deepEqual(answer.json().components.securitySchemes.bearer, { type: 'http', scheme: 'bearer' });
@@ -44,7 +51,10 @@ test('schema errors are 400 with the field and the rule broken', async (t) => {
     [{ ...spawnBody('not-a-uuid') }, /body\/uuid must match pattern/],
     [{ ...spawnBody(uuids.next()), privileged: true }, /must NOT have additional properties/],
     [{ uuid: uuids.next() }, /must have required property/],
-    [{ ...spawnBody(uuids.next()), network_info: [{ id: 'p1', address: '02:00:00:00:00:01', bridge: 'br0', ips: [], dns: [], vlan: 7 }] }, /additional properties/],
+    [
+      { ...spawnBody(uuids.next()), network_info: [{ id: 'p1', address: '02:00:00:00:00:01', bridge: 'br0', ips: [], dns: [], vlan: 7 }] },
+      /additional properties/,
+    ],
   ];
   for (const [body, message] of cases) {
     const answer = await call('POST', '/v1/instances', body);

@@ -21,8 +21,16 @@ test.after.always(async () => {
 });
 
 const tooBig: [string, Record<string, number>, (uuid: string) => RegExp][] = [
-  ['more vcpus than the host has', { vcpus: hostCpus + 1, memory_mb: 64, root_gb: 1 }, (uuid) => new RegExp(`^VM ${uuid}: VCPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)$`)],
-  ['more memory than the host has', { vcpus: 1, memory_mb: hostMemoryMb + 1, root_gb: 1 }, (uuid) => new RegExp(`^VM ${uuid}: MEMORY ${hostMemoryMb + 1} MB is more than this host has \\(${hostMemoryMb} MB\\)$`)],
+  [
+    'more vcpus than the host has',
+    { vcpus: hostCpus + 1, memory_mb: 64, root_gb: 1 },
+    (uuid) => new RegExp(`^VM ${uuid}: VCPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)$`),
+  ],
+  [
+    'more memory than the host has',
+    { vcpus: 1, memory_mb: hostMemoryMb + 1, root_gb: 1 },
+    (uuid) => new RegExp(`^VM ${uuid}: MEMORY ${hostMemoryMb + 1} MB is more than this host has \\(${hostMemoryMb} MB\\)$`),
+  ],
 ];
 
 for (const [what, flavor, message] of tooBig) {
@@ -38,7 +46,12 @@ for (const [what, flavor, message] of tooBig) {
 
 test.serial('a flavor of all the host has is spawned', async (t) => {
   const uuid = uuids.next();
-  const answer = await compute.app.inject({ method: 'POST', url: '/v1/instances', payload: spawnBody(uuid, { flavor: { vcpus: hostCpus, memory_mb: 64, root_gb: 1 } }), headers: auth });
+  const answer = await compute.app.inject({
+    method: 'POST',
+    url: '/v1/instances',
+    payload: spawnBody(uuid, { flavor: { vcpus: hostCpus, memory_mb: 64, root_gb: 1 } }),
+    headers: auth,
+  });
   t.is(answer.statusCode, 201, answer.body);
   await compute.app.inject({ method: 'DELETE', url: `/v1/instances/${uuid}`, headers: auth });
 });

@@ -81,7 +81,12 @@ test.serial('an oversized body is 413 before anything is read into an instance',
 });
 
 test.serial('a body that is not JSON, or not an object, is 400', async (t) => {
-  const broken = await compute.app.inject({ method: 'POST', url: '/v1/instances', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"uuid": ' });
+  const broken = await compute.app.inject({
+    method: 'POST',
+    url: '/v1/instances',
+    headers: { ...auth, 'content-type': 'application/json' },
+    payload: '{"uuid": ',
+  });
   t.is(broken.statusCode, 400);
   t.is(broken.json().error, 'invalid_input');
   const list = await compute.app.inject({ method: 'POST', url: '/v1/instances', headers: auth, payload: [1, 2] });
@@ -127,14 +132,27 @@ test.serial("a devname naming a host NIC, the VIF's bridge or another instance's
   try {
     for (const devname of foreign) {
       const uuid = uuids.next();
-      const answer = await compute.app.inject({ method: 'POST', url: '/v1/instances', headers: auth, payload: spawnBody(uuid, { network_info: [vif({ devname })] }) });
+      const answer = await compute.app.inject({
+        method: 'POST',
+        url: '/v1/instances',
+        headers: auth,
+        payload: spawnBody(uuid, { network_info: [vif({ devname })] }),
+      });
       t.is(answer.statusCode, 400, answer.body);
       t.regex(answer.json().message, new RegExp(`a link named ${devname} already exists on this host and is not this VM's`));
       t.deepEqual(await instanceNames(await realEngine(), uuids.prefix), [], 'no container was created');
     }
     const uuid = uuids.next();
-    t.is((await compute.app.inject({ method: 'POST', url: '/v1/instances', headers: auth, payload: spawnBody(uuid, { network_info: [vif()] }) })).statusCode, 201);
-    const attach = await compute.app.inject({ method: 'POST', url: `/v1/instances/${uuid}/interfaces`, headers: auth, payload: { vif: vif({ id: 'other-port', address: '02:00:c6:12:6e:0c', ips: [], devname: hostNic }) } });
+    t.is(
+      (await compute.app.inject({ method: 'POST', url: '/v1/instances', headers: auth, payload: spawnBody(uuid, { network_info: [vif()] }) })).statusCode,
+      201,
+    );
+    const attach = await compute.app.inject({
+      method: 'POST',
+      url: `/v1/instances/${uuid}/interfaces`,
+      headers: auth,
+      payload: { vif: vif({ id: 'other-port', address: '02:00:c6:12:6e:0c', ips: [], devname: hostNic }) },
+    });
     t.is(attach.statusCode, 409, attach.body);
     t.is((await compute.app.inject({ method: 'DELETE', url: `/v1/instances/${uuid}/interfaces/${otherTap.slice(3)}`, headers: auth })).statusCode, 204);
     t.is((await compute.app.inject({ method: 'DELETE', url: `/v1/instances/${uuid}`, headers: auth })).statusCode, 204);

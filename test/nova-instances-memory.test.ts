@@ -33,7 +33,7 @@ const novaOn = (t: Parameters<typeof memoryHost>[0]): { host: MemoryHost; nova: 
   return { host, nova: new NovaInstances(host.services, { registry: REGISTRY, pushTimeoutMs: 1000 }) };
 };
 
-test('spawn writes the injected files before the first start and plugs the VIFs; list names only Nova\'s instances', async (t) => {
+test("spawn writes the injected files before the first start and plugs the VIFs; list names only Nova's instances", async (t) => {
   const { host, nova } = novaOn(t);
   const spawned = await nova.spawn(
     request(1, {
@@ -46,7 +46,11 @@ test('spawn writes the injected files before the first start and plugs the VIFs;
   const pid = (await host.engine.inspectContainer(`nova-${uuid(1)}`)).State.Pid;
   t.deepEqual(host.access.interfacesOf(pid).get('eth0')?.addresses, ['10.20.0.5/24']);
   t.is(host.access.masterOf('tap5a1d0000-aa'), BRIDGE);
-  await host.engine.createContainer('one-5', { Image: BASE_IMAGE, Labels: { 'io.dockvisor.owner': 'dockvisor', 'io.dockvisor.front-end': 'opennebula', 'io.dockvisor.vm-id': '5' }, HostConfig: {} });
+  await host.engine.createContainer('one-5', {
+    Image: BASE_IMAGE,
+    Labels: { 'io.dockvisor.owner': 'dockvisor', 'io.dockvisor.front-end': 'opennebula', 'io.dockvisor.vm-id': '5' },
+    HostConfig: {},
+  });
   t.deepEqual(await nova.list(), [uuid(1)]);
   await t.throwsAsync(nova.spawn(request(1)), { message: /already exists/ });
 });
@@ -112,7 +116,7 @@ test('snapshot commits and pushes, answering the reference pinned by digest; con
   t.is(await nova.consoleOutput(uuid(6)), 'booted\nready\n');
 });
 
-test('the host\'s resources count Nova\'s instances\' flavors, stopped ones included', async (t) => {
+test("the host's resources count Nova's instances' flavors, stopped ones included", async (t) => {
   const { host, nova } = novaOn(t);
   await nova.spawn(request(7, { flavor: { vcpus: 2, memory_mb: 256, root_gb: 3 } }));
   await nova.spawn(request(8, { flavor: { vcpus: 1, memory_mb: 128, root_gb: 1 }, power_on: false }));

@@ -12,7 +12,15 @@ const lan = ids.bridge('0');
 const second = ids.bridge('1');
 const portA = 'a1a1a1a1-0000-4000-8000-000000000001';
 const portB = 'b2b2b2b2-0000-4000-8000-000000000002';
-const vifA = { id: portA, address: '02:00:c6:12:6f:0b', bridge: lan, mtu: 1400, ips: [{ address: ids.address(0, 11), prefix: 24 }], gateway: ids.address(0, 1), dns: [ids.address(0, 53)] };
+const vifA = {
+  id: portA,
+  address: '02:00:c6:12:6f:0b',
+  bridge: lan,
+  mtu: 1400,
+  ips: [{ address: ids.address(0, 11), prefix: 24 }],
+  gateway: ids.address(0, 1),
+  dns: [ids.address(0, 53)],
+};
 const vifB = { id: portB, address: '02:00:c6:12:70:0b', bridge: second, ips: [{ address: ids.address(1, 11), prefix: 24 }], dns: [] };
 const pulledImages: string[] = [];
 let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
@@ -32,7 +40,10 @@ test.before(async () => {
   createBridge(lan, ids.cidr(0, 1));
   createBridge(second, ids.cidr(1, 1));
   registry = await startRegistry();
-  compute = await testCompute({ registry: registry.address, config: testConfigPath({ imagePull: 'missing', shutdownTimeoutSeconds: 3 }, 'nova-lifecycle.json') });
+  compute = await testCompute({
+    registry: registry.address,
+    config: testConfigPath({ imagePull: 'missing', shutdownTimeoutSeconds: 3 }, 'nova-lifecycle.json'),
+  });
 });
 test.after.always(async () => {
   await compute?.close();
@@ -55,13 +66,17 @@ const pidOf = async (uuid: string) => (await (await realEngine()).inspectContain
 
 test.serial('spawn: flavor, metadata as environment, injected files and a VIF with its own IP; every power verb ends where Nova expects', async (t) => {
   const uuid = uuids.next();
-  const spawned = await ok('POST', '/v1/instances', spawnBody(uuid, {
-    hostname: 'web-1',
-    metadata: { ROLE: 'web', GREETING: 'hello world' },
-    injected_files: [{ path: '/etc/dockvisor/motd', contents: Buffer.from('injected\n').toString('base64') }],
-    network_info: [vifA],
-    command: ['sh', '-c', 'echo booted as $ROLE; exec sleep 100000'],
-  }));
+  const spawned = await ok(
+    'POST',
+    '/v1/instances',
+    spawnBody(uuid, {
+      hostname: 'web-1',
+      metadata: { ROLE: 'web', GREETING: 'hello world' },
+      injected_files: [{ path: '/etc/dockvisor/motd', contents: Buffer.from('injected\n').toString('base64') }],
+      network_info: [vifA],
+      command: ['sh', '-c', 'echo booted as $ROLE; exec sleep 100000'],
+    }),
+  );
   t.like(spawned, { uuid, container: `nova-${uuid}`, power_state: 1, state: 'RUNNING' });
   const engine = await realEngine();
   const config = await engine.inspectContainer(`nova-${uuid}`);

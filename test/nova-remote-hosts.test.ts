@@ -48,7 +48,14 @@ function insideContainer(pid: number, ...args: string[]): string {
 }
 
 function vif(placed: Placed) {
-  return { id: placed.port, address: placed === onA ? '02:00:c6:12:73:0a' : '02:00:c6:12:74:0a', bridge: VM_BRIDGE, ips: [{ address: placed.ip, prefix: 24 }], gateway: placed.gateway, dns: [placed.gateway] };
+  return {
+    id: placed.port,
+    address: placed === onA ? '02:00:c6:12:73:0a' : '02:00:c6:12:74:0a',
+    bridge: VM_BRIDGE,
+    ips: [{ address: placed.ip, prefix: 24 }],
+    gateway: placed.gateway,
+    dns: [placed.gateway],
+  };
 }
 
 async function openService(): Promise<FastifyInstance> {
@@ -89,8 +96,18 @@ test.before(async () => {
   writeFileSync(key, hostA.ssh.privateKey, { mode: 0o600 });
   writeFileSync(join(stateDir, `sshd-${hostB.name}`, 'authorized_keys'), execFileSync('ssh-keygen', ['-y', '-f', key]), { mode: 0o600 });
   const env = { ...process.env, XDG_CONFIG_HOME: join(work, 'config') };
-  for (const [name, host] of [['na', hostA], ['nb', hostB]] as const) {
-    const options = { ssh: `root@${host.address}`, identityFile: key, engineSocket: host.engine.socket, oneUser: ONE_USER, probeImage: BASE_IMAGE, register: false as const };
+  for (const [name, host] of [
+    ['na', hostA],
+    ['nb', hostB],
+  ] as const) {
+    const options = {
+      ssh: `root@${host.address}`,
+      identityFile: key,
+      engineSocket: host.engine.socket,
+      oneUser: ONE_USER,
+      probeImage: BASE_IMAGE,
+      register: false as const,
+    };
     await createHost(store, name, options, { knownHostsFile: join(work, 'known_hosts'), acceptNewHostKey: true, env }, silentProgress);
   }
   for (const placed of [onA, onB]) {
@@ -119,15 +136,27 @@ test.serial('spawn puts each instance on the named host, its VIF on a bridge ins
     t.is(spawned.status, 201, JSON.stringify(spawned.body));
     t.like(spawned.body, { uuid: placed.uuid, host: placed.name, state: 'RUNNING' });
     const tap = `tap${placed.port.slice(0, 11)}`;
-    t.regex(inNamespace(placed.ns, '-o', 'link', 'show', 'dev', tap), new RegExp(`master ${VM_BRIDGE} .*state UP`), `the host end is in ${VM_BRIDGE} of ${placed.ns}`);
+    t.regex(
+      inNamespace(placed.ns, '-o', 'link', 'show', 'dev', tap),
+      new RegExp(`master ${VM_BRIDGE} .*state UP`),
+      `the host end is in ${VM_BRIDGE} of ${placed.ns}`,
+    );
     const pid = await pidOf(placed);
     t.regex(insideContainer(pid, '-o', '-4', 'addr', 'show', 'dev', 'eth0'), new RegExp(` inet ${placed.ip.replace(/\./g, '\\.')}/24 `));
     t.regex(insideContainer(pid, 'route', 'show', 'default'), new RegExp(`default via ${placed.gateway.replace(/\./g, '\\.')} dev eth0`));
-    t.regex(readFileSync(`/proc/${pid}/root/etc/resolv.conf`, 'utf8'), new RegExp(`nameserver ${placed.gateway.replace(/\./g, '\\.')}`), 'resolv.conf written on the host');
+    t.regex(
+      readFileSync(`/proc/${pid}/root/etc/resolv.conf`, 'utf8'),
+      new RegExp(`nameserver ${placed.gateway.replace(/\./g, '\\.')}`),
+      'resolv.conf written on the host',
+    );
     execFileSync('ip', ['netns', 'exec', placed.ns, 'ping', '-c', '1', '-W', '2', placed.ip], { stdio: 'ignore', timeout: 5000 });
   }
-  t.deepEqual(linksStartingWith('tapdvtnova', 'dvp'), [], 'nothing was made in this machine\'s own namespace');
-  const onOtherHost = await call('POST', '/v1/instances', spawnBody(uuids.next(), { host: 'nb', network_info: [{ ...vif(onB), id: 'dvtnova-pb9', address: '02:00:c6:12:74:99', bridge: 'dvtnbr9' }] }));
+  t.deepEqual(linksStartingWith('tapdvtnova', 'dvp'), [], "nothing was made in this machine's own namespace");
+  const onOtherHost = await call(
+    'POST',
+    '/v1/instances',
+    spawnBody(uuids.next(), { host: 'nb', network_info: [{ ...vif(onB), id: 'dvtnova-pb9', address: '02:00:c6:12:74:99', bridge: 'dvtnbr9' }] }),
+  );
   t.is(onOtherHost.status, 400);
   t.regex(String(onOtherHost.body.message), /bridge dvtnbr9 does not exist on host nb/);
   const twice = await call('POST', '/v1/instances', spawnBody(onA.uuid, { host: 'nb', network_info: [vif(onB)] }));
@@ -159,7 +188,11 @@ test.serial('every verb finds the instance on its host; the list spans both host
       t.like(answer.body, { host: placed.name, state }, verb);
     }
     const pid = await pidOf(placed);
-    t.regex(insideContainer(pid, '-o', '-4', 'addr', 'show', 'dev', 'eth0'), new RegExp(` inet ${placed.ip.replace(/\./g, '\\.')}/24 `), 'NICs plugged again after the restarts');
+    t.regex(
+      insideContainer(pid, '-o', '-4', 'addr', 'show', 'dev', 'eth0'),
+      new RegExp(` inet ${placed.ip.replace(/\./g, '\\.')}/24 `),
+      'NICs plugged again after the restarts',
+    );
     t.is((await call('GET', `/v1/instances/${placed.uuid}/console`)).status, 200);
   }
   const all = (await call('GET', '/v1/instances')).body.uuids as string[];
@@ -185,14 +218,25 @@ test.serial('resources, inventory and uptime are per host', async (t) => {
     await engine.close();
     const resources = await call('GET', `/v1/host/resources?host=${placed.name}`);
     t.is(resources.status, 200, JSON.stringify(resources.body));
-    t.like(resources.body, { hypervisor_hostname: info.Name, vcpus: info.NCPU, vcpus_used: 1, memory_mb_used: 64, local_gb_used: 1, hypervisor_type: 'docker' });
+    t.like(resources.body, {
+      hypervisor_hostname: info.Name,
+      vcpus: info.NCPU,
+      vcpus_used: 1,
+      memory_mb_used: 64,
+      local_gb_used: 1,
+      hypervisor_type: 'docker',
+    });
     t.true((resources.body.local_gb as number) > 0);
     const inventory = await call('GET', `/v1/host/inventory?host=${placed.name}`);
     t.like(inventory.body, { VCPU: { total: info.NCPU }, MEMORY_MB: { total: resources.body.memory_mb } });
     const uptime = await call('GET', `/v1/host/uptime?host=${placed.name}`);
     t.true((uptime.body.seconds as number) > 0);
   }
-  t.is((await call('GET', '/v1/host/resources')).body.hypervisor_hostname, (await call('GET', '/v1/host/resources?host=na')).body.hypervisor_hostname, 'the first host by default');
+  t.is(
+    (await call('GET', '/v1/host/resources')).body.hypervisor_hostname,
+    (await call('GET', '/v1/host/resources?host=na')).body.hypervisor_hostname,
+    'the first host by default',
+  );
   const unknown = await call('GET', '/v1/host/resources?host=nowhere');
   t.is(unknown.status, 400);
   t.is((await call('GET', '/v1/host/resources?host=a%20b')).status, 400);
@@ -218,7 +262,7 @@ test.serial('a host whose sshd is down answers 503 naming it, within its timeout
     t.is(answer.status, 503, `${method} ${url}: ${JSON.stringify(answer.body)}`);
     t.is(answer.body.error, 'unavailable');
     t.regex(String(answer.body.message), /^host nb /, String(answer.body.message));
-    t.log(`${method} ${url.split("?")[0]}: ${String(answer.body.message)}`);
+    t.log(`${method} ${url.split('?')[0]}: ${String(answer.body.message)}`);
   }
   t.like((await timed('GET', `/v1/instances/${onA.uuid}`)).body, { host: 'na', state: 'RUNNING' });
   t.like((await timed('POST', `/v1/instances/${onA.uuid}/pause`)).body, { host: 'na', state: 'PAUSED' });

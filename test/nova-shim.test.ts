@@ -77,7 +77,15 @@ test.serial('nova objects through the installed driver: spawn, reboot, power off
     encoding: 'utf8',
     timeout: 240_000,
     cwd: tmpdir(),
-    env: { ...process.env, DVT_SHIM_PATH: installed, DVT_URL: `http://${SERVICE}`, DVT_TOKEN: TOKEN, DVT_UUID: uuid, DVT_BRIDGE: bridge, DVT_IMAGE: BASE_IMAGE },
+    env: {
+      ...process.env,
+      DVT_SHIM_PATH: installed,
+      DVT_URL: `http://${SERVICE}`,
+      DVT_TOKEN: TOKEN,
+      DVT_UUID: uuid,
+      DVT_BRIDGE: bridge,
+      DVT_IMAGE: BASE_IMAGE,
+    },
   });
   t.is(run.status, 0, run.stderr.split('\n').slice(-15).join('\n'));
   const seen = JSON.parse(run.stdout);

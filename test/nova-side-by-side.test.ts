@@ -88,7 +88,10 @@ test.serial('OpenNebula and Nova VMs share a host and a network without seeing e
   const { document, decoded } = await monitorMessages(readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8'), env);
   t.regex(decoded.STATE_VM!, new RegExp(`DEPLOY_ID="one-${ONE_VM}"`));
   t.false(document.includes(uuid), "Nova's instance is not in OpenNebula's monitoring");
-  t.false(Object.values(decoded).some((message) => message.includes('nova-')), 'no nova- container in any message');
+  t.false(
+    Object.values(decoded).some((message) => message.includes('nova-')),
+    'no nova- container in any message',
+  );
 
   // Each front-end's verbs leave the other's containers alone.
   t.is((await call('DELETE', `/v1/instances/${uuid}`)).statusCode, 204);

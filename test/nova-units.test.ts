@@ -10,7 +10,18 @@ import { SuspendMarks } from '../drivers/nova/suspend-marks.ts';
 import { networkNics } from '../drivers/nova/vif-nics.ts';
 
 const state = (overrides: Partial<ContainerState>) => {
-  const engineState: ContainerState = { Status: 'running', Running: true, Paused: false, Pid: 42, ExitCode: 0, OOMKilled: false, Error: '', StartedAt: '', FinishedAt: '', ...overrides };
+  const engineState: ContainerState = {
+    Status: 'running',
+    Running: true,
+    Paused: false,
+    Pid: 42,
+    ExitCode: 0,
+    OOMKilled: false,
+    Error: '',
+    StartedAt: '',
+    FinishedAt: '',
+    ...overrides,
+  };
   return { phase: engineState.Status, paused: engineState.Paused, exitCode: engineState.ExitCode };
 };
 
@@ -46,20 +57,57 @@ test('the tar archive unpacks with GNU tar, long paths included', (t) => {
 
 test('VIFs become NICs in order, named as Nova names tap devices, addresses sorted by family', (t) => {
   const [first, second] = networkNics([
-    { id: '0123456789abcdef', address: '02:00:00:00:00:01', bridge: 'br-a', mtu: 1450, ips: [{ address: '10.0.0.5', prefix: 24 }, { address: 'fd00::5', prefix: 64 }], gateway: '10.0.0.1', dns: ['10.0.0.53'] },
+    {
+      id: '0123456789abcdef',
+      address: '02:00:00:00:00:01',
+      bridge: 'br-a',
+      mtu: 1450,
+      ips: [
+        { address: '10.0.0.5', prefix: 24 },
+        { address: 'fd00::5', prefix: 64 },
+      ],
+      gateway: '10.0.0.1',
+      dns: ['10.0.0.53'],
+    },
     { id: 'fedcba9876543210', address: '02:00:00:00:00:02', bridge: 'br-b', devname: 'custom0', ips: [], dns: [] },
   ]);
-  t.like(first, { nicId: 0, hostInterface: 'tap0123456789a', bridge: 'br-a', mtu: 1450, ipv4: { address: '10.0.0.5', prefixLength: 24 }, gateway: '10.0.0.1', dns: ['10.0.0.53'] });
+  t.like(first, {
+    nicId: 0,
+    hostInterface: 'tap0123456789a',
+    bridge: 'br-a',
+    mtu: 1450,
+    ipv4: { address: '10.0.0.5', prefixLength: 24 },
+    gateway: '10.0.0.1',
+    dns: ['10.0.0.53'],
+  });
   t.deepEqual(first!.ipv6, [{ address: 'fd00::5', prefixLength: 64 }]);
   t.like(second, { nicId: 1, hostInterface: 'custom0', ipv4: undefined });
-  t.throws(() => networkNics([{ id: 'p', address: '02:00:00:00:00:01', bridge: 'br-a', ips: [{ address: '10.0.0.5', prefix: 24 }, { address: '10.0.0.6', prefix: 24 }], dns: [] }]), {
-    message: /has 2 IPv4 addresses; one per VIF is supported/,
-  });
+  t.throws(
+    () =>
+      networkNics([
+        {
+          id: 'p',
+          address: '02:00:00:00:00:01',
+          bridge: 'br-a',
+          ips: [
+            { address: '10.0.0.5', prefix: 24 },
+            { address: '10.0.0.6', prefix: 24 },
+          ],
+          dns: [],
+        },
+      ]),
+    {
+      message: /has 2 IPv4 addresses; one per VIF is supported/,
+    },
+  );
 });
 
 test('a VIF address with a prefix of 0 is refused, for IPv4 and IPv6', (t) => {
   const vif = (address: string) => ({ id: 'p', address: '02:00:00:00:00:01', bridge: 'br-a', ips: [{ address, prefix: 0 }], dns: [] });
-  t.throws(() => networkNics([vif('10.0.0.5')]), { name: 'InvalidInputError', message: /VIF p: prefix of 10\.0\.0\.5 is 0, not a usable prefix length \(1 to 32\)/ });
+  t.throws(() => networkNics([vif('10.0.0.5')]), {
+    name: 'InvalidInputError',
+    message: /VIF p: prefix of 10\.0\.0\.5 is 0, not a usable prefix length \(1 to 32\)/,
+  });
   t.throws(() => networkNics([vif('fd00::5')]), { name: 'InvalidInputError', message: /prefix of fd00::5 is 0, not a usable prefix length \(1 to 128\)/ });
 });
 

@@ -15,20 +15,38 @@ const twice = (xml: string, element: string, value: string) => xml.replace(`<${e
 const withDisks = (...disks: VmDraft['disks'] & object) => vmXml(draft({ disks }));
 const duplicated: [string, string, RegExp][] = [
   ['a CONTEXT variable', twice(vmXml(draft({ context: { FOO: 'a' } })), 'FOO', 'b'), /VM 8270: CONTEXT\/FOO must be a single value/],
-  ['the root disk TM_MAD of an image from elsewhere', twice(withDisks({ diskId: 0, source: 'alpine', tmMad: 'ssh' }), 'TM_MAD', 'dockvisor'), /VM 8270: DISK 0\/TM_MAD must be a single value/],
-  ['the root disk TM_MAD of a datastore image', twice(withDisks({ diskId: 0, source: SOURCE, tmMad: 'dockvisor' }), 'TM_MAD', 'ssh'), /DISK 0\/TM_MAD must be a single value/],
+  [
+    'the root disk TM_MAD of an image from elsewhere',
+    twice(withDisks({ diskId: 0, source: 'alpine', tmMad: 'ssh' }), 'TM_MAD', 'dockvisor'),
+    /VM 8270: DISK 0\/TM_MAD must be a single value/,
+  ],
+  [
+    'the root disk TM_MAD of a datastore image',
+    twice(withDisks({ diskId: 0, source: SOURCE, tmMad: 'dockvisor' }), 'TM_MAD', 'ssh'),
+    /DISK 0\/TM_MAD must be a single value/,
+  ],
   [
     'the TARGET of a disk dockvisor does not mount',
-    withDisks({ diskId: 0, source: SOURCE, tmMad: 'dockvisor' }, { diskId: 1, source: 'x', tmMad: 'ssh' }).replace('<TARGET><![CDATA[sdb]]></TARGET>', '<TARGET><![CDATA[sdb]]></TARGET><TARGET><![CDATA[sdz]]></TARGET>'),
+    withDisks({ diskId: 0, source: SOURCE, tmMad: 'dockvisor' }, { diskId: 1, source: 'x', tmMad: 'ssh' }).replace(
+      '<TARGET><![CDATA[sdb]]></TARGET>',
+      '<TARGET><![CDATA[sdb]]></TARGET><TARGET><![CDATA[sdz]]></TARGET>',
+    ),
     /DISK 1\/TARGET must be a single value/,
   ],
   ['a disk DISK_ID', twice(withDisks({ diskId: 0, source: 'alpine' }), 'DISK_ID', '1'), /DISK\/DISK_ID must be a single value/],
   [
     'a NIC NETWORK_MASK under a context mask',
-    vmXml(draft({ nics: [{ ...nic, mask: '24' }] })).replace('<VN_MAD>', '<NETWORK_MASK>255.0.0.0</NETWORK_MASK><NETWORK_MASK>255.255.0.0</NETWORK_MASK><VN_MAD>'),
+    vmXml(draft({ nics: [{ ...nic, mask: '24' }] })).replace(
+      '<VN_MAD>',
+      '<NETWORK_MASK>255.0.0.0</NETWORK_MASK><NETWORK_MASK>255.255.0.0</NETWORK_MASK><VN_MAD>',
+    ),
     /NIC 0: NETWORK_MASK must be a single value/,
   ],
-  ['DOCKVISOR/IMAGE, even under a datastore root disk', twice(withDisks({ diskId: 0, source: SOURCE, tmMad: 'dockvisor' }), 'IMAGE', 'busybox'), /IMAGE must be a single value/],
+  [
+    'DOCKVISOR/IMAGE, even under a datastore root disk',
+    twice(withDisks({ diskId: 0, source: SOURCE, tmMad: 'dockvisor' }), 'IMAGE', 'busybox'),
+    /IMAGE must be a single value/,
+  ],
 ];
 
 for (const [what, document, message] of duplicated) {
@@ -49,10 +67,16 @@ test('a NIC address with a prefix of 0, or one that is no prefix, is refused for
     ['context mask 0.0.0.0', withNic({ mask: '0.0.0.0' }), /MASK is 0, not a usable prefix length/],
     ['NETWORK_MASK 0.0.0.0', vmXml(draft()).replace('<VN_MAD>', '<NETWORK_MASK>0.0.0.0</NETWORK_MASK><VN_MAD>'), /MASK is 0, not a usable prefix length/],
     ['context mask 33', withNic({ mask: '33' }), /MASK is 33, not a usable prefix length/],
-    ['IP6_PREFIX_LENGTH 0', withNic({ ip6: 'fd00::20' }).replace('<VN_MAD>', '<IP6_PREFIX_LENGTH>0</IP6_PREFIX_LENGTH><VN_MAD>'), /NIC 0: IP6_PREFIX_LENGTH is 0, not a usable prefix length \(1 to 128\)/],
+    [
+      'IP6_PREFIX_LENGTH 0',
+      withNic({ ip6: 'fd00::20' }).replace('<VN_MAD>', '<IP6_PREFIX_LENGTH>0</IP6_PREFIX_LENGTH><VN_MAD>'),
+      /NIC 0: IP6_PREFIX_LENGTH is 0, not a usable prefix length \(1 to 128\)/,
+    ],
   ];
   for (const [what, document, message] of refused) t.throws(() => parseVmDocument(document), { name: 'InvalidInputError', message }, what);
-  const accepted = parseVmDocument(withNic({ mask: '255.255.255.255', ip6: 'fd00::20' }).replace('<VN_MAD>', '<IP6_PREFIX_LENGTH>128</IP6_PREFIX_LENGTH><VN_MAD>'));
+  const accepted = parseVmDocument(
+    withNic({ mask: '255.255.255.255', ip6: 'fd00::20' }).replace('<VN_MAD>', '<IP6_PREFIX_LENGTH>128</IP6_PREFIX_LENGTH><VN_MAD>'),
+  );
   t.like(accepted.spec.nics[0], { ipv4: { prefixLength: 32 }, ipv6: [{ address: 'fd00::20', prefixLength: 128 }] });
 });
 
@@ -60,7 +84,11 @@ const named = (name: string) => vmXml(draft()).replace(`<NAME>vm-${ID}</NAME>`, 
 
 test('a character reference to a character XML 1.0 forbids is refused, not read as nothing', (t) => {
   for (const reference of ['&#0;', '&#x0;', '&#1;', '&#x1F;', '&#xD800;', '&#xFFFE;', '&#65535;', '&#x110000;', '&#99999999999;']) {
-    t.throws(() => parseVmDocument(named(`web${reference}1`)), { name: 'InvalidInputError', message: /the VM document refers to a character XML 1\.0 forbids \(&#/ }, reference);
+    t.throws(
+      () => parseVmDocument(named(`web${reference}1`)),
+      { name: 'InvalidInputError', message: /the VM document refers to a character XML 1\.0 forbids \(&#/ },
+      reference,
+    );
   }
   t.throws(() => parseVmDocument(named('web\u00011')), { name: 'InvalidInputError', message: /the VM document has a character XML 1\.0 forbids \(U\+0001\)/ });
   t.notThrows(() => parseVmDocument(vmXml(draft()).replace('<CONTEXT>', '<CONTEXT><FOO>a&#x9;b&#65;&#x1F600;</FOO>')), 'characters XML allows');
@@ -70,16 +98,25 @@ test('a character reference to a character XML 1.0 forbids is refused, not read 
 test('a document declaring an encoding other than UTF-8 or US-ASCII is refused rather than read as UTF-8', (t) => {
   for (const encoding of ['UTF-16', 'utf-16le', 'ISO-8859-1', 'EBCDIC-US']) {
     const document = `<?xml version="1.0" encoding="${encoding}"?>${vmXml(draft())}`;
-    t.throws(() => parseVmDocument(document), { name: 'InvalidInputError', message: new RegExp(`the VM document declares the encoding ${encoding}; only UTF-8 is read`) }, encoding);
+    t.throws(
+      () => parseVmDocument(document),
+      { name: 'InvalidInputError', message: new RegExp(`the VM document declares the encoding ${encoding}; only UTF-8 is read`) },
+      encoding,
+    );
   }
-  for (const encoding of ['UTF-8', 'utf-8', 'US-ASCII']) t.is(parseVmDocument(`<?xml version="1.0" encoding='${encoding}'?>\n${vmXml(draft())}`).id, ID, encoding);
+  for (const encoding of ['UTF-8', 'utf-8', 'US-ASCII'])
+    t.is(parseVmDocument(`<?xml version="1.0" encoding='${encoding}'?>\n${vmXml(draft())}`).id, ID, encoding);
   t.is(parseVmDocument(`<?xml version="1.0"?>${vmXml(draft())}`).id, ID);
 });
 
 test('every reader of oned documents refuses them alike: action data, monitor configuration, datastore messages', (t) => {
   const utf16 = '<?xml version="1.0" encoding="UTF-16"?>';
-  t.throws(() => parseActionData(actionXml(draft()).replace(`<NAME>vm-${ID}</NAME>`, '<NAME>a&#0;</NAME>')), { message: /VMM_DRIVER_ACTION_DATA document refers to a character XML 1\.0 forbids/ });
-  t.throws(() => parseMonitorConfig(`${utf16}<MONITOR_CONFIGURATION><HOST_ID>1</HOST_ID></MONITOR_CONFIGURATION>`), { message: /MONITOR_CONFIGURATION document declares the encoding UTF-16/ });
+  t.throws(() => parseActionData(actionXml(draft()).replace(`<NAME>vm-${ID}</NAME>`, '<NAME>a&#0;</NAME>')), {
+    message: /VMM_DRIVER_ACTION_DATA document refers to a character XML 1\.0 forbids/,
+  });
+  t.throws(() => parseMonitorConfig(`${utf16}<MONITOR_CONFIGURATION><HOST_ID>1</HOST_ID></MONITOR_CONFIGURATION>`), {
+    message: /MONITOR_CONFIGURATION document declares the encoding UTF-16/,
+  });
   const dsMessage = (xml: string) => Buffer.from(xml).toString('base64');
   const ds = '<DS_DRIVER_ACTION_DATA><IMAGE><ID>1</ID><PATH>/x&#0;</PATH></IMAGE><DATASTORE><ID>101</ID></DATASTORE></DS_DRIVER_ACTION_DATA>';
   t.throws(() => readDsMessage(['1'], dsMessage(ds)), { message: /DS_DRIVER_ACTION_DATA document refers to a character XML 1\.0 forbids/ });

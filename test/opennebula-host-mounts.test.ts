@@ -19,7 +19,9 @@ const vm = (id: number, mounts: string): VmDraft => ({ id, nics: [], dockvisor: 
 const staging = (id: number) => join(driverState, '0', 'mounts', `one-${id}`);
 
 function mountedAt(path: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === path);
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === path);
 }
 
 async function pidOf(id: number): Promise<number> {

@@ -32,7 +32,11 @@ async function assertRefused(t: import('ava').ExecutionContext, result: ActionRe
 }
 
 const bad: [string, string, RegExp][] = [
-  ['internal entities (billion laughs)', `<?xml version="1.0"?><!DOCTYPE VM [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><VM><ID>${ID}</ID><NAME>&b;</NAME></VM>`, /DOCTYPE/],
+  [
+    'internal entities (billion laughs)',
+    `<?xml version="1.0"?><!DOCTYPE VM [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><VM><ID>${ID}</ID><NAME>&b;</NAME></VM>`,
+    /DOCTYPE/,
+  ],
   ['an external entity', `<?xml version="1.0"?><!DOCTYPE VM [<!ENTITY x SYSTEM "file:///etc/shadow">]><VM><ID>${ID}</ID><NAME>&x;</NAME></VM>`, /DOCTYPE/],
   ['not XML at all', 'this is not xml', /not well-formed|expected a <VM>/],
   ['a truncated document', vmXml(good).slice(0, 300), /not well-formed/],
@@ -68,7 +72,11 @@ const bad: [string, string, RegExp][] = [
   ['a host device', vmXml(withOptions({ DEVICES: '/dev/kvm' })), /device \/dev\/kvm is not allowed/],
   ['a host mount', vmXml(withOptions({ MOUNTS: '/:/host' })), /mounting host path \/ is not allowed/],
   ['a bridge that does not exist', vmXml(withNic({ bridge: 'dvt-nosuch' })), /bridge dvt-nosuch does not exist on this host/],
-  ['an image that is not on the host', vmXml(withOptions({ IMAGE: 'dockvisor/not-here:1' })), /image dockvisor\/not-here:1 is not on this host and pulling is disabled/],
+  [
+    'an image that is not on the host',
+    vmXml(withOptions({ IMAGE: 'dockvisor/not-here:1' })),
+    /image dockvisor\/not-here:1 is not on this host and pulling is disabled/,
+  ],
   ['a VM id that differs from argv', vmXml({ ...good, id: ID + 1 }), /VM id 9401 on the command line does not match VM 9402 on stdin/],
 ];
 
@@ -87,7 +95,11 @@ test.serial('the action data of other actions is checked the same way', async (t
   const entity = `<!DOCTYPE x [<!ENTITY a "b">]><VMM_DRIVER_ACTION_DATA>&a;</VMM_DRIVER_ACTION_DATA>`;
   await assertRefused(t, await runAction('shutdown', idArgv(ID), entity), /DOCTYPE/);
   const deployDocAsActionData = readFileSync(join(recorded, 'deploy.stdin.vm.xml'), 'utf8');
-  await assertRefused(t, await runAction('shutdown', ['one-1', 'localhost', '1', 'localhost'], deployDocAsActionData), /expected a <VMM_DRIVER_ACTION_DATA> document, got <VM>/);
+  await assertRefused(
+    t,
+    await runAction('shutdown', ['one-1', 'localhost', '1', 'localhost'], deployDocAsActionData),
+    /expected a <VMM_DRIVER_ACTION_DATA> document, got <VM>/,
+  );
 });
 
 test.serial('a snapshot name that dockvisor did not make is refused', async (t) => {
@@ -150,7 +162,11 @@ for (const [what, name] of foreignLinks) {
   test.serial(`deploy refuses a NIC TARGET naming ${what}, and leaves it alone`, async (t) => {
     makeForeignLinks();
     const before = foreignIndexes();
-    await assertRefused(t, await runAction('deploy', deployArgv(ID), vmXml(withNic({ target: name }))), new RegExp(`a link named ${name} already exists on this host and is not this VM's`));
+    await assertRefused(
+      t,
+      await runAction('deploy', deployArgv(ID), vmXml(withNic({ target: name }))),
+      new RegExp(`a link named ${name} already exists on this host and is not this VM's`),
+    );
     assertForeignLinksIntact(t, before);
   });
 
@@ -158,7 +174,12 @@ for (const [what, name] of foreignLinks) {
     makeForeignLinks();
     const before = foreignIndexes();
     const vm = withNic({ target: name });
-    for (const [action, lcmState] of [['shutdown', 12], ['cancel', 12], ['shutdown', 18], ['cleanup', 12]] as const) {
+    for (const [action, lcmState] of [
+      ['shutdown', 12],
+      ['cancel', 12],
+      ['shutdown', 18],
+      ['cleanup', 12],
+    ] as const) {
       const result = await runAction(action, idArgv(ID), actionXml({ ...vm, lcmState }));
       t.is(result.code, 0, `${action}: ${result.stderr}`);
     }
@@ -217,7 +238,7 @@ test.serial("a VM's links carry its identity, and those of a VM plugged before l
     ip('link', 'set', `one-${ID}-0`, 'alias', '');
     const detach = await runAction('detach_nic', [`one-${ID}`, macFor(ID, 0), String(ID), 'localhost'], actionXml(good));
     t.is(detach.code, 0, detach.stderr);
-    t.false(linkExists(`one-${ID}-0`), 'a host end paired with the VM inside is the VM\'s');
+    t.false(linkExists(`one-${ID}-0`), "a host end paired with the VM inside is the VM's");
   } finally {
     await runAction('cancel', idArgv(ID), actionXml({ ...good, lcmState: 12 }));
   }

@@ -55,9 +55,21 @@ const badDeployArgv: [string, string[], RegExp][] = [
   ['the VM id left out', [file, 'localhost', 'localhost'], /expected 4 arguments .*, got 3/],
   ['one argument too many', [...deployArgv(REFUSED), 'extra'], /expected 4 arguments .*, got 5/],
   ['two different hosts', [file, 'localhost', String(REFUSED), 'otherhost'], /deploy: host "localhost" and host "otherhost" on the command line differ/],
-  ['a host that is not a host name', [file, '-oProxyCommand=x', String(REFUSED), '-oProxyCommand=x'], /host "-oProxyCommand=x" on the command line is not a host name/],
-  ['a deployment file of another VM', ['/var/lib/one//datastores/100/7/deployment.0', 'localhost', String(REFUSED), 'localhost'], /deployment file .* is not .*\/8250\/deployment\.<n>/],
-  ['a deployment file that is not one', ['/etc/passwd', 'localhost', String(REFUSED), 'localhost'], /deployment file "\/etc\/passwd" on the command line is not/],
+  [
+    'a host that is not a host name',
+    [file, '-oProxyCommand=x', String(REFUSED), '-oProxyCommand=x'],
+    /host "-oProxyCommand=x" on the command line is not a host name/,
+  ],
+  [
+    'a deployment file of another VM',
+    ['/var/lib/one//datastores/100/7/deployment.0', 'localhost', String(REFUSED), 'localhost'],
+    /deployment file .* is not .*\/8250\/deployment\.<n>/,
+  ],
+  [
+    'a deployment file that is not one',
+    ['/etc/passwd', 'localhost', String(REFUSED), 'localhost'],
+    /deployment file "\/etc\/passwd" on the command line is not/,
+  ],
 ];
 
 for (const [what, argv, pattern] of badDeployArgv) {
@@ -71,15 +83,35 @@ const badActionArgv: [string, string, string[], RegExp][] = [
   ['cancel', 'no arguments', [], /cancel: expected 4 arguments \(<deploy id> <host> <vm id> <host>\), got 0/],
   ['cleanup', 'a negative VM id', [`one-${RUNNING}`, 'localhost', '-1', 'localhost'], /cleanup: VM id "-1"/],
   ['reboot', 'the VM id of another VM', idArgv(REFUSED), /VM id 8250 on the command line does not match VM 8251 on stdin/],
-  ['reset', 'shell in the deploy id', [`one-${RUNNING};reboot`, 'localhost', String(RUNNING), 'localhost'], /reset: deploy id "one-8251;reboot" on the command line is not a deploy id/],
+  [
+    'reset',
+    'shell in the deploy id',
+    [`one-${RUNNING};reboot`, 'localhost', String(RUNNING), 'localhost'],
+    /reset: deploy id "one-8251;reboot" on the command line is not a deploy id/,
+  ],
   ['save', 'the argv of shutdown', idArgv(RUNNING), /save: expected 5 arguments \(<deploy id> <checkpoint file> <host> <vm id> <host>\), got 4/],
-  ['restore', 'a relative checkpoint', ['checkpoint', 'localhost', `one-${RUNNING}`, String(RUNNING), 'localhost'], /restore: checkpoint file "checkpoint" on the command line is not an absolute path/],
+  [
+    'restore',
+    'a relative checkpoint',
+    ['checkpoint', 'localhost', `one-${RUNNING}`, String(RUNNING), 'localhost'],
+    /restore: checkpoint file "checkpoint" on the command line is not an absolute path/,
+  ],
   ['resize', 'the argv of shutdown', idArgv(RUNNING), /resize: expected 3 arguments \(<deploy id> <vm id> <host>\), got 4/],
-  ['snapshot_create', 'a VM id with a newline', [`one-${RUNNING}`, '0', `${RUNNING}\n`, 'localhost'], /snapshot_create: VM id "8251\?" on the command line is not a VM id/],
+  [
+    'snapshot_create',
+    'a VM id with a newline',
+    [`one-${RUNNING}`, '0', `${RUNNING}\n`, 'localhost'],
+    /snapshot_create: VM id "8251\?" on the command line is not a VM id/,
+  ],
   ['snapshot_delete', 'no host', [`one-${RUNNING}`, 'snap-0', String(RUNNING)], /snapshot_delete: expected 4 arguments/],
   ['detach_nic', 'a path as the VM id', [`one-${RUNNING}`, '02:00:20:3b:00:01', '../../etc', 'localhost'], /detach_nic: VM id "\.\.\/\.\.\/etc"/],
   ['attach_nic', 'too few arguments', [`one-${RUNNING}`, '02:00:20:3b:00:01', String(RUNNING), 'localhost'], /attach_nic: expected 8 arguments/],
-  ['prereconfigure', 'a newline in the context target', [`one-${RUNNING}`, 'hdb\nx', String(RUNNING), 'localhost'], /prereconfigure: context target "hdb\?x" on the command line has control characters/],
+  [
+    'prereconfigure',
+    'a newline in the context target',
+    [`one-${RUNNING}`, 'hdb\nx', String(RUNNING), 'localhost'],
+    /prereconfigure: context target "hdb\?x" on the command line has control characters/,
+  ],
   ['reconfigure', 'the argv of prereconfigure', [`one-${RUNNING}`, 'hdb', String(RUNNING), 'localhost'], /reconfigure: expected 5 arguments/],
   ['poll', 'a VM id with leading zeros', [`one-${RUNNING}`, 'localhost', `0${RUNNING}`, 'localhost'], /poll: VM id "08251" on the command line is not a VM id/],
 ];
@@ -108,13 +140,41 @@ const hostMemoryMb = Math.floor(Number(/^MemTotal:\s+(\d+)/m.exec(readFileSync('
 const withoutSizes = (xml: string) => xml.replace(/<CPU>.*?<\/CPU>|<VCPU>.*?<\/VCPU>|<MEMORY>.*?<\/MEMORY>/g, '');
 
 const badTemplates: [string, string, RegExp][] = [
-  ['a NETWORK_MASK of 0', vmXml(refused).replace('<VN_MAD>', '<NETWORK_MASK>0.0.0.0</NETWORK_MASK><VN_MAD>'), /VM 8250 NIC 0: MASK is 0, not a usable prefix length/],
-  ['16 TB of MEMORY', vmXml({ ...refused, memory: String(16 * 1024 * 1024) }), new RegExp(`^dockvisor deploy: VM 8250: MEMORY 16777216 MB is more than this host has \\(${hostMemoryMb} MB\\)$`)],
-  ['1 MB more MEMORY than the host has', vmXml({ ...refused, memory: String(hostMemoryMb + 1) }), new RegExp(`MEMORY ${hostMemoryMb + 1} MB is more than this host has`)],
-  ['one CPU more than the host has', vmXml({ ...refused, cpu: String(hostCpus + 1) }), new RegExp(`^dockvisor deploy: VM 8250: CPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)$`)],
-  ['a NUL character reference in the NAME', vmXml(refused).replace(`<NAME>vm-${REFUSED}</NAME>`, '<NAME>web&#0;</NAME>'), /^dockvisor deploy: the VM document refers to a character XML 1\.0 forbids \(&#0;\)$/],
-  ['a document declared as UTF-16', `<?xml version="1.0" encoding="UTF-16"?>${vmXml(refused)}`, /^dockvisor deploy: the VM document declares the encoding UTF-16; only UTF-8 is read$/],
-  ['one VCPU more than the host has', vmXml({ ...refused, vcpu: String(hostCpus + 1) }), new RegExp(`VM 8250: VCPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)`)],
+  [
+    'a NETWORK_MASK of 0',
+    vmXml(refused).replace('<VN_MAD>', '<NETWORK_MASK>0.0.0.0</NETWORK_MASK><VN_MAD>'),
+    /VM 8250 NIC 0: MASK is 0, not a usable prefix length/,
+  ],
+  [
+    '16 TB of MEMORY',
+    vmXml({ ...refused, memory: String(16 * 1024 * 1024) }),
+    new RegExp(`^dockvisor deploy: VM 8250: MEMORY 16777216 MB is more than this host has \\(${hostMemoryMb} MB\\)$`),
+  ],
+  [
+    '1 MB more MEMORY than the host has',
+    vmXml({ ...refused, memory: String(hostMemoryMb + 1) }),
+    new RegExp(`MEMORY ${hostMemoryMb + 1} MB is more than this host has`),
+  ],
+  [
+    'one CPU more than the host has',
+    vmXml({ ...refused, cpu: String(hostCpus + 1) }),
+    new RegExp(`^dockvisor deploy: VM 8250: CPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)$`),
+  ],
+  [
+    'a NUL character reference in the NAME',
+    vmXml(refused).replace(`<NAME>vm-${REFUSED}</NAME>`, '<NAME>web&#0;</NAME>'),
+    /^dockvisor deploy: the VM document refers to a character XML 1\.0 forbids \(&#0;\)$/,
+  ],
+  [
+    'a document declared as UTF-16',
+    `<?xml version="1.0" encoding="UTF-16"?>${vmXml(refused)}`,
+    /^dockvisor deploy: the VM document declares the encoding UTF-16; only UTF-8 is read$/,
+  ],
+  [
+    'one VCPU more than the host has',
+    vmXml({ ...refused, vcpu: String(hostCpus + 1) }),
+    new RegExp(`VM 8250: VCPU ${hostCpus + 1} is more than this host has \\(${hostCpus} CPUs\\)`),
+  ],
 ];
 
 for (const [what, document, pattern] of badTemplates) {
@@ -146,7 +206,12 @@ test.serial('a template without MEMORY, CPU or VCPU gets the host default limits
   const document = withoutSizes(vmXml({ id: UNSIZED }));
   const deployed = await runAction('deploy', deployArgv(UNSIZED), document);
   t.is(deployed.code, 0, deployed.stderr);
-  t.like((await engine.inspectContainer(`one-${UNSIZED}`)).HostConfig, { Memory: 512 * 1024 * 1024, MemorySwap: 512 * 1024 * 1024, CpuQuota: 100_000, CpuShares: 1024 });
+  t.like((await engine.inspectContainer(`one-${UNSIZED}`)).HostConfig, {
+    Memory: 512 * 1024 * 1024,
+    MemorySwap: 512 * 1024 * 1024,
+    CpuQuota: 100_000,
+    CpuShares: 1024,
+  });
   await removeContainersOf(engine, [UNSIZED]);
 
   const config = testConfigPath({ defaultLimits: { cpu: 0.25, memoryMb: 64 } }, 'hostile-limits-defaults.json');

@@ -44,7 +44,12 @@ test.before(async () => {
       request.on('data', (chunk: Buffer) => (body += chunk.toString()));
       request.on('end', () => {
         const method = /<methodName>([^<]+)<\/methodName>/.exec(body)?.[1];
-        const pool = method === 'one.hostpool.info' ? `<HOST_POOL>${hosts.join('')}</HOST_POOL>` : method === 'one.datastorepool.info' ? `<DATASTORE_POOL>${datastores.join('')}</DATASTORE_POOL>` : undefined;
+        const pool =
+          method === 'one.hostpool.info'
+            ? `<HOST_POOL>${hosts.join('')}</HOST_POOL>`
+            : method === 'one.datastorepool.info'
+              ? `<DATASTORE_POOL>${datastores.join('')}</DATASTORE_POOL>`
+              : undefined;
         response.writeHead(200, { 'content-type': 'text/xml' });
         response.end(pool ? answer(pool) : '<?xml version="1.0"?><methodResponse><fault><value><struct></struct></value></fault></methodResponse>');
       });
@@ -72,7 +77,11 @@ test.before(async () => {
     join(fe.remotes, 'etc/tm/dockvisor/dockvisor.conf'),
     JSON.stringify({
       defaults: { user: 'root', privateKeyPath: key, knownHostsFile: knownHosts },
-      hosts: { node1: { address: '127.0.0.1', port: sshd.port }, node2: { address: '127.0.0.1', port: closedPort }, node3: { address: '127.0.0.1', port: silentPort } },
+      hosts: {
+        node1: { address: '127.0.0.1', port: sshd.port },
+        node2: { address: '127.0.0.1', port: closedPort },
+        node3: { address: '127.0.0.1', port: silentPort },
+      },
     }),
   );
   writeFileSync(join(fe.dir, 'one_auth'), 'oneadmin:SECRET\n', { mode: 0o600 });
@@ -105,7 +114,13 @@ test.serial('a host that refuses or never answers is wrong, each within the time
   datastores = [];
   const run = await check(['--timeout', '1500']);
   t.is(run.status, 1);
-  t.regex(run.stdout, new RegExp(`^wrong    host node2 \\(id 2\\): SSH as root@127\\.0\\.0\\.1:${closedPort}: SSH to 127\\.0\\.0\\.1:${closedPort} failed: connect ECONNREFUSED`, 'm'));
+  t.regex(
+    run.stdout,
+    new RegExp(
+      `^wrong    host node2 \\(id 2\\): SSH as root@127\\.0\\.0\\.1:${closedPort}: SSH to 127\\.0\\.0\\.1:${closedPort} failed: connect ECONNREFUSED`,
+      'm',
+    ),
+  );
   t.regex(run.stdout, new RegExp(`^wrong    host node3 \\(id 3\\): SSH as root@127\\.0\\.0\\.1:${silentPort}: .*(did not answer|no answer) within`, 'm'));
   t.regex(run.stdout, /^ok {7}host node1 /m);
   t.true(run.elapsedMs < 15_000, `${run.elapsedMs} ms`);
@@ -134,14 +149,20 @@ test.serial("each dockvisor image datastore's registry is asked from the front-e
 test.serial('without credentials the OpenNebula checks are skipped, which fails nothing; an oned that does not answer is wrong', async (t) => {
   const skipped = await check([], {});
   t.is(skipped.status, 0, skipped.stdout);
-  t.regex(skipped.stdout, /^skipped {2}OpenNebula hosts and datastores: no OpenNebula credentials: set ONE_AUTH or create .*\/\.one\/one_auth \(user:password\); not checked$/m);
+  t.regex(
+    skipped.stdout,
+    /^skipped {2}OpenNebula hosts and datastores: no OpenNebula credentials: set ONE_AUTH or create .*\/\.one\/one_auth \(user:password\); not checked$/m,
+  );
   const silent = await check(['--timeout', '1000'], { ONE_XMLRPC: `http://127.0.0.1:${silentPort}/RPC2`, ONE_AUTH: join(fe.dir, 'one_auth') });
   t.is(silent.status, 1);
-  t.regex(silent.stdout, /^wrong {4}OpenNebula hosts and datastores: one\.hostpool\.info: oned at http:\/\/127\.0\.0\.1:\d+\/RPC2 did not answer within 1000 ms$/m);
+  t.regex(
+    silent.stdout,
+    /^wrong {4}OpenNebula hosts and datastores: one\.hostpool\.info: oned at http:\/\/127\.0\.0\.1:\d+\/RPC2 did not answer within 1000 ms$/m,
+  );
   t.true(silent.elapsedMs < 10_000, `${silent.elapsedMs} ms`);
 });
 
-test.serial("a host key oneadmin cannot read is a check that cannot be made here, not a failure", async (t) => {
+test.serial('a host key oneadmin cannot read is a check that cannot be made here, not a failure', async (t) => {
   hosts = [hostXml(0, 'node1', 'dockvisor')];
   datastores = [];
   const config = join(fe.remotes, 'etc/tm/dockvisor/dockvisor.conf');
@@ -150,7 +171,10 @@ test.serial("a host key oneadmin cannot read is a check that cannot be made here
     writeFileSync(config, JSON.stringify({ ...JSON.parse(saved), defaults: { user: 'oneadmin', privateKeyPath: join(fe.dir, 'no-such-key') } }));
     const run = await check();
     t.is(run.status, 0, run.stdout);
-    t.regex(run.stdout, /^skipped {2}host node1 \(id 0\): SSH as oneadmin@127\.0\.0\.1:\d+: .*no-such-key cannot be read here \(ENOENT\); run the check as root or oneadmin$/m);
+    t.regex(
+      run.stdout,
+      /^skipped {2}host node1 \(id 0\): SSH as oneadmin@127\.0\.0\.1:\d+: .*no-such-key cannot be read here \(ENOENT\); run the check as root or oneadmin$/m,
+    );
   } finally {
     writeFileSync(config, saved);
   }

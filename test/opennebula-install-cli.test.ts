@@ -24,7 +24,10 @@ function withFrontEnd(version: string, layout: ClientLayout, body: (fe: FakeFron
 }
 
 const stockText = (version: string, file: string) => readFileSync(join(repoRoot, 'test/fixtures/opennebula-etc', version, file), 'utf8');
-const backups = (fe: FakeFrontEnd) => readdirSync(join(fe.dir, 'etc/one')).filter((name) => name.includes('.dockvisor-')).sort();
+const backups = (fe: FakeFrontEnd) =>
+  readdirSync(join(fe.dir, 'etc/one'))
+    .filter((name) => name.includes('.dockvisor-'))
+    .sort();
 const problems = (stdout: string) => stdout.split('\n').filter((line) => /^(missing|wrong) /.test(line));
 
 /** One line on stderr, exit 1, and not one byte of the front-end changed. */
@@ -46,10 +49,16 @@ for (const [version, flag] of RELEASES) {
       t.is(installed.status, 0, installed.stderr);
       t.regex(installed.stdout, new RegExp(`^OpenNebula ${flag.replaceAll('.', '\\.')} \\(--one-version\\)\\n`));
       t.regex(installed.stdout, /im\/dockvisor\.d: placed \(2 new files\), monitoring client from im\/kvm\.d/);
-      t.regex(installed.stdout, /oned\.conf: VM_MAD dockvisor added; TM_MAD_CONF dockvisor added; DS_MAD_CONF dockvisor added; TM_MAD -d names dockvisor; DATASTORE_MAD -d names dockvisor; DATASTORE_MAD -s names dockvisor \(the file as it was: .*oned\.conf\.dockvisor-\d{8}T\d{6}Z\)/);
+      t.regex(
+        installed.stdout,
+        /oned\.conf: VM_MAD dockvisor added; TM_MAD_CONF dockvisor added; DS_MAD_CONF dockvisor added; TM_MAD -d names dockvisor; DATASTORE_MAD -d names dockvisor; DATASTORE_MAD -s names dockvisor \(the file as it was: .*oned\.conf\.dockvisor-\d{8}T\d{6}Z\)/,
+      );
       t.regex(installed.stdout, /monitord\.conf: IM_MAD dockvisor added/);
       t.regex(installed.stdout, /restart OpenNebula/);
-      t.deepEqual(backups(fe).map((name) => name.replace(/\d{8}T\d{6}Z$/, 'STAMP')), ['monitord.conf.dockvisor-STAMP', 'oned.conf.dockvisor-STAMP']);
+      t.deepEqual(
+        backups(fe).map((name) => name.replace(/\d{8}T\d{6}Z$/, 'STAMP')),
+        ['monitord.conf.dockvisor-STAMP', 'oned.conf.dockvisor-STAMP'],
+      );
       for (const name of backups(fe)) t.is(readFileSync(join(fe.dir, 'etc/one', name), 'utf8'), stockText(version, name.split('.dockvisor-')[0]!));
       t.regex(readFileSync(fe.onedConf, 'utf8'), /LIVE_RESIZE {4}= "yes"/);
       for (const dir of DRIVER_DIRS) t.true(statSync(join(fe.remotes, dir)).isDirectory(), dir);
@@ -106,7 +115,10 @@ for (const [version, flag] of RELEASES) {
       const host = join(fe.dir, 'var-tmp-one');
       const copied = spawnSync('rsync', ['-aL', `${fe.remotes}/`, `${host}/`], { encoding: 'utf8' });
       t.is(copied.status, 0, copied.stderr);
-      for (const [name, text] of [['monitord-client.rb', CLIENT_RB], ['monitord-client_control.sh', CLIENT_CONTROL]] as const) {
+      for (const [name, text] of [
+        ['monitord-client.rb', CLIENT_RB],
+        ['monitord-client_control.sh', CLIENT_CONTROL],
+      ] as const) {
         for (const root of [fe.remotes, host]) {
           const path = join(root, 'im/dockvisor.d', name);
           t.true(lstatSync(path).isFile(), path);
@@ -118,33 +130,36 @@ for (const [version, flag] of RELEASES) {
   });
 }
 
-test.serial('what packaging/install-opennebula.sh used to leave (links to a common.d a packaged front-end lacks) breaks rsync -aL; check says so, install mends it', (t) => {
-  withFrontEnd('7.4.0', 'packaged', (fe) => {
-    const args = [...fe.flags, '--one-version', '7.4.0'];
-    t.is(dockvisorOpennebula(['install', ...args]).status, 0);
-    const client = join(fe.remotes, 'im/dockvisor.d');
-    rmSync(client, { recursive: true });
-    mkdirSync(client);
-    for (const name of ['monitord-client.rb', 'monitord-client_control.sh']) symlinkSync(`../common.d/${name}`, join(client, name));
-    const broken = spawnSync('rsync', ['-aL', `${fe.remotes}/`, join(fe.dir, 'copy1/')], { encoding: 'utf8' });
-    t.not(broken.status, 0, 'the copy OpenNebula makes to hosts fails: the host would go to ERROR');
-    t.regex(broken.stderr, /symlink has no referent/);
+test.serial(
+  'what packaging/install-opennebula.sh used to leave (links to a common.d a packaged front-end lacks) breaks rsync -aL; check says so, install mends it',
+  (t) => {
+    withFrontEnd('7.4.0', 'packaged', (fe) => {
+      const args = [...fe.flags, '--one-version', '7.4.0'];
+      t.is(dockvisorOpennebula(['install', ...args]).status, 0);
+      const client = join(fe.remotes, 'im/dockvisor.d');
+      rmSync(client, { recursive: true });
+      mkdirSync(client);
+      for (const name of ['monitord-client.rb', 'monitord-client_control.sh']) symlinkSync(`../common.d/${name}`, join(client, name));
+      const broken = spawnSync('rsync', ['-aL', `${fe.remotes}/`, join(fe.dir, 'copy1/')], { encoding: 'utf8' });
+      t.not(broken.status, 0, 'the copy OpenNebula makes to hosts fails: the host would go to ERROR');
+      t.regex(broken.stderr, /symlink has no referent/);
 
-    const checked = dockvisorOpennebula(['check', ...args]);
-    t.is(checked.status, 1);
-    t.deepEqual(
-      problems(checked.stdout).map((line) => line.replace(fe.remotes, 'REMOTES')),
-      [
-        'wrong    REMOTES/im/dockvisor.d/monitord-client.rb: a link to ../common.d/monitord-client.rb: the copy to hosts needs a file',
-        'wrong    REMOTES/im/dockvisor.d/monitord-client_control.sh: a link to ../common.d/monitord-client_control.sh: the copy to hosts needs a file',
-      ],
-    );
-    const mended = dockvisorOpennebula(['install', ...args]);
-    t.is(mended.status, 0, mended.stderr);
-    t.regex(mended.stdout, /im\/dockvisor\.d: placed \(2 changed files\), monitoring client from im\/kvm\.d\n/);
-    t.is(spawnSync('rsync', ['-aL', `${fe.remotes}/`, join(fe.dir, 'copy2/')]).status, 0);
-  });
-});
+      const checked = dockvisorOpennebula(['check', ...args]);
+      t.is(checked.status, 1);
+      t.deepEqual(
+        problems(checked.stdout).map((line) => line.replace(fe.remotes, 'REMOTES')),
+        [
+          'wrong    REMOTES/im/dockvisor.d/monitord-client.rb: a link to ../common.d/monitord-client.rb: the copy to hosts needs a file',
+          'wrong    REMOTES/im/dockvisor.d/monitord-client_control.sh: a link to ../common.d/monitord-client_control.sh: the copy to hosts needs a file',
+        ],
+      );
+      const mended = dockvisorOpennebula(['install', ...args]);
+      t.is(mended.status, 0, mended.stderr);
+      t.regex(mended.stdout, /im\/dockvisor\.d: placed \(2 changed files\), monitoring client from im\/kvm\.d\n/);
+      t.is(spawnSync('rsync', ['-aL', `${fe.remotes}/`, join(fe.dir, 'copy2/')]).status, 0);
+    });
+  },
+);
 
 const layouts: [ClientLayout, string][] = [
   ['lxc-only', 'im/lxc.d'],
@@ -193,17 +208,31 @@ test.serial("config files keep their owner and mode, and so do their backups; wh
     chownSync(fe.remotes, 9101, 9102);
     const run = dockvisorOpennebula(['install', ...fe.flags, '--one-version', '7.0.2']);
     t.is(run.status, 0, run.stderr);
-    const backup = join(fe.dir, 'etc/one', backups(fe).find((name) => name.startsWith('oned.conf'))!);
+    const backup = join(
+      fe.dir,
+      'etc/one',
+      backups(fe).find((name) => name.startsWith('oned.conf'))!,
+    );
     for (const path of [fe.onedConf, backup]) {
       const stat = statSync(path);
       t.deepEqual([stat.mode & 0o7777, stat.uid, stat.gid], [0o640, 9001, 9002], path);
     }
-    for (const path of ['vmm/dockvisor', 'vmm/dockvisor/deploy', 'lib/dockvisor/vmm.mjs', 'im/dockvisor.d/monitord-client.rb', 'etc/tm/dockvisor/dockvisor.conf']) {
+    for (const path of [
+      'vmm/dockvisor',
+      'vmm/dockvisor/deploy',
+      'lib/dockvisor/vmm.mjs',
+      'im/dockvisor.d/monitord-client.rb',
+      'etc/tm/dockvisor/dockvisor.conf',
+    ]) {
       const stat = statSync(join(fe.remotes, path));
       t.deepEqual([stat.uid, stat.gid], [9101, 9102], path);
     }
     t.is(statSync(join(fe.remotes, 'vmm/dockvisor/deploy')).mode & 0o777, 0o755);
-    t.deepEqual(readdirSync(join(fe.dir, 'etc/one')).filter((name) => name.includes('.tmp')), [], 'no staging file left');
+    t.deepEqual(
+      readdirSync(join(fe.dir, 'etc/one')).filter((name) => name.includes('.tmp')),
+      [],
+      'no staging file left',
+    );
   });
 });
 
@@ -227,7 +256,12 @@ test.serial('a dockvisor VM_MAD with other values: check calls it wrong, the dry
 test.serial('refused in one line, nothing written: an oned.conf that cannot be parsed', (t) => {
   withFrontEnd('7.4.0', 'packaged', (fe) => {
     writeFileSync(fe.onedConf, `${readFileSync(fe.onedConf, 'utf8')}VM_MAD = [ NAME = "dockvisor"\n`);
-    assertRefused(t, fe, ['install', ...fe.flags, '--one-version', '7.4.0'], /^dockvisor: .*oned\.conf cannot be parsed \(line 1482, column 1: expected "," or "]" after NAME in VM_MAD\); nothing written$/);
+    assertRefused(
+      t,
+      fe,
+      ['install', ...fe.flags, '--one-version', '7.4.0'],
+      /^dockvisor: .*oned\.conf cannot be parsed \(line 1482, column 1: expected "," or "]" after NAME in VM_MAD\); nothing written$/,
+    );
     assertRefused(t, fe, ['uninstall', ...fe.flags, '--one-version', '7.4.0'], /cannot be parsed/);
   });
 });
@@ -235,15 +269,28 @@ test.serial('refused in one line, nothing written: an oned.conf that cannot be p
 test.serial('refused in one line, nothing written: a monitord.conf that is not one', (t) => {
   withFrontEnd('7.4.0', 'packaged', (fe) => {
     writeFileSync(fe.monitordConf, 'IM_MAD = [ NAME = "kvm", ARGUMENTS = "-r 3 ]\n');
-    assertRefused(t, fe, ['install', ...fe.flags, '--one-version', '7.4.0'], /^dockvisor: .*monitord\.conf cannot be parsed \(line 1, column 38: the quoted value of ARGUMENTS in IM_MAD never ends\); nothing written$/);
+    assertRefused(
+      t,
+      fe,
+      ['install', ...fe.flags, '--one-version', '7.4.0'],
+      /^dockvisor: .*monitord\.conf cannot be parsed \(line 1, column 38: the quoted value of ARGUMENTS in IM_MAD never ends\); nothing written$/,
+    );
   });
 });
 
 const versions: [string, string[], RegExp][] = [
-  ['a version it does not know', ['--one-version', '7.2.0'], /^dockvisor: OpenNebula 7\.2\.0 \(--one-version\) is not a version dockvisor knows \(6\.10, 7\.0, 7\.4\); nothing written$/],
+  [
+    'a version it does not know',
+    ['--one-version', '7.2.0'],
+    /^dockvisor: OpenNebula 7\.2\.0 \(--one-version\) is not a version dockvisor knows \(6\.10, 7\.0, 7\.4\); nothing written$/,
+  ],
   ['an older one', ['--one-version', '5.12.0'], /is not a version dockvisor knows/],
   ['something that is no version', ['--one-version', '7.4;id'], /^dockvisor: "7\.4;id" \(--one-version\) is not an OpenNebula version; nothing written$/],
-  ['no version to be found', [], /^dockvisor: cannot tell the OpenNebula version: no \/usr\/lib\/one\/ruby\/opennebula\.rb, and `oned --version` cannot run; pass --one-version; nothing written$/],
+  [
+    'no version to be found',
+    [],
+    /^dockvisor: cannot tell the OpenNebula version: no \/usr\/lib\/one\/ruby\/opennebula\.rb, and `oned --version` cannot run; pass --one-version; nothing written$/,
+  ],
 ];
 for (const [what, flags, message] of versions) {
   test.serial(`refused in one line, nothing written: ${what}`, (t) => {
@@ -253,16 +300,26 @@ for (const [what, flags, message] of versions) {
   });
 }
 
-test.serial('refused in one line, nothing written: a front-end without OpenNebula\'s monitoring client', (t) => {
+test.serial("refused in one line, nothing written: a front-end without OpenNebula's monitoring client", (t) => {
   withFrontEnd('7.4.0', 'none', (fe) => {
-    assertRefused(t, fe, ['install', ...fe.flags, '--one-version', '7.4.0'], /^dockvisor: no OpenNebula monitoring client under .*: none of im\/kvm\.d, im\/lxc\.d, im\/common\.d holds monitord-client\.rb and monitord-client_control\.sh \(is OpenNebula installed there\?\); nothing written$/);
+    assertRefused(
+      t,
+      fe,
+      ['install', ...fe.flags, '--one-version', '7.4.0'],
+      /^dockvisor: no OpenNebula monitoring client under .*: none of im\/kvm\.d, im\/lxc\.d, im\/common\.d holds monitord-client\.rb and monitord-client_control\.sh \(is OpenNebula installed there\?\); nothing written$/,
+    );
   });
 });
 
 test.serial('refused in one line, nothing written: a remotes directory that is not there, a flag given twice', (t) => {
   withFrontEnd('7.4.0', 'packaged', (fe) => {
     const flags = fe.flags.map((value) => (value === fe.remotes ? join(fe.dir, 'nowhere') : value));
-    assertRefused(t, fe, ['install', ...flags, '--one-version', '7.4.0'], /^dockvisor: .*\/nowhere is not a directory \(is OpenNebula installed\? --remotes names another\); nothing written$/);
+    assertRefused(
+      t,
+      fe,
+      ['install', ...flags, '--one-version', '7.4.0'],
+      /^dockvisor: .*\/nowhere is not a directory \(is OpenNebula installed\? --remotes names another\); nothing written$/,
+    );
     assertRefused(t, fe, ['install', ...fe.flags, '--remotes', fe.remotes, '--one-version', '7.4.0'], /^dockvisor: --remotes is given more than once$/);
   });
 });

@@ -52,8 +52,15 @@ for (const version of VERSIONS) {
       const original = stock(version, role);
       const installed = install(original, role);
       t.not(installed.after, original);
-      t.true(inspectConfigFile(role, role, installed.after).every((finding) => finding.state === 'ok'), role);
-      t.deepEqual(changedLines(original, installed.after).removed.filter((line) => !/ARGUMENTS/.test(line)), [], `${role}: only ARGUMENTS lines change, the rest is added`);
+      t.true(
+        inspectConfigFile(role, role, installed.after).every((finding) => finding.state === 'ok'),
+        role,
+      );
+      t.deepEqual(
+        changedLines(original, installed.after).removed.filter((line) => !/ARGUMENTS/.test(line)),
+        [],
+        `${role}: only ARGUMENTS lines change, the rest is added`,
+      );
       const again = install(installed.after, role);
       t.is(again.after, installed.after);
       t.deepEqual(again.said, []);
@@ -86,7 +93,11 @@ test('7.4.0: the stanzas and lists as the installer writes them', (t) => {
   t.true(after.includes('-d dummy,lvm,shared,fs_lvm,fs_lvm_ssh,qcow2,ssh,local,ceph,dev,iscsi_libvirt,netapp,purefa,dockvisor"'));
   t.true(after.includes('virtiofs,interactive,dockvisor -s dummy,lvm,shared,ssh,local,ceph,fs_lvm,fs_lvm_ssh,qcow2,netapp,purefa,dockvisor"'));
   const monitord = install(stock('7.4.0', 'monitord.conf'), 'monitord.conf').after;
-  t.true(monitord.includes('IM_MAD = [\n    NAME          = "dockvisor",\n    SUNSTONE_NAME = "Dockvisor",\n    EXECUTABLE    = "one_im_ssh",\n    ARGUMENTS     = "-r 3 -t 15 -w 90 dockvisor",\n    THREADS       = 0\n]\n'));
+  t.true(
+    monitord.includes(
+      'IM_MAD = [\n    NAME          = "dockvisor",\n    SUNSTONE_NAME = "Dockvisor",\n    EXECUTABLE    = "one_im_ssh",\n    ARGUMENTS     = "-r 3 -t 15 -w 90 dockvisor",\n    THREADS       = 0\n]\n',
+    ),
+  );
 });
 
 test("an operator's own dockvisor stanza with odd spacing, casing and comments is recognised and left alone", (t) => {
@@ -106,14 +117,22 @@ test("an operator's own dockvisor stanza with odd spacing, casing and comments i
 
 test('a dockvisor VM_MAD with other values is replaced by the wanted one; everything around it stays byte for byte', (t) => {
   const base = stock('6.10.5', 'oned.conf');
-  const old = 'VM_MAD = [\n    NAME = "dockvisor", SUNSTONE_NAME = "Dockvisor", EXECUTABLE = "one_vmm_exec",\n    ARGUMENTS = "-t 15 -r 0 dockvisor", TYPE = "xml", KEEP_SNAPSHOTS = "yes"\n]';
-  const text = base.replace('#-------------------------------------------------------------------------------\n#  Dummy Virtualization', `# ours, from the old README\n${old}\n#-------------------------------------------------------------------------------\n#  Dummy Virtualization`);
+  const old =
+    'VM_MAD = [\n    NAME = "dockvisor", SUNSTONE_NAME = "Dockvisor", EXECUTABLE = "one_vmm_exec",\n    ARGUMENTS = "-t 15 -r 0 dockvisor", TYPE = "xml", KEEP_SNAPSHOTS = "yes"\n]';
+  const text = base.replace(
+    '#-------------------------------------------------------------------------------\n#  Dummy Virtualization',
+    `# ours, from the old README\n${old}\n#-------------------------------------------------------------------------------\n#  Dummy Virtualization`,
+  );
   t.true(text.includes(old));
-  t.deepEqual(inspectConfigFile('oned.conf', 'oned.conf', text)[0], { state: 'wrong', subject: 'oned.conf: VM_MAD dockvisor', detail: 'LIVE_RESIZE is missing' });
+  t.deepEqual(inspectConfigFile('oned.conf', 'oned.conf', text)[0], {
+    state: 'wrong',
+    subject: 'oned.conf: VM_MAD dockvisor',
+    detail: 'LIVE_RESIZE is missing',
+  });
   const { after, said } = install(text);
   t.is(said[0], 'VM_MAD dockvisor replaced (LIVE_RESIZE is missing)');
   t.is(after.split(renderStanza(vmMad)).length, 2, 'one dockvisor VM_MAD, the wanted one');
-  t.is(after, install(text.replace(old, renderStanza(vmMad))).after, 'the stanza is rewritten in place; nothing else differs from a fresh install')
+  t.is(after, install(text.replace(old, renderStanza(vmMad))).after, 'the stanza is rewritten in place; nothing else differs from a fresh install');
   t.true(after.includes(`# ours, from the old README\n${renderStanza(vmMad)}\n#---`), 'the comment above it stays');
   const a = uninstall(after).after;
   t.false(a.includes('"dockvisor"'));
@@ -130,7 +149,8 @@ test('two dockvisor VM_MAD stanzas: the first is kept (or rewritten), the second
 });
 
 test('driver lists given with long options, or a DATASTORE_MAD without -s, get dockvisor where the driver reads it', (t) => {
-  const text = 'TM_MAD = [ EXECUTABLE = "one_tm", ARGUMENTS = "-t 15 --tm-types=ssh,shared -w 30" ]\nDATASTORE_MAD = [ EXECUTABLE = "one_datastore", ARGUMENTS = "-t 15 --ds-types fs,ceph" ]\n';
+  const text =
+    'TM_MAD = [ EXECUTABLE = "one_tm", ARGUMENTS = "-t 15 --tm-types=ssh,shared -w 30" ]\nDATASTORE_MAD = [ EXECUTABLE = "one_datastore", ARGUMENTS = "-t 15 --ds-types fs,ceph" ]\n';
   const { after } = install(text);
   t.true(after.includes('ARGUMENTS = "-t 15 --tm-types=ssh,shared,dockvisor -w 30"'));
   t.true(after.includes('ARGUMENTS = "-t 15 --ds-types fs,ceph,dockvisor -s shared,ssh,ceph,dockvisor"'), 'the default system list, and dockvisor');
@@ -160,14 +180,21 @@ for (const [what, text, reason] of unparsable) {
 
 test('a mistake at the end of a stock oned.conf is found on its line', (t) => {
   const text = `${stock('7.4.0', 'oned.conf')}VM_MAD = [ NAME = "dockvisor",\n`;
-  t.is(t.throws(() => install(text))!.message, '/etc/one/oned.conf cannot be parsed (line 1482, column 1: expected a key after "," in VM_MAD); nothing written');
+  t.is(
+    t.throws(() => install(text))!.message,
+    '/etc/one/oned.conf cannot be parsed (line 1482, column 1: expected a key after "," in VM_MAD); nothing written',
+  );
 });
 
-test("the syntax oned reads: empty values, escaped quotes, comments anywhere, a last line without a newline", (t) => {
+test('the syntax oned reads: empty values, escaped quotes, comments anywhere, a last line without a newline', (t) => {
   const document = parseConfig('EMPTY =\nQUOTED = "a \\"b\\" c" # trailing\nBARE=42\n# the end');
   t.deepEqual(
     document.attributes.map((a) => (a.kind === 'single' ? [a.name, a.value?.text] : [a.name])),
-    [['EMPTY', undefined], ['QUOTED', 'a "b" c'], ['BARE', '42']],
+    [
+      ['EMPTY', undefined],
+      ['QUOTED', 'a "b" c'],
+      ['BARE', '42'],
+    ],
   );
   t.throws(() => parseConfig('A = "x'), { instanceOf: ConfigSyntaxError });
 });
@@ -209,7 +236,10 @@ test('the OpenNebula version: --one-version, else the Ruby library, else oned --
     writeFileSync(ruby, "VERSION = '7.2.0'\n");
     t.is(t.throws(() => oneVersion({ rubyFile: ruby }))!.message, `OpenNebula 7.2.0 (${ruby}) is not a version dockvisor knows (6.10, 7.0, 7.4)`);
     t.is(t.throws(() => oneVersion({ override: 'latest' }))!.message, '"latest" (--one-version) is not an OpenNebula version');
-    t.regex(t.throws(() => oneVersion({ rubyFile: join(dir, 'absent.rb'), oned: join(dir, 'no-oned') }))!.message, /^cannot tell the OpenNebula version: .*; pass --one-version$/);
+    t.regex(
+      t.throws(() => oneVersion({ rubyFile: join(dir, 'absent.rb'), oned: join(dir, 'no-oned') }))!.message,
+      /^cannot tell the OpenNebula version: .*; pass --one-version$/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -30,7 +30,12 @@ const vm = (): VmDraft => ({
 });
 
 function runAsUser(action: string, argv: string[], stdin: string) {
-  const child = spawn(join(hostCopy, 'vmm/dockvisor', action), argv, { uid: user.uid, gid: user.gid, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(join(hostCopy, 'vmm/dockvisor', action), argv, {
+    uid: user.uid,
+    gid: user.gid,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   child.stdin.on('error', () => undefined);
   child.stdin.end(stdin);
   return collect(child);
@@ -41,7 +46,9 @@ test.before(async () => {
   deleteLink(`one-${ID}-0`);
   createBridge(bridge, ids.cidr(0, 1));
   user = createTestUser(USER);
-  const paths = ['ip', 'nsenter', 'iptables', 'tee', 'mount', 'umount'].map((name) => execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim());
+  const paths = ['ip', 'nsenter', 'iptables', 'tee', 'mount', 'umount'].map((name) =>
+    execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(),
+  );
   writeFileSync(sudoers, `${USER} ALL=(root) NOPASSWD: ${paths.join(', ')}\n`, { mode: 0o440 });
 
   fe = fakeFrontEnd('7.4.0');
@@ -72,7 +79,7 @@ test.after.always(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test.serial('as oneadmin, from the installed and copied remotes: a NIC marked as the VM\'s and a checked host mount, through sudo', async (t) => {
+test.serial("as oneadmin, from the installed and copied remotes: a NIC marked as the VM's and a checked host mount, through sudo", async (t) => {
   const deployed = await runAsUser('deploy', deployArgv(ID), vmXml(vm()));
   t.is(deployed.stdout, `one-${ID}\n`, deployed.stderr);
   t.is(linkAlias(`one-${ID}-0`), `dockvisor:opennebula:${ID}`);

@@ -16,7 +16,18 @@ const second = ids.bridge('1');
 const vmA: VmDraft = {
   id: A,
   name: 'web-a',
-  nics: [{ nicId: 0, bridge: lan, ip: ids.address(0, 11), mask: '255.255.255.0', gateway: ids.address(0, 1), dns: ids.address(0, 53), mtu: '1400', ip6: '2001:2::11' }],
+  nics: [
+    {
+      nicId: 0,
+      bridge: lan,
+      ip: ids.address(0, 11),
+      mask: '255.255.255.0',
+      gateway: ids.address(0, 1),
+      dns: ids.address(0, 53),
+      mtu: '1400',
+      ip6: '2001:2::11',
+    },
+  ],
 };
 const vmB: VmDraft = { id: B, name: 'web-b', nics: [{ nicId: 0, bridge: lan, ip: ids.address(0, 12), mask: '255.255.255.0' }] };
 

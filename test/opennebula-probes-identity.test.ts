@@ -75,7 +75,8 @@ test('vm/status and vm/monitor report the VMs of the front-end that runs them, a
 });
 
 test("tm/dockvisor/monitor_ds reports the root disks of its front-end's VMs only", async (t) => {
-  const monitorDs = (config: string) => runFile(join(repoRoot, 'remotes/tm/dockvisor/monitor_ds'), ['/var/lib/one/datastores/100'], { env: { ...process.env, DOCKVISOR_CONFIG: config } });
+  const monitorDs = (config: string) =>
+    runFile(join(repoRoot, 'remotes/tm/dockvisor/monitor_ds'), ['/var/lib/one/datastores/100'], { env: { ...process.env, DOCKVISOR_CONFIG: config } });
   t.deepEqual(idsIn((await monitorDs(configs.a)).stdout), [OF_A, FROM_BEFORE]);
   t.deepEqual(idsIn((await monitorDs(configs.b)).stdout), [OF_B, FROM_BEFORE]);
 });

@@ -50,10 +50,16 @@ test.serial('probes run as root first, then as the driver user: both succeed, ea
 
   t.is(owner(shared), 0);
   t.is(mode(shared), 0o1777, 'shared like /tmp: anyone makes a directory there, nobody removes another one');
-  for (const [uid, dir] of [[0, join(shared, '0')], [user.uid, join(shared, String(user.uid))]] as const) {
+  for (const [uid, dir] of [
+    [0, join(shared, '0')],
+    [user.uid, join(shared, String(user.uid))],
+  ] as const) {
     t.is(owner(dir), uid);
     t.is(mode(dir), 0o700);
-    t.true(readdirSync(dir).some((name) => name.startsWith('vm-status-host-1')), `${dir} holds its user's state`);
+    t.true(
+      readdirSync(dir).some((name) => name.startsWith('vm-status-host-1')),
+      `${dir} holds its user's state`,
+    );
   }
 });
 
@@ -101,7 +107,10 @@ test.serial('a state directory an earlier dockvisor left root-only: the driver u
   execFileSync('chmod', ['0755', shared]);
   refused = await runProbe(join(probesRoot, PROBES[0]!), config, env, '1', user);
   t.is(refused.code, 1);
-  t.regex(refused.stderr, new RegExp(`state directory ${shared} is closed to uid ${user.uid}: make it 1777 \\(chmod 1777 ${shared}\\), or run any dockvisor probe as root once`));
+  t.regex(
+    refused.stderr,
+    new RegExp(`state directory ${shared} is closed to uid ${user.uid}: make it 1777 \\(chmod 1777 ${shared}\\), or run any dockvisor probe as root once`),
+  );
   await probesSucceed(t);
   await probesSucceed(t, user);
 });

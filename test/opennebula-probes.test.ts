@@ -73,7 +73,19 @@ test.serial('monitoring starts as monitord runs it: every probe directory exists
   t.truthy(messages.SYSTEM_HOST && messages.MONITOR_HOST && messages.STATE_VM && messages.MONITOR_VM && messages.TIMESTAMP);
 
   t.regex(decoded.SYSTEM_HOST!, /^HYPERVISOR="dockvisor"$/m);
-  for (const key of ['HOSTNAME', 'ARCH', 'MODELNAME', 'CPUSPEED', 'TOTALCPU', 'TOTALMEMORY', 'CGROUPS_VERSION', 'DOCKER_VERSION', 'DOCKER_STORAGE_DRIVER', 'DS_LOCATION_TOTAL_MB', 'DS_LOCATION_FREE_MB']) {
+  for (const key of [
+    'HOSTNAME',
+    'ARCH',
+    'MODELNAME',
+    'CPUSPEED',
+    'TOTALCPU',
+    'TOTALMEMORY',
+    'CGROUPS_VERSION',
+    'DOCKER_VERSION',
+    'DOCKER_STORAGE_DRIVER',
+    'DS_LOCATION_TOTAL_MB',
+    'DS_LOCATION_FREE_MB',
+  ]) {
     t.regex(decoded.SYSTEM_HOST!, new RegExp(`^${key}=`, 'm'), key);
   }
   t.regex(decoded.SYSTEM_HOST!, /^TOTALCPU=\d+00$/m);
@@ -119,9 +131,16 @@ test.serial('reported memory and CPU are what the cgroup files say, within the s
   t.true(cpu >= low - 5 && cpu <= high + 5, `CPU ${cpu} % within [${low.toFixed(1)}, ${high.toFixed(1)}] ± 5`);
   t.true(cpu <= 55, 'CPU=0.5 caps the VM at half a core');
   const mem = Number(reported.MEMORY);
-  t.true(mem >= Math.min(memoryBefore, memoryAfter) * 0.9 && mem <= Math.max(memoryBefore, memoryAfter) * 1.1, `MEMORY ${mem} KB vs cgroup ${memoryBefore.toFixed(0)}..${memoryAfter.toFixed(0)} KB ± 10 %`);
+  t.true(
+    mem >= Math.min(memoryBefore, memoryAfter) * 0.9 && mem <= Math.max(memoryBefore, memoryAfter) * 1.1,
+    `MEMORY ${mem} KB vs cgroup ${memoryBefore.toFixed(0)}..${memoryAfter.toFixed(0)} KB ± 10 %`,
+  );
   t.true(mem > 39_000, 'the 40 MB the VM filled are counted');
-  t.regex(Buffer.from(/ID="9602".*MONITOR="([^"]*)"/.exec(second.stdout)![1]!, 'base64').toString(), /^DISK_SIZE=\[ID=0,SIZE=6\]$/m, 'the root disk is the writable layer');
+  t.regex(
+    Buffer.from(/ID="9602".*MONITOR="([^"]*)"/.exec(second.stdout)![1]!, 'base64').toString(),
+    /^DISK_SIZE=\[ID=0,SIZE=6\]$/m,
+    'the root disk is the writable layer',
+  );
 });
 
 test.serial('network counters move when traffic crosses the veth', async (t) => {
@@ -133,12 +152,16 @@ test.serial('network counters move when traffic crosses the veth', async (t) => 
   t.true(Number(after.NETTX) - Number(before.NETTX) >= 3 * 98, `NETTX ${before.NETTX} -> ${after.NETTX}`);
 });
 
-test.serial('changes made behind OpenNebula\'s back are reported: pause, stop, kill, failure, removal', async (t) => {
+test.serial("changes made behind OpenNebula's back are reported: pause, stop, kill, failure, removal", async (t) => {
   const engine = await realEngine();
   const env = probeEnv('states');
   // Other test files run VMs on this engine at the same time: look only at this file's.
   const ours = (line: string) => !line.startsWith('VM = ') || ALL.some((id) => line.includes(`ID="${id}",`));
-  const status = async () => (await probe('vm/status', 'dockvisor_state.sh', env)).stdout.split(/(?<=\n)/).filter(ours).join('');
+  const status = async () =>
+    (await probe('vm/status', 'dockvisor_state.sh', env)).stdout
+      .split(/(?<=\n)/)
+      .filter(ours)
+      .join('');
   const line = (id: number, state: string) => `VM = [ ID="${id}", DEPLOY_ID="one-${id}", STATE="${state}" ]\n`;
   t.true((await status()).startsWith('SYNC_STATE=yes'));
   t.is(await status(), '', 'no change, nothing to say');
@@ -171,7 +194,11 @@ test.serial('a probe that cannot do its job says why and fails; bad input is ref
   const broken = await probe('vm/status', 'dockvisor_state.sh', probeEnv('broken', { engineSocket: '/nonexistent/docker.sock' }));
   t.is(broken.code, 1);
   t.regex(broken.stderr, /^dockvisor vm-status: .*cannot reach the engine at \/nonexistent\/docker\.sock.*\n$/);
-  const hostile = await runProbe(join(probesRoot, 'vm/monitor/dockvisor_usage.sh'), '<!DOCTYPE x [<!ENTITY a "b">]><MONITOR_CONFIGURATION>&a;</MONITOR_CONFIGURATION>', probeEnv('hostile'));
+  const hostile = await runProbe(
+    join(probesRoot, 'vm/monitor/dockvisor_usage.sh'),
+    '<!DOCTYPE x [<!ENTITY a "b">]><MONITOR_CONFIGURATION>&a;</MONITOR_CONFIGURATION>',
+    probeEnv('hostile'),
+  );
   t.is(hostile.code, 1);
   t.is(hostile.stderr.split('\n').filter(Boolean).length, 1);
   t.regex(hostile.stderr, /DOCTYPE/);
@@ -194,6 +221,10 @@ test.serial("tm/dockvisor/monitor_ds reports each VM's root disk size on the hos
   const { stdout, stderr } = await runFile(join(repoRoot, 'remotes/tm/dockvisor/monitor_ds'), ['/var/lib/one/datastores/100'], { env });
   t.is(stderr, '');
   const lines = stdout.split('\n').filter(Boolean);
-  t.deepEqual(lines.map((line) => /ID="(\d+)"/.exec(line)?.[1]), [String(BURNER)], 'only VMs whose root disk is their writable layer');
+  t.deepEqual(
+    lines.map((line) => /ID="(\d+)"/.exec(line)?.[1]),
+    [String(BURNER)],
+    'only VMs whose root disk is their writable layer',
+  );
   t.regex(Buffer.from(/MONITOR="([^"]*)"/.exec(lines[0]!)![1]!, 'base64').toString(), /^DISK_SIZE=\[ID=0,SIZE=6\]$/m);
 });

@@ -78,7 +78,11 @@ test.serial('the recorded lifecycle: deploy, reboot, poweroff and resume keep da
   t.false(container.State.Running, 'poweroff stops the container');
   t.false(linkExists('one-1-0'));
 
-  const resumed = await act('deploy', ['/var/lib/one//datastores/100/1/deployment.1', 'localhost', '1', 'localhost'], 'deploy-resume-from-poweroff.stdin.vm.xml');
+  const resumed = await act(
+    'deploy',
+    ['/var/lib/one//datastores/100/1/deployment.1', 'localhost', '1', 'localhost'],
+    'deploy-resume-from-poweroff.stdin.vm.xml',
+  );
   t.is(resumed.stdout, 'one-1\n');
   container = await engine.inspectContainer('one-1');
   t.is(readInside(container.State.Pid, '/root/data').trim(), 'kept', 'poweroff keeps the data');

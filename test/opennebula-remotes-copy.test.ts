@@ -53,10 +53,7 @@ test.serial('the driver installed on a front-end works from the copy OpenNebula 
   t.true(lstatSync(join(frontEnd.remotes, 'im/dockvisor.d/monitord-client.rb')).isFile(), "OpenNebula's monitoring client, copied as a file");
   execFileSync('cp', ['-RL', frontEnd.remotes, hostCopy]);
   // The admin's host config, read from beside the copied driver: this host has no registry to pull from.
-  writeFileSync(
-    join(hostCopy, 'etc/vmm/dockvisor/dockvisor.conf'),
-    JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, stateDir: probeState }),
-  );
+  writeFileSync(join(hostCopy, 'etc/vmm/dockvisor/dockvisor.conf'), JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, stateDir: probeState }));
 
   const deployed = await runFromCopy('deploy', deployArgv(ID), vmXml(vm));
   t.is(deployed.stdout, `one-${ID}\n`, deployed.stderr);

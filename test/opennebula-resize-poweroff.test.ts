@@ -13,7 +13,12 @@ const FROM_DATASTORE = ids.vm(1);
 const MB = 1024 * 1024;
 
 /** A root disk of a dockvisor datastore, as the transfer's clone leaves it: a local tag the container is made from. */
-const datastoreDisk = { diskId: 0, source: `docker://127.0.0.1:5400/dockvisor/image-${FROM_DATASTORE}@sha256:${'a'.repeat(64)}`, tmMad: 'dockvisor', imageId: FROM_DATASTORE };
+const datastoreDisk = {
+  diskId: 0,
+  source: `docker://127.0.0.1:5400/dockvisor/image-${FROM_DATASTORE}@sha256:${'a'.repeat(64)}`,
+  tmMad: 'dockvisor',
+  imageId: FROM_DATASTORE,
+};
 
 async function cleanup(): Promise<void> {
   const engine = await realEngine();
@@ -35,7 +40,10 @@ async function act(action: string, argv: string[], stdin: string): Promise<void>
 
 const cases: [string, VmDraft][] = [
   ['an image VM', { id: PLAIN, cpu: '0.5', vcpu: '1', memory: '128' }],
-  ['a VM whose root disk comes from a dockvisor datastore', { id: FROM_DATASTORE, cpu: '0.5', vcpu: '1', memory: '128', systemTm: 'dockvisor', disks: [datastoreDisk] }],
+  [
+    'a VM whose root disk comes from a dockvisor datastore',
+    { id: FROM_DATASTORE, cpu: '0.5', vcpu: '1', memory: '128', systemTm: 'dockvisor', disks: [datastoreDisk] },
+  ],
 ];
 
 for (const [name, draft] of cases) {

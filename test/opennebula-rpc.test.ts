@@ -18,7 +18,7 @@ test.before(() => nock.disableNetConnect());
 test.afterEach.always(() => nock.cleanAll());
 test.after.always(() => nock.enableNetConnect());
 
-test.serial('the version call returns oned\'s version', async (t) => {
+test.serial("the version call returns oned's version", async (t) => {
   const scope = replay('system-version');
   const client = rpc();
   t.is(await client.call('one.system.version'), '7.4.0');
@@ -33,7 +33,15 @@ test.serial('registering a host allocates it with dockvisor drivers and reads it
   const { host, created } = await registerHost(client, 'fixture-host');
   client.close();
   t.true(created);
-  t.like(host, { id: 2, name: 'fixture-host', state: 'ERROR', imMad: 'dockvisor', vmMad: 'dockvisor', clusterId: 0, disk: { totalMb: 0, freeMb: 0, usedMb: 0 } });
+  t.like(host, {
+    id: 2,
+    name: 'fixture-host',
+    state: 'ERROR',
+    imMad: 'dockvisor',
+    vmMad: 'dockvisor',
+    clusterId: 0,
+    disk: { totalMb: 0, freeMb: 0, usedMb: 0 },
+  });
 });
 
 test.serial('registering a host that exists already finds it: never a duplicate', async (t) => {
@@ -55,7 +63,7 @@ test.serial('a taken name is a typed error carrying the existing id', async (t) 
   t.is(error!.kind, 'allocate');
 });
 
-test.serial('oned\'s errors keep their words and kind: authentication, not found, unknown method', async (t) => {
+test.serial("oned's errors keep their words and kind: authentication, not found, unknown method", async (t) => {
   replay('auth-failure');
   const wrong = new OneRpc({ url: `${ONED}/RPC2`, session: 'oneadmin:wrongpassword' }, 2000);
   const auth = await t.throwsAsync(wrong.call('one.system.version'), { instanceOf: OneRpcError });
@@ -81,7 +89,10 @@ test.serial('the host pool is read with the safe parser', async (t) => {
   const hosts = await hostPool(client);
   client.close();
   t.true(hosts.length >= 1);
-  t.like(hosts.find((h) => h.id === 1), { id: 1, name: 'localhost', state: 'MONITORED', imMad: 'dockvisor', vmMad: 'dockvisor', clusterId: 0 });
+  t.like(
+    hosts.find((h) => h.id === 1),
+    { id: 1, name: 'localhost', state: 'MONITORED', imMad: 'dockvisor', vmMad: 'dockvisor', clusterId: 0 },
+  );
 });
 
 test.serial('disabling and unregistering a host', async (t) => {
@@ -120,20 +131,26 @@ test.serial('an HTTP error and a malformed answer are clear errors', async (t) =
   nock(ONED).post('/RPC2').reply(200, '<methodResponse><params><param><value><array><data>', { 'Content-Type': 'text/xml' });
   const broken = await t.throwsAsync(client.call('one.system.version'), { instanceOf: OneRpcError });
   t.regex(broken!.message, /one\.system\.version/);
-  nock(ONED).post('/RPC2').reply(200, '<?xml version="1.0"?><methodResponse><params><param><value><string>x</string></value></param></params></methodResponse>');
+  nock(ONED)
+    .post('/RPC2')
+    .reply(200, '<?xml version="1.0"?><methodResponse><params><param><value><string>x</string></value></param></params></methodResponse>');
   const shape = await t.throwsAsync(client.call('one.system.version'), { instanceOf: OneRpcError });
   t.regex(shape!.message, /not \[success, body, code\]/);
   client.close();
 });
 
 test.serial('a 20 MB pool is read', async (t) => {
-  const host = (id: number) => `<HOST><ID>${id}</ID><NAME>host-${id}</NAME><STATE>2</STATE><IM_MAD><![CDATA[dockvisor]]></IM_MAD><VM_MAD><![CDATA[dockvisor]]></VM_MAD><CLUSTER_ID>0</CLUSTER_ID><TEMPLATE><NOTE><![CDATA[${'x'.repeat(4200)}]]></NOTE></TEMPLATE></HOST>`;
+  const host = (id: number) =>
+    `<HOST><ID>${id}</ID><NAME>host-${id}</NAME><STATE>2</STATE><IM_MAD><![CDATA[dockvisor]]></IM_MAD><VM_MAD><![CDATA[dockvisor]]></VM_MAD><CLUSTER_ID>0</CLUSTER_ID><TEMPLATE><NOTE><![CDATA[${'x'.repeat(4200)}]]></NOTE></TEMPLATE></HOST>`;
   const pool = `<HOST_POOL>${Array.from({ length: 5000 }, (_, i) => host(i)).join('')}</HOST_POOL>`;
   const escaped = pool.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   t.true(escaped.length > 20 * 1024 * 1024);
   nock(ONED)
     .post('/RPC2')
-    .reply(200, `<?xml version="1.0"?><methodResponse><params><param><value><array><data><value><boolean>1</boolean></value><value><string>${escaped}</string></value><value><i4>0</i4></value></data></array></value></param></params></methodResponse>`);
+    .reply(
+      200,
+      `<?xml version="1.0"?><methodResponse><params><param><value><array><data><value><boolean>1</boolean></value><value><string>${escaped}</string></value><value><i4>0</i4></value></data></array></value></param></params></methodResponse>`,
+    );
   const client = rpc(30_000);
   const hosts = await hostPool(client);
   client.close();
@@ -145,7 +162,10 @@ test('the endpoint and credentials come from ONE_XMLRPC and ONE_AUTH, and the se
   const dir = mkdtempSync(join(tmpdir(), 'dockvisor-one-auth-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'one_auth'), 'oneadmin:s3cret\n');
-  t.deepEqual(oneEndpoint({}, { ONE_XMLRPC: 'http://front:2633/RPC2', ONE_AUTH: join(dir, 'one_auth') }), { url: 'http://front:2633/RPC2', session: 'oneadmin:s3cret' });
+  t.deepEqual(oneEndpoint({}, { ONE_XMLRPC: 'http://front:2633/RPC2', ONE_AUTH: join(dir, 'one_auth') }), {
+    url: 'http://front:2633/RPC2',
+    session: 'oneadmin:s3cret',
+  });
   writeFileSync(join(dir, 'bad'), 'no-colon-s3cret\n');
   const error = t.throws(() => oneEndpoint({}, { ONE_AUTH: join(dir, 'bad') }));
   t.false(error!.message.includes('s3cret'));

@@ -154,12 +154,14 @@ test('poll: STATE=d for a VM with no container or one powered off, STATE=e for o
 
 test('a NIC on a bridge the host lacks is refused with OpenNebula advice, and nothing is made', async (t) => {
   const host = memoryHost(t);
-  await t.throwsAsync(deploy(host, draft(18)), { message: /^NIC 0: bridge br-mem does not exist on this host \(create it, or use a virtual network with VN_MAD=bridge\)$/ });
+  await t.throwsAsync(deploy(host, draft(18)), {
+    message: /^NIC 0: bridge br-mem does not exist on this host \(create it, or use a virtual network with VN_MAD=bridge\)$/,
+  });
   t.is(await stateOf(host, 18), 'missing');
   t.deepEqual(host.access.hostLinkNames(), []);
 });
 
-test('a container of the VM\'s name that is not this VM\'s is left alone', async (t) => {
+test("a container of the VM's name that is not this VM's is left alone", async (t) => {
   const host = memoryHost(t, { bridges: [BRIDGE] });
   await host.engine.createContainer('one-19', { Image: 'dockvisor/busybox:latest', Labels: { other: 'tool' }, HostConfig: {} });
   await t.throwsAsync(deploy(host, draft(19)), { message: /a container named one-19 exists on this host but is not this VM's/ });

@@ -26,23 +26,43 @@ test.after.always(() => {
 });
 
 const inRoot = (...argv: string[]) =>
-  run('chroot', [debianRoot, ...argv], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' }, maxBuffer: 1 << 24, timeout: 10 * 60_000 });
+  run('chroot', [debianRoot, ...argv], {
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' },
+    maxBuffer: 1 << 24,
+    timeout: 10 * 60_000,
+  });
 
 test.serial('npm run package makes an amd64 and an arm64 .deb and a tarball of the same tree, each with its own runtime', async (t) => {
   const contents = (file: string) => execFileSync('dpkg-deb', ['--contents', file], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const amd64 = contents(deb);
-  for (const path of [`${PACKAGE_LAYOUT.runtime}/bin/node`, `${PACKAGE_LAYOUT.remotes}/vmm/dockvisor/deploy`, `${PACKAGE_LAYOUT.remotes}/lib/dockvisor/vmm.mjs`, 'usr/bin/dockvisor', PACKAGE_LAYOUT.hostConfig, PACKAGE_LAYOUT.transferConfig, `${PACKAGE_LAYOUT.nova}/install.sh`, `${PACKAGE_LAYOUT.doc}/README.md`]) {
+  for (const path of [
+    `${PACKAGE_LAYOUT.runtime}/bin/node`,
+    `${PACKAGE_LAYOUT.remotes}/vmm/dockvisor/deploy`,
+    `${PACKAGE_LAYOUT.remotes}/lib/dockvisor/vmm.mjs`,
+    'usr/bin/dockvisor',
+    PACKAGE_LAYOUT.hostConfig,
+    PACKAGE_LAYOUT.transferConfig,
+    `${PACKAGE_LAYOUT.nova}/install.sh`,
+    `${PACKAGE_LAYOUT.doc}/README.md`,
+  ]) {
     t.true(amd64.includes(`./${path}`), path);
   }
   t.regex(execFileSync('dpkg-deb', ['--field', armDeb, 'Architecture'], { encoding: 'utf8' }), /^arm64$/m);
-  const tarFiles = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', maxBuffer: 1 << 24 }).split('\n').filter((line) => line && !line.endsWith('/'));
-  const debFiles = amd64.split('\n').filter((line) => line && !line.startsWith('d')).map((line) => line.split(/\s+/)[5]!);
+  const tarFiles = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8', maxBuffer: 1 << 24 })
+    .split('\n')
+    .filter((line) => line && !line.endsWith('/'));
+  const debFiles = amd64
+    .split('\n')
+    .filter((line) => line && !line.startsWith('d'))
+    .map((line) => line.split(/\s+/)[5]!);
   t.deepEqual(tarFiles.sort(), debFiles.sort(), 'the tarball holds the same files');
 });
 
 test.serial('lintian reports no errors', async (t) => {
   t.timeout(10 * 60_000);
-  const result: { stdout: string; code?: number } = await run('lintian', ['--fail-on', 'error', '--no-tag-display-limit', deb], { maxBuffer: 1 << 24 }).catch((error: { stdout: string; code: number }) => error);
+  const result: { stdout: string; code?: number } = await run('lintian', ['--fail-on', 'error', '--no-tag-display-limit', deb], { maxBuffer: 1 << 24 }).catch(
+    (error: { stdout: string; code: number }) => error,
+  );
   t.is(result.code ?? 0, 0, result.stdout);
   t.notRegex(result.stdout, /^E: /m, result.stdout);
 });
@@ -63,11 +83,15 @@ test.serial('apt-get installs it on a clean Debian root; remove leaves only its 
   mkdirSync(join(debianRoot, fe, 'remotes/im/kvm.d'), { recursive: true });
   mkdirSync(join(debianRoot, fe, 'etc'), { recursive: true });
   for (const name of ['monitord-client.rb', 'monitord-client_control.sh']) writeFileSync(join(debianRoot, fe, 'remotes/im/kvm.d', name), '#!/bin/sh\n');
-  for (const name of ['oned.conf', 'monitord.conf']) copyFileSync(join(repoRoot, 'test/fixtures/opennebula-etc/7.4.0', name), join(debianRoot, fe, 'etc', name));
+  for (const name of ['oned.conf', 'monitord.conf'])
+    copyFileSync(join(repoRoot, 'test/fixtures/opennebula-etc/7.4.0', name), join(debianRoot, fe, 'etc', name));
   const flags = ['--one-version', '7.4.0', '--remotes', `/${fe}/remotes`, '--oned-conf', `/${fe}/etc/oned.conf`, '--monitord-conf', `/${fe}/etc/monitord.conf`];
   await inRoot('dockvisor', 'opennebula', 'install', ...flags);
   t.true(existsSync(join(debianRoot, fe, 'remotes/vmm/dockvisor/deploy')));
-  t.true(readFileSync(join(debianRoot, fe, 'remotes/etc/vmm/dockvisor/dockvisor.conf'), 'utf8').includes('frontEndId'), "the package's default host configuration, with the front-end's identity");
+  t.true(
+    readFileSync(join(debianRoot, fe, 'remotes/etc/vmm/dockvisor/dockvisor.conf'), 'utf8').includes('frontEndId'),
+    "the package's default host configuration, with the front-end's identity",
+  );
   t.regex(readFileSync(join(debianRoot, fe, 'etc/oned.conf'), 'utf8'), /LIVE_RESIZE {4}= "yes"/);
 
   await inRoot('apt-get', 'remove', '-y', '-q', 'dockvisor');

@@ -31,9 +31,14 @@ test.serial('each test host answers at its own address and runs its own engine, 
     await onB.close();
   });
   t.regex((await onA.version()).ApiVersion, /^1\.\d+$/);
-  await onA.createContainer('dvt-rig-probe', { Image: BASE_IMAGE, Cmd: ['sleep', 'infinity'], Labels: { 'io.dockvisor.test': 'rig' }, HostConfig: { NetworkMode: 'none' } });
+  await onA.createContainer('dvt-rig-probe', {
+    Image: BASE_IMAGE,
+    Cmd: ['sleep', 'infinity'],
+    Labels: { 'io.dockvisor.test': 'rig' },
+    HostConfig: { NetworkMode: 'none' },
+  });
   await onA.startContainer('dvt-rig-probe');
   t.true((await onA.inspectContainer('dvt-rig-probe')).State.Running);
-  t.deepEqual(await onB.listContainers(['io.dockvisor.test=rig']), [], 'host B does not see host A\'s containers');
+  t.deepEqual(await onB.listContainers(['io.dockvisor.test=rig']), [], "host B does not see host A's containers");
   t.is(a.ssh.establishedConnections(), 1, 'one SSH connection to host A carried every call');
 });

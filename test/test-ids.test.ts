@@ -29,7 +29,7 @@ test('uuid prefixes are 8 hex digits and no two files share one', (t) => {
   for (const [[a, x], [b, y]] of pairs(prefixes)) t.not(x, y, `${a} and ${b}`);
 });
 
-test('bridge prefixes are interface names of at most 15 characters and none starts another, the demo\'s included', (t) => {
+test("bridge prefixes are interface names of at most 15 characters and none starts another, the demo's included", (t) => {
   const prefixes = withDemo.flatMap(([file, { bridgePrefix }]) => (bridgePrefix ? [[file, bridgePrefix] as const] : []));
   for (const [file, prefix] of prefixes) {
     t.regex(prefix, /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, file);
@@ -38,7 +38,7 @@ test('bridge prefixes are interface names of at most 15 characters and none star
   for (const [[a, x], [b, y]] of pairs(prefixes)) t.false(x.startsWith(y) || y.startsWith(x), `${a} (${x}) and ${b} (${y}) may name the same bridge`);
 });
 
-test('subnets are /24s inside 198.18.0.0/15 and no two files share one, the demo\'s included', (t) => {
+test("subnets are /24s inside 198.18.0.0/15 and no two files share one, the demo's included", (t) => {
   const subnets = withDemo.flatMap(([file, { subnets }]) => (subnets ?? []).map((subnet) => [file, subnet] as const));
   for (const [file, subnet] of subnets) {
     const match = /^198\.(18|19)\.(\d{1,3})\.0\/24$/.exec(subnet);
@@ -53,7 +53,10 @@ test('subnets are /24s inside 198.18.0.0/15 and no two files share one, the demo
 
 test('a file gets its own values, and one past its range or the name limit is refused', (t) => {
   const network = testIds('/anywhere/test/opennebula-network.test.ts');
-  t.deepEqual([network.vm(0), network.vm(1), network.bridge('0'), network.network(1), network.address(1, 11), network.cidr(0, 1)], [9101, 9102, 'dvt-lan0', '198.18.11', '198.18.11.11', '198.18.10.1/24']);
+  t.deepEqual(
+    [network.vm(0), network.vm(1), network.bridge('0'), network.network(1), network.address(1, 11), network.cidr(0, 1)],
+    [9101, 9102, 'dvt-lan0', '198.18.11', '198.18.11.11', '198.18.10.1/24'],
+  );
   t.throws(() => network.vm(99), { message: /opennebula-network\.test\.ts: VM id number 99 is outside 9101\.\.9199/ });
   t.throws(() => network.uuidPrefix, { message: /has no uuid prefix/ });
   t.throws(() => network.address(2, 1), { message: /has no subnet number 2/ });

@@ -106,7 +106,11 @@ test('template commands are split into words without any shell expansion', (t) =
 test('a host mount outside the allowed roots, or escaping one, is refused', (t) => {
   const host = { ...defaultHostConfig(), allow: { ...defaultHostConfig().allow, hostMountRoots: ['/srv/vm-data'] } };
   const spec = (mounts: string) => parseVmDocument(vmXml({ id: 6, nics: [], dockvisor: { MOUNTS: mounts } })).spec;
-  t.is(containerConfig(spec('/srv/vm-data/6:/data'), host).HostConfig.Binds?.[0], `/var/tmp/dockvisor/${process.getuid!()}/mounts/one-6/0:/data:rw`, 'the engine mounts the staged, checked path, in the user\'s own state directory');
+  t.is(
+    containerConfig(spec('/srv/vm-data/6:/data'), host).HostConfig.Binds?.[0],
+    `/var/tmp/dockvisor/${process.getuid!()}/mounts/one-6/0:/data:rw`,
+    "the engine mounts the staged, checked path, in the user's own state directory",
+  );
   t.throws(() => containerConfig(spec('/srv/vm-data/../../etc:/data'), host), { message: /host path .* is not allowed/ });
   t.throws(() => containerConfig(spec('/srv/vm-data-other:/data'), host), { message: /is not allowed/ });
 });

@@ -10,8 +10,16 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 // No yargs defaults: yargs gives a flag typed without a value its default, where it should be refused.
 const NO_CLUSTER = -1;
 const HOST_TIMEOUT_MS = 10_000;
-const clusterFlag = { type: 'string', coerce: wholeNumberFlag('--cluster', { max: 2 ** 31, none: NO_CLUSTER }), describe: `OpenNebula cluster id (default ${NO_CLUSTER}: none)` } as const;
-const timeoutFlag = { type: 'string', coerce: wholeNumberFlag('--timeout', { min: 1, max: 3_600_000 }), describe: `milliseconds each host may take (default ${HOST_TIMEOUT_MS})` } as const;
+const clusterFlag = {
+  type: 'string',
+  coerce: wholeNumberFlag('--cluster', { max: 2 ** 31, none: NO_CLUSTER }),
+  describe: `OpenNebula cluster id (default ${NO_CLUSTER}: none)`,
+} as const;
+const timeoutFlag = {
+  type: 'string',
+  coerce: wholeNumberFlag('--timeout', { min: 1, max: 3_600_000 }),
+  describe: `milliseconds each host may take (default ${HOST_TIMEOUT_MS})`,
+} as const;
 
 async function store() {
   const { HostStore } = await import('../hosts/host-store.ts');
@@ -68,7 +76,11 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
                 ...(argv['one-user'] ? { oneUser: argv['one-user'] } : {}),
                 ...(argv['probe-image'] ? { probeImage: argv['probe-image'] } : {}),
                 register: argv.register
-                  ? { clusterId: argv.cluster ?? NO_CLUSTER, ...(argv.opennebula ? { endpoint: argv.opennebula } : {}), ...(argv['one-name'] ? { hostName: argv['one-name'] } : {}) }
+                  ? {
+                      clusterId: argv.cluster ?? NO_CLUSTER,
+                      ...(argv.opennebula ? { endpoint: argv.opennebula } : {}),
+                      ...(argv['one-name'] ? { hostName: argv['one-name'] } : {}),
+                    }
                   : false,
               },
               connectOptions(argv),
@@ -84,22 +96,14 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
           handler: async (argv) => {
             const { provisionHost } = await import('../machine/provisioner.ts');
             const { progressFor } = await import('../machine/provision/progress.ts');
-            const summary = await provisionHost(
-              await store(),
-              argv.name!,
-              connectOptions(argv),
-              progressFor(process.stderr),
-            );
+            const summary = await provisionHost(await store(), argv.name!, connectOptions(argv), progressFor(process.stderr));
             say(provisionSummary(argv.name!, summary));
           },
         })
         .command({
           command: 'ls',
           describe: 'every host with its state, engine, containers and OpenNebula id (in parallel)',
-          builder: (y) =>
-            y
-              .option('json', { type: 'boolean', default: false })
-              .option('timeout', timeoutFlag),
+          builder: (y) => y.option('json', { type: 'boolean', default: false }).option('timeout', timeoutFlag),
           handler: async (argv) => {
             const { hostStatuses } = await import('../machine/host-status.ts');
             const { formatHostTable } = await import('./host-table.ts');
@@ -125,10 +129,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
           command: 'status <name>',
           describe: "the host's state (exit 1 unless Running)",
           builder: (y) =>
-            y
-              .positional('name', { type: 'string', demandOption: true })
-              .option('json', { type: 'boolean', default: false })
-              .option('timeout', timeoutFlag),
+            y.positional('name', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }).option('timeout', timeoutFlag),
           handler: async (argv) => {
             const { hostStatus } = await import('../machine/host-status.ts');
             const status = await hostStatus((await store()).get(argv.name!), argv.timeout ?? HOST_TIMEOUT_MS);
@@ -168,7 +169,12 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
             y
               .positional('names', { type: 'string', array: true, demandOption: true })
               .option('purge', { type: 'boolean', default: false, describe: 'also remove the engine packages and the sudo rule' })
-              .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'forget the host even when OpenNebula cannot be told; purge with VMs' }),
+              .option('force', {
+                alias: 'f',
+                type: 'boolean',
+                default: false,
+                describe: 'forget the host even when OpenNebula cannot be told; purge with VMs',
+              }),
           handler: async (argv) => {
             const { removeHost } = await import('../machine/host-removal.ts');
             const hosts = await store();
@@ -211,7 +217,10 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
             const { importHost, readHostBundle } = await import('../machine/host-transfer.ts');
             // yargs hands a lone `-` to a string positional as an empty string.
             const text = await readHostBundle(argv.file || '-');
-            const record = importHost(await store(), text, { ...(argv.name ? { name: argv.name } : {}), ...(argv.identity ? { identityFile: argv.identity } : {}) });
+            const record = importHost(await store(), text, {
+              ...(argv.name ? { name: argv.name } : {}),
+              ...(argv.identity ? { identityFile: argv.identity } : {}),
+            });
             say(`${record.name}: imported (${record.ssh.user}@${record.ssh.address}:${record.ssh.port})`);
           },
         })

@@ -14,7 +14,10 @@ function frontEndFlags<T>(yargs: Argv<T>) {
     .option('oned-conf', { type: 'string', describe: "oned's configuration (default /etc/one/oned.conf)" })
     .option('monitord-conf', { type: 'string', describe: "monitord's configuration (default /etc/one/monitord.conf)" })
     .option('remotes', { type: 'string', describe: 'the remotes directory OpenNebula copies to hosts (default /var/lib/one/remotes)' })
-    .option('one-version', { type: 'string', describe: "the front-end's OpenNebula version (default: read from /usr/lib/one/ruby/opennebula.rb or oned --version)" });
+    .option('one-version', {
+      type: 'string',
+      describe: "the front-end's OpenNebula version (default: read from /usr/lib/one/ruby/opennebula.rb or oned --version)",
+    });
 }
 
 interface FrontEndArgs {
@@ -34,7 +37,11 @@ async function frontEnd(argv: FrontEndArgs) {
   };
   const override = once('one-version');
   return {
-    paths: { onedConf: once('oned-conf', DEFAULT_PATHS.onedConf)!, monitordConf: once('monitord-conf', DEFAULT_PATHS.monitordConf)!, remotes: once('remotes', DEFAULT_PATHS.remotes)! },
+    paths: {
+      onedConf: once('oned-conf', DEFAULT_PATHS.onedConf)!,
+      monitordConf: once('monitord-conf', DEFAULT_PATHS.monitordConf)!,
+      remotes: once('remotes', DEFAULT_PATHS.remotes)!,
+    },
     version: override === undefined ? {} : { override },
   };
 }
@@ -49,7 +56,8 @@ export function opennebulaCommand(setExitCode: SetExitCode): CommandModule {
         .command({
           command: 'install',
           describe: 'place the remotes and add dockvisor to oned.conf and monitord.conf (a backup of each changed file is kept)',
-          builder: (y) => frontEndFlags(y).option('dry-run', { type: 'boolean', default: false, describe: 'print what would change, as diffs, and write nothing' }),
+          builder: (y) =>
+            frontEndFlags(y).option('dry-run', { type: 'boolean', default: false, describe: 'print what would change, as diffs, and write nothing' }),
           handler: async (argv) => {
             const { installOnFrontEnd } = await import('../opennebula/install/front-end-setup.ts');
             installOnFrontEnd({ ...(await frontEnd(argv)), dryRun: argv['dry-run'], say });

@@ -6,7 +6,9 @@ export function runEntryPoint(label: string, main: () => Promise<number | void>)
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
   if (major < 20 || (major === 20 && minor < 19)) {
     // A host without dockvisor's runtime falls back to the node on its PATH, which may be the distribution's older one.
-    process.stderr.write(`${label}: needs Node.js >= 20.19 and found ${process.version} (${process.execPath}); install dockvisor's runtime with \`dockvisor host provision\`\n`);
+    process.stderr.write(
+      `${label}: needs Node.js >= 20.19 and found ${process.version} (${process.execPath}); install dockvisor's runtime with \`dockvisor host provision\`\n`,
+    );
     return exitAfterOutput(1);
   }
   main().then(

@@ -89,7 +89,11 @@ function mergeConfig(config: HostConfig, raw: unknown, source: string): HostConf
   const string = (key: string, value: unknown, fallback: string) =>
     value === undefined ? fallback : typeof value === 'string' && value ? value : fail(key, 'a non-empty string');
   const integer = (key: string, value: unknown, fallback: number, min = 0) =>
-    value === undefined ? fallback : Number.isInteger(value) && (value as number) >= min ? (value as number) : fail(key, min ? `a whole number from ${min}` : 'a whole number');
+    value === undefined
+      ? fallback
+      : Number.isInteger(value) && (value as number) >= min
+        ? (value as number)
+        : fail(key, min ? `a whole number from ${min}` : 'a whole number');
   const bool = (key: string, value: unknown, fallback: boolean) =>
     value === undefined ? fallback : typeof value === 'boolean' ? value : fail(key, 'true or false');
   const positive = (key: string, value: unknown, fallback: number, max: number) =>

@@ -1,4 +1,18 @@
-import { closeSync, constants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { posix } from 'node:path';
 import { InvalidInputError, NotSupportedError } from './errors.ts';
 import type { HostAccess } from './host-access.ts';
@@ -44,7 +58,9 @@ export class HostMounts {
       const held = holdBeneathRoot(mount.hostPath, spec.vmId);
       try {
         if (overlaps(mount.hostPath, stagingReal)) {
-          throw new InvalidInputError(`VM ${spec.vmId}: host path ${mount.hostPath} holds dockvisor's own mount staging (${stagingReal}); it cannot be mounted`);
+          throw new InvalidInputError(
+            `VM ${spec.vmId}: host path ${mount.hostPath} holds dockvisor's own mount staging (${stagingReal}); it cannot be mounted`,
+          );
         }
         makeMountPoint(target, held.directory);
         await this.access.run(['mount', '--no-canonicalize', '--bind', `/proc/${process.pid}/fd/${held.fd}`, target], { root: true });
@@ -109,7 +125,9 @@ function holdBeneathRoot(path: string, vmId: string): { fd: number; directory: b
     closeSync(fd);
     if (error instanceof InvalidInputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InvalidInputError(`VM ${vmId}: host path ${path} cannot be mounted: ${walked} ${code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code ?? String(error)})`}`);
+    throw new InvalidInputError(
+      `VM ${vmId}: host path ${path} cannot be mounted: ${walked} ${code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code ?? String(error)})`}`,
+    );
   }
 }
 
@@ -135,5 +153,10 @@ function makeMountPoint(target: string, directory: boolean): void {
 /** This machine's mount points, as /proc/self/mountinfo names them (octal escapes decoded). */
 function mountPoints(): Set<string> {
   const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
-  return new Set(lines.map((line) => line.split(' ')[4] ?? '').filter(Boolean).map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))));
+  return new Set(
+    lines
+      .map((line) => line.split(' ')[4] ?? '')
+      .filter(Boolean)
+      .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))),
+  );
 }

@@ -71,7 +71,9 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
 
   /** The links inside process `pid`'s network namespace, with their addresses and MACs. */
   interfacesOf(pid: number): Map<string, { mac?: string; addresses: string[]; alias: string }> {
-    return new Map([...(this.namespaces.get(pid) ?? new Map<string, Link>())].map(([name, link]) => [name, { mac: link.mac, addresses: link.addresses, alias: link.alias }]));
+    return new Map(
+      [...(this.namespaces.get(pid) ?? new Map<string, Link>())].map(([name, link]) => [name, { mac: link.mac, addresses: link.addresses, alias: link.alias }]),
+    );
   }
 
   /** The bridge a host link is plugged into. */
@@ -109,7 +111,10 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
         return this.ip(inside, args.slice(3), options.input ?? '', fail);
       }
       case 'iptables':
-        return this.iptables(args.filter((arg) => arg !== '-w'), fail);
+        return this.iptables(
+          args.filter((arg) => arg !== '-w'),
+          fail,
+        );
       case 'tee':
         this.files.set(args[0] ?? '', options.input ?? '');
         return options.input ?? '';
@@ -131,7 +136,8 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
       const inside = this.namespaces.get(pid);
       if (!inside) throw new Error(`ENOENT: no such file or directory, open '${path}'`);
       if (proc[2] === 'stat') return `${pid} (init) S 1 ${pid} ${pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n`;
-      const header = 'Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n';
+      const header =
+        'Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n';
       return header + [...inside.keys()].map((name) => `${name.padStart(6)}: 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n`).join('');
     }
     const text = this.files.get(path);
@@ -140,7 +146,11 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
   }
 
   async exists(path: string): Promise<boolean> {
-    if (path.startsWith('/proc/')) return this.readFile(path).then(() => true, () => false);
+    if (path.startsWith('/proc/'))
+      return this.readFile(path).then(
+        () => true,
+        () => false,
+      );
     return this.files.has(path);
   }
 

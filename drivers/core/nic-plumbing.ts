@@ -100,7 +100,8 @@ export class NicPlumbing {
   async checkHost(owner: LinkOwner, nics: NicSpec[]): Promise<NicSpec[]> {
     const seen = new Set<string>();
     for (const nic of nics) {
-      if (seen.has(nic.hostInterface)) throw new InvalidInputError(`NIC ${nic.nicId}: host interface ${nic.hostInterface} is named by another NIC of the VM too`);
+      if (seen.has(nic.hostInterface))
+        throw new InvalidInputError(`NIC ${nic.nicId}: host interface ${nic.hostInterface} is named by another NIC of the VM too`);
       seen.add(nic.hostInterface);
     }
     await this.checkBridges(nics);
@@ -143,7 +144,9 @@ export class NicPlumbing {
       await this.asRoot(['ovs-vsctl', '--if-exists', 'del-port', nic.bridge, nic.hostInterface]);
     }
     const present = await this.host.links.present(hostEnds(nics));
-    const lines = hostEnds(nics).filter((name) => present.has(name)).map((name) => `link del ${name}`);
+    const lines = hostEnds(nics)
+      .filter((name) => present.has(name))
+      .map((name) => `link del ${name}`);
     if (lines.length === 0) return;
     // A link may vanish on its own meanwhile (its container just stopped): only one still there is a failure.
     await this.asRoot(['ip', '-force', '-batch', '-'], lines.join('\n') + '\n').catch(async (error: unknown) => {

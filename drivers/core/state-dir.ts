@@ -60,7 +60,9 @@ function claimShared(fd: number, path: string, uid: number, created: boolean): v
     if (created) fchmodSync(fd, SHARED_MODE);
     else if (othersMayWrite && !(mode & STICKY)) fchmodSync(fd, mode | STICKY);
   } else if (stat.uid !== 0) {
-    throw new Error(`state directory ${path} belongs to uid ${stat.uid}, which could replace what uid ${uid} keeps there; refused (remove it, or set stateDir)`);
+    throw new Error(
+      `state directory ${path} belongs to uid ${stat.uid}, which could replace what uid ${uid} keeps there; refused (remove it, or set stateDir)`,
+    );
   } else if (othersMayWrite && !(mode & STICKY)) {
     throw new Error(`state directory ${path} is writable by others without the sticky bit; refused (chmod 1777 ${path})`);
   }
@@ -94,7 +96,8 @@ function openDirectory(path: string, shownAs = path): number {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'ELOOP' && code !== 'ENOTDIR') throw error;
     // O_DIRECTORY answers ENOTDIR for a link as for a file: which one it was is worth saying.
-    if (lstatSync(path).isSymbolicLink()) throw new Error(`state directory ${shownAs} is a symbolic link; refused (remove it, or set stateDir to a real directory)`);
+    if (lstatSync(path).isSymbolicLink())
+      throw new Error(`state directory ${shownAs} is a symbolic link; refused (remove it, or set stateDir to a real directory)`);
     throw new Error(`state directory ${shownAs} is not a directory; refused`);
   }
 }

@@ -130,7 +130,8 @@ export class VmLifecycle {
   async unpause(spec: VmRef): Promise<void> {
     const container = await this.requireContainer(spec);
     if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
-    else if (!container.State.Running) throw new VmConflictError(`VM ${spec.vmId}: container ${spec.containerName} is not paused but stopped; start it instead`);
+    else if (!container.State.Running)
+      throw new VmConflictError(`VM ${spec.vmId}: container ${spec.containerName} is not paused but stopped; start it instead`);
   }
 
   /** Resume from suspend: thaw or start the container and make sure its NICs are there. */
@@ -278,7 +279,10 @@ export class VmLifecycle {
     const volumes = [];
     for (const mount of spec.volumes) {
       if (await this.engine.volumeExists(mount.volume)) volumes.push(mount);
-      else if (!mount.optional) throw new InvalidInputError(`VM ${spec.vmId}: volume ${mount.volume} for ${mount.containerPath} is not on this host (its disk was not transferred here)`);
+      else if (!mount.optional)
+        throw new InvalidInputError(
+          `VM ${spec.vmId}: volume ${mount.volume} for ${mount.containerPath} is not on this host (its disk was not transferred here)`,
+        );
     }
     return { ...spec, volumes };
   }

@@ -122,8 +122,10 @@ export class ChannelExchange implements HttpExchange {
         }
       };
       const timer = setTimeout(() => {
-        if (answer?.complete) clearTimeout(timer); // all of it is here: the reader takes its time
-        else if (channel?.isPaused()) timer.refresh(); // the reader holds back, not the engine
+        if (answer?.complete)
+          clearTimeout(timer); // all of it is here: the reader takes its time
+        else if (channel?.isPaused())
+          timer.refresh(); // the reader holds back, not the engine
         else fail(new HttpTimeoutError(request.timeoutMs));
       }, request.timeoutMs);
       const release = pool.carry(fail);

@@ -289,7 +289,14 @@ export class EngineClient implements Engine {
 
   /** A tar archive of `path` in the container's filesystem (volumes mounted there included), read as it arrives. */
   openArchive(name: string, path: string, timeoutMs: number): Promise<NodeJS.ReadableStream> {
-    return this.transport.open({ method: 'GET', path: `/containers/${enc(name)}/archive`, query: { path }, expect: [200], subject: `container ${name}`, timeoutMs });
+    return this.transport.open({
+      method: 'GET',
+      path: `/containers/${enc(name)}/archive`,
+      query: { path },
+      expect: [200],
+      subject: `container ${name}`,
+      timeoutMs,
+    });
   }
 
   /** See EngineTransport.forwardRemotePort. */

@@ -227,7 +227,9 @@ export class MemoryEngine implements Engine {
   }
 
   async containerLogs(name: string, tailLines: number): Promise<string> {
-    const lines = this.container(name).logs.split(/(?<=\n)/).filter(Boolean);
+    const lines = this.container(name)
+      .logs.split(/(?<=\n)/)
+      .filter(Boolean);
     return lines.slice(Math.max(0, lines.length - tailLines)).join('');
   }
 
@@ -272,7 +274,13 @@ export class MemoryEngine implements Engine {
     const digest = `sha256:${hash(`registry ${wanted}`)}`;
     const repository = wanted.replace(/[:@][^/]*$/, '');
     const existing = this.image(wanted);
-    const image = existing ?? { id: `sha256:${hash(`image ${wanted}`)}`, tags: new Set<string>(), digests: new Set<string>(), labels: { ...source.labels }, config: { ...(source.config ?? {}) } };
+    const image = existing ?? {
+      id: `sha256:${hash(`image ${wanted}`)}`,
+      tags: new Set<string>(),
+      digests: new Set<string>(),
+      labels: { ...source.labels },
+      config: { ...(source.config ?? {}) },
+    };
     if (!wanted.includes('@')) image.tags.add(wanted);
     image.digests.add(`${repository}@${digest}`);
     this.images.set(image.id, image);
@@ -330,7 +338,13 @@ export class MemoryEngine implements Engine {
     const tag = normalise(reference);
     const id = `sha256:${hash(`image ${tag}`)}`;
     this.untagEverywhere(tag);
-    const image = this.images.get(id) ?? { id, tags: new Set<string>(), digests: new Set<string>(), labels: { ...(options.labels ?? {}) }, config: { ...(options.config ?? {}) } };
+    const image = this.images.get(id) ?? {
+      id,
+      tags: new Set<string>(),
+      digests: new Set<string>(),
+      labels: { ...(options.labels ?? {}) },
+      config: { ...(options.config ?? {}) },
+    };
     image.tags.add(tag);
     this.images.set(id, image);
     return id;
@@ -439,8 +453,12 @@ function joinPath(directory: string, path: string): string {
 /** The regular files of a ustar archive (what tarArchive writes). */
 function readTar(tar: Buffer): { path: string; contents: Buffer }[] {
   const files: { path: string; contents: Buffer }[] = [];
-  const field = (block: Buffer, offset: number, length: number) => block.subarray(offset, offset + length).toString('utf8').replace(/\0.*$/s, '');
-  for (let at = 0; at + 512 <= tar.length; ) {
+  const field = (block: Buffer, offset: number, length: number) =>
+    block
+      .subarray(offset, offset + length)
+      .toString('utf8')
+      .replace(/\0.*$/s, '');
+  for (let at = 0; at + 512 <= tar.length;) {
     const block = tar.subarray(at, at + 512);
     if (block.every((byte) => byte === 0)) break;
     const name = field(block, 0, 100);

@@ -119,10 +119,7 @@ export class SshEngineDispatcher {
   private async openChannel(): Promise<Duplex> {
     const ssh = await this.connection();
     return new Promise<Duplex>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new EngineUnreachableError(`opening the engine socket on ${this.endpoint.host} timed out`)),
-        this.connectTimeoutMs,
-      );
+      const timer = setTimeout(() => reject(new EngineUnreachableError(`opening the engine socket on ${this.endpoint.host} timed out`)), this.connectTimeoutMs);
       ssh.openssh_forwardOutStreamLocal(this.endpoint.socketPath, (error, channel) => {
         clearTimeout(timer);
         if (error) reject(new EngineUnreachableError(`cannot reach the engine socket ${this.endpoint.socketPath} on ${this.endpoint.host}: ${error.message}`));
@@ -136,7 +133,9 @@ export class SshEngineDispatcher {
 function hostKeyRefusal(key: Buffer, sha256: string | undefined, knownHostsFile: string | undefined, host: string, port: number): string | undefined {
   const presented = createHash('sha256').update(key).digest('base64').replace(/=+$/, '');
   if (sha256) {
-    return presented === sha256.replace(/^SHA256:/, '').replace(/=+$/, '') ? undefined : `the host key of ${host}:${port} (SHA256:${presented}) is not the one expected; refused`;
+    return presented === sha256.replace(/^SHA256:/, '').replace(/=+$/, '')
+      ? undefined
+      : `the host key of ${host}:${port} (SHA256:${presented}) is not the one expected; refused`;
   }
   if (!knownHostsFile) return undefined;
   let verdict: string;
@@ -154,7 +153,10 @@ function hostKeyRefusal(key: Buffer, sha256: string | undefined, knownHostsFile:
 /** An exchange that carries engine requests over one SSH connection to a remote host. */
 export function sshExchange(endpoint: SshEndpoint, connectTimeoutMs: number): ChannelExchange {
   const dispatcher = new SshEngineDispatcher(endpoint, connectTimeoutMs);
-  const exchange = new ChannelExchange(() => dispatcher.current(), () => dispatcher.close());
+  const exchange = new ChannelExchange(
+    () => dispatcher.current(),
+    () => dispatcher.close(),
+  );
   exchange.forwardRemotePort = (port, target) => dispatcher.forwardRemotePort(port, target);
   return exchange;
 }

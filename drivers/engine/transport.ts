@@ -72,13 +72,11 @@ export class EngineTransport {
    * the engine's own, capped at the newest this client knows. Asked once.
    */
   negotiatedVersion(): Promise<string> {
-    this.apiVersion ??= this.send({ method: 'GET', path: '/_ping', expect: [200], subject: this.describe() }, false).then(
-      (response) => {
-        const header = response.headers['api-version'];
-        const engineVersion = typeof header === 'string' ? header : '1.41';
-        return compareVersions(engineVersion, NEWEST_KNOWN_API) > 0 ? NEWEST_KNOWN_API : engineVersion;
-      },
-    );
+    this.apiVersion ??= this.send({ method: 'GET', path: '/_ping', expect: [200], subject: this.describe() }, false).then((response) => {
+      const header = response.headers['api-version'];
+      const engineVersion = typeof header === 'string' ? header : '1.41';
+      return compareVersions(engineVersion, NEWEST_KNOWN_API) > 0 ? NEWEST_KNOWN_API : engineVersion;
+    });
     this.apiVersion.catch(() => (this.apiVersion = undefined));
     return this.apiVersion;
   }
@@ -96,7 +94,12 @@ export class EngineTransport {
     const search = query.size ? `?${query}` : '';
     let answer;
     try {
-      answer = await exchange.open({ method: call.method, path: `/v${version}${call.path}${search}`, headers: { ...call.headers }, timeoutMs: call.timeoutMs ?? this.defaultTimeoutMs });
+      answer = await exchange.open({
+        method: call.method,
+        path: `/v${version}${call.path}${search}`,
+        headers: { ...call.headers },
+        timeoutMs: call.timeoutMs ?? this.defaultTimeoutMs,
+      });
     } catch (error) {
       throw new EngineError(`${call.subject}: cannot reach the ${this.describe()}: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -94,7 +94,6 @@ export interface ImageSummary {
   Labels: Record<string, string> | null;
 }
 
-
 export interface ContainerUpdateBody {
   CpuShares?: number;
   CpuPeriod?: number;

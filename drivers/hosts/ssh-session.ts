@@ -85,7 +85,9 @@ export class SshSession {
         client.destroy();
         if (refusal) return reject(new SshError(refusal));
         if (error.level === 'client-authentication') {
-          return reject(new SshError(`SSH to ${target.user}@${target.address}:${target.port}: the key was refused (${options.identityFile ?? 'agent or default keys'})`));
+          return reject(
+            new SshError(`SSH to ${target.user}@${target.address}:${target.port}: the key was refused (${options.identityFile ?? 'agent or default keys'})`),
+          );
         }
         reject(new SshError(`SSH to ${target.address}:${target.port} failed: ${error.message}`));
       });
@@ -205,7 +207,9 @@ function loadIdentity(file: string | undefined): Buffer | undefined {
     const key = readFileSync(candidate);
     const parsed = ssh2.utils.parseKey(key);
     if (parsed instanceof Error) {
-      const why = /passphrase/i.test(parsed.message) ? 'is protected by a passphrase: load it into ssh-agent instead' : `is not a usable private key (${parsed.message})`;
+      const why = /passphrase/i.test(parsed.message)
+        ? 'is protected by a passphrase: load it into ssh-agent instead'
+        : `is not a usable private key (${parsed.message})`;
       throw new SshError(`${candidate} ${why}`);
     }
     return key;

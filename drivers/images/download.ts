@@ -17,7 +17,8 @@ export async function downloadTo(url: URL, target: string, timeoutMs: number): P
     if ([301, 302, 303, 307, 308].includes(response.statusCode) && typeof location === 'string') {
       await dump(response);
       current = new URL(location, current);
-      if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new InvalidInputError('the download was redirected to a URL that is not http(s)');
+      if (current.protocol !== 'http:' && current.protocol !== 'https:')
+        throw new InvalidInputError('the download was redirected to a URL that is not http(s)');
       continue;
     }
     if (response.statusCode !== 200) {
@@ -32,7 +33,8 @@ export async function downloadTo(url: URL, target: string, timeoutMs: number): P
     } catch (error) {
       throw new InvalidInputError(`the download of ${current.origin}${current.pathname} broke off: ${(error as Error).message}`);
     }
-    if (Number.isFinite(expected) && received !== expected) throw new InvalidInputError(`the download of ${current.origin}${current.pathname} is truncated (${received} of ${expected} bytes)`);
+    if (Number.isFinite(expected) && received !== expected)
+      throw new InvalidInputError(`the download of ${current.origin}${current.pathname} is truncated (${received} of ${expected} bytes)`);
     return;
   }
   throw new InvalidInputError(`cannot download ${url.origin}${url.pathname}: too many redirects`);

@@ -65,7 +65,8 @@ export class HostDisks {
   /** Commits the VM's container and pushes it as `registry/repository:tag`. */
   async saveContainer(vmId: number, target: ImageName, tag = CURRENT_TAG): Promise<void> {
     const container = vmName(vmId);
-    if (!(await this.containers().status(containerOnlySpec(vmId)))) throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
+    if (!(await this.containers().status(containerOnlySpec(vmId))))
+      throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
     const repo = `${target.registry}/${target.repository}`;
     await this.engine.commitContainer(container, repo, tag, { [LABEL_OWNER]: OWNER_VALUE });
     try {
@@ -141,9 +142,11 @@ export class HostDisks {
    * VM's (the reason its deploy failed) is left alone, and does not keep the VM's own disks and volumes on the host.
    */
   async destroyContainer(vmId: number): Promise<void> {
-    await this.containers().destroy(containerOnlySpec(vmId)).catch((error: unknown) => {
-      if (!(error instanceof VmConflictError)) throw error;
-    });
+    await this.containers()
+      .destroy(containerOnlySpec(vmId))
+      .catch((error: unknown) => {
+        if (!(error instanceof VmConflictError)) throw error;
+      });
   }
 
   /** Undeploy and stop: the container stops (its NICs go with its processes) and stays, with the VM's disks and volumes. */

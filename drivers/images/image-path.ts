@@ -5,10 +5,7 @@ import { printable } from '../core/validate.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
 
 /** Where an image to register comes from, as read from the image's PATH. */
-export type ImagePath =
-  | { kind: 'registry'; name: ImageName }
-  | { kind: 'file'; path: string }
-  | { kind: 'url'; url: URL };
+export type ImagePath = { kind: 'registry'; name: ImageName } | { kind: 'file'; path: string } | { kind: 'url'; url: URL };
 
 /**
  * Reads PATH: `docker://name` (also in the form the CLI makes of it, `/var/lib/one/docker://name`), an
@@ -58,6 +55,7 @@ export function allowedLocalFile(path: string, restrictedDirs: string[], safeDir
     throw new InvalidInputError(`PATH ${printable(path)} is in a restricted directory of this datastore (RESTRICTED_DIRS/SAFE_DIRS)`);
   }
   const kind = fileKind(statSync(real));
-  if (kind !== 'file') throw new InvalidInputError(`PATH ${printable(path)} is not a file but ${kind}: give a tarball (docker save, OCI layout or root filesystem)`);
+  if (kind !== 'file')
+    throw new InvalidInputError(`PATH ${printable(path)} is not a file but ${kind}: give a tarball (docker save, OCI layout or root filesystem)`);
   return real;
 }

@@ -56,7 +56,9 @@ export class ImageStore {
     const where = readImagePath(path);
     let bytes: number;
     if (where.kind === 'registry') {
-      bytes = await this.withSourceRegistry(where.name, async (source) => imageSize(parseImageManifest(await platformManifest(source, where.name), where.name.repository)));
+      bytes = await this.withSourceRegistry(where.name, async (source) =>
+        imageSize(parseImageManifest(await platformManifest(source, where.name), where.name.repository)),
+      );
     } else if (where.kind === 'url') {
       bytes = (await announcedSize(where.url, 60_000)) ?? 0;
     } else {
@@ -115,8 +117,12 @@ export class ImageStore {
    */
   async currentDigest(source: string): Promise<string> {
     const image = parseSource(source, this.config.registry.address);
-    const digest = (await this.registry.resolveManifest(image.repository, CURRENT_TAG)) ?? (await this.registry.resolveManifest(image.repository, image.digest));
-    if (!digest) throw new RegistryNotFoundError(`image ${image.repository} is no longer in ${this.registry.describe()}: it has neither the tag ${CURRENT_TAG} nor its registered ${image.digest}`);
+    const digest =
+      (await this.registry.resolveManifest(image.repository, CURRENT_TAG)) ?? (await this.registry.resolveManifest(image.repository, image.digest));
+    if (!digest)
+      throw new RegistryNotFoundError(
+        `image ${image.repository} is no longer in ${this.registry.describe()}: it has neither the tag ${CURRENT_TAG} nor its registered ${image.digest}`,
+      );
     return digest;
   }
 

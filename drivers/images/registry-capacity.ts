@@ -29,7 +29,9 @@ export async function registryCapacity(
     try {
       return storageCapacity(config.storagePath);
     } catch (error) {
-      warn(`REGISTRY_STORAGE_PATH ${config.storagePath} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); reporting what the registry says it holds`);
+      warn(
+        `REGISTRY_STORAGE_PATH ${config.storagePath} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); reporting what the registry says it holds`,
+      );
     }
   }
   const usedMb = await imagesMb();

@@ -12,7 +12,14 @@ const ARCHIVE_TIMEOUT_MS = 30 * 60_000;
  * Stores a VM's disk volume as a datablock image `repository:tag`: the host's engine archives the volume,
  * the archive streams through the front-end into the registry as one layer. Returns the manifest digest.
  */
-export async function storeDiskVolume(disks: HostDisks, vmId: number, diskId: number, registry: RegistryClient, repository: string, tag: string): Promise<string> {
+export async function storeDiskVolume(
+  disks: HostDisks,
+  vmId: number,
+  diskId: number,
+  registry: RegistryClient,
+  repository: string,
+  tag: string,
+): Promise<string> {
   const upload = new ImageUpload(registry, repository);
   const { archive, done } = await disks.openDiskVolume(vmId, diskId, ARCHIVE_TIMEOUT_MS);
   try {

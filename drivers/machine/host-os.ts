@@ -54,7 +54,9 @@ export function supportedOs(os: HostOs): SupportedOs | { unsupported: string } {
   if (os.id === 'ubuntu' && major >= 20.04) return { ...os, family: 'apt' };
   if (os.id === 'fedora' && major >= 38) return { ...os, family: 'dnf' };
   if (like('debian') || like('ubuntu')) {
-    return { unsupported: `${os.prettyName} is not supported: dockvisor provisions Debian >= 11, Ubuntu >= 20.04 and Fedora >= 38 (this one derives from Debian; its packages are not checked)` };
+    return {
+      unsupported: `${os.prettyName} is not supported: dockvisor provisions Debian >= 11, Ubuntu >= 20.04 and Fedora >= 38 (this one derives from Debian; its packages are not checked)`,
+    };
   }
   return { unsupported: `${os.prettyName} is not supported: dockvisor provisions Debian >= 11, Ubuntu >= 20.04 and Fedora >= 38` };
 }

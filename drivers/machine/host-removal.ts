@@ -28,7 +28,9 @@ export async function removeHost(store: HostStore, name: string, options: Remove
     try {
       const vms = await engine.listContainers(ownedContainerFilter());
       if (vms.length > 0 && !options.force) {
-        throw new Error(`${vms.length} dockvisor VM(s) exist on ${name} (${vms.map((vm) => vm.Names[0]?.replace(/^\//, '')).join(', ')}): --purge would destroy them; add --force to do it anyway`);
+        throw new Error(
+          `${vms.length} dockvisor VM(s) exist on ${name} (${vms.map((vm) => vm.Names[0]?.replace(/^\//, '')).join(', ')}): --purge would destroy them; add --force to do it anyway`,
+        );
       }
     } finally {
       await engine.close();

@@ -29,7 +29,13 @@ export async function hostStatus(record: HostRecord, timeoutMs: number, env: Nod
       engine = hostEngine(record, timeoutMs, env);
       const [version, info, ours] = await Promise.all([engine.version(), engine.info(), engine.listContainers(ownedContainerFilter())]);
       const incomplete = Object.values(record.steps).some((step) => !step.done);
-      return { ...base, state: incomplete ? 'Provisioning incomplete' : 'Running', engineVersion: version.Version, containers: info.Containers ?? 0, vms: ours.length };
+      return {
+        ...base,
+        state: incomplete ? 'Provisioning incomplete' : 'Running',
+        engineVersion: version.Version,
+        containers: info.Containers ?? 0,
+        vms: ours.length,
+      };
     } catch (error) {
       return { ...base, state: 'Unreachable', error: (error as Error).message };
     }
@@ -43,7 +49,12 @@ export async function hostStatus(record: HostRecord, timeoutMs: number, env: Nod
 }
 
 /** Every host at once, each within its own timeout; OpenNebula's view added when it can be had. */
-export async function hostStatuses(records: HostRecord[], timeoutMs: number, rpc: OneRpc | undefined, env: NodeJS.ProcessEnv = process.env): Promise<HostStatus[]> {
+export async function hostStatuses(
+  records: HostRecord[],
+  timeoutMs: number,
+  rpc: OneRpc | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<HostStatus[]> {
   const [statuses, oneHosts] = await Promise.all([
     Promise.all(records.map((record) => hostStatus(record, timeoutMs, env))),
     rpc ? hostPool(rpc).catch(() => undefined) : Promise.resolve(undefined),

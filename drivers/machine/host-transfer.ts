@@ -48,22 +48,29 @@ export function importHost(store: HostStore, text: string, options: { name?: str
   } catch {
     throw new InvalidInputError('the host bundle is not JSON');
   }
-  if (bundle?.format !== FORMAT || typeof bundle.host !== 'object' || bundle.host === null) throw new InvalidInputError(`the host bundle is not a ${FORMAT} document`);
+  if (bundle?.format !== FORMAT || typeof bundle.host !== 'object' || bundle.host === null)
+    throw new InvalidInputError(`the host bundle is not a ${FORMAT} document`);
   const { host } = bundle;
   const name = options.name ?? host.name;
   if (typeof name !== 'string') throw new InvalidInputError('the host bundle has no name');
   const ssh = host.ssh ?? ({} as HostRecord['ssh']);
   parseSshTarget(`${ssh.user}@${String(ssh.address).includes(':') ? `[${ssh.address}]` : ssh.address}:${ssh.port}`);
-  if (typeof ssh.hostKey !== 'string' || !/^[a-z0-9@.-]+ [A-Za-z0-9+/=]+$/.test(ssh.hostKey)) throw new InvalidInputError('the host bundle has no valid host key');
+  if (typeof ssh.hostKey !== 'string' || !/^[a-z0-9@.-]+ [A-Za-z0-9+/=]+$/.test(ssh.hostKey))
+    throw new InvalidInputError('the host bundle has no valid host key');
   if (typeof host.steps !== 'object' || host.steps === null) throw new InvalidInputError('the host bundle has no steps');
   checkHostSettings({ ...host, clusterId: host.opennebula?.clusterId });
-  if (host.opennebula !== undefined && host.opennebula !== null && (typeof host.opennebula !== 'object' || typeof host.opennebula.hostName !== 'string' || !Number.isInteger(host.opennebula.clusterId))) {
+  if (
+    host.opennebula !== undefined &&
+    host.opennebula !== null &&
+    (typeof host.opennebula !== 'object' || typeof host.opennebula.hostName !== 'string' || !Number.isInteger(host.opennebula.clusterId))
+  ) {
     throw new InvalidInputError('the host bundle has a malformed opennebula section');
   }
   if (store.find(name)) throw new InvalidInputError(`host ${name} exists already here: import it under another name with --name`);
   let identityFile = options.identityFile;
   if (bundle.identityKey !== undefined) {
-    if (typeof bundle.identityKey !== 'string' || !/^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(bundle.identityKey)) throw new InvalidInputError('the key in the host bundle is not a private key');
+    if (typeof bundle.identityKey !== 'string' || !/^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(bundle.identityKey))
+      throw new InvalidInputError('the key in the host bundle is not a private key');
     identityFile = join(dirname(store.dir), 'keys', name);
     mkdirSync(dirname(identityFile), { recursive: true, mode: 0o700 });
     writeFileAtomically(identityFile, bundle.identityKey, 0o600);

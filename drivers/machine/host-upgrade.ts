@@ -10,7 +10,11 @@ import { osStep } from './provision/os-step.ts';
  * Upgrades the engine packages. The package's restart of the engine keeps containers running only
  * thanks to live-restore; with VMs running it is refused unless `force`.
  */
-export async function upgradeHost(store: HostStore, name: string, options: { force: boolean; say: (line: string) => void; env?: NodeJS.ProcessEnv }): Promise<void> {
+export async function upgradeHost(
+  store: HostStore,
+  name: string,
+  options: { force: boolean; say: (line: string) => void; env?: NodeJS.ProcessEnv },
+): Promise<void> {
   const record = store.get(name);
   const env = options.env ?? process.env;
   const engine = hostEngine(record, 30_000, env);
@@ -19,7 +23,9 @@ export async function upgradeHost(store: HostStore, name: string, options: { for
     before = (await engine.version()).Version;
     const running = (await engine.listContainers(ownedContainerFilter())).filter((vm) => vm.State === 'running' || vm.State === 'paused');
     if (running.length > 0 && !options.force) {
-      throw new Error(`${running.length} dockvisor VM(s) run on ${name}: the upgrade restarts the engine (live-restore keeps them running, but not through every upgrade); --force to go ahead`);
+      throw new Error(
+        `${running.length} dockvisor VM(s) run on ${name}: the upgrade restarts the engine (live-restore keeps them running, but not through every upgrade); --force to go ahead`,
+      );
     }
   } finally {
     await engine.close();

@@ -44,7 +44,10 @@ export function engineStartPlan(hasSystemd: boolean): string[] {
 export function engineUpgradePlan(family: PackageFamily): string[] {
   const engine = PACKAGES.engine![family];
   return family === 'apt'
-    ? ['apt-get -o DPkg::Lock::Timeout=300 update -q', `DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --only-upgrade ${engine}`]
+    ? [
+        'apt-get -o DPkg::Lock::Timeout=300 update -q',
+        `DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --only-upgrade ${engine}`,
+      ]
     : [`dnf upgrade -y -q ${engine}`];
 }
 

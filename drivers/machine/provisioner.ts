@@ -19,7 +19,6 @@ export interface CreateOptions {
   register: false | { endpoint?: string; clusterId: number; hostName?: string };
 }
 
-
 export interface ProvisionSummary {
   steps: number;
   changes: number;
@@ -39,11 +38,20 @@ export class ProvisionError extends Error {
 const ONE_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 /** Settings that end up in commands run on the host or in OpenNebula: refused unless plainly what they claim to be. */
-export function checkHostSettings(settings: { oneUser?: unknown; engineSocket?: unknown; probeImage?: unknown; oneHostId?: unknown; clusterId?: unknown }): void {
+export function checkHostSettings(settings: {
+  oneUser?: unknown;
+  engineSocket?: unknown;
+  probeImage?: unknown;
+  oneHostId?: unknown;
+  clusterId?: unknown;
+}): void {
   const { oneUser, engineSocket, probeImage, oneHostId, clusterId } = settings;
-  if (oneUser !== undefined && (typeof oneUser !== 'string' || !ONE_USER.test(oneUser))) throw new InvalidInputError(`--one-user "${String(oneUser).slice(0, 40)}" is not a user name`);
-  if (engineSocket !== undefined && (typeof engineSocket !== 'string' || !/^\/[A-Za-z0-9._/-]{1,200}$/.test(engineSocket))) throw new InvalidInputError('--engine-socket must be an absolute path');
-  if (probeImage !== undefined && (typeof probeImage !== 'string' || !/^[a-z0-9][a-z0-9._/:@-]{0,254}$/.test(probeImage))) throw new InvalidInputError('--probe-image is not an image reference');
+  if (oneUser !== undefined && (typeof oneUser !== 'string' || !ONE_USER.test(oneUser)))
+    throw new InvalidInputError(`--one-user "${String(oneUser).slice(0, 40)}" is not a user name`);
+  if (engineSocket !== undefined && (typeof engineSocket !== 'string' || !/^\/[A-Za-z0-9._/-]{1,200}$/.test(engineSocket)))
+    throw new InvalidInputError('--engine-socket must be an absolute path');
+  if (probeImage !== undefined && (typeof probeImage !== 'string' || !/^[a-z0-9][a-z0-9._/:@-]{0,254}$/.test(probeImage)))
+    throw new InvalidInputError('--probe-image is not an image reference');
   if (oneHostId !== undefined && !Number.isInteger(oneHostId)) throw new InvalidInputError('the OpenNebula host id is not an integer');
   if (clusterId !== undefined && !(Number.isInteger(clusterId) && (clusterId as number) >= -1 && (clusterId as number) <= 2 ** 31)) {
     throw new InvalidInputError(`--cluster ${String(clusterId).slice(0, 40)} is not an OpenNebula cluster id (a whole number from 0, or -1 for none)`);
@@ -70,7 +78,11 @@ export async function createHost(
     ...(options.oneUser ? { oneUser: options.oneUser } : {}),
     ...(options.probeImage ? { probeImage: options.probeImage } : {}),
     opennebula: options.register
-      ? { ...(options.register.endpoint ? { endpoint: options.register.endpoint } : {}), clusterId: options.register.clusterId, hostName: options.register.hostName ?? target.address }
+      ? {
+          ...(options.register.endpoint ? { endpoint: options.register.endpoint } : {}),
+          clusterId: options.register.clusterId,
+          hostName: options.register.hostName ?? target.address,
+        }
       : null,
     createdAt: now,
     updatedAt: now,
@@ -80,17 +92,20 @@ export async function createHost(
 }
 
 /** Runs every step again: each checks first and changes only what is not right. */
-export async function provisionHost(store: HostStore, name: string, connect: ConnectOptions, progress: ProvisionProgress, steps = PROVISION_STEPS): Promise<ProvisionSummary> {
+export async function provisionHost(
+  store: HostStore,
+  name: string,
+  connect: ConnectOptions,
+  progress: ProvisionProgress,
+  steps = PROVISION_STEPS,
+): Promise<ProvisionSummary> {
   const started = Date.now();
   let record = store.get(name);
   const resumeHint = `resume with: dockvisor host provision ${name}`;
   progress.started('SSH connection');
   let session: SshSession;
   try {
-    session = await SshSession.connect(
-      { user: record.ssh.user, address: record.ssh.address, port: record.ssh.port },
-      sshOptions(record, connect),
-    );
+    session = await SshSession.connect({ user: record.ssh.user, address: record.ssh.address, port: record.ssh.port }, sshOptions(record, connect));
   } catch (error) {
     const reason = (error as Error).message;
     progress.failed('SSH connection', reason);

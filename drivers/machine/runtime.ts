@@ -94,11 +94,14 @@ async function runtimePackage(arch: RuntimeArch, cacheDir: string): Promise<stri
   mkdirSync(fetching);
   try {
     await run('npm', ['pack', `${name}@${RUNTIME_VERSION}`, '--pack-destination', fetching, '--silent'], { maxBuffer: 1 << 20 }).catch((error: Error) => {
-      throw new RuntimeError(`cannot fetch ${name}@${RUNTIME_VERSION} with npm (${error.message.split('\n')[0]}); on a machine without npm, copy ${name}-${RUNTIME_VERSION}.tgz into ${cacheDir}`);
+      throw new RuntimeError(
+        `cannot fetch ${name}@${RUNTIME_VERSION} with npm (${error.message.split('\n')[0]}); on a machine without npm, copy ${name}-${RUNTIME_VERSION}.tgz into ${cacheDir}`,
+      );
     });
     const [packed] = readdirSync(fetching);
     if (!packed) throw new RuntimeError(`npm pack ${name}@${RUNTIME_VERSION} wrote nothing`);
-    if ((await packageIntegrity(join(fetching, packed))) !== integrity) throw new RuntimeError(`${name}@${RUNTIME_VERSION} does not have the pinned integrity; refused`);
+    if ((await packageIntegrity(join(fetching, packed))) !== integrity)
+      throw new RuntimeError(`${name}@${RUNTIME_VERSION} does not have the pinned integrity; refused`);
     renameSync(join(fetching, packed), archive);
     return archive;
   } finally {

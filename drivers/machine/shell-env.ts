@@ -36,7 +36,13 @@ export function shellEnv(record: HostRecord | undefined, shell: Shell, unset: bo
   const comment = shell === 'cmd' ? 'REM' : '#';
   const self = unset ? 'dockvisor host env --unset' : `dockvisor host env ${name}`;
   const usage =
-    shell === 'fish' ? `${self} | source` : shell === 'powershell' ? `& ${self} | Invoke-Expression` : shell === 'cmd' ? `@FOR /f "tokens=*" %i IN ('${self}') DO @%i` : `eval "$(${self})"`;
+    shell === 'fish'
+      ? `${self} | source`
+      : shell === 'powershell'
+        ? `& ${self} | Invoke-Expression`
+        : shell === 'cmd'
+          ? `@FOR /f "tokens=*" %i IN ('${self}') DO @%i`
+          : `eval "$(${self})"`;
   if (!unset && record?.ssh.identityFile) lines.push(`${comment} the docker CLI uses ssh: ssh-add ${record.ssh.identityFile}`);
   lines.push(`${comment} Run this command to configure your shell:`, `${comment} ${usage}`);
   return `${lines.join('\n')}\n`;

@@ -35,7 +35,10 @@ export class CgroupLayout {
   private controllerRoot(controller: string): string | undefined {
     if (!this.controllerRoots.has(controller)) {
       const names = controller === 'cpuacct' ? ['cpuacct', 'cpu,cpuacct', 'cpuacct,cpu'] : [controller];
-      this.controllerRoots.set(controller, names.map((name) => join(this.root, name)).find((dir) => existsSync(dir)));
+      this.controllerRoots.set(
+        controller,
+        names.map((name) => join(this.root, name)).find((dir) => existsSync(dir)),
+      );
     }
     return this.controllerRoots.get(controller);
   }
@@ -46,7 +49,11 @@ const CANDIDATES: ((id: string) => string)[] = [(id) => join('docker', id), (id)
 
 /** The cgroup version mounted on the host, as OpenNebula's CGROUPS_VERSION reports it (v1 wins in hybrid mode). */
 export function hostCgroupVersion(mounts = '/proc/mounts'): CgroupVersion | undefined {
-  const types = new Set(readFileSync(mounts, 'utf8').split('\n').map((line) => line.split(' ')[2]));
+  const types = new Set(
+    readFileSync(mounts, 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[2]),
+  );
   if (types.has('cgroup')) return 1;
   if (types.has('cgroup2')) return 2;
   return undefined;

@@ -14,7 +14,10 @@ export const InstanceUuid = Type.String({
 const hostName = (description: string) => Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$', description });
 
 /** Which host a question is about: for /v1/host/*, the service's first host when absent; for the instance list, every host. */
-export const HostQuery = Type.Object({ host: Type.Optional(hostName('a host the service manages (`local` is this machine)')) }, { additionalProperties: false });
+export const HostQuery = Type.Object(
+  { host: Type.Optional(hostName('a host the service manages (`local` is this machine)')) },
+  { additionalProperties: false },
+);
 
 export const InstanceParams = Type.Object({ uuid: InstanceUuid }, { additionalProperties: false });
 export const InterfaceParams = Type.Object(

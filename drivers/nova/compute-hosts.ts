@@ -63,7 +63,12 @@ export class ComputeHosts {
     const elsewhere = await Promise.all(
       this.hosts
         .filter((host) => host !== target)
-        .map((host) => host.services.inventory.nameTaken(containerName).then((found) => (found ? host.name : undefined), () => undefined)),
+        .map((host) =>
+          host.services.inventory.nameTaken(containerName).then(
+            (found) => (found ? host.name : undefined),
+            () => undefined,
+          ),
+        ),
     );
     const holder = elsewhere.find((found) => found !== undefined);
     if (holder) throw new VmConflictError(`instance ${uuid} exists already on host ${holder}; it is not spawned again on ${target.name}`);

@@ -58,7 +58,11 @@ export async function hostUptime(access: HostAccess): Promise<{ uptime: string; 
   const hours = Math.floor((seconds % 86400) / 3600);
   const minutes = Math.floor((seconds % 3600) / 60);
   const clock = new Date().toTimeString().slice(0, 8);
-  const load = loadavg.split(/\s+/).slice(0, 3).map((value) => (Number(value) || 0).toFixed(2)).join(', ');
+  const load = loadavg
+    .split(/\s+/)
+    .slice(0, 3)
+    .map((value) => (Number(value) || 0).toFixed(2))
+    .join(', ');
   const up = `${days ? `${days} day${days === 1 ? '' : 's'}, ` : ''}${String(hours).padStart(2, ' ')}:${String(minutes).padStart(2, '0')}`;
   return { uptime: ` ${clock} up ${up},  load average: ${load}`, seconds };
 }

@@ -140,7 +140,8 @@ export class NovaInstances {
   async attachInterface(uuid: string, vif: VifRequest): Promise<void> {
     const { spec, container } = await this.existingSpec(uuid);
     const nic = vifNic(vif, await nextNicId(this.host.access, spec.nics, container));
-    if ((await this.host.access.links.present([nic.hostInterface])).size) throw new VmConflictError(`instance ${uuid}: interface ${nic.hostInterface} of VIF ${vif.id} already exists on the host`);
+    if ((await this.host.access.links.present([nic.hostInterface])).size)
+      throw new VmConflictError(`instance ${uuid}: interface ${nic.hostInterface} of VIF ${vif.id} already exists on the host`);
     await this.host.vms.attachNic(spec, nic);
   }
 

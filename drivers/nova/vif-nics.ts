@@ -17,9 +17,14 @@ export function vifNic(vif: VifRequest, nicId: number): NicSpec {
     bridge: check.interfaceName(vif.bridge, `${where}bridge`),
     bridgeType: vif.bridge_type === 'openvswitch' ? 'openvswitch' : 'linux',
     mac: check.macAddress(vif.address, `${where}address`),
-    ipv4: first ? { address: check.ipv4(first.address, `${where}IP`), prefixLength: check.prefixLength(first.prefix, 4, `${where}prefix of ${first.address}`) } : undefined,
+    ipv4: first
+      ? { address: check.ipv4(first.address, `${where}IP`), prefixLength: check.prefixLength(first.prefix, 4, `${where}prefix of ${first.address}`) }
+      : undefined,
     gateway: vif.gateway === undefined ? undefined : check.ipv4(vif.gateway, `${where}gateway`),
-    ipv6: ipv6.map((ip) => ({ address: check.ipv6(ip.address, `${where}IP`), prefixLength: check.prefixLength(ip.prefix, 6, `${where}prefix of ${ip.address}`) })),
+    ipv6: ipv6.map((ip) => ({
+      address: check.ipv6(ip.address, `${where}IP`),
+      prefixLength: check.prefixLength(ip.prefix, 6, `${where}prefix of ${ip.address}`),
+    })),
     gateway6: vif.gateway6 === undefined ? undefined : check.ipv6(vif.gateway6, `${where}gateway6`),
     mtu: vif.mtu,
     dns: vif.dns.map((server) => check.ipAddress(server, `${where}DNS server`)),

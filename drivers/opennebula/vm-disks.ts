@@ -50,7 +50,14 @@ export function isDatastoreRootDisk(root: OneDisk | undefined): boolean {
  * Disks other than the root one, when dockvisor's transfer driver made them, are volumes mounted at the
  * disk's TARGET if it is an absolute path, else under /media/; the context files are a read-only volume.
  */
-export function diskVolumes(disks: OneDisk[], root: OneDisk | undefined, hasContext: boolean, containerName: string, systemTm: string | undefined, where: string): VolumeMount[] {
+export function diskVolumes(
+  disks: OneDisk[],
+  root: OneDisk | undefined,
+  hasContext: boolean,
+  containerName: string,
+  systemTm: string | undefined,
+  where: string,
+): VolumeMount[] {
   const volumes: VolumeMount[] = [];
   for (const disk of disks) {
     if (disk === root || disk.type?.toLowerCase() === 'swap') continue;
@@ -83,6 +90,7 @@ function diskMountPath(disk: OneDisk, id: number, where: string): string {
     }
     return target;
   }
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(target)) throw new InvalidInputError(`${where}DISK ${id} TARGET "${check.printable(target)}" is not a device name or an absolute path`);
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(target))
+    throw new InvalidInputError(`${where}DISK ${id} TARGET "${check.printable(target)}" is not a device name or an absolute path`);
   return `/media/${target}`;
 }

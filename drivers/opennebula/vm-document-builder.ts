@@ -95,7 +95,9 @@ function contextXml(vm: VmDraft): string {
     if (nic.mtu) entries[`${prefix}MTU`] = nic.mtu;
   }
   Object.assign(entries, vm.context);
-  return `<CONTEXT>${Object.entries(entries).map(([k, v]) => element(k, v)).join('')}</CONTEXT>`;
+  return `<CONTEXT>${Object.entries(entries)
+    .map(([k, v]) => element(k, v))
+    .join('')}</CONTEXT>`;
 }
 
 export function vmXml(vm: VmDraft): string {
@@ -111,7 +113,9 @@ export function vmXml(vm: VmDraft): string {
     (vm.disks ?? []).map(diskXml).join('') +
     element('VMID', String(vm.id)) +
     (vm.extraTemplate ?? '') +
-    `</TEMPLATE><USER_TEMPLATE><DOCKVISOR>${Object.entries(dockvisor).map(([k, v]) => element(k, v)).join('')}</DOCKVISOR></USER_TEMPLATE>` +
+    `</TEMPLATE><USER_TEMPLATE><DOCKVISOR>${Object.entries(dockvisor)
+      .map(([k, v]) => element(k, v))
+      .join('')}</DOCKVISOR></USER_TEMPLATE>` +
     `<HISTORY_RECORDS><HISTORY><OID>${vm.id}</OID><SEQ>0</SEQ><HOSTNAME>localhost</HOSTNAME><VM_MAD>${cdata('dockvisor')}</VM_MAD>${element('TM_MAD', vm.systemTm)}<DS_ID>100</DS_ID></HISTORY></HISTORY_RECORDS></VM>`
   );
 }

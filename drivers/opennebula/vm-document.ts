@@ -81,7 +81,9 @@ export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined
   const gateway = firstOf(ctx('GATEWAY'), field('GATEWAY'));
   const ip6 = [firstOf(field('IP6'), ctx('IP6')), field('IP6_GLOBAL'), firstOf(field('IP6_ULA'), ctx('IP6_ULA'))];
   const prefix6Text = firstOf(ctx('IP6_PREFIX_LENGTH'), field('IP6_PREFIX_LENGTH'));
-  const prefix6 = prefix6Text ? check.prefixLength(check.nonNegativeInteger(prefix6Text, `${where}IP6_PREFIX_LENGTH`, 128), 6, `${where}IP6_PREFIX_LENGTH`) : 64;
+  const prefix6 = prefix6Text
+    ? check.prefixLength(check.nonNegativeInteger(prefix6Text, `${where}IP6_PREFIX_LENGTH`, 128), 6, `${where}IP6_PREFIX_LENGTH`)
+    : 64;
   const gateway6 = firstOf(ctx('IP6_GATEWAY'), field('IP6_GATEWAY'));
   const dns = firstOf(ctx('DNS'), field('DNS'));
   const searchDomains = firstOf(ctx('SEARCH_DOMAIN'), field('SEARCH_DOMAIN'));
@@ -109,7 +111,9 @@ function required(node: XmlNode, name: string, where: string): string {
 
 function vmName(name: string, where: string): string {
   if (name.length > 128 || /[\x00-\x1f\x7f`$;|&<>\\"']/.test(name)) {
-    throw new InvalidInputError(`${where}NAME "${check.printable(name)}" has characters dockvisor refuses (control characters, quotes or shell metacharacters)`);
+    throw new InvalidInputError(
+      `${where}NAME "${check.printable(name)}" has characters dockvisor refuses (control characters, quotes or shell metacharacters)`,
+    );
   }
   return name;
 }
@@ -117,7 +121,11 @@ function vmName(name: string, where: string): string {
 function vmHostname(context: XmlNode | undefined, name: string, fallback: string, where: string): string {
   const wanted = text(context, 'SET_HOSTNAME', where);
   if (wanted) return check.hostname(wanted, `${where}CONTEXT/SET_HOSTNAME`);
-  const fromName = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
+  const fromName = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
   return fromName ? fromName : fallback;
 }
 
@@ -231,7 +239,10 @@ function optionalInteger(node: XmlNode, name: string, where: string, max: number
 function maskToPrefix(mask: string, where: string): number {
   if (/^[0-9]{1,2}$/.test(mask)) return check.prefixLength(Number(mask), 4, `${where}MASK`);
   check.ipv4(mask, `${where}MASK`);
-  const bits = mask.split('.').map((octet) => Number(octet).toString(2).padStart(8, '0')).join('');
+  const bits = mask
+    .split('.')
+    .map((octet) => Number(octet).toString(2).padStart(8, '0'))
+    .join('');
   if (!/^1*0*$/.test(bits)) throw new InvalidInputError(`${where}MASK ${mask} is not a contiguous netmask`);
   return check.prefixLength(bits.indexOf('0') === -1 ? 32 : bits.indexOf('0'), 4, `${where}MASK`);
 }

@@ -71,7 +71,8 @@ export const vmmActions: Record<string, VmmAction> = withOpenNebulaAdvice({
 
   async prereconfigure(argv, stdin, { vms, config }) {
     const vm = actionVm(argv, stdin, config);
-    if ((await vms.powerState(vm.spec)) === 'missing') throw new InvalidInputError(`VM ${vm.id}: container ${vm.spec.containerName} does not exist on this host`);
+    if ((await vms.powerState(vm.spec)) === 'missing')
+      throw new InvalidInputError(`VM ${vm.id}: container ${vm.spec.containerName} does not exist on this host`);
     return '';
   },
 

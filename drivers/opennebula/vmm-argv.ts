@@ -1,7 +1,20 @@
 import { InvalidInputError, NotSupportedError } from '../core/errors.ts';
 import { printable } from '../core/validate.ts';
 
-type Argument = 'deploy id' | 'host' | 'deployment file' | 'checkpoint file' | 'snapshot id' | 'snapshot name' | 'MAC' | 'bridge' | 'model' | 'network driver' | 'target' | 'context target' | 'context path';
+type Argument =
+  | 'deploy id'
+  | 'host'
+  | 'deployment file'
+  | 'checkpoint file'
+  | 'snapshot id'
+  | 'snapshot name'
+  | 'MAC'
+  | 'bridge'
+  | 'model'
+  | 'network driver'
+  | 'target'
+  | 'context target'
+  | 'context path';
 
 /**
  * What oned's one_vmm_exec passes each action before the `<vm id> <host>` it appends to every call,

@@ -60,7 +60,14 @@ export function tmConfigFor(hosts: TestHost[], name: string, extra: Record<strin
     const key = join(dir, `${host.name}.key`);
     writeFileSync(key, host.ssh.privateKey, { mode: 0o600 });
     chmodSync(key, 0o600);
-    entries[host.name] = { address: host.address, port: host.ssh.port, user: 'root', privateKeyPath: key, engineSocket: host.engine.socket, hostKeySha256: host.ssh.hostKeySha256 };
+    entries[host.name] = {
+      address: host.address,
+      port: host.ssh.port,
+      user: 'root',
+      privateKeyPath: key,
+      engineSocket: host.engine.socket,
+      hostKeySha256: host.ssh.hostKeySha256,
+    };
   }
   const path = join(dir, 'dockvisor.conf');
   writeFileAtomically(path, JSON.stringify({ hosts: entries, engineTimeoutMs: 20_000, pullTimeoutMs: 120_000, ...extra }));
@@ -71,7 +78,11 @@ export function tmConfigFor(hosts: TestHost[], name: string, extra: Record<strin
 export async function buildMarkedImage(engine: EngineClient, repo: string, tag: string, marker: string, randomBytes = 0): Promise<void> {
   const name = `dvt-ds-build-${process.pid}`;
   await engine.removeContainer(name).catch(() => undefined);
-  await engine.createContainer(name, { Image: BASE_IMAGE, Cmd: ['sh', '-c', `echo ${marker} > /marker && head -c ${randomBytes} /dev/urandom > /random`], HostConfig: { NetworkMode: 'none' } });
+  await engine.createContainer(name, {
+    Image: BASE_IMAGE,
+    Cmd: ['sh', '-c', `echo ${marker} > /marker && head -c ${randomBytes} /dev/urandom > /random`],
+    HostConfig: { NetworkMode: 'none' },
+  });
   await engine.startContainer(name);
   for (let i = 0; i < 100 && (await engine.inspectContainer(name)).State.Running; i++) await new Promise((r) => setTimeout(r, 50));
   await engine.commitContainer(name, repo, tag, {});

@@ -28,7 +28,12 @@ export async function cleanDebianRoot(dir: string): Promise<string> {
 
 /** The Debian mirror this machine's apt uses (deb822 sources or the classic list). */
 function configuredMirror(): string {
-  const files = ['/etc/apt/sources.list', ...readdirSync('/etc/apt/sources.list.d').filter((f) => /\.(list|sources)$/.test(f)).map((f) => join('/etc/apt/sources.list.d', f))];
+  const files = [
+    '/etc/apt/sources.list',
+    ...readdirSync('/etc/apt/sources.list.d')
+      .filter((f) => /\.(list|sources)$/.test(f))
+      .map((f) => join('/etc/apt/sources.list.d', f)),
+  ];
   for (const file of files.filter((f) => existsSync(f))) {
     const text = readFileSync(file, 'utf8');
     const uri = /^URIs:\s*(\S+)/m.exec(text)?.[1] ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+/m.exec(text)?.[1];

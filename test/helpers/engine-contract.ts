@@ -37,16 +37,25 @@ export function engineContract(test: TestFn, prefix: string, open: () => Promise
     t.false(inspected.State.Running);
     t.is(inspected.Config.Labels?.['contract.kind'], 'a');
     const listed = await engine.listContainers([`${CONTRACT_LABEL}=${prefix}`, 'contract.kind=a']);
-    t.deepEqual(listed.map((c) => c.Names[0]), [`/${name('create')}`]);
+    t.deepEqual(
+      listed.map((c) => c.Names[0]),
+      [`/${name('create')}`],
+    );
     t.is(listed[0]!.State, 'created');
     t.deepEqual(await engine.listContainers([`${CONTRACT_LABEL}=${prefix}`, 'contract.kind=b']), []);
   });
 
   test.serial('a second container of the same name is a conflict; a missing image or container is not found', async (t) => {
     const engine = await fresh(t, 'twice');
-    await t.throwsAsync(engine.createContainer(name('twice'), body()), { instanceOf: EngineConflictError, message: new RegExp(`^container ${name('twice')}: `) });
+    await t.throwsAsync(engine.createContainer(name('twice'), body()), {
+      instanceOf: EngineConflictError,
+      message: new RegExp(`^container ${name('twice')}: `),
+    });
     await t.throwsAsync(engine.createContainer(name('noimage'), { ...body(), Image: 'dockvisor/no-such-image:1' }), { instanceOf: EngineNotFoundError });
-    await t.throwsAsync(engine.inspectContainer(name('nothing')), { instanceOf: EngineNotFoundError, message: new RegExp(`^container ${name('nothing')} not found`) });
+    await t.throwsAsync(engine.inspectContainer(name('nothing')), {
+      instanceOf: EngineNotFoundError,
+      message: new RegExp(`^container ${name('nothing')} not found`),
+    });
     t.is(await engine.findContainer(name('nothing')), undefined);
     await t.throwsAsync(engine.removeContainer(name('nothing')), { instanceOf: EngineNotFoundError });
   });
@@ -135,7 +144,10 @@ export function engineContract(test: TestFn, prefix: string, open: () => Promise
     await engine.createVolume(volume, { [CONTRACT_LABEL]: prefix });
     t.true(await engine.volumeExists(volume));
     t.deepEqual(await engine.listVolumes([`${CONTRACT_LABEL}=${prefix}`]), [volume]);
-    await engine.createContainer(name('mounts'), { ...body(), HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: '/data' }] } });
+    await engine.createContainer(name('mounts'), {
+      ...body(),
+      HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: '/data' }] },
+    });
     await t.throwsAsync(engine.removeVolume(volume), { instanceOf: EngineConflictError });
     await engine.removeContainer(name('mounts'));
     await engine.removeVolume(volume);

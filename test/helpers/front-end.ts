@@ -22,8 +22,8 @@ export interface FakeFrontEnd {
   cleanup(): void;
 }
 
-export const CLIENT_RB = '#!/usr/bin/env ruby\n# stands in for OpenNebula\'s monitord-client.rb\n';
-export const CLIENT_CONTROL = '#!/bin/bash\n# stands in for OpenNebula\'s monitord-client_control.sh\n';
+export const CLIENT_RB = "#!/usr/bin/env ruby\n# stands in for OpenNebula's monitord-client.rb\n";
+export const CLIENT_CONTROL = "#!/bin/bash\n# stands in for OpenNebula's monitord-client_control.sh\n";
 
 /** A front-end in a temporary directory: the release's stock oned.conf and monitord.conf, a remotes tree like its packages'. */
 export function fakeFrontEnd(version: string, layout: ClientLayout = 'packaged'): FakeFrontEnd {
@@ -60,15 +60,28 @@ export function fakeFrontEnd(version: string, layout: ClientLayout = 'packaged')
 
 /** `dockvisor opennebula ...` as an admin types it, without OpenNebula credentials unless `env` gives some. */
 export function dockvisorOpennebula(args: string[], env: Record<string, string | undefined> = {}, home = tmpdir()) {
-  return spawnSync(process.execPath, [join(repoRoot, 'bin/dockvisor.mjs'), 'opennebula', ...args], { encoding: 'utf8', timeout: 120_000, env: commandEnv(env, home) });
+  return spawnSync(process.execPath, [join(repoRoot, 'bin/dockvisor.mjs'), 'opennebula', ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: commandEnv(env, home),
+  });
 }
 
 /** The same, without blocking this process: for tests that serve the command (a stand-in oned) meanwhile. */
-export function dockvisorOpennebulaAsync(args: string[], env: Record<string, string | undefined> = {}, home = tmpdir()): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function dockvisorOpennebulaAsync(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  home = tmpdir(),
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot, 'bin/dockvisor.mjs'), 'opennebula', ...args], { encoding: 'utf8', timeout: 120_000, env: commandEnv(env, home) }, (error, stdout, stderr) => {
-      resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'bin/dockvisor.mjs'), 'opennebula', ...args],
+      { encoding: 'utf8', timeout: 120_000, env: commandEnv(env, home) },
+      (error, stdout, stderr) => {
+        resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -91,7 +104,11 @@ export function snapshot(dir: string): Record<string, string> {
       const path = join(relative, name);
       const full = join(dir, path);
       const stat = lstatSync(full);
-      const what = stat.isSymbolicLink() ? `link ${readlinkSync(full)}` : stat.isDirectory() ? 'dir' : `file ${createHash('sha256').update(readFileSync(full)).digest('hex')}`;
+      const what = stat.isSymbolicLink()
+        ? `link ${readlinkSync(full)}`
+        : stat.isDirectory()
+          ? 'dir'
+          : `file ${createHash('sha256').update(readFileSync(full)).digest('hex')}`;
       entries[path] = `${what} ${(stat.mode & 0o7777).toString(8)} ${stat.uid}:${stat.gid} ${stat.mtimeMs}`;
       if (stat.isDirectory()) walk(path);
     }

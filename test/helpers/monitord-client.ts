@@ -73,6 +73,9 @@ export function monitorOf(output: string, vmId: number | string): Record<string,
   const encoded = line && /MONITOR="([^"]*)"/.exec(line)?.[1];
   if (!encoded) return undefined;
   const keys: Record<string, string> = {};
-  for (const match of Buffer.from(encoded, 'base64').toString().matchAll(/^(\w+)="([^"]*)"$/gm)) keys[match[1]!] = match[2]!;
+  for (const match of Buffer.from(encoded, 'base64')
+    .toString()
+    .matchAll(/^(\w+)="([^"]*)"$/gm))
+    keys[match[1]!] = match[2]!;
   return keys;
 }

@@ -62,7 +62,9 @@ export class SecondEngine {
   /** Removes the engine's data after `stop` (its containers must be gone first). */
   removeData(): void {
     // dockerd leaves its data root bind-mounted onto itself.
-    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' ')[1] ?? '');
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[1] ?? '');
     const ours = mounts.filter((point) => point.startsWith(this.dataRoot) || point.startsWith(this.execRoot));
     for (const point of ours.sort((a, b) => b.length - a.length)) execFileSync('umount', ['-l', point]);
     rmSync(this.dataRoot, { recursive: true, force: true });

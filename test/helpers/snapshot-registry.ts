@@ -32,7 +32,12 @@ export async function startRegistry(): Promise<SnapshotRegistry> {
 async function startOnce(): Promise<{ registry?: SnapshotRegistry; error: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'dvt-nova-registry-'));
   const config = join(dir, 'config.yml');
-  writeFileSync(config, ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${dir}/data`, 'http:', `  addr: ${REGISTRY_ADDRESS}`, ''].join('\n'));
+  writeFileSync(
+    config,
+    ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${dir}/data`, 'http:', `  addr: ${REGISTRY_ADDRESS}`, ''].join(
+      '\n',
+    ),
+  );
   const child = spawn(REGISTRY_BINARY, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

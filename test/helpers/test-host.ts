@@ -74,7 +74,9 @@ export class TestHost {
       address: this.address,
       port: 22,
       netns: this.name,
-      extraConfig: [['SetEnv', `DOCKER_HOST=unix://${this.engineSocket}`, ...Object.entries(this.sshOptions.environment ?? {}).map(([k, v]) => `${k}=${v}`)].join(' ')],
+      extraConfig: [
+        ['SetEnv', `DOCKER_HOST=unix://${this.engineSocket}`, ...Object.entries(this.sshOptions.environment ?? {}).map(([k, v]) => `${k}=${v}`)].join(' '),
+      ],
       remoteForwarding: this.sshOptions.remoteForwarding,
     });
   }

@@ -41,7 +41,12 @@ export async function runDemo(remotesDir: string): Promise<void> {
     return ok ? yes : no;
   };
   const reachable = (promise: Promise<unknown>, what: string) =>
-    promise.then(() => true, () => false).then((ok) => check(ok, 'reachable', 'NOT reachable', what));
+    promise
+      .then(
+        () => true,
+        () => false,
+      )
+      .then((ok) => check(ok, 'reachable', 'NOT reachable', what));
 
   try {
     say(`dockvisor demo: the local Docker engine (${(await engine.version()).Version}) as an OpenNebula host`);
@@ -75,7 +80,9 @@ export async function runDemo(remotesDir: string): Promise<void> {
       const stopped = (await engine.inspectContainer(`one-${vm.id}`)).State.Status;
       await driver('deploy', deployArgv(vm.id), vmXml({ ...vm, lcmState: 20 }));
       const data = (await inside(vm.id, 'cat', '/root/demo-data')).trim();
-      say(`  one-${vm.id}: ${stopped} -> ${(await engine.inspectContainer(`one-${vm.id}`)).State.Status}, data kept: ${check(data === `written by ${vm.name}`, 'yes', 'NO', `data of one-${vm.id}`)}`);
+      say(
+        `  one-${vm.id}: ${stopped} -> ${(await engine.inspectContainer(`one-${vm.id}`)).State.Status}, data kept: ${check(data === `written by ${vm.name}`, 'yes', 'NO', `data of one-${vm.id}`)}`,
+      );
     }
 
     say('\nterminate (onevm terminate):');

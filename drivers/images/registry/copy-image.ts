@@ -35,7 +35,8 @@ export async function copyImage(source: RegistryClient, name: ImageName, upload:
 export async function platformManifest(registry: RegistryClient, name: ImageName): Promise<FetchedManifest> {
   const first = await registry.getManifest(name.repository, manifestReference(name));
   if (isImageManifest(first.mediaType)) return first;
-  if (!isIndex(first.mediaType)) throw new RegistryError(`image ${name.repository}: manifest type ${first.mediaType.slice(0, 80)} is not supported (Docker v2 schema 2 or OCI only)`);
+  if (!isIndex(first.mediaType))
+    throw new RegistryError(`image ${name.repository}: manifest type ${first.mediaType.slice(0, 80)} is not supported (Docker v2 schema 2 or OCI only)`);
   const index = JSON.parse(first.body.toString('utf8')) as ManifestIndex;
   const arch = engineArchitecture();
   const chosen = index.manifests?.find((m) => m.platform?.os === 'linux' && m.platform.architecture === arch);

@@ -65,8 +65,10 @@ export function request(url: URL, options: RequestOptions): Promise<HttpResponse
       }
     };
     const silence = setTimeout(() => {
-      if (answer?.complete) clearTimeout(silence); // all of it is here: the reader takes its time
-      else if (answer && socket?.isPaused()) silence.refresh(); // the reader holds back, not the server
+      if (answer?.complete)
+        clearTimeout(silence); // all of it is here: the reader takes its time
+      else if (answer && socket?.isPaused())
+        silence.refresh(); // the reader holds back, not the server
       else fail(new Error(answer ? `the server sent nothing for ${timeoutMs} ms` : `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     const connectTimeoutMs = Math.min(timeoutMs, CONNECT_TIMEOUT_MS);

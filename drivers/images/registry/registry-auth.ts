@@ -56,7 +56,8 @@ export class RegistryAuth {
     } catch {
       throw new RegistryError(`registry ${this.registry} named a token service that is not a URL`, 401);
     }
-    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') throw new RegistryError(`registry ${this.registry} named a token service that is not http(s)`, 401);
+    if (realm.protocol !== 'https:' && realm.protocol !== 'http:')
+      throw new RegistryError(`registry ${this.registry} named a token service that is not http(s)`, 401);
     if (params.service) realm.searchParams.set('service', params.service);
     const wanted = params.scope ?? scope;
     if (wanted) realm.searchParams.set('scope', wanted);

@@ -62,12 +62,20 @@ export class RegistryClient {
   /** Fetches a manifest and checks that its bytes are what the registry (or the asked digest) says they are. */
   async getManifest(repository: string, reference: string): Promise<FetchedManifest> {
     const subject = `image ${this.endpoint.address}/${repository}:${reference}`;
-    const response = await this.call({ method: 'GET', path: `${repository}/manifests/${reference}`, repository, headers: { accept: MANIFEST_ACCEPT }, expect: [200], subject });
+    const response = await this.call({
+      method: 'GET',
+      path: `${repository}/manifests/${reference}`,
+      repository,
+      headers: { accept: MANIFEST_ACCEPT },
+      expect: [200],
+      subject,
+    });
     const body = await bytesOf(response);
     if (body.length > 4 * 1024 * 1024) throw new RegistryError(`${subject}: the manifest is larger than 4 MB; refused`);
     const digest = sha256(body);
     const claimed = header(response, 'docker-content-digest');
-    if (DIGEST.test(reference) && reference !== digest) throw new RegistryError(`${subject}: the registry sent a manifest whose digest is ${digest}, not the one asked for`);
+    if (DIGEST.test(reference) && reference !== digest)
+      throw new RegistryError(`${subject}: the registry sent a manifest whose digest is ${digest}, not the one asked for`);
     if (claimed && claimed !== digest) throw new RegistryError(`${subject}: the registry says the manifest is ${claimed} but its content is ${digest}`);
     let mediaType = (header(response, 'content-type') ?? '').split(';')[0]!.trim();
     try {
@@ -82,7 +90,14 @@ export class RegistryClient {
   /** The digest a tag or digest points at, or undefined when the repository has no such manifest. */
   async resolveManifest(repository: string, reference: string): Promise<string | undefined> {
     try {
-      const response = await this.call({ method: 'HEAD', path: `${repository}/manifests/${reference}`, repository, headers: { accept: MANIFEST_ACCEPT }, expect: [200], subject: `image ${repository}:${reference}` });
+      const response = await this.call({
+        method: 'HEAD',
+        path: `${repository}/manifests/${reference}`,
+        repository,
+        headers: { accept: MANIFEST_ACCEPT },
+        expect: [200],
+        subject: `image ${repository}:${reference}`,
+      });
       await dump(response);
       return header(response, 'docker-content-digest');
     } catch (error) {
@@ -107,7 +122,14 @@ export class RegistryClient {
   }
 
   async deleteManifest(repository: string, digest: string): Promise<void> {
-    const response = await this.call({ method: 'DELETE', path: `${repository}/manifests/${digest}`, repository, push: true, expect: [202], subject: `image ${repository}@${digest}` });
+    const response = await this.call({
+      method: 'DELETE',
+      path: `${repository}/manifests/${digest}`,
+      repository,
+      push: true,
+      expect: [202],
+      subject: `image ${repository}@${digest}`,
+    });
     await dump(response);
   }
 
@@ -147,7 +169,14 @@ export class RegistryClient {
 
   /** Streams a blob; the caller checks its digest as it reads (see uploadBlob, which the receiving registry verifies). */
   async openBlob(repository: string, digest: string): Promise<Readable> {
-    const response = await this.call({ method: 'GET', path: `${repository}/blobs/${digest}`, repository, expect: [200], subject: `blob ${digest} of ${repository}`, timeoutMs: this.timeoutMs * 10 });
+    const response = await this.call({
+      method: 'GET',
+      path: `${repository}/blobs/${digest}`,
+      repository,
+      expect: [200],
+      subject: `blob ${digest} of ${repository}`,
+      timeoutMs: this.timeoutMs * 10,
+    });
     return response.body;
   }
 
@@ -191,7 +220,16 @@ export class RegistryClient {
     try {
       const target = Buffer.isBuffer(content) ? location : await this.sendChunk(repository, location, content, subject);
       const body = Buffer.isBuffer(content) ? content : Buffer.alloc(0);
-      const done = await this.call({ method: 'PUT', path: withQuery(target, 'digest', digest), repository, push: true, body, headers: { 'content-type': 'application/octet-stream' }, expect: [201], subject });
+      const done = await this.call({
+        method: 'PUT',
+        path: withQuery(target, 'digest', digest),
+        repository,
+        push: true,
+        body,
+        headers: { 'content-type': 'application/octet-stream' },
+        expect: [201],
+        subject,
+      });
       await dump(done);
     } catch (error) {
       await this.cancelUpload(repository, location);
@@ -218,7 +256,16 @@ export class RegistryClient {
     try {
       const target = await this.sendChunk(repository, location, measured, subject);
       const digest = `sha256:${hash.digest('hex')}`;
-      const done = await this.call({ method: 'PUT', path: withQuery(target, 'digest', digest), repository, push: true, body: Buffer.alloc(0), headers: { 'content-type': 'application/octet-stream' }, expect: [201], subject });
+      const done = await this.call({
+        method: 'PUT',
+        path: withQuery(target, 'digest', digest),
+        repository,
+        push: true,
+        body: Buffer.alloc(0),
+        headers: { 'content-type': 'application/octet-stream' },
+        expect: [201],
+        subject,
+      });
       await dump(done);
       return { digest, size };
     } catch (error) {
@@ -229,7 +276,14 @@ export class RegistryClient {
 
   async deleteBlob(repository: string, digest: string): Promise<void> {
     try {
-      const response = await this.call({ method: 'DELETE', path: `${repository}/blobs/${digest}`, repository, push: true, expect: [202], subject: `blob ${digest} of ${repository}` });
+      const response = await this.call({
+        method: 'DELETE',
+        path: `${repository}/blobs/${digest}`,
+        repository,
+        push: true,
+        expect: [202],
+        subject: `blob ${digest} of ${repository}`,
+      });
       await dump(response);
     } catch (error) {
       if (!(error instanceof RegistryNotFoundError)) throw error;
@@ -237,7 +291,14 @@ export class RegistryClient {
   }
 
   private async startUpload(repository: string): Promise<string> {
-    const response = await this.call({ method: 'POST', path: `${repository}/blobs/uploads/`, repository, push: true, expect: [202], subject: `an upload to ${repository}` });
+    const response = await this.call({
+      method: 'POST',
+      path: `${repository}/blobs/uploads/`,
+      repository,
+      push: true,
+      expect: [202],
+      subject: `an upload to ${repository}`,
+    });
     await dump(response);
     const location = header(response, 'location');
     if (!location) throw new RegistryError(`${this.describe()} started an upload to ${repository} without saying where`);

@@ -64,7 +64,8 @@ async function importDockerSave(tar: string, byName: Map<string, TarEntry>, uplo
     const layerEntry = entry(byName, name);
     if (!isGzipAt(tar, layerEntry.offset)) listTarEntries(tar, `layer ${index + 1} of the tarball`, layerEntry.offset, layerEntry.size);
     const layer = await pushLayer(tar, layerEntry.offset, layerEntry.size, upload);
-    if (layer.diffId !== diffIds[index]) throw new InvalidInputError(`layer ${index + 1} of the tarball does not match its image config (content ${layer.diffId}); refused`);
+    if (layer.diffId !== diffIds[index])
+      throw new InvalidInputError(`layer ${index + 1} of the tarball does not match its image config (content ${layer.diffId}); refused`);
     layers.push(layer);
   }
   const stored = await finishImage(upload, tag, config, layers);

@@ -36,6 +36,9 @@ export const opennebulaToolsStep: ProvisionStep = {
       context.forgetFacts();
     }
     const { libraries } = missing(await context.facts());
-    await install(context, libraries.map((library) => LIBRARIES[library] ?? 'ruby'));
+    await install(
+      context,
+      libraries.map((library) => LIBRARIES[library] ?? 'ruby'),
+    );
   },
 };

@@ -8,7 +8,8 @@ export const osStep: ProvisionStep = {
   title: 'operating system',
   async check(context) {
     const facts = await context.facts();
-    if (!/^Linux (x86_64|aarch64)$/.test(facts.kernel)) return { ok: false, detail: `${facts.kernel || 'this system'} is not supported: dockvisor hosts are Linux on x86_64 or aarch64` };
+    if (!/^Linux (x86_64|aarch64)$/.test(facts.kernel))
+      return { ok: false, detail: `${facts.kernel || 'this system'} is not supported: dockvisor hosts are Linux on x86_64 or aarch64` };
     const os = readRelease(facts.releases);
     if (!os) return { ok: false, detail: `cannot tell the distribution: none of ${RELEASE_FILES.join(', ')} is readable` };
     const verdict = supportedOs(os);

@@ -22,12 +22,17 @@ export const sudoersStep: ProvisionStep = {
   async check(context) {
     const { sudoers } = await context.facts();
     if (sudoers === undefined) return { ok: false, detail: `${context.sudoersFile} is missing` };
-    return sudoers === (await wantedRule(context)) ? { ok: true, detail: context.sudoersFile } : { ok: false, detail: `${context.sudoersFile} differs from the rule dockvisor needs` };
+    return sudoers === (await wantedRule(context))
+      ? { ok: true, detail: context.sudoersFile }
+      : { ok: false, detail: `${context.sudoersFile} differs from the rule dockvisor needs` };
   },
   async apply(context) {
     const path = shellQuote(context.sudoersFile);
     const staged = shellQuote(`${context.sudoersFile}.dockvisor-new`);
     // sudo ignores files in sudoers.d whose names contain a dot: the staged copy is never read by it.
-    await context.root(`umask 0337; cat > ${staged} && visudo -cqf ${staged} && mv -f ${staged} ${path} || { rm -f ${staged}; exit 1; }`, await wantedRule(context));
+    await context.root(
+      `umask 0337; cat > ${staged} && visudo -cqf ${staged} && mv -f ${staged} ${path} || { rm -f ${staged}; exit 1; }`,
+      await wantedRule(context),
+    );
   },
 };

@@ -15,7 +15,10 @@ export function bearerAuth(token: string): (request: FastifyRequest, reply: Fast
       await reply
         .code(401)
         .header('www-authenticate', 'Bearer')
-        .send({ error: 'unauthorized', message: given === undefined ? 'a bearer token is required (Authorization: Bearer <token>)' : 'the bearer token is not valid' });
+        .send({
+          error: 'unauthorized',
+          message: given === undefined ? 'a bearer token is required (Authorization: Bearer <token>)' : 'the bearer token is not valid',
+        });
     }
   };
 }

@@ -33,7 +33,9 @@ export async function computeApp(options: ComputeAppOptions): Promise<FastifyIns
     },
   });
   app.setErrorHandler(errorAnswer);
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no such route: ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no such route: ${request.method} ${request.url.split('?')[0]}` }),
+  );
   app.addHook('onRequest', bearerAuth(options.token));
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   const hosts = new ComputeHosts(options.hosts, options);

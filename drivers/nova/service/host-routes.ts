@@ -14,11 +14,15 @@ export function hostRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
       const host = hosts.named(name);
       return onHost(host.name, () => work(host));
     };
-    app.get('/host/resources', { schema: { tags, summary: 'get_available_resource', querystring, response: { 200: AvailableResource, ...errorAnswers } } }, (request) =>
-      on(request.query.host, (host) => availableResource(host.services)),
+    app.get(
+      '/host/resources',
+      { schema: { tags, summary: 'get_available_resource', querystring, response: { 200: AvailableResource, ...errorAnswers } } },
+      (request) => on(request.query.host, (host) => availableResource(host.services)),
     );
-    app.get('/host/inventory', { schema: { tags, summary: 'provider tree inventory: VCPU, MEMORY_MB, DISK_GB', querystring, response: { 200: Inventory, ...errorAnswers } } }, (request) =>
-      on(request.query.host, async (host) => inventory(await availableResource(host.services))),
+    app.get(
+      '/host/inventory',
+      { schema: { tags, summary: 'provider tree inventory: VCPU, MEMORY_MB, DISK_GB', querystring, response: { 200: Inventory, ...errorAnswers } } },
+      (request) => on(request.query.host, async (host) => inventory(await availableResource(host.services))),
     );
     app.get('/host/uptime', { schema: { tags, summary: 'get_host_uptime', querystring, response: { 200: Uptime, ...errorAnswers } } }, (request) =>
       on(request.query.host, (host) => hostUptime(host.services.access)),

@@ -27,40 +27,63 @@ export function instanceRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
 
     app.get(
       '/instances',
-      { schema: { tags, summary: "list_instance_uuids: Nova's instances on the given host, or on every host", querystring: HostQuery, response: { 200: InstanceList, ...errorAnswers } } },
+      {
+        schema: {
+          tags,
+          summary: "list_instance_uuids: Nova's instances on the given host, or on every host",
+          querystring: HostQuery,
+          response: { 200: InstanceList, ...errorAnswers },
+        },
+      },
       async (request) => ({ uuids: await hosts.list(request.query.host) }),
     );
 
-    app.post('/instances', { schema: { tags, summary: 'spawn, on the given host or the first', body: SpawnRequest, response: { 201: InstanceInfo, ...errorAnswers } } }, async (request, reply) =>
-      reply.code(201).send(await hosts.spawnOn(request.body.host, request.body.uuid, (instances) => instances.spawn(request.body))),
+    app.post(
+      '/instances',
+      { schema: { tags, summary: 'spawn, on the given host or the first', body: SpawnRequest, response: { 201: InstanceInfo, ...errorAnswers } } },
+      async (request, reply) => reply.code(201).send(await hosts.spawnOn(request.body.host, request.body.uuid, (instances) => instances.spawn(request.body))),
     );
 
     app.get('/instances/:uuid', { schema: { tags, summary: 'get_info: the power state', params: InstanceParams, response: info } }, (request) =>
       hosts.onInstance(request.params.uuid, (instances) => instances.info(request.params.uuid)),
     );
 
-    app.delete('/instances/:uuid', { schema: { tags, summary: 'destroy (an instance already gone is no error)', params: InstanceParams, response: done } }, async (request, reply) => {
-      const uuid = request.params.uuid;
-      const host = await hosts.locate(uuid);
-      if (host) await hosts.onHostFor(host.name, uuid, (instances) => instances.destroy(uuid));
-      hosts.forget(uuid);
-      return reply.code(204).send();
-    });
-
-    app.post('/instances/:uuid/reboot', { schema: { tags, summary: 'reboot SOFT or HARD; ends RUNNING', params: InstanceParams, body: RebootRequest, response: info } }, (request) =>
-      hosts.onInstance(request.params.uuid, (instances) => instances.reboot(request.params.uuid, request.body.type, request.body.network_info)),
+    app.delete(
+      '/instances/:uuid',
+      { schema: { tags, summary: 'destroy (an instance already gone is no error)', params: InstanceParams, response: done } },
+      async (request, reply) => {
+        const uuid = request.params.uuid;
+        const host = await hosts.locate(uuid);
+        if (host) await hosts.onHostFor(host.name, uuid, (instances) => instances.destroy(uuid));
+        hosts.forget(uuid);
+        return reply.code(204).send();
+      },
     );
 
-    app.post('/instances/:uuid/power-off', { schema: { tags, summary: 'power_off', params: InstanceParams, body: PowerOffRequest, response: info } }, (request) =>
-      hosts.onInstance(request.params.uuid, (instances) => instances.powerOff(request.params.uuid, request.body.timeout)),
+    app.post(
+      '/instances/:uuid/reboot',
+      { schema: { tags, summary: 'reboot SOFT or HARD; ends RUNNING', params: InstanceParams, body: RebootRequest, response: info } },
+      (request) => hosts.onInstance(request.params.uuid, (instances) => instances.reboot(request.params.uuid, request.body.type, request.body.network_info)),
     );
 
-    app.post('/instances/:uuid/power-on', { schema: { tags, summary: 'power_on', params: InstanceParams, body: NetworkInfoRequest, response: info } }, (request) =>
-      hosts.onInstance(request.params.uuid, (instances) => instances.powerOn(request.params.uuid, request.body.network_info)),
+    app.post(
+      '/instances/:uuid/power-off',
+      { schema: { tags, summary: 'power_off', params: InstanceParams, body: PowerOffRequest, response: info } },
+      (request) => hosts.onInstance(request.params.uuid, (instances) => instances.powerOff(request.params.uuid, request.body.timeout)),
     );
 
-    app.post('/instances/:uuid/pause', { schema: { tags, summary: 'pause', params: InstanceParams, response: info } }, (request) => hosts.onInstance(request.params.uuid, (instances) => instances.pause(request.params.uuid)));
-    app.post('/instances/:uuid/unpause', { schema: { tags, summary: 'unpause', params: InstanceParams, response: info } }, (request) => hosts.onInstance(request.params.uuid, (instances) => instances.unpause(request.params.uuid)));
+    app.post(
+      '/instances/:uuid/power-on',
+      { schema: { tags, summary: 'power_on', params: InstanceParams, body: NetworkInfoRequest, response: info } },
+      (request) => hosts.onInstance(request.params.uuid, (instances) => instances.powerOn(request.params.uuid, request.body.network_info)),
+    );
+
+    app.post('/instances/:uuid/pause', { schema: { tags, summary: 'pause', params: InstanceParams, response: info } }, (request) =>
+      hosts.onInstance(request.params.uuid, (instances) => instances.pause(request.params.uuid)),
+    );
+    app.post('/instances/:uuid/unpause', { schema: { tags, summary: 'unpause', params: InstanceParams, response: info } }, (request) =>
+      hosts.onInstance(request.params.uuid, (instances) => instances.unpause(request.params.uuid)),
+    );
     app.post('/instances/:uuid/suspend', { schema: { tags, summary: 'suspend (frozen in memory)', params: InstanceParams, response: info } }, (request) =>
       hosts.onInstance(request.params.uuid, (instances) => instances.suspend(request.params.uuid)),
     );
@@ -71,25 +94,45 @@ export function instanceRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
 
     app.post(
       '/instances/:uuid/snapshot',
-      { schema: { tags, summary: 'snapshot: commit and push to the registry', params: InstanceParams, body: SnapshotRequest, response: { 200: SnapshotAnswer, ...errorAnswers } } },
+      {
+        schema: {
+          tags,
+          summary: 'snapshot: commit and push to the registry',
+          params: InstanceParams,
+          body: SnapshotRequest,
+          response: { 200: SnapshotAnswer, ...errorAnswers },
+        },
+      },
       async (request) => {
         requireRegistry(hosts.options);
         return { image: await hosts.onInstance(request.params.uuid, (instances) => instances.snapshot(request.params.uuid, request.body.image_id)) };
       },
     );
 
-    app.post('/instances/:uuid/interfaces', { schema: { tags, summary: 'attach_interface', params: InstanceParams, body: AttachInterfaceRequest, response: done } }, async (request, reply) => {
-      await hosts.onInstance(request.params.uuid, (instances) => instances.attachInterface(request.params.uuid, request.body.vif));
-      return reply.code(204).send();
-    });
+    app.post(
+      '/instances/:uuid/interfaces',
+      { schema: { tags, summary: 'attach_interface', params: InstanceParams, body: AttachInterfaceRequest, response: done } },
+      async (request, reply) => {
+        await hosts.onInstance(request.params.uuid, (instances) => instances.attachInterface(request.params.uuid, request.body.vif));
+        return reply.code(204).send();
+      },
+    );
 
-    app.delete('/instances/:uuid/interfaces/:vifId', { schema: { tags, summary: 'detach_interface', params: InterfaceParams, response: done } }, async (request, reply) => {
-      await hosts.onInstance(request.params.uuid, (instances) => instances.detachInterface(request.params.uuid, request.params.vifId));
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/instances/:uuid/interfaces/:vifId',
+      { schema: { tags, summary: 'detach_interface', params: InterfaceParams, response: done } },
+      async (request, reply) => {
+        await hosts.onInstance(request.params.uuid, (instances) => instances.detachInterface(request.params.uuid, request.params.vifId));
+        return reply.code(204).send();
+      },
+    );
 
-    app.get('/instances/:uuid/console', { schema: { tags, summary: 'get_console_output: the container log', params: InstanceParams, response: { 200: ConsoleAnswer, ...errorAnswers } } }, async (request) => ({
-      output: await hosts.onInstance(request.params.uuid, (instances) => instances.consoleOutput(request.params.uuid)),
-    }));
+    app.get(
+      '/instances/:uuid/console',
+      { schema: { tags, summary: 'get_console_output: the container log', params: InstanceParams, response: { 200: ConsoleAnswer, ...errorAnswers } } },
+      async (request) => ({
+        output: await hosts.onInstance(request.params.uuid, (instances) => instances.consoleOutput(request.params.uuid)),
+      }),
+    );
   };
 }

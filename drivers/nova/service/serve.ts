@@ -22,7 +22,11 @@ export async function serveCompute(options: ServeOptions): Promise<void> {
   const hosts = servedHosts(config, options.hostConfig, options.hosts);
   const app = await computeApp({ token, hosts, registry, pushTimeoutMs: config.imagePullTimeoutMs, logger: true });
   const stopped = new Promise<void>((resolve) => {
-    const stop = () => void app.close().then(() => Promise.allSettled(hosts.map((host) => host.services.close()))).then(() => resolve(), resolve);
+    const stop = () =>
+      void app
+        .close()
+        .then(() => Promise.allSettled(hosts.map((host) => host.services.close())))
+        .then(() => resolve(), resolve);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });

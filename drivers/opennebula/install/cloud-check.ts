@@ -47,7 +47,9 @@ export async function cloudFindings(options: CloudCheckOptions): Promise<Finding
     const [hosts, datastores] = await Promise.all([hostPool(rpc), rpc.call<string>('one.datastorepool.info')]);
     const ours = hosts.filter((host) => host.vmMad === 'dockvisor' || host.imMad === 'dockvisor');
     const empty = /^\s*<DATASTORE_POOL\s*(\/>|>\s*<\/DATASTORE_POOL>)\s*$/.test(datastores);
-    const images = empty ? [] : children(parseDocument(datastores, 'DATASTORE_POOL', POOL_BYTES), 'DATASTORE').filter((ds) => text(ds, 'DS_MAD') === 'dockvisor');
+    const images = empty
+      ? []
+      : children(parseDocument(datastores, 'DATASTORE_POOL', POOL_BYTES), 'DATASTORE').filter((ds) => text(ds, 'DS_MAD') === 'dockvisor');
     const login = loginsFrom(options);
     const findings = await Promise.all([
       ...ours.map((host) => hostFinding(host, login(host.name), options)),
@@ -69,19 +71,31 @@ async function hostFinding(host: OneHost, login: HostLogin, options: CloudCheckO
   try {
     readFileSync(login.privateKeyPath);
   } catch (error) {
-    return { state: 'skipped', subject, detail: `${login.privateKeyPath} cannot be read here (${(error as NodeJS.ErrnoException).code}); run the check as root or oneadmin` };
+    return {
+      state: 'skipped',
+      subject,
+      detail: `${login.privateKeyPath} cannot be read here (${(error as NodeJS.ErrnoException).code}); run the check as root or oneadmin`,
+    };
   }
   let session: SshSession | undefined;
   let timedOut = false;
   const attempt = (async (): Promise<Finding> => {
     try {
-      session = await SshSession.connect(login, { identityFile: login.privateKeyPath, knownHostsFile: login.knownHostsFile, connectTimeoutMs: options.timeoutMs });
+      session = await SshSession.connect(login, {
+        identityFile: login.privateKeyPath,
+        knownHostsFile: login.knownHostsFile,
+        connectTimeoutMs: options.timeoutMs,
+      });
       if (timedOut) session.close();
       // The node the driver's launchers start there: dockvisor's runtime, else the one on PATH.
-      const answer = await session.run(`if [ -x ${SYSTEM_RUNTIME_DIR}/bin/node ]; then ${SYSTEM_RUNTIME_DIR}/bin/node --version; else node --version; fi`, { timeoutMs: options.timeoutMs });
-      if (answer.code !== 0) return { state: 'wrong', subject, detail: `logged in, but node does not run there (${(answer.stderr.trim() || `exit ${answer.code}`).slice(0, 120)})` };
+      const answer = await session.run(`if [ -x ${SYSTEM_RUNTIME_DIR}/bin/node ]; then ${SYSTEM_RUNTIME_DIR}/bin/node --version; else node --version; fi`, {
+        timeoutMs: options.timeoutMs,
+      });
+      if (answer.code !== 0)
+        return { state: 'wrong', subject, detail: `logged in, but node does not run there (${(answer.stderr.trim() || `exit ${answer.code}`).slice(0, 120)})` };
       const recent = nodeIsRecentEnough(answer.stdout, options.minimumNode);
-      if (recent === false) return { state: 'wrong', subject, detail: `logged in, node ${answer.stdout.trim()} is older than ${options.minimumNode.join('.')}` };
+      if (recent === false)
+        return { state: 'wrong', subject, detail: `logged in, node ${answer.stdout.trim()} is older than ${options.minimumNode.join('.')}` };
       return { state: 'ok', subject, detail: `node ${answer.stdout.trim()}` };
     } catch (error) {
       return { state: 'wrong', subject, detail: (error as Error).message };
@@ -144,7 +158,9 @@ function loginsFrom(options: CloudCheckOptions): (host: string) => HostLogin {
 
 function homeOf(user: string): string | undefined {
   try {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${user}:`));
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((entry) => entry.startsWith(`${user}:`));
     return line?.split(':')[5] || undefined;
   } catch {
     return undefined;

@@ -43,10 +43,20 @@ export async function checkFrontEnd(options: CheckOptions): Promise<number> {
   const minimum = minimumNode(root);
   local.push(nodeFinding(localNodeVersion(options.timeoutMs), minimum));
   for (const finding of local) options.say(formatFinding(finding));
-  const remote = await cloudFindings({ remotes: paths.remotes, env: options.env, timeoutMs: options.timeoutMs, minimumNode: minimum, oneadminHome: options.oneadminHome });
+  const remote = await cloudFindings({
+    remotes: paths.remotes,
+    env: options.env,
+    timeoutMs: options.timeoutMs,
+    minimumNode: minimum,
+    oneadminHome: options.oneadminHome,
+  });
   for (const finding of remote) options.say(formatFinding(finding));
   const problems = [...local, ...remote].filter(isProblem).length;
-  options.say(problems === 0 ? 'dockvisor is installed and configured on this front-end' : `${problems} problem${problems === 1 ? '' : 's'} (the missing and wrong lines above); dockvisor opennebula install sets up what is on this machine`);
+  options.say(
+    problems === 0
+      ? 'dockvisor is installed and configured on this front-end'
+      : `${problems} problem${problems === 1 ? '' : 's'} (the missing and wrong lines above); dockvisor opennebula install sets up what is on this machine`,
+  );
   return problems;
 }
 
@@ -73,7 +83,11 @@ function remotesFindings(root: string, remotes: string, version: OneVersion | un
     const difference = compareTree(remotes, packageTree(root, dir), owner);
     if (isSame(difference)) findings.push({ state: 'ok', subject, detail: "the same as this dockvisor's" });
     else {
-      const named = [...difference.changed.map((f) => `${f} differs`), ...difference.added.map((f) => `${f} missing`), ...difference.removed.map((f) => `${f} is not dockvisor's`)];
+      const named = [
+        ...difference.changed.map((f) => `${f} differs`),
+        ...difference.added.map((f) => `${f} missing`),
+        ...difference.removed.map((f) => `${f} is not dockvisor's`),
+      ];
       findings.push({ state: 'wrong', subject, detail: `${named.slice(0, 3).join(', ')}${named.length > 3 ? ` and ${named.length - 3} more` : ''}` });
     }
   }
@@ -83,7 +97,12 @@ function remotesFindings(root: string, remotes: string, version: OneVersion | un
     const said = readFileSync(versionFile, 'utf8').trim();
     if (!version) findings.push({ state: 'skipped', subject: versionFile, detail: `says ${said}; the OpenNebula version is not known to compare` });
     else if (said === version.version || said.startsWith(`${version.version}.`)) findings.push({ state: 'ok', subject: versionFile, detail: said });
-    else findings.push({ state: 'wrong', subject: versionFile, detail: `says ${said.slice(0, 40)}, OpenNebula is ${version.version} (hosts report it; onehost sync compares it)` });
+    else
+      findings.push({
+        state: 'wrong',
+        subject: versionFile,
+        detail: `says ${said.slice(0, 40)}, OpenNebula is ${version.version} (hosts report it; onehost sync compares it)`,
+      });
   } catch {
     findings.push({ state: 'missing', subject: versionFile, detail: 'hosts report it and onehost sync compares it' });
   }
@@ -112,7 +131,9 @@ function clientFindings(remotes: string): Finding[] {
     if (!entry.isFile()) return { state: 'wrong', subject, detail: 'not a file' };
     if (!source) return { state: 'ok', subject, detail: 'a file (OpenNebula has no client of its own here to compare with)' };
     const same = readFileSync(subject).equals(readFileSync(join(remotes, source, name)));
-    return same ? { state: 'ok', subject, detail: `a file, the same as ${source}'s` } : { state: 'wrong', subject, detail: `differs from ${source}'s (OpenNebula upgraded since?)` };
+    return same
+      ? { state: 'ok', subject, detail: `a file, the same as ${source}'s` }
+      : { state: 'wrong', subject, detail: `differs from ${source}'s (OpenNebula upgraded since?)` };
   });
 }
 

@@ -16,7 +16,12 @@ export function giveFrontEndId(hostConfigPath: string): { id: string; given: boo
     throw new InvalidInputError(`${hostConfigPath}: ${(error as Error).message}; the front-end's identity was not written`);
   }
   if (typeof config.frontEndId === 'string' && config.frontEndId) return { id: config.frontEndId, given: false };
-  const name = hostname().split('.')[0]!.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 40) || 'front-end';
+  const name =
+    hostname()
+      .split('.')[0]!
+      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 40) || 'front-end';
   const id = `${name}-${randomBytes(4).toString('hex')}`;
   const { mode, uid, gid } = statSync(hostConfigPath);
   const staging = `${hostConfigPath}.${process.pid}.tmp`;

@@ -53,14 +53,17 @@ export function installOnFrontEnd(options: SetupOptions): void {
   const changedTrees = trees.map((tree) => ({ tree, difference: compareTree(paths.remotes, tree, owner) })).filter(({ difference }) => !isSame(difference));
   say(`OpenNebula ${version.version} (${version.source})`);
   if (options.dryRun) {
-    for (const { tree, difference } of changedTrees) say(`would place ${paths.remotes}/${tree.dir}: ${describe(difference)}${tree.note ? `, ${tree.note}` : ''}`);
+    for (const { tree, difference } of changedTrees)
+      say(`would place ${paths.remotes}/${tree.dir}: ${describe(difference)}${tree.note ? `, ${tree.note}` : ''}`);
     showPlans(plans, say, 'install');
     say('dry run: nothing written');
     return;
   }
   for (const { tree, difference } of changedTrees) {
     placeTree(paths.remotes, tree, owner);
-    say(`${paths.remotes}/${tree.dir}: ${tree.owner === 'admin' ? 'placed once, the admin\'s from now on' : `placed (${describe(difference)})`}${tree.note ? `, ${tree.note}` : ''}`);
+    say(
+      `${paths.remotes}/${tree.dir}: ${tree.owner === 'admin' ? "placed once, the admin's from now on" : `placed (${describe(difference)})`}${tree.note ? `, ${tree.note}` : ''}`,
+    );
   }
   const identity = giveFrontEndId(join(paths.remotes, 'etc/vmm/dockvisor/dockvisor.conf'));
   if (identity.given) say(`this front-end's containers carry ${LABEL_ONE_FRONT_END_ID}=${identity.id}`);
@@ -88,7 +91,8 @@ export function uninstallFromFrontEnd(options: SetupOptions): void {
   }
   const written = writePlans(plans, say, options.now);
   for (const dir of dirs) if (removeTree(paths.remotes, dir)) say(`${paths.remotes}/${dir}: removed`);
-  if (!options.purge) for (const dir of ADMIN_DIRS) if (pathExists(`${paths.remotes}/${dir}`)) say(`${paths.remotes}/${dir}: kept (the admin's; --purge removes it)`);
+  if (!options.purge)
+    for (const dir of ADMIN_DIRS) if (pathExists(`${paths.remotes}/${dir}`)) say(`${paths.remotes}/${dir}: kept (the admin's; --purge removes it)`);
   if (dirs.length === 0 && written === 0) say('nothing to change: dockvisor is not installed on this front-end');
   else if (written > 0) say(RESTART);
 }

@@ -40,7 +40,9 @@ export function oneVersion(sources: VersionSources = {}): OneVersion {
   const asked = spawnSync(oned, ['--version'], { encoding: 'utf8', timeout: 10_000 });
   const found = /OpenNebula\s+([0-9][0-9.]*)/.exec(asked.stdout ?? '')?.[1];
   if (asked.error || !found) {
-    throw new InvalidInputError(`cannot tell the OpenNebula version: no ${rubyFile}, and \`${oned} --version\` ${asked.error ? 'cannot run' : 'does not say'}; pass --one-version`);
+    throw new InvalidInputError(
+      `cannot tell the OpenNebula version: no ${rubyFile}, and \`${oned} --version\` ${asked.error ? 'cannot run' : 'does not say'}; pass --one-version`,
+    );
   }
   return known(found, `${oned} --version`);
 }

@@ -1,4 +1,17 @@
-import { type Stats, chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  type Stats,
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RemotesTree } from './remotes-trees.ts';
 
@@ -39,7 +52,11 @@ export function compareTree(remotes: string, tree: RemotesTree, owner: Owner): T
     const entry = installed.get(path);
     if (!entry) difference.added.push(path);
     else if (tree.owner === 'driver') {
-      const same = entry.isFile() && (entry.mode & 0o7777) === wanted.mode && (!canChown || (entry.uid === owner.uid && entry.gid === owner.gid)) && readFileSync(join(root, path)).equals(wanted.data);
+      const same =
+        entry.isFile() &&
+        (entry.mode & 0o7777) === wanted.mode &&
+        (!canChown || (entry.uid === owner.uid && entry.gid === owner.gid)) &&
+        readFileSync(join(root, path)).equals(wanted.data);
       if (!same) difference.changed.push(path);
     }
   }

@@ -14,7 +14,8 @@ export interface StanzaState {
 /** dockvisor's stanzas of that kind in the file: those whose NAME is dockvisor. */
 export function dockvisorStanzas(document: ConfigDocument, stanza: WantedStanza): VectorAttribute[] {
   return document.attributes.filter(
-    (attribute): attribute is VectorAttribute => attribute.kind === 'vector' && attribute.name === stanza.attribute && pairValue(attribute, 'NAME') === DRIVER_NAME,
+    (attribute): attribute is VectorAttribute =>
+      attribute.kind === 'vector' && attribute.name === stanza.attribute && pairValue(attribute, 'NAME') === DRIVER_NAME,
   );
 }
 

@@ -83,7 +83,9 @@ export function keyLines(pairs: [string, string | number | undefined][]): string
 
 /** Text as one double-quoted value: control characters become spaces, quotes, backslashes and brackets go. */
 function quoted(value: string | number): string {
-  return `"${String(value).replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/["\\[\]]/g, '')}"`;
+  return `"${String(value)
+    .replace(/[\x00-\x1f\x7f]+/g, ' ')
+    .replace(/["\\[\]]/g, '')}"`;
 }
 
 /** A bare value where the format has one: letters, digits and `_ . : -` as they are, anything else quoted. */

@@ -135,7 +135,11 @@ async function diskSizes(context: ProbeContext, containers: VmStatus[]): Promise
   const withDisk = containers.filter((c) => c.labels[LABEL_ONE_ROOT_DISK] !== undefined);
   const lines = new Map<string, string>();
   if (withDisk.length === 0) return lines;
-  const bytes = await writableLayerSizes(() => context.inventory.list(FRONT_END, { withSizes: true }), statePath(context, 'disk-sizes'), Math.floor(Date.now() / 1000));
+  const bytes = await writableLayerSizes(
+    () => context.inventory.list(FRONT_END, { withSizes: true }),
+    statePath(context, 'disk-sizes'),
+    Math.floor(Date.now() / 1000),
+  );
   for (const container of withDisk) {
     const name = container.name;
     const size = bytes[name];

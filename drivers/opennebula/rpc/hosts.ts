@@ -4,7 +4,17 @@ import { OneNameTakenError, OneRpcError } from './one-errors.ts';
 import type { OneRpc } from './one-rpc.ts';
 
 /** Host states as oned numbers them (include/Host.h). */
-export const HOST_STATES = ['INIT', 'MONITORING_MONITORED', 'MONITORED', 'ERROR', 'DISABLED', 'MONITORING_ERROR', 'MONITORING_INIT', 'MONITORING_DISABLED', 'OFFLINE'];
+export const HOST_STATES = [
+  'INIT',
+  'MONITORING_MONITORED',
+  'MONITORED',
+  'ERROR',
+  'DISABLED',
+  'MONITORING_ERROR',
+  'MONITORING_INIT',
+  'MONITORING_DISABLED',
+  'OFFLINE',
+];
 
 export interface OneHost {
   id: number;

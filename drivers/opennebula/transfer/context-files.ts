@@ -13,7 +13,8 @@ export function contextFiles(paths: string[]): TarFile[] {
     const renamed = /^(.*):'([^']+)'$/.exec(item);
     const path = renamed ? renamed[1]! : item;
     const name = renamed ? renamed[2]! : basename(path);
-    if (!/^[A-Za-z0-9._-]{1,99}$/.test(name) || name === '.' || name === '..') throw new InvalidInputError(`context file name "${check.printable(name)}" is refused`);
+    if (!/^[A-Za-z0-9._-]{1,99}$/.test(name) || name === '.' || name === '..')
+      throw new InvalidInputError(`context file name "${check.printable(name)}" is refused`);
     let content: Buffer;
     try {
       if (statSync(path).size > CONTEXT_FILES_LIMIT) throw new Error('too large');

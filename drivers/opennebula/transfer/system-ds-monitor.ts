@@ -37,9 +37,7 @@ function clusterIds(clusters: XmlNode | undefined): number[] {
  * for this datastore).
  */
 export function systemDatastoreUsage(datastore: SystemDatastore, hosts: OneHost[]): DiskFigures & { hosts: number } {
-  const ours = hosts.filter(
-    (host) => host.vmMad === 'dockvisor' && datastore.clusterIds.includes(host.clusterId) && COUNTED_STATES.has(host.state),
-  );
+  const ours = hosts.filter((host) => host.vmMad === 'dockvisor' && datastore.clusterIds.includes(host.clusterId) && COUNTED_STATES.has(host.state));
   const total = { totalMb: 0, freeMb: 0, usedMb: 0, hosts: ours.length };
   for (const host of ours) {
     const figures = host.datastores.get(datastore.id) ?? host.disk;

@@ -59,7 +59,8 @@ export function loadTmConfig(path: string): TmConfig {
     throw new InvalidInputError(`transfer config ${path}: ${(error as Error).message}`);
   }
   const known = ['defaults', 'hosts', 'registryCredentials', 'plainHttpRegistries', 'engineTimeoutMs', 'pullTimeoutMs', 'frontEndHostname'];
-  for (const key of Object.keys(raw)) if (!known.includes(key)) throw new InvalidInputError(`transfer config ${path}: unknown key ${key} (known: ${known.join(', ')})`);
+  for (const key of Object.keys(raw))
+    if (!known.includes(key)) throw new InvalidInputError(`transfer config ${path}: unknown key ${key} (known: ${known.join(', ')})`);
   return {
     defaults: { ...config.defaults, ...raw.defaults },
     hosts: raw.hosts ?? {},
