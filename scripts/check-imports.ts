@@ -30,12 +30,9 @@ export const ENGINE_EXCEPTIONS: Record<string, string> = {
 
 /**
  * Files outside the OpenNebula adapter that still import it, each with its reason. Their imports are left out of the
- * cycle check too: registration is still OpenNebula's own code called from the provisioning package.
+ * cycle check too: the adapter imports the provisioning package (the registration interface it implements).
  */
 export const OPENNEBULA_EXCEPTIONS: Record<string, string> = {
-  'drivers/machine/provision/register-step.ts': 'registers the host with oned; to become a registration interface the adapter implements',
-  'drivers/machine/host-status.ts': "reads the registered hosts' states from oned; same registration interface",
-  'drivers/machine/host-removal.ts': 'unregisters the host from oned; same registration interface',
   'drivers/machine/host-transfer.ts': "reads a host bundle with the adapter's bounded stdin reader",
 };
 

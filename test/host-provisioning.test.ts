@@ -14,6 +14,7 @@ import { silentProgress } from '../drivers/machine/provision/progress.ts';
 import { exportHost, importHost } from '../drivers/machine/host-transfer.ts';
 import { removeHost } from '../drivers/machine/host-removal.ts';
 import { upgradeHost } from '../drivers/machine/host-upgrade.ts';
+import { connectOpenNebula } from '../drivers/opennebula/rpc/host-registration.ts';
 import { LABEL_OWNER, OWNER_VALUE } from '../drivers/core/labels.ts';
 import { callOf, ONED, recordedRequest, recordedResponse, replay } from './helpers/oned-mock.ts';
 import { BASE_IMAGE, repoRoot, stateDir } from './helpers/paths.ts';
@@ -111,6 +112,7 @@ test.serial('create runs every step over SSH, registers the host with OpenNebula
     createOptions(hostA, { hostName: 'fixture-host', clusterId: -1 }),
     { knownHostsFile: knownHosts, acceptNewHostKey: true, env },
     silentProgress,
+    connectOpenNebula,
   );
   t.true(allocate.isDone() && info.isDone());
   t.true(summary.changes >= 4, `changes: ${summary.changes}`);
@@ -153,7 +155,7 @@ test.serial('provision on a healthy host changes nothing and does not restart th
   const before = (await engine.inspectContainer('dvt-prov-witness')).State;
   const enginePid = readFileSync('/run/dvt-pa-engine.pid', 'utf8');
   const info = replay('host-info');
-  const summary = await provisionHost(store, 'pa', { knownHostsFile: knownHosts, env }, silentProgress);
+  const summary = await provisionHost(store, 'pa', { knownHostsFile: knownHosts, env }, silentProgress, connectOpenNebula);
   t.true(info.isDone());
   t.is(summary.changes, 0);
   t.is(readFileSync('/run/dvt-pa-engine.pid', 'utf8'), enginePid, 'same engine process');
@@ -203,6 +205,7 @@ test.serial('a failure mid-way leaves a resumable record; provision finishes the
       createOptions(hostB, { hostName: 'fixture-host', clusterId: -1 }),
       { knownHostsFile: knownHosts, acceptNewHostKey: true, env },
       cutAfterRuntime,
+      connectOpenNebula,
     ),
     { instanceOf: ProvisionError },
   );
@@ -217,7 +220,7 @@ test.serial('a failure mid-way leaves a resumable record; provision finishes the
   await hostB.ssh.restart();
   const duplicate = replay('host-allocate-duplicate');
   const info = replay('host-info', 2);
-  const summary = await provisionHost(store, 'pb', { knownHostsFile: knownHosts, env }, silentProgress);
+  const summary = await provisionHost(store, 'pb', { knownHostsFile: knownHosts, env }, silentProgress, connectOpenNebula);
   t.true(duplicate.isDone() && info.isDone());
   t.true(summary.changes >= 1);
   const done = store.get('pb');
@@ -315,13 +318,13 @@ test.serial('export and import hand a host to another operator; upgrade refuses 
   await t.throwsAsync(upgradeHost(otherStore, 'pb-shared', { force: false, say: () => undefined }), {
     message: /1 dockvisor VM\(s\) run on pb-shared: .* --force to go ahead/,
   });
-  await t.throwsAsync(removeHost(otherStore, 'pb-shared', { purge: true, force: false, say: () => undefined }), {
+  await t.throwsAsync(removeHost(otherStore, 'pb-shared', { purge: true, force: false, cloud: connectOpenNebula, say: () => undefined }), {
     message: /1 dockvisor VM\(s\) exist on pb-shared \(one-98001\)/,
   });
 
   const deleted = replay('host-delete');
   const lines: string[] = [];
-  await removeHost(store, 'pb', { purge: false, force: false, env, say: (line) => lines.push(line) });
+  await removeHost(store, 'pb', { purge: false, force: false, env, cloud: connectOpenNebula, say: (line) => lines.push(line) });
   t.true(deleted.isDone());
   t.is(store.find('pb'), undefined);
   t.true((await engine.inspectContainer('one-98001')).State.Running, 'the engine and its VMs are untouched');

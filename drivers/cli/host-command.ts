@@ -66,6 +66,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
           handler: async (argv) => {
             const { createHost } = await import('../machine/provisioner.ts');
             const { progressFor } = await import('../machine/provision/progress.ts');
+            const { connectOpenNebula } = await import('../opennebula/rpc/host-registration.ts');
             const summary = await createHost(
               await store(),
               argv.name!,
@@ -85,6 +86,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
               },
               connectOptions(argv),
               progressFor(process.stderr),
+              connectOpenNebula,
             );
             say(provisionSummary(argv.name!, summary));
           },
@@ -96,7 +98,8 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
           handler: async (argv) => {
             const { provisionHost } = await import('../machine/provisioner.ts');
             const { progressFor } = await import('../machine/provision/progress.ts');
-            const summary = await provisionHost(await store(), argv.name!, connectOptions(argv), progressFor(process.stderr));
+            const { connectOpenNebula } = await import('../opennebula/rpc/host-registration.ts');
+            const summary = await provisionHost(await store(), argv.name!, connectOptions(argv), progressFor(process.stderr), connectOpenNebula);
             say(provisionSummary(argv.name!, summary));
           },
         })
@@ -108,12 +111,12 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
             const { hostStatuses } = await import('../machine/host-status.ts');
             const { formatHostTable } = await import('./host-table.ts');
             const records = (await store()).list();
-            const rpc = records.some((record) => record.oneHostId !== undefined) ? await optionalRpc() : undefined;
+            const cloud = records.some((record) => record.oneHostId !== undefined) ? await optionalCloud() : undefined;
             try {
-              const statuses = await hostStatuses(records, argv.timeout ?? HOST_TIMEOUT_MS, rpc);
+              const statuses = await hostStatuses(records, argv.timeout ?? HOST_TIMEOUT_MS, cloud);
               process.stdout.write(argv.json ? `${JSON.stringify(statuses, null, 2)}\n` : formatHostTable(statuses));
             } finally {
-              rpc?.close();
+              cloud?.close();
             }
           },
         })
@@ -177,8 +180,9 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
               }),
           handler: async (argv) => {
             const { removeHost } = await import('../machine/host-removal.ts');
+            const { connectOpenNebula } = await import('../opennebula/rpc/host-registration.ts');
             const hosts = await store();
-            for (const name of argv.names as string[]) await removeHost(hosts, name, { purge: argv.purge, force: argv.force, say });
+            for (const name of argv.names as string[]) await removeHost(hosts, name, { purge: argv.purge, force: argv.force, cloud: connectOpenNebula, say });
           },
         })
         .command({
@@ -230,10 +234,10 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
 }
 
 /** OpenNebula's view for listings, when credentials are at hand; listings work without it. */
-async function optionalRpc() {
-  const { oneRpcFor } = await import('../machine/provision/register-step.ts');
+async function optionalCloud() {
+  const { connectOpenNebula } = await import('../opennebula/rpc/host-registration.ts');
   try {
-    return oneRpcFor(process.env);
+    return connectOpenNebula({ env: process.env });
   } catch {
     return undefined;
   }

@@ -1,18 +1,19 @@
 import { ownedContainerFilter } from '../core/labels.ts';
-import { unregisterHost } from '../opennebula/rpc/hosts.ts';
 import { hostEngine } from '../hosts/host-engine.ts';
 import { connectToHost } from '../hosts/host-connection.ts';
 import type { HostStore } from '../hosts/host-store.ts';
+import type { CloudConnect } from './cloud-registration.ts';
 import { enginePurgePlan } from './package-plans.ts';
 import { ProvisionContext } from './provision/context.ts';
 import { osStep } from './provision/os-step.ts';
-import { oneRpcFor } from './provision/register-step.ts';
 import { shellQuote } from '../hosts/shell-quote.ts';
 
 export interface RemoveOptions {
   purge: boolean;
   force: boolean;
   env?: NodeJS.ProcessEnv;
+  /** How to reach the cloud a registered host is unregistered from. */
+  cloud: CloudConnect;
   say: (line: string) => void;
 }
 
@@ -48,15 +49,15 @@ export async function removeHost(store: HostStore, name: string, options: Remove
     }
   }
   if (record.opennebula && record.oneHostId !== undefined) {
-    const rpc = oneRpcFor(env, record.opennebula.endpoint);
+    const cloud = options.cloud({ env, ...(record.opennebula.endpoint ? { endpoint: record.opennebula.endpoint } : {}) });
     try {
-      await unregisterHost(rpc, record.oneHostId);
+      await cloud.unregister(record.oneHostId);
       options.say(`${name}: OpenNebula host ${record.oneHostId} removed`);
     } catch (error) {
       if (!options.force) throw new Error(`cannot unregister ${name} from OpenNebula (${(error as Error).message}); --force forgets the host anyway`);
       options.say(`${name}: OpenNebula host ${record.oneHostId} left registered: ${(error as Error).message}`);
     } finally {
-      rpc.close();
+      cloud.close();
     }
   }
   store.remove(name);

@@ -1,9 +1,8 @@
 import { ownedContainerFilter } from '../core/labels.ts';
-import { hostPool, type OneHost } from '../opennebula/rpc/hosts.ts';
-import type { OneRpc } from '../opennebula/rpc/one-rpc.ts';
 import { hostEngine } from '../hosts/host-engine.ts';
 import type { HostRecord } from '../hosts/host-store.ts';
 import { formatSshTarget } from '../hosts/ssh-target.ts';
+import type { CloudHost, CloudRegistration } from './cloud-registration.ts';
 
 export interface HostStatus {
   name: string;
@@ -52,14 +51,14 @@ export async function hostStatus(record: HostRecord, timeoutMs: number, env: Nod
 export async function hostStatuses(
   records: HostRecord[],
   timeoutMs: number,
-  rpc: OneRpc | undefined,
+  cloud: CloudRegistration | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<HostStatus[]> {
   const [statuses, oneHosts] = await Promise.all([
     Promise.all(records.map((record) => hostStatus(record, timeoutMs, env))),
-    rpc ? hostPool(rpc).catch(() => undefined) : Promise.resolve(undefined),
+    cloud ? cloud.hosts().catch(() => undefined) : Promise.resolve(undefined),
   ]);
-  const byId = new Map<number, OneHost>((oneHosts ?? []).map((host) => [host.id, host]));
+  const byId = new Map<number, CloudHost>((oneHosts ?? []).map((host) => [host.id, host]));
   return statuses.map((status, index) => {
     const record = records[index]!;
     if (record.opennebula === null) return { ...status, opennebula: null };

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidInputError } from '../core/errors.ts';
 import type { HostRecord, HostStore } from '../hosts/host-store.ts';
+import type { CloudConnect } from './cloud-registration.ts';
 import { ProvisionContext } from './provision/context.ts';
 import type { ProvisionProgress } from './provision/progress.ts';
 import type { ProvisionStep } from './provision/step.ts';
@@ -65,6 +66,7 @@ export async function createHost(
   options: CreateOptions,
   connect: ConnectOptions,
   progress: ProvisionProgress,
+  cloud?: CloudConnect,
 ): Promise<ProvisionSummary> {
   if (store.find(name)) throw new InvalidInputError(`host ${name} exists already: \`dockvisor host provision ${name}\` runs its steps again`);
   const target = parseSshTarget(options.ssh);
@@ -88,15 +90,19 @@ export async function createHost(
     updatedAt: now,
   };
   store.save(record);
-  return provisionHost(store, name, connect, progress);
+  return provisionHost(store, name, connect, progress, cloud);
 }
 
-/** Runs every step again: each checks first and changes only what is not right. */
+/**
+ * Runs every step again: each checks first and changes only what is not right. `cloud` registers the host
+ * when its record asks for a registration.
+ */
 export async function provisionHost(
   store: HostStore,
   name: string,
   connect: ConnectOptions,
   progress: ProvisionProgress,
+  cloud?: CloudConnect,
   steps = PROVISION_STEPS,
 ): Promise<ProvisionSummary> {
   const started = Date.now();
@@ -121,7 +127,7 @@ export async function provisionHost(
   record = store.save(record);
   progress.finished('SSH connection', sshDetail, firstKey);
 
-  const context = new ProvisionContext(record, session, connect.env);
+  const context = new ProvisionContext(record, session, connect.env, undefined, cloud);
   let changes = firstKey ? 1 : 0;
   try {
     for (const step of steps) {

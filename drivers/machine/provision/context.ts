@@ -1,6 +1,7 @@
 import type { EngineClient } from '../../engine/engine-client.ts';
 import { DEFAULT_ENGINE_SOCKET, engineOverSsh } from '../../hosts/host-engine.ts';
 import type { HostRecord } from '../../hosts/host-store.ts';
+import type { CloudConnect, CloudRegistration } from '../cloud-registration.ts';
 import type { SupportedOs } from '../host-os.ts';
 import { SYSTEM_RUNTIME_DIR } from '../runtime.ts';
 import type { CommandOptions, SshSession } from '../../hosts/ssh-session.ts';
@@ -23,7 +24,15 @@ export class ProvisionContext {
     readonly env: NodeJS.ProcessEnv = process.env,
     /** Where dockvisor's Node.js runtime goes on the host: where the driver's launchers look for it. */
     readonly runtimeDir: string = SYSTEM_RUNTIME_DIR,
+    /** How to reach the cloud the host is registered with, when its record asks for a registration. */
+    private readonly cloud?: CloudConnect,
   ) {}
+
+  /** A connection to the cloud the record says the host is registered with; the caller closes it. */
+  connectCloud(): CloudRegistration {
+    if (!this.cloud) throw new Error(`${this.record.name} is to be registered with OpenNebula, but provisioning was handed no cloud to register with`);
+    return this.cloud({ env: this.env, ...(this.record.opennebula?.endpoint ? { endpoint: this.record.opennebula.endpoint } : {}) });
+  }
 
   get engineSocket(): string {
     return this.record.engineSocket ?? DEFAULT_ENGINE_SOCKET;
