@@ -3,7 +3,7 @@ import { readDsRequest } from '../drivers/opennebula/datastore/ds-action-data.ts
 import { dsActions } from '../drivers/opennebula/datastore/ds-actions.ts';
 import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { NotSupportedError } from '../drivers/core/errors.ts';
-import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
+import { readBoundedStdin } from '../drivers/core/bounded-stdin.ts';
 
 /** Entry point of remotes/datastore/dockvisor/<action>: `datastore.mjs <action> <OpenNebula argv...>`. */
 const [action = '', ...argv] = process.argv.slice(2);

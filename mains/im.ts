@@ -3,7 +3,8 @@ import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { loadHostConfig } from '../drivers/core/host-config.ts';
 import { localEngine } from '../drivers/core/host-services.ts';
 import { VmInventory } from '../drivers/core/vm-inventory.ts';
-import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
+import { readBoundedStdin } from '../drivers/core/bounded-stdin.ts';
+import { MAX_DOCUMENT_BYTES } from '../drivers/opennebula/xml.ts';
 import { legacyMonitorConfig, parseMonitorConfig } from '../drivers/opennebula/monitor/monitor-config.ts';
 import { datastoreDiskProbe, probes } from '../drivers/opennebula/monitor/probes.ts';
 
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   const run = probe === 'monitor-ds' ? datastoreDiskProbe : Object.hasOwn(probes, probe) ? probes[probe]! : undefined;
   if (!run) throw new Error(`unknown probe "${probe.slice(0, 40)}"`);
   // tm/dockvisor/monitor_ds gets a datastore directory and no configuration: its cache is the host's own.
-  const stdin = probe === 'monitor-ds' ? '' : await readBoundedStdin();
+  const stdin = probe === 'monitor-ds' ? '' : await readBoundedStdin(MAX_DOCUMENT_BYTES);
   // 5.x runs probes with no configuration on stdin: the host id is then the one before the host name.
   const monitor =
     probe === 'monitor-ds'

@@ -5,7 +5,8 @@ import { loadTmConfig } from '../drivers/opennebula/transfer/tm-config.ts';
 import { TransferContext } from '../drivers/opennebula/transfer/transfer-context.ts';
 import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { NotSupportedError } from '../drivers/core/errors.ts';
-import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
+import { readBoundedStdin } from '../drivers/core/bounded-stdin.ts';
+import { MAX_DOCUMENT_BYTES } from '../drivers/opennebula/xml.ts';
 
 /** Entry point of remotes/tm/dockvisor/<action>: `tm.mjs <action> <OpenNebula argv...>`, run on the front-end. */
 const [action = '', ...argv] = process.argv.slice(2);
@@ -13,7 +14,7 @@ const configPath = process.env.DOCKVISOR_TM_CONFIG ?? join(import.meta.dirname, 
 
 async function main(): Promise<void> {
   // The system datastore's capacity comes from OpenNebula's view of its hosts, not from a host reached here.
-  if (action === 'monitor') return void process.stdout.write(await monitorSystemDatastore(argv, await readBoundedStdin()));
+  if (action === 'monitor') return void process.stdout.write(await monitorSystemDatastore(argv, await readBoundedStdin(MAX_DOCUMENT_BYTES)));
   if (!Object.hasOwn(tmActions, action)) throw new NotSupportedError(`${action || '(no action)'}: not supported by dockvisor`);
   const tm = new TransferContext(loadTmConfig(configPath));
   try {

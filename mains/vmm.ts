@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { openHostServices } from '../drivers/core/host-services.ts';
-import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
+import { readBoundedStdin } from '../drivers/core/bounded-stdin.ts';
+import { MAX_DOCUMENT_BYTES } from '../drivers/opennebula/xml.ts';
 import { unsupported, vmmActions } from '../drivers/opennebula/vmm-actions.ts';
 import { checkActionArgv } from '../drivers/opennebula/vmm-argv.ts';
 
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   if (!Object.hasOwn(vmmActions, action)) unsupported(action || '(no action)');
   checkActionArgv(action, argv);
   const run = vmmActions[action]!;
-  const stdin = await readBoundedStdin();
+  const stdin = await readBoundedStdin(MAX_DOCUMENT_BYTES);
   const host = openHostServices(configPath);
   try {
     const output = await run(argv, stdin, host);

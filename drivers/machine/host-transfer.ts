@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomically } from '../core/atomic-file.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { readSmallFile } from '../core/regular-file.ts';
-import { readBoundedStdin } from '../opennebula/stdin.ts';
+import { readBoundedStdin } from '../core/bounded-stdin.ts';
 import type { HostRecord, HostStore } from '../hosts/host-store.ts';
 import { fingerprint } from '../engine/known-hosts.ts';
 import { checkHostSettings } from './provisioner.ts';

@@ -1,8 +1,7 @@
-import { InvalidInputError } from '../core/errors.ts';
-import { MAX_DOCUMENT_BYTES } from './xml.ts';
+import { InvalidInputError } from './errors.ts';
 
-/** Reads stdin to the end, refusing more than a document may hold. */
-export async function readBoundedStdin(limit = MAX_DOCUMENT_BYTES): Promise<string> {
+/** Reads stdin to the end, refusing more than `limit` bytes (each caller knows what its input may hold). */
+export async function readBoundedStdin(limit: number): Promise<string> {
   if (process.stdin.isTTY) return '';
   const chunks: Buffer[] = [];
   let size = 0;
