@@ -7,8 +7,8 @@ import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSy
 import { dirname, join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DOCKVISOR_VERSION } from '../drivers/cli/version.ts';
-import { debianArch, localRuntimeDir, RUNTIME_VERSION, type RuntimeArch } from '../drivers/machine/runtime.ts';
-import { PACKAGE_LAYOUT } from '../packaging/layout.ts';
+import { debianArch, localRuntimeDir, RUNTIME_VERSION, type RuntimeArch } from '../drivers/runtime/runtime.ts';
+import { PACKAGE_LAYOUT } from '../drivers/runtime/package-layout.ts';
 
 const repo = join(import.meta.dirname, '..');
 const dist = join(repo, 'dist');

@@ -38,7 +38,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
-# dockvisor's own Node.js runtime (pinned in packaging/runtime.json), where its package and provisioning put it:
+# dockvisor's own Node.js runtime (pinned in drivers/runtime/runtime.json), where its package and provisioning put it:
 # the launchers, the tests, the demo and the benchmarks run on it, whatever node this machine has.
 as_root "$(command -v node)" --import tsx scripts/install-runtime.ts /usr/lib/dockvisor/node
 export PATH="/usr/lib/dockvisor/node/bin:$PATH"

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, w
 import { join } from 'node:path';
 import { ProvisionContext } from '../drivers/machine/provision/context.ts';
 import { runtimeStep } from '../drivers/machine/provision/runtime-step.ts';
-import { RUNTIME_VERSION, SYSTEM_RUNTIME_DIR } from '../drivers/machine/runtime.ts';
+import { RUNTIME_VERSION, SYSTEM_RUNTIME_DIR } from '../drivers/runtime/runtime.ts';
 import { SshSession } from '../drivers/hosts/ssh-session.ts';
 import { createBridge, deleteBridge } from './helpers/net.ts';
 import { repoRoot, stateDir } from './helpers/paths.ts';

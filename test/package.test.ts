@@ -5,8 +5,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DOCKVISOR_VERSION } from '../drivers/cli/version.ts';
-import { pinnedRuntime, RUNTIME_VERSION, SYSTEM_RUNTIME_DIR } from '../drivers/machine/runtime.ts';
-import { PACKAGE_LAYOUT } from '../packaging/layout.ts';
+import { pinnedRuntime, RUNTIME_VERSION, SYSTEM_RUNTIME_DIR } from '../drivers/runtime/runtime.ts';
+import { PACKAGE_LAYOUT } from '../drivers/runtime/package-layout.ts';
 import { repoRoot } from './helpers/paths.ts';
 import { cleanDebianRoot } from './helpers/debian-root.ts';
 

@@ -3,7 +3,7 @@ import { DEFAULT_ENGINE_SOCKET, engineOverSsh } from '../../hosts/host-engine.ts
 import type { HostRecord } from '../../hosts/host-store.ts';
 import type { CloudConnect, CloudRegistration } from '../cloud-registration.ts';
 import type { SupportedOs } from '../host-os.ts';
-import { SYSTEM_RUNTIME_DIR } from '../runtime.ts';
+import { SYSTEM_RUNTIME_DIR } from '../../runtime/runtime.ts';
 import type { CommandOptions, SshSession } from '../../hosts/ssh-session.ts';
 import { factsScript, parseFacts, type HostFacts } from './host-facts.ts';
 

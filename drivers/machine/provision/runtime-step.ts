@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { localRuntimeDir, pinnedRuntime, runtimeArch, RUNTIME_VERSION, type RuntimeArch } from '../runtime.ts';
+import { localRuntimeDir, pinnedRuntime, runtimeArch, RUNTIME_VERSION, type RuntimeArch } from '../../runtime/runtime.ts';
 import { shellQuote } from '../../hosts/shell-quote.ts';
 import type { ProvisionContext } from './context.ts';
 import type { ProvisionStep } from './step.ts';

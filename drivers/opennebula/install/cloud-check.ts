@@ -8,7 +8,7 @@ import { oneEndpoint } from '../rpc/one-credentials.ts';
 import { OneRpc } from '../rpc/one-rpc.ts';
 import { child, children, parseDocument, text } from '../xml.ts';
 import type { Finding } from './findings.ts';
-import { SYSTEM_RUNTIME_DIR } from '../../machine/runtime.ts';
+import { SYSTEM_RUNTIME_DIR } from '../../runtime/runtime.ts';
 import { nodeIsRecentEnough } from './node-runtime.ts';
 
 export interface CloudCheckOptions {

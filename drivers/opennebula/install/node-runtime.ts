@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SYSTEM_RUNTIME_DIR } from '../../machine/runtime.ts';
+import { SYSTEM_RUNTIME_DIR } from '../../runtime/runtime.ts';
 
 /** The oldest Node.js the package runs on, from its package.json (`engines.node`, `>=20.19`). */
 export function minimumNode(root: string): [number, number] {

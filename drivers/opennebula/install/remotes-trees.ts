@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { PACKAGE_LAYOUT } from '../../../packaging/layout.ts';
+import { PACKAGE_LAYOUT } from '../../runtime/package-layout.ts';
 import remotesBundles from '../../../packaging/remotes-bundles.json' with { type: 'json' };
 import { InvalidInputError } from '../../core/errors.ts';
 

@@ -4,8 +4,8 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSyn
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PACKAGE_LAYOUT } from '../../packaging/layout.ts';
-import pinned from '../../packaging/runtime.json' with { type: 'json' };
+import { PACKAGE_LAYOUT } from './package-layout.ts';
+import pinned from './runtime.json' with { type: 'json' };
 
 const run = promisify(execFile);
 
