@@ -28,12 +28,6 @@ export const ENGINE_EXCEPTIONS: Record<string, string> = {
   'drivers/cli/demo/demo.ts': 'the demo starts VMs on the local engine',
 };
 
-/**
- * Files outside the OpenNebula adapter that still import it, each with its reason. Their imports are left out of the
- * cycle check too: the adapter imports the provisioning package (the registration interface it implements).
- */
-export const OPENNEBULA_EXCEPTIONS: Record<string, string> = {};
-
 const PLATFORMS = ['drivers/opennebula', 'drivers/nova'];
 const OPENNEBULA_USERS = ['drivers/opennebula', 'drivers/cli', 'mains', 'test', 'bench'];
 const ROOTS = ['mains', 'drivers', 'test', 'bench', 'scripts', 'packaging', 'remotes'];
@@ -67,11 +61,6 @@ export function checkImports(files: Map<string, string>): string[] {
     for (const target of importsOf(file, source)) {
       const to = packageOf(target);
       if (to === from) continue;
-      const excepted = to === 'drivers/opennebula' && OPENNEBULA_EXCEPTIONS[file] !== undefined;
-      if (excepted) {
-        usedExceptions.add(file); // listed, and left out of the cycle check until it is gone
-        continue;
-      }
       if (!edges.has(from)) edges.set(from, new Map());
       if (!edges.get(from)!.has(to)) edges.get(from)!.set(to, `${file} -> ${target}`);
       const line = (rule: string) => violations.push(`${file}: imports ${target} (${rule})`);
@@ -88,7 +77,7 @@ export function checkImports(files: Map<string, string>): string[] {
       }
     }
   }
-  for (const file of [...Object.keys(ENGINE_EXCEPTIONS), ...Object.keys(OPENNEBULA_EXCEPTIONS)]) {
+  for (const file of Object.keys(ENGINE_EXCEPTIONS)) {
     if (files.has(file) && !usedExceptions.has(file))
       violations.push(`${file}: listed as an exception but no longer needs it (remove it from scripts/check-imports.ts)`);
   }
