@@ -218,7 +218,7 @@ export class VmLifecycle {
   /** Writes files into the VM's filesystem before it first starts (files injected at boot); parents are created. */
   async writeGuestFiles(ref: VmRef, files: GuestFile[]): Promise<void> {
     if (files.length === 0) return;
-    const archive = tarArchive(files.map((file) => ({ path: file.path.replace(/^\/+/, ''), contents: file.contents, mode: 0o644 })));
+    const archive = tarArchive(files.map((file) => ({ name: file.path.replace(/^\/+/, ''), content: file.contents })));
     await this.engine.putArchive(ref.containerName, '/', archive);
   }
 

@@ -14,7 +14,7 @@ import { parseImageName, type ImageName } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
 import { engineRegistryAuth, withRegistryReach } from './registry-reach.ts';
 import { DATABLOCK_DIR, DATABLOCK_LABEL } from './tarball/datablock-layer.ts';
-import { tarArchive, type TarFile } from './tarball/tar-writer.ts';
+import { tarArchive, type TarFile } from '../core/tar-archive.ts';
 
 /** Marks containers made only to fill a volume; they are never started and never look like VMs. */
 const LABEL_HELPER_OF = 'io.dockvisor.volume-helper-of';
