@@ -1,6 +1,7 @@
 import { EngineClient } from '../engine/engine-client.ts';
 import type { Engine } from '../engine/engine.ts';
 import { CommandRunner } from './command-runner.ts';
+import { directReach, HostImages, type RegistryReach } from './host-images.ts';
 import { LocalHostAccess, type HostAccess } from './host-access.ts';
 import { loadHostConfig, type HostConfig } from './host-config.ts';
 import { NicPlumbing } from './nic-plumbing.ts';
@@ -27,9 +28,9 @@ export function localEngine(config: Pick<HostConfig, 'engineSocket' | 'engineTim
   return new EngineClient({ kind: 'unix', socketPath: config.engineSocket }, { timeoutMs: config.engineTimeoutMs });
 }
 
-/** The core's verbs on the host an engine and a HostAccess reach; closing closes both. */
-export function hostServices(config: HostConfig, engine: Engine, access: HostAccess): HostServices {
-  const vms = new VmLifecycle(engine, new NicPlumbing(access), config, access);
+/** The core's verbs on the host an engine and a HostAccess reach, pulling and pushing through `reach`; closing closes both. */
+export function hostServices(config: HostConfig, engine: Engine, access: HostAccess, reach: RegistryReach = directReach): HostServices {
+  const vms = new VmLifecycle(engine, new NicPlumbing(access), config, access, new HostImages(engine, reach));
   const inventory = new VmInventory(engine);
   return { config, access, vms, inventory, close: async () => void (await Promise.allSettled([engine.close(), access.close()])) };
 }

@@ -12,6 +12,7 @@ import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VAL
 import { netDevPath } from './net-dev.ts';
 import type { NicPlumbing } from './nic-plumbing.ts';
 import { applyResolvConf } from './resolv-conf.ts';
+import { HostImages } from './host-images.ts';
 import { tarArchive } from './tar-archive.ts';
 import type { NicSpec, VmSpec } from './vm-spec.ts';
 import { vmStatusOf, type VmRef, type VmStatus } from './vm-status.ts';
@@ -30,6 +31,7 @@ export class VmLifecycle {
     private readonly nics: NicPlumbing,
     private readonly host: HostConfig,
     private readonly access: HostAccess,
+    private readonly images = new HostImages(engine),
   ) {
     this.hostMounts = new HostMounts(access, host);
   }
@@ -228,12 +230,8 @@ export class VmLifecycle {
    */
   async publishSnapshot(ref: VmRef, target: { repository: string; tag: string }, pushTimeoutMs: number): Promise<string> {
     await this.requireContainer(ref);
-    await this.engine.commitContainer(ref.containerName, target.repository, target.tag, {
-      [LABEL_OWNER]: OWNER_VALUE,
-      [LABEL_SNAPSHOT_OF]: ref.containerName,
-      [LABEL_VM_ID]: ref.vmId,
-    });
-    const digest = await this.engine.pushImage(target.repository, target.tag, pushTimeoutMs);
+    const labels = { [LABEL_OWNER]: OWNER_VALUE, [LABEL_SNAPSHOT_OF]: ref.containerName, [LABEL_VM_ID]: ref.vmId };
+    const digest = await this.images.commitAndPush(ref.containerName, target, labels, pushTimeoutMs);
     return `${target.repository}@${digest}`;
   }
 
@@ -256,7 +254,7 @@ export class VmLifecycle {
     if (this.host.imagePull === 'never') {
       throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} is not on this host and pulling is disabled`);
     }
-    await this.engine.pullImage(spec.image, this.host.imagePullTimeoutMs);
+    await this.images.pull(spec.image, this.host.imagePullTimeoutMs);
     try {
       await this.engine.createContainer(spec.containerName, config);
       return 'created';

@@ -4,15 +4,15 @@ import { defaultHostConfig } from '../core/host-config.ts';
 import { LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../core/labels.ts';
 import { CommandRunner } from '../core/command-runner.ts';
 import { LocalHostAccess } from '../core/host-access.ts';
+import { HostImages } from '../core/host-images.ts';
 import { NicPlumbing } from '../core/nic-plumbing.ts';
 import { VmLifecycle } from '../core/vm-lifecycle.ts';
 import { noPrivileges, type VmSpec } from '../core/vm-spec.ts';
 import type { EngineClient } from '../engine/engine-client.ts';
-import { EngineNotFoundError } from '../engine/errors.ts';
 import { CURRENT_TAG } from './datastore-images.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
-import { engineRegistryAuth, withRegistryReach } from './registry-reach.ts';
+import { registryReach } from './registry-reach.ts';
 import { DATABLOCK_DIR, DATABLOCK_LABEL } from './tarball/datablock-layer.ts';
 import { tarArchive, type TarFile } from '../core/tar-archive.ts';
 
@@ -24,19 +24,21 @@ const LABEL_HELPER_OF = 'io.dockvisor.volume-helper-of';
  * container is made from, other disks and the context are named volumes.
  */
 export class HostDisks {
+  private readonly images: HostImages;
+
   constructor(
     private readonly engine: EngineClient,
-    private readonly credentials: (registry: string) => RegistryCredentials | undefined,
+    credentials: (registry: string) => RegistryCredentials | undefined,
     private readonly pullTimeoutMs: number,
-  ) {}
+  ) {
+    this.images = new HostImages(engine, registryReach(engine, credentials, pullTimeoutMs));
+  }
 
   /** Pulls a datastore image (unless the host has it) and makes it disk `diskId` of the VM. */
   async placeDisk(vmId: number, diskId: number, image: ImageName & { digest: string }): Promise<'root' | 'volume'> {
     const reference = `${image.registry}/${image.repository}@${image.digest}`;
     if (!(await this.engine.findImage(reference))) {
-      await withRegistryReach(this.engine, image.registry, this.pullTimeoutMs, () =>
-        this.engine.pullImage(reference, this.pullTimeoutMs, engineRegistryAuth(image.registry, this.credentials(image.registry))),
-      );
+      await this.images.pull(reference, this.pullTimeoutMs);
     }
     const inspected = await this.engine.inspectImage(reference);
     if (inspected.Config?.Labels?.[DATABLOCK_LABEL] !== undefined) {
@@ -67,15 +69,8 @@ export class HostDisks {
     const container = vmName(vmId);
     if (!(await this.containers().status(containerOnlySpec(vmId))))
       throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
-    const repo = `${target.registry}/${target.repository}`;
-    await this.engine.commitContainer(container, repo, tag, { [LABEL_OWNER]: OWNER_VALUE });
-    try {
-      await withRegistryReach(this.engine, target.registry, this.pullTimeoutMs, () =>
-        this.engine.pushImage(repo, tag, this.pullTimeoutMs, engineRegistryAuth(target.registry, this.credentials(target.registry))),
-      );
-    } finally {
-      await this.untag(`${repo}:${tag}`);
-    }
+    const repository = `${target.registry}/${target.repository}`;
+    await this.images.commitAndPush(container, { repository, tag }, { [LABEL_OWNER]: OWNER_VALUE }, this.pullTimeoutMs, false);
   }
 
   /** The registry the VM's root disk came from, read from the pulled image's digests. */
@@ -155,9 +150,7 @@ export class HostDisks {
   }
 
   async untag(reference: string): Promise<void> {
-    await this.engine.removeImage(reference).catch((error: unknown) => {
-      if (!(error instanceof EngineNotFoundError)) throw error;
-    });
+    await this.images.untag(reference);
   }
 
   private async removeVolumeOfDisk(vmId: number, volume: string): Promise<void> {
@@ -195,7 +188,7 @@ export class HostDisks {
   /** The container verbs on this host's engine, for a VM known only by its id. */
   private containers(): VmLifecycle {
     const access = new LocalHostAccess(new CommandRunner([]));
-    return new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostConfig(), access);
+    return new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostConfig(), access, this.images);
   }
 
   private helperName(vmId: number, volume: string): string {

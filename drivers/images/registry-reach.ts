@@ -1,7 +1,25 @@
 import type { EngineClient } from '../engine/engine-client.ts';
 import { EngineError } from '../engine/errors.ts';
-import { isLoopbackRegistry } from './registry/image-name.ts';
+import type { RegistryReach } from '../core/host-images.ts';
+import { isLoopbackRegistry, parseImageName } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
+
+/**
+ * The reach the host images of `engine` pull and push through: the registry a reference names, reached as
+ * `withRegistryReach` says, with its credentials. A reference the image grammar refuses goes to the engine as it
+ * is, anonymously, and the engine says what is wrong with it.
+ */
+export function registryReach(engine: EngineClient, credentials: (registry: string) => RegistryCredentials | undefined, waitMs: number): RegistryReach {
+  return (reference, use) => {
+    let registry: string;
+    try {
+      registry = parseImageName(reference).registry;
+    } catch {
+      return use(undefined);
+    }
+    return withRegistryReach(engine, registry, waitMs, () => use(engineRegistryAuth(registry, credentials(registry))));
+  };
+}
 
 /**
  * Runs `use` while the host's engine can reach `registry`. A registry on the front-end's loopback is

@@ -1,6 +1,7 @@
 import { InvalidInputError } from '../../core/errors.ts';
 import type { HostConfig } from '../../core/host-config.ts';
 import { hostServices, openHostServices } from '../../core/host-services.ts';
+import { registryReach } from '../../images/registry-reach.ts';
 import { hostEngine } from '../../hosts/host-engine.ts';
 import { HostStore } from '../../hosts/host-store.ts';
 import { SshHostAccess } from '../../hosts/ssh-host-access.ts';
@@ -31,7 +32,15 @@ export function servedHosts(config: HostConfig, configPath: string | undefined, 
   const hosts: NamedHost[] = local ? [{ name: LOCAL_HOST, services: openHostServices(configPath) }] : [];
   for (const record of records) {
     const engine = hostEngine(record, config.engineTimeoutMs);
-    hosts.push({ name: record.name, services: hostServices(config, engine, new SshHostAccess(record, config.engineTimeoutMs)) });
+    hosts.push({
+      name: record.name,
+      services: hostServices(
+        config,
+        engine,
+        new SshHostAccess(record, config.engineTimeoutMs),
+        registryReach(engine, () => undefined, config.imagePullTimeoutMs),
+      ),
+    });
   }
   return hosts;
 }
