@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { InvalidInputError } from './errors.ts';
+import { Type, type TSchema } from 'typebox';
+import { readSettingsFile } from './settings-file.ts';
 
 /** The host's tunables, outside the code: set by the host's admin, validated once at start. */
 export interface HostConfig {
@@ -58,78 +58,51 @@ export function defaultHostConfig(): HostConfig {
   };
 }
 
+const text = Type.String({ minLength: 1, expected: 'a non-empty string' });
+const whole = (minimum = 0) => Type.Integer({ minimum, expected: minimum ? `a whole number from ${minimum}` : 'a whole number' });
+const flag = Type.Boolean({ expected: 'true or false' });
+const texts = Type.Array(Type.String(), { expected: 'a list of strings' });
+const choice = (...choices: string[]) =>
+  Type.Union(
+    choices.map((each) => Type.Literal(each)),
+    { expected: choices.map((each) => `"${each}"`).join(' or ') },
+  );
+const optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
+const section = <T extends Record<string, TSchema>>(properties: T) => Type.Object(properties, { additionalProperties: false, expected: 'an object' });
+
+/** What a host config file may say, every key optional (the defaults fill the rest). */
+const HOST_CONFIG_FILE = Type.Object(
+  {
+    engineSocket: optional(text),
+    engineTimeoutMs: optional(whole()),
+    rootCommandPrefix: optional(texts),
+    imagePull: optional(choice('missing', 'never')),
+    imagePullTimeoutMs: optional(whole()),
+    shutdownTimeoutSeconds: optional(whole()),
+    suspendMode: optional(choice('pause', 'stop')),
+    stateDir: optional(text),
+    pidsLimit: optional(whole()),
+    defaultLimits: optional(
+      section({
+        cpu: optional(Type.Number({ exclusiveMinimum: 0, maximum: 4096, expected: 'a number above 0 and at most 4096' })),
+        memoryMb: optional(whole(4)),
+      }),
+    ),
+    frontEndId: optional(Type.String({ pattern: FRONT_END_ID.source, expected: 'at most 63 letters, digits, ".", "_" or "-", a letter or digit first' })),
+    allow: optional(
+      section({
+        privileged: optional(flag),
+        hostNetwork: optional(flag),
+        capabilities: optional(texts),
+        devices: optional(texts),
+        hostMountRoots: optional(texts),
+      }),
+    ),
+  },
+  { additionalProperties: false, expected: 'a JSON object' },
+);
+
 /** Reads the JSON config file at `path` (when it exists) over the defaults, refusing unknown or mistyped keys. */
 export function loadHostConfig(path: string | undefined): HostConfig {
-  const config = defaultHostConfig();
-  if (!path || !existsSync(path)) return config;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new InvalidInputError(`host config ${path}: ${(error as Error).message}`);
-  }
-  return mergeConfig(config, raw, path);
-}
-
-function mergeConfig(config: HostConfig, raw: unknown, source: string): HostConfig {
-  const fail = (key: string, expected: string): never => {
-    throw new InvalidInputError(`host config ${source}: ${key} must be ${expected}`);
-  };
-  if (!isRecord(raw)) return fail('the file', 'a JSON object');
-  for (const key of Object.keys(raw)) if (!(key in config)) fail(key, 'one of ' + Object.keys(config).join(', '));
-  const section = (name: 'allow' | 'defaultLimits'): Record<string, unknown> => {
-    const value = raw[name] ?? {};
-    if (!isRecord(value)) return fail(name, 'an object');
-    for (const key of Object.keys(value)) if (!(key in config[name])) fail(`${name}.${key}`, 'one of ' + Object.keys(config[name]).join(', '));
-    return value;
-  };
-  const allowRaw = section('allow');
-  const defaultsRaw = section('defaultLimits');
-
-  const string = (key: string, value: unknown, fallback: string) =>
-    value === undefined ? fallback : typeof value === 'string' && value ? value : fail(key, 'a non-empty string');
-  const integer = (key: string, value: unknown, fallback: number, min = 0) =>
-    value === undefined
-      ? fallback
-      : Number.isInteger(value) && (value as number) >= min
-        ? (value as number)
-        : fail(key, min ? `a whole number from ${min}` : 'a whole number');
-  const bool = (key: string, value: unknown, fallback: boolean) =>
-    value === undefined ? fallback : typeof value === 'boolean' ? value : fail(key, 'true or false');
-  const positive = (key: string, value: unknown, fallback: number, max: number) =>
-    value === undefined ? fallback : typeof value === 'number' && value > 0 && value <= max ? value : fail(key, `a number above 0 and at most ${max}`);
-  const strings = (key: string, value: unknown, fallback: string[]) =>
-    value === undefined ? fallback : Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : fail(key, 'a list of strings');
-  const matching = (key: string, value: unknown, fallback: string | undefined, pattern: RegExp, expected: string) =>
-    value === undefined ? fallback : typeof value === 'string' && pattern.test(value) ? value : fail(key, expected);
-  const oneOf = <T extends string>(key: string, value: unknown, fallback: T, choices: readonly T[]): T =>
-    value === undefined ? fallback : choices.includes(value as T) ? (value as T) : fail(key, choices.map((c) => `"${c}"`).join(' or '));
-
-  return {
-    engineSocket: string('engineSocket', raw.engineSocket, config.engineSocket),
-    engineTimeoutMs: integer('engineTimeoutMs', raw.engineTimeoutMs, config.engineTimeoutMs),
-    rootCommandPrefix: strings('rootCommandPrefix', raw.rootCommandPrefix, config.rootCommandPrefix),
-    imagePull: oneOf('imagePull', raw.imagePull, config.imagePull, ['missing', 'never'] as const),
-    imagePullTimeoutMs: integer('imagePullTimeoutMs', raw.imagePullTimeoutMs, config.imagePullTimeoutMs),
-    shutdownTimeoutSeconds: integer('shutdownTimeoutSeconds', raw.shutdownTimeoutSeconds, config.shutdownTimeoutSeconds),
-    suspendMode: oneOf('suspendMode', raw.suspendMode, config.suspendMode, ['pause', 'stop'] as const),
-    stateDir: string('stateDir', raw.stateDir, config.stateDir),
-    pidsLimit: integer('pidsLimit', raw.pidsLimit, config.pidsLimit),
-    defaultLimits: {
-      cpu: positive('defaultLimits.cpu', defaultsRaw.cpu, config.defaultLimits.cpu, 4096),
-      memoryMb: integer('defaultLimits.memoryMb', defaultsRaw.memoryMb, config.defaultLimits.memoryMb, 4),
-    },
-    frontEndId: matching('frontEndId', raw.frontEndId, config.frontEndId, FRONT_END_ID, 'at most 63 letters, digits, ".", "_" or "-", a letter or digit first'),
-    allow: {
-      privileged: bool('allow.privileged', allowRaw.privileged, config.allow.privileged),
-      hostNetwork: bool('allow.hostNetwork', allowRaw.hostNetwork, config.allow.hostNetwork),
-      capabilities: strings('allow.capabilities', allowRaw.capabilities, config.allow.capabilities),
-      devices: strings('allow.devices', allowRaw.devices, config.allow.devices),
-      hostMountRoots: strings('allow.hostMountRoots', allowRaw.hostMountRoots, config.allow.hostMountRoots),
-    },
-  };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return readSettingsFile(path, 'host config', HOST_CONFIG_FILE, defaultHostConfig());
 }
