@@ -1,4 +1,5 @@
 import { Type, type TSchema } from 'typebox';
+import { DEFAULT_ENGINE_SOCKET } from '../engine/endpoint.ts';
 import { readSettingsFile } from './settings-file.ts';
 
 /** The host's tunables, outside the code: set by the host's admin, validated once at start. */
@@ -43,7 +44,7 @@ const FRONT_END_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export function defaultHostConfig(): HostConfig {
   return {
-    engineSocket: '/var/run/docker.sock',
+    engineSocket: DEFAULT_ENGINE_SOCKET,
     engineTimeoutMs: 30_000,
     rootCommandPrefix: process.getuid?.() === 0 ? [] : ['sudo', '-n'],
     imagePull: 'missing',

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { EngineClient } from '../engine/engine-client.ts';
+import { DEFAULT_ENGINE_SOCKET } from '../engine/endpoint.ts';
 import type { HostRecord } from './host-store.ts';
 import type { SshTarget } from './ssh-target.ts';
-
-export const DEFAULT_ENGINE_SOCKET = '/var/run/docker.sock';
 
 /** An engine reached through one SSH connection, accepting only the host key given. */
 export function engineOverSsh(

@@ -1,5 +1,6 @@
 import type { EngineClient } from '../../engine/engine-client.ts';
-import { DEFAULT_ENGINE_SOCKET, engineOverSsh } from '../../hosts/host-engine.ts';
+import { DEFAULT_ENGINE_SOCKET } from '../../engine/endpoint.ts';
+import { engineOverSsh } from '../../hosts/host-engine.ts';
 import type { HostRecord } from '../../hosts/host-store.ts';
 import type { SupportedOs } from '../host-os.ts';
 import { SYSTEM_RUNTIME_DIR } from '../runtime.ts';

@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../core/errors.ts';
 import * as check from '../../core/validate.ts';
-import type { EngineEndpoint } from '../../engine/endpoint.ts';
+import { DEFAULT_ENGINE_SOCKET, type EngineEndpoint } from '../../engine/endpoint.ts';
 import { readCredentials } from '../../images/datastore-config.ts';
 import type { RegistryCredentials } from '../../images/registry/registry-auth.ts';
 import type { RegistryEndpoint } from '../../images/registry/registry-client.ts';
@@ -75,7 +75,7 @@ export function defaultTmConfig(): TmConfig {
       port: 22,
       user: 'oneadmin',
       privateKeyPath: join(homedir(), '.ssh/id_rsa'),
-      engineSocket: '/var/run/docker.sock',
+      engineSocket: DEFAULT_ENGINE_SOCKET,
       knownHostsFile: join(homedir(), '.ssh/known_hosts'),
     },
     hosts: {},
