@@ -13,6 +13,7 @@ import { netDevPath } from './net-dev.ts';
 import type { NicPlumbing } from './nic-plumbing.ts';
 import { applyResolvConf } from './resolv-conf.ts';
 import { HostImages } from './host-images.ts';
+import { pollUntil } from './poll.ts';
 import { tarArchive } from './tar-archive.ts';
 import type { NicSpec, VmSpec } from './vm-spec.ts';
 import { vmStatusOf, type VmRef, type VmStatus } from './vm-status.ts';
@@ -319,12 +320,14 @@ export class VmLifecycle {
     // The engine records the exit a moment later; on a loaded host that moment can be seconds. A process
     // on its way out loses its network namespace before it turns into a zombie: that counts as gone too.
     const running = async () => (await processAlive(this.access, pid)) && (await this.access.exists(netDevPath(pid)));
-    let container = await this.engine.inspectContainer(spec.containerName);
-    for (let attempt = 0; attempt < 100 && container.State.Running; attempt++) {
-      if (await running()) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    let container: ContainerInspect | undefined;
+    const settled = async () => {
       container = await this.engine.inspectContainer(spec.containerName);
-    }
+      if (!container.State.Running) return 'stopped';
+      return (await running()) && 'running';
+    };
+    if ((await pollUntil(settled, { timeoutMs: STOP_RECORD_WAIT_MS, intervalMs: 100 })) === 'running') return undefined;
+    container ??= await this.engine.inspectContainer(spec.containerName);
     if (!container.State.Running) return container;
     return (await running()) ? undefined : { ...container, State: { ...container.State, Running: false, Error: 'its first process has exited' } };
   }
@@ -395,3 +398,6 @@ function snapshotTag(name: string): string {
   if (!/^snap-[0-9]{1,9}$/.test(name)) throw new InvalidInputError(`snapshot name "${name.slice(0, 40)}" is not one dockvisor made`);
   return name;
 }
+
+/** How long the engine may take to record the exit of a VM's process that is gone. */
+const STOP_RECORD_WAIT_MS = 10_000;

@@ -1,4 +1,5 @@
 import type { EngineClient } from '../engine/engine-client.ts';
+import { pollUntil } from '../core/poll.ts';
 import { EngineError } from '../engine/errors.ts';
 import type { RegistryReach } from '../core/host-images.ts';
 import { isLoopbackRegistry, parseImageName } from './registry/image-name.ts';
@@ -30,17 +31,18 @@ export function registryReach(engine: EngineClient, credentials: (registry: stri
 export async function withRegistryReach<T>(engine: EngineClient, registry: string, waitMs: number, use: () => Promise<T>): Promise<T> {
   if (!isLoopbackRegistry(registry) || sharesOurLoopback(engine)) return use();
   const port = Number(/:([0-9]+)$/.exec(registry)?.[1] ?? 80);
-  const deadline = Date.now() + waitMs;
-  let close: () => Promise<void>;
-  for (;;) {
+  let refused: unknown;
+  const forward = async () => {
     try {
-      close = await engine.forwardRemotePort(port, { host: '127.0.0.1', port });
-      break;
+      return await engine.forwardRemotePort(port, { host: '127.0.0.1', port });
     } catch (error) {
-      if (!(error instanceof EngineError) || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (!(error instanceof EngineError)) throw error;
+      refused = error;
+      return undefined;
     }
-  }
+  };
+  const close = await pollUntil(forward, { timeoutMs: waitMs, intervalMs: 250 });
+  if (!close) throw refused;
   try {
     return await use();
   } finally {
