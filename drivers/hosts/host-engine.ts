@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { EngineClient } from '../engine/engine-client.ts';
 import { DEFAULT_ENGINE_SOCKET } from '../engine/endpoint.ts';
+import { fingerprint } from '../engine/known-hosts.ts';
 import type { HostRecord } from './host-store.ts';
 import type { SshTarget } from './ssh-target.ts';
 
@@ -28,9 +29,14 @@ export function engineOverSsh(
 
 /** A recorded host's engine, accepting only the host key recorded at provisioning. */
 export function hostEngine(record: HostRecord, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): EngineClient {
-  const { identityFile, hostKeySha256 } = record.ssh;
-  if (!hostKeySha256) throw new Error(`host ${record.name} has never been reached: run \`dockvisor host provision ${record.name}\``);
+  const { identityFile, hostKey } = record.ssh;
+  if (!hostKey) throw new Error(`host ${record.name} has never been reached: run \`dockvisor host provision ${record.name}\``);
   const privateKey = identityFile ? readFileSync(identityFile) : undefined;
   if (!privateKey && !env.SSH_AUTH_SOCK) throw new Error(`host ${record.name} has no identity file and no ssh-agent is running`);
-  return engineOverSsh(record.ssh, { privateKey, agent: env.SSH_AUTH_SOCK }, record.engineSocket ?? DEFAULT_ENGINE_SOCKET, hostKeySha256, timeoutMs);
+  return engineOverSsh(record.ssh, { privateKey, agent: env.SSH_AUTH_SOCK }, record.engineSocket ?? DEFAULT_ENGINE_SOCKET, hostKeySha256Of(hostKey), timeoutMs);
+}
+
+/** The fingerprint of a pinned host key (`type base64`) as the engine's SSH transport checks it: SHA-256, base64. */
+export function hostKeySha256Of(hostKey: string): string {
+  return fingerprint(Buffer.from(hostKey.split(' ')[1] ?? '', 'base64')).slice('SHA256:'.length);
 }

@@ -115,7 +115,6 @@ export async function provisionHost(
   }
   const firstKey = !record.ssh.hostKey;
   record.ssh.hostKey = session.hostKeyLine;
-  record.ssh.hostKeySha256 = session.hostKeySha256;
   const sshDetail = `${session.target.user}@${session.target.address}:${session.target.port}, host key SHA256:${session.hostKeySha256}`;
   record.steps.ssh = { done: true, at: new Date().toISOString(), detail: sshDetail, changed: firstKey };
   record = store.save(record);
