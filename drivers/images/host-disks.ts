@@ -30,6 +30,8 @@ export class HostDisks {
     private readonly engine: EngineClient,
     credentials: (registry: string) => RegistryCredentials | undefined,
     private readonly pullTimeoutMs: number,
+    /** The container name of the VM with this id, as its platform names it. */
+    private readonly vmName: (vmId: number) => string,
   ) {
     this.images = new HostImages(engine, registryReach(engine, credentials, pullTimeoutMs));
   }
@@ -42,22 +44,22 @@ export class HostDisks {
     }
     const inspected = await this.engine.inspectImage(reference);
     if (inspected.Config?.Labels?.[DATABLOCK_LABEL] !== undefined) {
-      await this.fillVolume(vmId, diskVolume(vmName(vmId), diskId), reference, `/${DATABLOCK_DIR}`);
+      await this.fillVolume(vmId, diskVolume(this.vmName(vmId), diskId), reference, `/${DATABLOCK_DIR}`);
       return 'volume';
     }
-    await this.engine.tagImage(reference, rootDiskRepository(vmName(vmId)), rootDiskTag(diskId));
+    await this.engine.tagImage(reference, rootDiskRepository(this.vmName(vmId)), rootDiskTag(diskId));
     return 'root';
   }
 
   /** An empty volume for a volatile disk. */
   async createEmptyVolume(vmId: number, diskId: number): Promise<void> {
-    const name = diskVolume(vmName(vmId), diskId);
+    const name = diskVolume(this.vmName(vmId), diskId);
     if (!(await this.engine.volumeExists(name))) await this.engine.createVolume(name, volumeLabels(vmId));
   }
 
   /** Replaces the context volume's files (context.sh and the context FILES). */
   async writeContext(vmId: number, files: TarFile[]): Promise<void> {
-    const volume = contextVolume(vmName(vmId));
+    const volume = contextVolume(this.vmName(vmId));
     await this.engine.removeVolume(volume).catch(() => undefined); // stale files of an earlier boot go
     await this.withHelper(vmId, volume, CONTEXT_MOUNT, await this.anyLocalImage(vmId), async (helper) => {
       await this.engine.putArchive(helper, CONTEXT_MOUNT, tarArchive(files));
@@ -66,8 +68,8 @@ export class HostDisks {
 
   /** Commits the VM's container and pushes it as `registry/repository:tag`. */
   async saveContainer(vmId: number, target: ImageName, tag = CURRENT_TAG): Promise<void> {
-    const container = vmName(vmId);
-    if (!(await this.containers().status(containerOnlySpec(vmId))))
+    const container = this.vmName(vmId);
+    if (!(await this.containers().status(containerOnlySpec(vmId, this.vmName(vmId)))))
       throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
     const repository = `${target.registry}/${target.repository}`;
     await this.images.commitAndPush(container, { repository, tag }, { [LABEL_OWNER]: OWNER_VALUE }, this.pullTimeoutMs, false);
@@ -75,20 +77,20 @@ export class HostDisks {
 
   /** The registry the VM's root disk came from, read from the pulled image's digests. */
   async rootDiskRegistry(vmId: number): Promise<string | undefined> {
-    for (const tag of await this.engine.imageTags(rootDiskRepository(vmName(vmId)))) {
+    for (const tag of await this.engine.imageTags(rootDiskRepository(this.vmName(vmId)))) {
       const image = await this.engine.inspectImage(tag);
-      const pinned = (image.RepoDigests ?? []).find((digest) => !digest.startsWith(`${rootDiskRepository(vmName(vmId))}@`));
+      const pinned = (image.RepoDigests ?? []).find((digest) => !digest.startsWith(`${rootDiskRepository(this.vmName(vmId))}@`));
       if (pinned) return parseImageName(pinned).registry;
     }
     return undefined;
   }
 
   async hasRootDisk(vmId: number, diskId: number): Promise<boolean> {
-    return (await this.engine.findImage(rootDiskImage(vmName(vmId), diskId))) !== undefined;
+    return (await this.engine.findImage(rootDiskImage(this.vmName(vmId), diskId))) !== undefined;
   }
 
   async hasDiskVolume(vmId: number, diskId: number): Promise<boolean> {
-    return this.engine.volumeExists(diskVolume(vmName(vmId), diskId));
+    return this.engine.volumeExists(diskVolume(this.vmName(vmId), diskId));
   }
 
   /**
@@ -96,13 +98,13 @@ export class HostDisks {
    * helper container; `done` removes the helper once the stream has been consumed.
    */
   async openDiskVolume(vmId: number, diskId: number, timeoutMs: number): Promise<{ archive: NodeJS.ReadableStream; done: () => Promise<void> }> {
-    const volume = diskVolume(vmName(vmId), diskId);
+    const volume = diskVolume(this.vmName(vmId), diskId);
     const helper = this.helperName(vmId, volume);
     await this.engine.removeContainer(helper).catch(() => undefined);
     await this.engine.createContainer(helper, {
       Image: await this.anyLocalImage(vmId),
       Cmd: ['/nonexistent'],
-      Labels: { [LABEL_HELPER_OF]: vmName(vmId) },
+      Labels: { [LABEL_HELPER_OF]: this.vmName(vmId) },
       HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: `/${DATABLOCK_DIR}`, ReadOnly: true }] },
     });
     const done = () => this.engine.removeContainer(helper).catch(() => undefined);
@@ -118,17 +120,17 @@ export class HostDisks {
   async removeDisk(vmId: number, diskId: number): Promise<void> {
     if (await this.hasRootDisk(vmId, diskId)) {
       await this.destroyContainer(vmId);
-      await this.untag(rootDiskImage(vmName(vmId), diskId));
+      await this.untag(rootDiskImage(this.vmName(vmId), diskId));
       return;
     }
-    await this.removeVolumeOfDisk(vmId, diskVolume(vmName(vmId), diskId));
+    await this.removeVolumeOfDisk(vmId, diskVolume(this.vmName(vmId), diskId));
   }
 
   /** Removes everything the VM has on the host: container, snapshots, root disk images, volumes. */
   async removeVm(vmId: number): Promise<void> {
     await this.destroyContainer(vmId);
-    for (const tag of await this.engine.imageTags(rootDiskRepository(vmName(vmId)))) await this.untag(tag);
-    for (const helper of await this.engine.listContainers([`${LABEL_HELPER_OF}=${vmName(vmId)}`])) await this.engine.removeContainer(helper.Id);
+    for (const tag of await this.engine.imageTags(rootDiskRepository(this.vmName(vmId)))) await this.untag(tag);
+    for (const helper of await this.engine.listContainers([`${LABEL_HELPER_OF}=${this.vmName(vmId)}`])) await this.engine.removeContainer(helper.Id);
     for (const volume of await this.engine.listVolumes([`${LABEL_OWNER}=${OWNER_VALUE}`, `${LABEL_VM_ID}=${vmId}`])) await this.engine.removeVolume(volume);
   }
 
@@ -138,7 +140,7 @@ export class HostDisks {
    */
   async destroyContainer(vmId: number): Promise<void> {
     await this.containers()
-      .destroy(containerOnlySpec(vmId))
+      .destroy(containerOnlySpec(vmId, this.vmName(vmId)))
       .catch((error: unknown) => {
         if (!(error instanceof VmConflictError)) throw error;
       });
@@ -146,7 +148,7 @@ export class HostDisks {
 
   /** Undeploy and stop: the container stops (its NICs go with its processes) and stays, with the VM's disks and volumes. */
   async parkVm(vmId: number): Promise<void> {
-    await this.containers().shutdown(containerOnlySpec(vmId), true);
+    await this.containers().shutdown(containerOnlySpec(vmId, this.vmName(vmId)), true);
   }
 
   async untag(reference: string): Promise<void> {
@@ -175,7 +177,7 @@ export class HostDisks {
     await this.engine.createContainer(helper, {
       Image: image,
       Cmd: ['/nonexistent'],
-      Labels: { [LABEL_HELPER_OF]: vmName(vmId) },
+      Labels: { [LABEL_HELPER_OF]: this.vmName(vmId) },
       HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: path }] },
     });
     try {
@@ -192,12 +194,12 @@ export class HostDisks {
   }
 
   private helperName(vmId: number, volume: string): string {
-    return `${vmName(vmId)}-volume-${volume.slice(vmName(vmId).length + 1)}`;
+    return `${this.vmName(vmId)}-volume-${volume.slice(this.vmName(vmId).length + 1)}`;
   }
 
   /** Any image already on the host, for a helper container that is never started: the VM's own first. */
   private async anyLocalImage(vmId: number): Promise<string> {
-    const own = await this.engine.imageTags(rootDiskRepository(vmName(vmId)));
+    const own = await this.engine.imageTags(rootDiskRepository(this.vmName(vmId)));
     if (own[0]) return own[0];
     const any = (await this.engine.listImages([])).find((image) => image.Id);
     if (!any) throw new InvalidInputError(`VM ${vmId}: the host has no image at all to make the context volume with`);
@@ -205,22 +207,18 @@ export class HostDisks {
   }
 }
 
-function vmName(vmId: number): string {
-  return `one-${vmId}`;
-}
-
 function volumeLabels(vmId: number): Record<string, string> {
   return { [LABEL_OWNER]: OWNER_VALUE, [LABEL_VM_ID]: String(vmId) };
 }
 
 /** Enough of a VM for stopping or removing its container: no NICs to unplug (the veths go with its processes). */
-function containerOnlySpec(vmId: number): VmSpec {
+function containerOnlySpec(vmId: number, name: string): VmSpec {
   return {
     frontEnd: 'opennebula',
     vmId: String(vmId),
-    containerName: vmName(vmId),
-    displayName: vmName(vmId),
-    hostname: vmName(vmId),
+    containerName: name,
+    displayName: name,
+    hostname: name,
     image: '',
     environment: {},
     nics: [],
