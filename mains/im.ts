@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
-import { loadHostConfig } from '../drivers/core/host-config.ts';
+import { loadHostSettings } from '../drivers/core/host-settings.ts';
 import { localEngine } from '../drivers/core/host-services.ts';
 import { VmInventory } from '../drivers/core/vm-inventory.ts';
 import { readBoundedStdin } from '../drivers/opennebula/stdin.ts';
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
       : stdin.trim() || probe !== 'poll-5x'
         ? parseMonitorConfig(stdin)
         : legacyMonitorConfig(process.argv.slice(2));
-  const host = loadHostConfig(configPath);
+  const host = loadHostSettings(configPath);
   const engine = localEngine(host);
   try {
     const output = await run({

@@ -1,4 +1,4 @@
-import { EngineConflictError, EngineNotFoundError, EngineUnreachableError } from '../engine/errors.ts';
+import { EngineConflictError, EngineNotFoundError, EngineUnreachableError } from '../engine/engine-errors.ts';
 
 /** A request the driver refuses: bad or hostile input, or something the host's policy forbids. Nothing was changed. */
 export class InvalidInputError extends Error {

@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/engine.ts';
-import { EngineNotFoundError } from '../engine/errors.ts';
+import { EngineNotFoundError } from '../engine/engine-errors.ts';
 
 /**
  * Runs `use` while the host's engine can reach the registry an image reference names, handing it the

@@ -1,6 +1,6 @@
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
-import type { HostConfig } from './host-config.ts';
+import type { HostSettings } from './host-settings.ts';
 
 const STICKY = 0o1000;
 const SHARED_MODE = 0o1777;
@@ -12,7 +12,7 @@ const OWN_MODE = 0o700;
  * `<stateDir>/<uid>`, so that whoever made the shared directory first, the others can still write there.
  * This is the path alone, for what must name it without touching the disk (a container's bind source).
  */
-export function userStateDir(config: Pick<HostConfig, 'stateDir'>): string {
+export function userStateDir(config: Pick<HostSettings, 'stateDir'>): string {
   return posix.join(config.stateDir, String(currentUid()));
 }
 
@@ -23,7 +23,7 @@ export function userStateDir(config: Pick<HostConfig, 'stateDir'>): string {
  * directory is opened without following a link, and must belong to root or to the user (the shared one) or
  * to the user alone (its own). Once checked, nobody else can rename either, so later paths below it are safe.
  */
-export function prepareUserStateDir(config: Pick<HostConfig, 'stateDir'>): string {
+export function prepareUserStateDir(config: Pick<HostSettings, 'stateDir'>): string {
   const uid = currentUid();
   const shared = config.stateDir;
   mkdirSync(dirname(shared), { recursive: true });

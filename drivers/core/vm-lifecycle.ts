@@ -1,11 +1,11 @@
 import type { Engine } from '../engine/engine.ts';
-import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
+import { EngineConflictError, EngineNotFoundError } from '../engine/engine-errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
 import { containerConfig, resourceLimits } from './container-config.ts';
 import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
 import type { GuestFile } from './guest-files.ts';
 import type { HostAccess } from './host-access.ts';
-import type { HostConfig } from './host-config.ts';
+import type { HostSettings } from './host-settings.ts';
 import { HostMounts } from './host-mounts.ts';
 import { linkOwner } from './link-ownership.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
@@ -30,7 +30,7 @@ export class VmLifecycle {
   constructor(
     private readonly engine: Engine,
     private readonly nics: NicPlumbing,
-    private readonly host: HostConfig,
+    private readonly host: HostSettings,
     private readonly access: HostAccess,
     private readonly images = new HostImages(engine),
   ) {

@@ -1,6 +1,6 @@
 import { CONTEXT_MOUNT, contextVolume, diskVolume, rootDiskImage, rootDiskRepository, rootDiskTag } from '../core/disk-names.ts';
 import { InvalidInputError, VmConflictError } from '../core/errors.ts';
-import { defaultHostConfig } from '../core/host-config.ts';
+import { defaultHostSettings } from '../core/host-settings.ts';
 import { LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../core/labels.ts';
 import { CommandRunner } from '../core/command-runner.ts';
 import { LocalHostAccess } from '../core/host-access.ts';
@@ -190,7 +190,7 @@ export class HostDisks {
   /** The container verbs on this host's engine, for a VM known only by its id. */
   private containers(): VmLifecycle {
     const access = new LocalHostAccess(new CommandRunner([]));
-    return new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostConfig(), access, this.images);
+    return new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostSettings(), access, this.images);
   }
 
   private helperName(vmId: number, volume: string): string {

@@ -1,6 +1,6 @@
 import type { EngineClient } from '../engine/engine-client.ts';
 import { pollUntil } from '../core/poll.ts';
-import { EngineError } from '../engine/errors.ts';
+import { EngineError } from '../engine/engine-errors.ts';
 import type { RegistryReach } from '../core/host-images.ts';
 import { isLoopbackRegistry, parseImageName } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';

@@ -4,7 +4,7 @@ import * as check from '../core/validate.ts';
 import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec } from '../core/vm-spec.ts';
 import { diskId, diskVolumes, isDatastoreRootDisk, readDisks, rootDiskLabel, type OneDisk } from './vm-disks.ts';
 import { oneContainerName } from './one-labels.ts';
-import { splitWords } from './words.ts';
+import { splitWords } from './words-without-shell.ts';
 import { child, children, parseDocument, text, type XmlNode } from './xml.ts';
 
 /** What a VMM action needs from OpenNebula's `<VM>` document, already checked. */

@@ -5,7 +5,7 @@ import type { HostRecord } from '../../hosts/host-store.ts';
 import type { SupportedOs } from '../host-os.ts';
 import { SYSTEM_RUNTIME_DIR } from '../runtime.ts';
 import type { CommandOptions, SshSession } from '../../hosts/ssh-session.ts';
-import { factsScript, parseFacts, type HostFacts } from './host-facts.ts';
+import { factsScript, parseFacts, type HostSurvey } from './host-survey.ts';
 
 export const DEFAULT_ONE_USER = 'oneadmin';
 export const DEFAULT_PROBE_IMAGE = 'busybox:latest';
@@ -16,7 +16,7 @@ export const HOST_LABEL = 'io.dockvisor.managed=true';
 export class ProvisionContext {
   os: SupportedOs | undefined;
   private engineClient: EngineClient | undefined;
-  private looked: Promise<HostFacts> | undefined;
+  private looked: Promise<HostSurvey> | undefined;
 
   constructor(
     readonly record: HostRecord,
@@ -49,7 +49,7 @@ export class ProvisionContext {
   }
 
   /** The host as one remote command finds it; looked at again after a step changed something. */
-  facts(): Promise<HostFacts> {
+  facts(): Promise<HostSurvey> {
     this.looked ??= this.root(factsScript(this.engineSocket, this.engineUsers, this.sudoersFile, this.runtimeDir)).then(parseFacts);
     this.looked.catch(() => (this.looked = undefined));
     return this.looked;

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../../core/errors.ts';
-import type { HostConfig } from '../../core/host-config.ts';
+import type { HostSettings } from '../../core/host-settings.ts';
 import { hostServices, openHostServices } from '../../core/host-services.ts';
 import { registryReach } from '../../images/registry-reach.ts';
 import { hostEngine } from '../../hosts/host-engine.ts';
@@ -20,7 +20,7 @@ export interface HostChoice {
  * recorded host through one SSH connection for its engine and one for its commands. Nothing connects
  * until the first request; every call to a remote host is bounded by the config's engineTimeoutMs.
  */
-export function servedHosts(config: HostConfig, configPath: string | undefined, choice: HostChoice, store = new HostStore()): NamedHost[] {
+export function servedHosts(config: HostSettings, configPath: string | undefined, choice: HostChoice, store = new HostStore()): NamedHost[] {
   const local = choice.local || choice.names.length === 0;
   const seen = new Set<string>();
   for (const name of choice.names) {

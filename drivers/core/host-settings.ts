@@ -2,8 +2,11 @@ import { Type, type TSchema } from 'typebox';
 import { DEFAULT_ENGINE_SOCKET } from '../engine/endpoint.ts';
 import { readSettingsFile } from './settings-file.ts';
 
-/** The host's tunables, outside the code: set by the host's admin, validated once at start. */
-export interface HostConfig {
+/**
+ * The host's tunables, outside the code: set by the host's admin in the host config file (JSON), validated once at
+ * start. Not Docker's HostConfig, the part of a container's configuration the engine applies on the host.
+ */
+export interface HostSettings {
   engineSocket: string;
   engineTimeoutMs: number;
   /** Prepended to every root operation (`ip`, `nsenter`): ["sudo", "-n"] on real hosts, [] as root. */
@@ -42,7 +45,7 @@ export interface HostConfig {
 /** What a container label value and a `docker ps --filter` take without quoting. */
 const FRONT_END_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
-export function defaultHostConfig(): HostConfig {
+export function defaultHostSettings(): HostSettings {
   return {
     engineSocket: DEFAULT_ENGINE_SOCKET,
     engineTimeoutMs: 30_000,
@@ -72,7 +75,7 @@ const optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
 const section = <T extends Record<string, TSchema>>(properties: T) => Type.Object(properties, { additionalProperties: false, expected: 'an object' });
 
 /** What a host config file may say, every key optional (the defaults fill the rest). */
-const HOST_CONFIG_FILE = Type.Object(
+const HOST_SETTINGS_FILE = Type.Object(
   {
     engineSocket: optional(text),
     engineTimeoutMs: optional(whole()),
@@ -104,6 +107,6 @@ const HOST_CONFIG_FILE = Type.Object(
 );
 
 /** Reads the JSON config file at `path` (when it exists) over the defaults, refusing unknown or mistyped keys. */
-export function loadHostConfig(path: string | undefined): HostConfig {
-  return readSettingsFile(path, 'host config', HOST_CONFIG_FILE, defaultHostConfig());
+export function loadHostSettings(path: string | undefined): HostSettings {
+  return readSettingsFile(path, 'host config', HOST_SETTINGS_FILE, defaultHostSettings());
 }
