@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../drivers/core/errors.ts';
 import { join } from 'node:path';
 import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
 import { loadHostSettings } from '../drivers/core/host-settings.ts';
@@ -17,7 +18,7 @@ const configPath = process.env.DOCKVISOR_CONFIG ?? join(remotesDir, 'etc/vmm/doc
 
 async function main(): Promise<void> {
   const run = probe === 'monitor-ds' ? datastoreDiskProbe : Object.hasOwn(probes, probe) ? probes[probe]! : undefined;
-  if (!run) throw new Error(`unknown probe "${probe.slice(0, 40)}"`);
+  if (!run) throw new InvalidInputError(`unknown probe "${probe.slice(0, 40)}"`);
   // tm/dockvisor/monitor_ds gets a datastore directory and no configuration: its cache is the host's own.
   const stdin = probe === 'monitor-ds' ? '' : await readBoundedStdin();
   // 5.x runs probes with no configuration on stdin: the host id is then the one before the host name.

@@ -1,3 +1,4 @@
+import { HostSetupError } from '../core/errors.ts';
 import { readFileSync } from 'node:fs';
 import { EngineClient } from '../engine/engine-client.ts';
 import { DEFAULT_ENGINE_SOCKET } from '../engine/endpoint.ts';
@@ -30,9 +31,9 @@ export function engineOverSsh(
 /** A recorded host's engine, accepting only the host key recorded at provisioning. */
 export function hostEngine(record: HostRecord, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): EngineClient {
   const { identityFile, hostKey } = record.ssh;
-  if (!hostKey) throw new Error(`host ${record.name} has never been reached: run \`dockvisor host provision ${record.name}\``);
+  if (!hostKey) throw new HostSetupError(`host ${record.name} has never been reached: run \`dockvisor host provision ${record.name}\``);
   const privateKey = identityFile ? readFileSync(identityFile) : undefined;
-  if (!privateKey && !env.SSH_AUTH_SOCK) throw new Error(`host ${record.name} has no identity file and no ssh-agent is running`);
+  if (!privateKey && !env.SSH_AUTH_SOCK) throw new HostSetupError(`host ${record.name} has no identity file and no ssh-agent is running`);
   return engineOverSsh(record.ssh, { privateKey, agent: env.SSH_AUTH_SOCK }, record.engineSocket ?? DEFAULT_ENGINE_SOCKET, hostKeySha256Of(hostKey), timeoutMs);
 }
 

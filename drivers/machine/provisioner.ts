@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { InvalidInputError } from '../core/errors.ts';
+import { HostSetupError, InvalidInputError } from '../core/errors.ts';
 import type { HostRecord, HostStore } from '../hosts/host-store.ts';
 import { ProvisionContext } from './provision/context.ts';
 import type { ProvisionProgress } from './provision/progress.ts';
@@ -25,7 +25,7 @@ export interface ProvisionSummary {
   elapsedMs: number;
 }
 
-export class ProvisionError extends Error {
+export class ProvisionError extends HostSetupError {
   constructor(
     readonly step: string,
     message: string,
@@ -149,11 +149,11 @@ async function runStep(step: ProvisionStep, context: ProvisionContext, progress:
       progress.finished(step.title, before.detail, false);
       return false;
     }
-    if (!step.apply) throw new Error(before.detail);
+    if (!step.apply) throw new HostSetupError(before.detail);
     await step.apply(context);
     context.forgetFacts();
     const after = await step.check(context);
-    if (!after.ok) throw new Error(`still not right after the change: ${after.detail}`);
+    if (!after.ok) throw new HostSetupError(`still not right after the change: ${after.detail}`);
     mark(true, after.detail, true);
     progress.finished(step.title, after.detail, true);
     return true;

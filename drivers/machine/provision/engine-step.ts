@@ -1,3 +1,4 @@
+import { HostSetupError } from '../../core/errors.ts';
 import { pollUntil } from '../../core/poll.ts';
 import { engineStartPlan, installPlan, packagesFor } from '../package-plans.ts';
 import type { ProvisionContext } from './context.ts';
@@ -41,6 +42,6 @@ export function requireOs(context: ProvisionContext) {
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, message: string, intervalMs = 500): Promise<T> {
   const value = await pollUntil(probe, { timeoutMs, intervalMs });
-  if (!value) throw new Error(message);
+  if (!value) throw new HostSetupError(message);
   return value;
 }
