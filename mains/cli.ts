@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../drivers/core/errors.ts';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commandModules } from '../drivers/cli/command-modules.ts';
@@ -15,7 +16,7 @@ runEntryPoint('dockvisor', async () => {
     .help()
     .version(DOCKVISOR_VERSION)
     .fail((message, error) => {
-      throw error ?? new Error(message);
+      throw error ?? new InvalidInputError(message);
     });
   await cli.parseAsync();
   return exitCode;

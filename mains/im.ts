@@ -1,6 +1,7 @@
+import { InvalidInputError } from '../drivers/core/errors.ts';
 import { join } from 'node:path';
 import { runOpenNebulaEntryPoint } from '../drivers/opennebula/entry-point.ts';
-import { loadHostConfig } from '../drivers/core/host-config.ts';
+import { loadHostSettings } from '../drivers/core/host-settings.ts';
 import { localEngine } from '../drivers/core/host-services.ts';
 import { VmInventory } from '../drivers/core/vm-inventory.ts';
 import { readBoundedStdin } from '../drivers/core/bounded-stdin.ts';
@@ -18,7 +19,7 @@ const configPath = process.env.DOCKVISOR_CONFIG ?? join(remotesDir, 'etc/vmm/doc
 
 async function main(): Promise<void> {
   const run = probe === 'monitor-ds' ? datastoreDiskProbe : Object.hasOwn(probes, probe) ? probes[probe]! : undefined;
-  if (!run) throw new Error(`unknown probe "${probe.slice(0, 40)}"`);
+  if (!run) throw new InvalidInputError(`unknown probe "${probe.slice(0, 40)}"`);
   // tm/dockvisor/monitor_ds gets a datastore directory and no configuration: its cache is the host's own.
   const stdin = probe === 'monitor-ds' ? '' : await readBoundedStdin(MAX_DOCUMENT_BYTES);
   // 5.x runs probes with no configuration on stdin: the host id is then the one before the host name.
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
       : stdin.trim() || probe !== 'poll-5x'
         ? parseMonitorConfig(stdin)
         : legacyMonitorConfig(process.argv.slice(2));
-  const host = loadHostConfig(configPath);
+  const host = loadHostSettings(configPath);
   const engine = localEngine(host);
   try {
     const output = await run({

@@ -20,7 +20,6 @@ export const ENGINE_EXCEPTIONS: Record<string, string> = {
   'drivers/hosts/ssh-session.ts': "checks host keys with the engine's known-hosts code, shared with the engine's SSH transport",
   'drivers/images/host-disks.ts': 'the host-images service commits and pulls through the engine client',
   'drivers/images/registry-reach.ts': 'pulls with registry reach and credentials through the engine client',
-  'drivers/machine/host-transfer.ts': "pins the transferred host key with the engine's known-hosts fingerprint",
   'drivers/machine/provision/context.ts': 'provisioning probes the engine it has just installed',
   'drivers/machine/provision/engine-probe-step.ts': 'provisioning probes the engine it has just installed',
   'drivers/opennebula/transfer/tm-config.ts': 'reads the engine endpoint of a host from the TM configuration',

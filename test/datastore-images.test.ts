@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { join } from 'node:path';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
-import { tarArchive } from '../drivers/images/tarball/tar-writer.ts';
+import { tarArchive } from '../drivers/core/tar-archive.ts';
 import { RegistryClient } from '../drivers/images/registry/registry-client.ts';
 import { engineArchitecture } from '../drivers/images/registry/single-image.ts';
 import { buildMarkedImage, dsMessage, exportRootfs, runDs, saveImage, serveFiles, TARBALL_DIR } from './helpers/datastore.ts';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tarArchive } from '../drivers/images/tarball/tar-writer.ts';
+import { tarArchive } from '../drivers/core/tar-archive.ts';
 import { runDs, TARBALL_DIR } from './helpers/datastore.ts';
 import { recorded, repoRoot } from './helpers/paths.ts';
 import { TestRegistry } from './helpers/registry.ts';

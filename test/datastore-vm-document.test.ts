@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerConfig } from '../drivers/core/container-config.ts';
-import { defaultHostConfig } from '../drivers/core/host-config.ts';
+import { defaultHostSettings } from '../drivers/core/host-settings.ts';
 import { parseVmDocument } from '../drivers/opennebula/vm-document.ts';
 import { recorded } from './helpers/paths.ts';
 import { vmXml, type VmDraft } from './helpers/vm-xml.ts';
@@ -30,7 +30,7 @@ test('the root disk from the datastore wins over DOCKVISOR/IMAGE; other disks an
     { volume: 'one-9880-disk-2', containerPath: '/srv/scratch', readOnly: false, optional: false },
     { volume: 'one-9880-context', containerPath: '/context', readOnly: true, optional: true },
   ]);
-  const mounts = containerConfig(vm.spec, defaultHostConfig()).HostConfig?.Mounts;
+  const mounts = containerConfig(vm.spec, defaultHostSettings()).HostConfig?.Mounts;
   t.deepEqual(
     mounts?.map((m) => `${m.Source}:${m.Target}:${m.ReadOnly ? 'ro' : 'rw'}`),
     ['one-9880-disk-1:/media/sdb:rw', 'one-9880-disk-2:/srv/scratch:rw', 'one-9880-context:/context:ro'],

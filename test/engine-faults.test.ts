@@ -4,7 +4,7 @@ import http from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
-import { EngineConflictError, EngineError, EngineNotFoundError } from '../drivers/engine/errors.ts';
+import { EngineConflictError, EngineError, EngineNotFoundError } from '../drivers/engine/engine-errors.ts';
 import type { HttpExchange } from '../drivers/engine/http-exchange.ts';
 import { ChannelExchange, ChannelPool } from '../drivers/engine/channel-exchange.ts';
 import { stateDir } from './helpers/paths.ts';

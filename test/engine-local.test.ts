@@ -1,7 +1,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
-import { EngineNotFoundError } from '../drivers/engine/errors.ts';
+import { EngineNotFoundError } from '../drivers/engine/engine-errors.ts';
 import { realEngine } from './helpers/engine.ts';
 import { BASE_IMAGE, ENGINE_SOCKET } from './helpers/paths.ts';
 

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import type { EngineEndpoint } from '../drivers/engine/endpoint.ts';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
-import { EngineError } from '../drivers/engine/errors.ts';
+import { EngineError } from '../drivers/engine/engine-errors.ts';
 import { realEngine } from './helpers/engine.ts';
 import { BASE_IMAGE, ENGINE_SOCKET, stateDir } from './helpers/paths.ts';
 import { startSshd, type TestSshd } from './helpers/sshd.ts';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ProvisionContext } from '../drivers/machine/provision/context.ts';
-import { factsScript, MONITORING_CLIENT_LIBRARIES, parseFacts } from '../drivers/machine/provision/host-facts.ts';
+import { factsScript, MONITORING_CLIENT_LIBRARIES, parseFacts } from '../drivers/machine/provision/host-survey.ts';
 import { opennebulaToolsStep } from '../drivers/machine/provision/opennebula-tools-step.ts';
 import type { SupportedOs } from '../drivers/machine/host-os.ts';
 import { ScriptedHost } from './helpers/scripted-host.ts';

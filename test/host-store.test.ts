@@ -1,7 +1,9 @@
 import test from 'ava';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hostKeySha256Of } from '../drivers/hosts/host-engine.ts';
 import { HostStore, defaultStoreDir, type HostRecord } from '../drivers/hosts/host-store.ts';
 
 function store(t: { teardown(fn: () => void): void }): HostStore {
@@ -52,4 +54,16 @@ test('a damaged record is an error naming its file, not a guess', (t) => {
 
 test("the store lives under the user's config directory", (t) => {
   t.is(defaultStoreDir({ XDG_CONFIG_HOME: '/home/op/.config' }), '/home/op/.config/dockvisor/hosts');
+});
+
+test('a record written when the key was pinned twice reads with the key alone, and the engine checks its fingerprint', (t) => {
+  const hosts = store(t);
+  const hostKey = `ssh-ed25519 ${Buffer.from('a host key').toString('base64')}`;
+  const sha256 = createHash('sha256').update('a host key').digest('base64').replace(/=+$/, '');
+  mkdirSync(hosts.dir, { recursive: true });
+  writeFileSync(join(hosts.dir, 'old.json'), JSON.stringify({ ...record('old'), ssh: { ...record('old').ssh, hostKey, hostKeySha256: sha256 } }));
+  const read = hosts.get('old');
+  t.is(read.ssh.hostKey, hostKey);
+  t.false('hostKeySha256' in read.ssh);
+  t.is(hostKeySha256Of(hostKey), sha256);
 });

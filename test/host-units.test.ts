@@ -151,7 +151,7 @@ test('the engine step on a Debian host without an engine installs docker.io and 
 });
 
 test('the facts script is read back section by section, whatever the order and with files that lack a final newline', async (t) => {
-  const { parseFacts, factsScript } = await import('../drivers/machine/provision/host-facts.ts');
+  const { parseFacts, factsScript } = await import('../drivers/machine/provision/host-survey.ts');
   const rule = Buffer.from('one ALL=(root) NOPASSWD: /usr/sbin/ip\n').toString('base64');
   const facts = parseFacts(
     [

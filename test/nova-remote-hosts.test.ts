@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { loadHostConfig } from '../drivers/core/host-config.ts';
+import { loadHostSettings } from '../drivers/core/host-settings.ts';
 import { HostStore } from '../drivers/hosts/host-store.ts';
 import { createHost } from '../drivers/machine/provisioner.ts';
 import { silentProgress } from '../drivers/machine/provision/progress.ts';
@@ -59,7 +59,7 @@ function vif(placed: Placed) {
 }
 
 async function openService(): Promise<FastifyInstance> {
-  hosts = servedHosts(loadHostConfig(configPath), configPath, { names: ['na', 'nb'], local: false }, store);
+  hosts = servedHosts(loadHostSettings(configPath), configPath, { names: ['na', 'nb'], local: false }, store);
   return computeApp({ token: TOKEN, hosts, pushTimeoutMs: 60_000 });
 }
 
@@ -280,7 +280,7 @@ test.serial('a host that never answers costs at most its timeout, and nothing to
   execFileSync('ip', ['netns', 'exec', hostA.name, 'iptables', '-w', '-I', ...dropped]);
   const recorded = store.get('na');
   store.save({ ...recorded, name: 'nc', ssh: { ...recorded.ssh, port: 2222 } });
-  const silentFirst = servedHosts(loadHostConfig(configPath), configPath, { names: ['nc', 'na'], local: false }, store);
+  const silentFirst = servedHosts(loadHostSettings(configPath), configPath, { names: ['nc', 'na'], local: false }, store);
   const service = await computeApp({ token: TOKEN, hosts: silentFirst, pushTimeoutMs: 60_000 });
   t.teardown(async () => {
     await service.close();

@@ -41,8 +41,8 @@ test('power states: paused before running, suspended apart from paused, failures
 test('the tar archive unpacks with GNU tar, long paths included', (t) => {
   const longPath = `${'deep/'.repeat(30)}file.txt`;
   const archive = tarArchive([
-    { path: 'etc/motd', contents: Buffer.from('hello\n'), mode: 0o644 },
-    { path: longPath, contents: Buffer.alloc(1000, 'x'), mode: 0o600 },
+    { name: 'etc/motd', content: Buffer.from('hello\n'), mode: 0o644 },
+    { name: longPath, content: Buffer.alloc(1000, 'x'), mode: 0o600 },
   ]);
   t.is(archive.length % 512, 0);
   const dir = mkdtempSync(join(tmpdir(), 'dvt-nova-tar-'));

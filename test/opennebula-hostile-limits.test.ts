@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { containerConfig } from '../drivers/core/container-config.ts';
-import { defaultHostConfig } from '../drivers/core/host-config.ts';
+import { defaultHostSettings } from '../drivers/core/host-settings.ts';
 import { parseVmDocument } from '../drivers/opennebula/vm-document.ts';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, linksStartingWith } from './helpers/net.ts';
@@ -187,7 +187,7 @@ test.serial('a VM of more than 256 CPUs gets a container the engine starts: the 
   // Straight to the engine: no host here has the CPUs to deploy it through the action.
   const engine = await realEngine();
   const spec = { ...parseVmDocument(vmXml({ id: MANY_CPUS, cpu: '300', vcpu: '300' })).spec };
-  await engine.createContainer(spec.containerName, containerConfig(spec, defaultHostConfig()));
+  await engine.createContainer(spec.containerName, containerConfig(spec, defaultHostSettings()));
   await engine.startContainer(spec.containerName);
   const container = await engine.inspectContainer(spec.containerName);
   t.true(container.State.Running);

@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultHostConfig } from '../drivers/core/host-config.ts';
+import { defaultHostSettings } from '../drivers/core/host-settings.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../drivers/core/labels.ts';
 import { LABEL_ONE_ROOT_DISK } from '../drivers/opennebula/one-labels.ts';
 import type { Engine } from '../drivers/engine/engine.ts';
@@ -50,7 +50,7 @@ function context(name: string): ProbeContext {
   writeFileSync(join(dir, 'VERSION'), HOSTILE);
   return {
     hypervisor: HOSTILE,
-    host: { ...defaultHostConfig(), stateDir: dir },
+    host: { ...defaultHostSettings(), stateDir: dir },
     monitor: { hostId: 1, syncStateSeconds: 180, datastoreLocation: dir },
     inventory: new VmInventory(hostileEngine),
     remotesDir: dir,

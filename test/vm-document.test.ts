@@ -2,11 +2,11 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerConfig, cpuLimits } from '../drivers/core/container-config.ts';
-import { defaultHostConfig } from '../drivers/core/host-config.ts';
+import { defaultHostSettings } from '../drivers/core/host-settings.ts';
 import { parseActionData } from '../drivers/opennebula/action-data.ts';
 import { stopRemovesContainer } from '../drivers/opennebula/lcm-state.ts';
 import { parseVmDocument } from '../drivers/opennebula/vm-document.ts';
-import { splitWords } from '../drivers/opennebula/words.ts';
+import { splitWords } from '../drivers/opennebula/words-without-shell.ts';
 import { recorded } from './helpers/paths.ts';
 import { vmXml } from './helpers/vm-xml.ts';
 
@@ -86,7 +86,7 @@ test('the netmask comes from the context, as a dotted mask or a prefix length, a
 });
 
 test('the container is ours, without Docker networking, with init and bounded logs', (t) => {
-  const config = containerConfig(parseVmDocument(fixture('deploy.stdin.vm.xml')).spec, defaultHostConfig());
+  const config = containerConfig(parseVmDocument(fixture('deploy.stdin.vm.xml')).spec, defaultHostSettings());
   t.is(config.HostConfig.NetworkMode, 'none');
   t.is(config.HostConfig.Privileged, undefined);
   t.is(config.HostConfig.Memory, 128 * 1024 * 1024);
@@ -104,7 +104,7 @@ test('template commands are split into words without any shell expansion', (t) =
 });
 
 test('a host mount outside the allowed roots, or escaping one, is refused', (t) => {
-  const host = { ...defaultHostConfig(), allow: { ...defaultHostConfig().allow, hostMountRoots: ['/srv/vm-data'] } };
+  const host = { ...defaultHostSettings(), allow: { ...defaultHostSettings().allow, hostMountRoots: ['/srv/vm-data'] } };
   const spec = (mounts: string) => parseVmDocument(vmXml({ id: 6, nics: [], dockvisor: { MOUNTS: mounts } })).spec;
   t.is(
     containerConfig(spec('/srv/vm-data/6:/data'), host).HostConfig.Binds?.[0],

@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../core/errors.ts';
 import type { CommandModule } from 'yargs';
 
 /** `dockvisor compute serve`: the Nova-style compute service. Fastify is loaded only when it runs. */
@@ -16,11 +17,11 @@ export const computeCommand: CommandModule = {
   handler: async (argv) => {
     const once = (name: string): string | undefined => {
       const value = argv[name];
-      if (Array.isArray(value)) throw new Error(`--${name} is given more than once`);
+      if (Array.isArray(value)) throw new InvalidInputError(`--${name} is given more than once`);
       return value === undefined ? undefined : String(value);
     };
     const hosts = { names: ((argv.host as string[] | undefined) ?? []).map(String), local: argv.local === true };
-    if (Array.isArray(argv.local)) throw new Error('--local is given more than once');
+    if (Array.isArray(argv.local)) throw new InvalidInputError('--local is given more than once');
     const options = { listen: once('listen')!, tokenFile: once('token-file'), hostConfig: once('config'), registry: once('registry'), hosts };
     const { serveCompute } = await import('../nova/service/serve.ts');
     await serveCompute(options);

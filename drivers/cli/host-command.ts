@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../core/errors.ts';
 import { writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { SHELLS, type Shell } from '../machine/shell-env.ts';
@@ -150,7 +151,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
               .option('unset', { alias: 'u', type: 'boolean', default: false }),
           handler: async (argv) => {
             const { detectShell, shellEnv } = await import('../machine/shell-env.ts');
-            if (!argv.unset && !argv.name) throw new Error('env needs a host name (or --unset)');
+            if (!argv.unset && !argv.name) throw new InvalidInputError('env needs a host name (or --unset)');
             const record = argv.name ? (await store()).get(argv.name) : undefined;
             process.stdout.write(shellEnv(record, (argv.shell as Shell | undefined) ?? detectShell(), argv.unset));
           },

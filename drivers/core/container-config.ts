@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { ContainerCreateBody, ContainerUpdateBody } from '../engine/types.ts';
 import { InvalidInputError } from './errors.ts';
-import type { HostConfig } from './host-config.ts';
+import type { HostSettings } from './host-settings.ts';
 import { hostMountStaging } from './host-mounts.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SPEC_HASH, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import type { VmSpec } from './vm-spec.ts';
@@ -13,7 +13,7 @@ const MIN_CPU_SHARES = 2;
 const MAX_CPU_SHARES = 262_144;
 
 /** Translates a VM into the engine's container configuration, enforcing the host's policy. */
-export function containerConfig(spec: VmSpec, host: HostConfig): ContainerCreateBody {
+export function containerConfig(spec: VmSpec, host: HostSettings): ContainerCreateBody {
   enforcePolicy(spec, host);
   const { privileges } = spec;
   const firstIpv4 = spec.nics.find((nic) => nic.ipv4)?.ipv4?.address;
@@ -98,7 +98,7 @@ export function specHash(spec: VmSpec): string {
   return createHash('sha256').update(JSON.stringify(withoutNetworking)).digest('hex').slice(0, 16);
 }
 
-function enforcePolicy(spec: VmSpec, host: HostConfig): void {
+function enforcePolicy(spec: VmSpec, host: HostSettings): void {
   const { privileges } = spec;
   const refuse = (what: string): never => {
     throw new InvalidInputError(`VM ${spec.vmId}: ${what} is not allowed by this host's configuration`);

@@ -1,6 +1,8 @@
+import { exitCodeOf } from './errors.ts';
+
 /**
  * How every executable ends: exit 0 when `main` resolves (or with the code it returns), or one line on
- * stderr, `<label>: <reason>`, and exit 1.
+ * stderr, `<label>: <reason>`, and the exit code of the error's kind (EXIT_CODES).
  */
 export function runEntryPoint(label: string, main: () => Promise<number | void>): void {
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
@@ -16,7 +18,7 @@ export function runEntryPoint(label: string, main: () => Promise<number | void>)
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       process.stderr.write(`${label}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
-      exitAfterOutput(1);
+      exitAfterOutput(exitCodeOf(error));
     },
   );
 }

@@ -16,7 +16,7 @@ import {
 import { posix } from 'node:path';
 import { InvalidInputError, NotSupportedError } from './errors.ts';
 import type { HostAccess } from './host-access.ts';
-import type { HostConfig } from './host-config.ts';
+import type { HostSettings } from './host-settings.ts';
 import { prepareUserStateDir, userStateDir } from './state-dir.ts';
 import type { VmSpec } from './vm-spec.ts';
 
@@ -37,7 +37,7 @@ export class HostMounts {
 
   constructor(
     private readonly access: HostAccess,
-    private readonly config: Pick<HostConfig, 'stateDir'>,
+    private readonly config: Pick<HostSettings, 'stateDir'>,
   ) {
     this.stagingRoot = hostMountStagingRoot(config);
   }
@@ -92,12 +92,12 @@ export class HostMounts {
 }
 
 /** Where the VM's n-th host mount is staged: what its container's bind names. */
-export function hostMountStaging(config: Pick<HostConfig, 'stateDir'>, containerName: string, index: number): string {
+export function hostMountStaging(config: Pick<HostSettings, 'stateDir'>, containerName: string, index: number): string {
   return posix.join(hostMountStagingRoot(config), containerName, String(index));
 }
 
 /** In the user's own state directory: nobody else can put a link on the way to a mount point. */
-function hostMountStagingRoot(config: Pick<HostConfig, 'stateDir'>): string {
+function hostMountStagingRoot(config: Pick<HostSettings, 'stateDir'>): string {
   return posix.join(userStateDir(config), 'mounts');
 }
 

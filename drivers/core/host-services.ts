@@ -1,15 +1,16 @@
 import { EngineClient } from '../engine/engine-client.ts';
 import type { Engine } from '../engine/engine.ts';
 import { CommandRunner } from './command-runner.ts';
+import { directReach, HostImages, type RegistryReach } from './host-images.ts';
 import { LocalHostAccess, type HostAccess } from './host-access.ts';
-import { loadHostConfig, type HostConfig } from './host-config.ts';
+import { loadHostSettings, type HostSettings } from './host-settings.ts';
 import { NicPlumbing } from './nic-plumbing.ts';
 import { VmInventory } from './vm-inventory.ts';
 import { VmLifecycle } from './vm-lifecycle.ts';
 
 /** Everything an action needs on a host, wired once from the host's config. The engine stays inside. */
 export interface HostServices {
-  config: HostConfig;
+  config: HostSettings;
   /** Commands, files and links on the host the engine runs on. */
   access: HostAccess;
   vms: VmLifecycle;
@@ -18,18 +19,18 @@ export interface HostServices {
 }
 
 export function openHostServices(configPath: string | undefined): HostServices {
-  const config = loadHostConfig(configPath);
+  const config = loadHostSettings(configPath);
   return hostServices(config, localEngine(config), new LocalHostAccess(new CommandRunner(config.rootCommandPrefix)));
 }
 
 /** The engine on this machine, as the host config names its socket. */
-export function localEngine(config: Pick<HostConfig, 'engineSocket' | 'engineTimeoutMs'>): Engine {
+export function localEngine(config: Pick<HostSettings, 'engineSocket' | 'engineTimeoutMs'>): Engine {
   return new EngineClient({ kind: 'unix', socketPath: config.engineSocket }, { timeoutMs: config.engineTimeoutMs });
 }
 
-/** The core's verbs on the host an engine and a HostAccess reach; closing closes both. */
-export function hostServices(config: HostConfig, engine: Engine, access: HostAccess): HostServices {
-  const vms = new VmLifecycle(engine, new NicPlumbing(access), config, access);
+/** The core's verbs on the host an engine and a HostAccess reach, pulling and pushing through `reach`; closing closes both. */
+export function hostServices(config: HostSettings, engine: Engine, access: HostAccess, reach: RegistryReach = directReach): HostServices {
+  const vms = new VmLifecycle(engine, new NicPlumbing(access), config, access, new HostImages(engine, reach));
   const inventory = new VmInventory(engine);
   return { config, access, vms, inventory, close: async () => void (await Promise.allSettled([engine.close(), access.close()])) };
 }

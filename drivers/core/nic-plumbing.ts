@@ -1,3 +1,4 @@
+import { pollUntil } from './poll.ts';
 import { createHash } from 'node:crypto';
 import { BridgeFirewall } from './bridge-firewall.ts';
 import { BridgeMissingError, InvalidInputError } from './errors.ts';
@@ -106,11 +107,12 @@ export class NicPlumbing {
     }
     await this.checkBridges(nics);
     let links = await this.host.links.describe(hostEnds(nics));
+    const foreign = () => [...links.values()].some((link) => !ownedBy(link, owner));
     // A host end of the VM's previous process (made before links were marked) is removed by the kernel a
     // moment after that process's namespace went away: give it that moment before calling the name taken.
-    for (let waited = 0; waited < FOREIGN_LINK_GRACE_MS && [...links.values()].some((link) => !ownedBy(link, owner)); waited += 100) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      links = await this.host.links.describe(hostEnds(nics));
+    if (foreign()) {
+      const settled = async () => ((links = await this.host.links.describe(hostEnds(nics))), !foreign());
+      await pollUntil(settled, { timeoutMs: FOREIGN_LINK_GRACE_MS, intervalMs: 100, waitFirst: true });
     }
     for (const nic of nics) {
       for (const name of [nic.hostInterface, temporaryPeerName(nic.hostInterface)]) {

@@ -1,6 +1,7 @@
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
-import type { HostConfig } from './host-config.ts';
+import { HostSetupError } from './errors.ts';
+import type { HostSettings } from './host-settings.ts';
 
 const STICKY = 0o1000;
 const SHARED_MODE = 0o1777;
@@ -12,7 +13,7 @@ const OWN_MODE = 0o700;
  * `<stateDir>/<uid>`, so that whoever made the shared directory first, the others can still write there.
  * This is the path alone, for what must name it without touching the disk (a container's bind source).
  */
-export function userStateDir(config: Pick<HostConfig, 'stateDir'>): string {
+export function userStateDir(config: Pick<HostSettings, 'stateDir'>): string {
   return posix.join(config.stateDir, String(currentUid()));
 }
 
@@ -23,7 +24,7 @@ export function userStateDir(config: Pick<HostConfig, 'stateDir'>): string {
  * directory is opened without following a link, and must belong to root or to the user (the shared one) or
  * to the user alone (its own). Once checked, nobody else can rename either, so later paths below it are safe.
  */
-export function prepareUserStateDir(config: Pick<HostConfig, 'stateDir'>): string {
+export function prepareUserStateDir(config: Pick<HostSettings, 'stateDir'>): string {
   const uid = currentUid();
   const shared = config.stateDir;
   mkdirSync(dirname(shared), { recursive: true });
@@ -38,7 +39,7 @@ export function prepareUserStateDir(config: Pick<HostConfig, 'stateDir'>): strin
     const ownFd = openDirectory(ownThroughHandle, own);
     try {
       const stat = fstatSync(ownFd);
-      if (stat.uid !== uid) throw new Error(`state directory ${own} belongs to uid ${stat.uid}, not to uid ${uid}; refused (remove it)`);
+      if (stat.uid !== uid) throw new HostSetupError(`state directory ${own} belongs to uid ${stat.uid}, not to uid ${uid}; refused (remove it)`);
       if ((stat.mode & 0o7777) !== OWN_MODE) fchmodSync(ownFd, OWN_MODE);
     } finally {
       closeSync(ownFd);
@@ -60,11 +61,11 @@ function claimShared(fd: number, path: string, uid: number, created: boolean): v
     if (created) fchmodSync(fd, SHARED_MODE);
     else if (othersMayWrite && !(mode & STICKY)) fchmodSync(fd, mode | STICKY);
   } else if (stat.uid !== 0) {
-    throw new Error(
+    throw new HostSetupError(
       `state directory ${path} belongs to uid ${stat.uid}, which could replace what uid ${uid} keeps there; refused (remove it, or set stateDir)`,
     );
   } else if (othersMayWrite && !(mode & STICKY)) {
-    throw new Error(`state directory ${path} is writable by others without the sticky bit; refused (chmod 1777 ${path})`);
+    throw new HostSetupError(`state directory ${path} is writable by others without the sticky bit; refused (chmod 1777 ${path})`);
   }
 }
 
@@ -74,7 +75,7 @@ function closedToUs<T>(shared: string, uid: number, use: () => T): T {
     return use();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
-    throw new Error(`state directory ${shared} is closed to uid ${uid}: make it 1777 (chmod 1777 ${shared}), or run any dockvisor probe as root once`);
+    throw new HostSetupError(`state directory ${shared} is closed to uid ${uid}: make it 1777 (chmod 1777 ${shared}), or run any dockvisor probe as root once`);
   }
 }
 
@@ -97,8 +98,8 @@ function openDirectory(path: string, shownAs = path): number {
     if (code !== 'ELOOP' && code !== 'ENOTDIR') throw error;
     // O_DIRECTORY answers ENOTDIR for a link as for a file: which one it was is worth saying.
     if (lstatSync(path).isSymbolicLink())
-      throw new Error(`state directory ${shownAs} is a symbolic link; refused (remove it, or set stateDir to a real directory)`);
-    throw new Error(`state directory ${shownAs} is not a directory; refused`);
+      throw new HostSetupError(`state directory ${shownAs} is a symbolic link; refused (remove it, or set stateDir to a real directory)`);
+    throw new HostSetupError(`state directory ${shownAs} is not a directory; refused`);
   }
 }
 

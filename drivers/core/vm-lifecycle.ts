@@ -1,17 +1,19 @@
 import type { Engine } from '../engine/engine.ts';
-import { EngineConflictError, EngineNotFoundError } from '../engine/errors.ts';
+import { EngineConflictError, EngineNotFoundError } from '../engine/engine-errors.ts';
 import type { ContainerInspect } from '../engine/types.ts';
 import { containerConfig, resourceLimits } from './container-config.ts';
 import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
 import type { GuestFile } from './guest-files.ts';
 import type { HostAccess } from './host-access.ts';
-import type { HostConfig } from './host-config.ts';
+import type { HostSettings } from './host-settings.ts';
 import { HostMounts } from './host-mounts.ts';
 import { linkOwner } from './link-ownership.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import { netDevPath } from './net-dev.ts';
 import type { NicPlumbing } from './nic-plumbing.ts';
 import { applyResolvConf } from './resolv-conf.ts';
+import { HostImages } from './host-images.ts';
+import { pollUntil } from './poll.ts';
 import { tarArchive } from './tar-archive.ts';
 import type { NicSpec, VmSpec } from './vm-spec.ts';
 import { vmStatusOf, type VmRef, type VmStatus } from './vm-status.ts';
@@ -28,8 +30,9 @@ export class VmLifecycle {
   constructor(
     private readonly engine: Engine,
     private readonly nics: NicPlumbing,
-    private readonly host: HostConfig,
+    private readonly host: HostSettings,
     private readonly access: HostAccess,
+    private readonly images = new HostImages(engine),
   ) {
     this.hostMounts = new HostMounts(access, host);
   }
@@ -218,7 +221,7 @@ export class VmLifecycle {
   /** Writes files into the VM's filesystem before it first starts (files injected at boot); parents are created. */
   async writeGuestFiles(ref: VmRef, files: GuestFile[]): Promise<void> {
     if (files.length === 0) return;
-    const archive = tarArchive(files.map((file) => ({ path: file.path.replace(/^\/+/, ''), contents: file.contents, mode: 0o644 })));
+    const archive = tarArchive(files.map((file) => ({ name: file.path.replace(/^\/+/, ''), content: file.contents })));
     await this.engine.putArchive(ref.containerName, '/', archive);
   }
 
@@ -228,12 +231,8 @@ export class VmLifecycle {
    */
   async publishSnapshot(ref: VmRef, target: { repository: string; tag: string }, pushTimeoutMs: number): Promise<string> {
     await this.requireContainer(ref);
-    await this.engine.commitContainer(ref.containerName, target.repository, target.tag, {
-      [LABEL_OWNER]: OWNER_VALUE,
-      [LABEL_SNAPSHOT_OF]: ref.containerName,
-      [LABEL_VM_ID]: ref.vmId,
-    });
-    const digest = await this.engine.pushImage(target.repository, target.tag, pushTimeoutMs);
+    const labels = { [LABEL_OWNER]: OWNER_VALUE, [LABEL_SNAPSHOT_OF]: ref.containerName, [LABEL_VM_ID]: ref.vmId };
+    const digest = await this.images.commitAndPush(ref.containerName, target, labels, pushTimeoutMs);
     return `${target.repository}@${digest}`;
   }
 
@@ -256,7 +255,7 @@ export class VmLifecycle {
     if (this.host.imagePull === 'never') {
       throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} is not on this host and pulling is disabled`);
     }
-    await this.engine.pullImage(spec.image, this.host.imagePullTimeoutMs);
+    await this.images.pull(spec.image, this.host.imagePullTimeoutMs);
     try {
       await this.engine.createContainer(spec.containerName, config);
       return 'created';
@@ -321,12 +320,14 @@ export class VmLifecycle {
     // The engine records the exit a moment later; on a loaded host that moment can be seconds. A process
     // on its way out loses its network namespace before it turns into a zombie: that counts as gone too.
     const running = async () => (await processAlive(this.access, pid)) && (await this.access.exists(netDevPath(pid)));
-    let container = await this.engine.inspectContainer(spec.containerName);
-    for (let attempt = 0; attempt < 100 && container.State.Running; attempt++) {
-      if (await running()) return undefined;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    let container: ContainerInspect | undefined;
+    const settled = async () => {
       container = await this.engine.inspectContainer(spec.containerName);
-    }
+      if (!container.State.Running) return 'stopped';
+      return (await running()) && 'running';
+    };
+    if ((await pollUntil(settled, { timeoutMs: STOP_RECORD_WAIT_MS, intervalMs: 100 })) === 'running') return undefined;
+    container ??= await this.engine.inspectContainer(spec.containerName);
     if (!container.State.Running) return container;
     return (await running()) ? undefined : { ...container, State: { ...container.State, Running: false, Error: 'its first process has exited' } };
   }
@@ -397,3 +398,6 @@ function snapshotTag(name: string): string {
   if (!/^snap-[0-9]{1,9}$/.test(name)) throw new InvalidInputError(`snapshot name "${name.slice(0, 40)}" is not one dockvisor made`);
   return name;
 }
+
+/** How long the engine may take to record the exit of a VM's process that is gone. */
+const STOP_RECORD_WAIT_MS = 10_000;

@@ -17,4 +17,5 @@ export type EngineEndpoint =
       knownHostsFile?: string;
     };
 
-export const defaultLocalEndpoint: EngineEndpoint = { kind: 'unix', socketPath: '/var/run/docker.sock' };
+/** Where an engine listens unless a host's settings, the transfer config or a host record say otherwise. */
+export const DEFAULT_ENGINE_SOCKET = '/var/run/docker.sock';

@@ -1,7 +1,7 @@
 import type { EngineEndpoint } from './endpoint.ts';
 import type { Engine } from './engine.ts';
 import type { HttpExchange } from './http-exchange.ts';
-import { EngineError, EngineNotFoundError } from './errors.ts';
+import { EngineError, EngineNotFoundError } from './engine-errors.ts';
 import { EngineTransport } from './transport.ts';
 import type {
   ContainerCreateBody,

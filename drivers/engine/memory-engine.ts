@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Engine } from './engine.ts';
-import { EngineConflictError, EngineError, EngineNotFoundError } from './errors.ts';
+import { EngineConflictError, EngineError, EngineNotFoundError } from './engine-errors.ts';
 import type {
   ContainerCreateBody,
   ContainerInspect,

@@ -2,7 +2,7 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { Client as SshClient } from 'ssh2';
-import { EngineError, EngineUnreachableError } from './errors.ts';
+import { EngineError, EngineUnreachableError } from './engine-errors.ts';
 import { checkHostKey, presentedHostKey } from './known-hosts.ts';
 import type { EngineEndpoint } from './endpoint.ts';
 import { ChannelExchange, ChannelPool } from './channel-exchange.ts';

@@ -1,4 +1,4 @@
-import { EngineConflictError, EngineError, EngineNotFoundError, EngineUnreachableError } from './errors.ts';
+import { EngineConflictError, EngineError, EngineNotFoundError, EngineUnreachableError } from './engine-errors.ts';
 import type { EngineEndpoint } from './endpoint.ts';
 import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest } from './http-exchange.ts';
 import { UnixSocketExchange } from './unix-socket-exchange.ts';

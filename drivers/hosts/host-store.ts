@@ -12,8 +12,10 @@ export interface HostRecord {
     address: string;
     port: number;
     identityFile?: string;
-    hostKeySha256?: string;
-    /** The host's public key as it presented it at the first connection (`type base64`): the only one accepted since. */
+    /**
+     * The host's public key as it presented it at the first connection (`type base64`): the only one accepted since,
+     * by the SSH sessions and, by its fingerprint, by the engine's SSH transport.
+     */
     hostKey?: string;
   };
   /** Provisioning steps that are done, with when and what they found, so a failed run resumes where it stopped. */
@@ -86,7 +88,9 @@ export class HostStore {
     if (record?.name !== name || typeof record.ssh?.address !== 'string') {
       throw new InvalidInputError(`host record ${path} is not a dockvisor host record`);
     }
-    return record;
+    // Records written before the key was pinned once also carry its fingerprint; the key says it already.
+    const { hostKeySha256: _fingerprint, ...ssh } = record.ssh as HostRecord['ssh'] & { hostKeySha256?: string };
+    return { ...record, ssh };
   }
 
   private path(name: string): string {

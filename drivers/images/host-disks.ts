@@ -1,20 +1,20 @@
 import { CONTEXT_MOUNT, contextVolume, diskVolume, rootDiskImage, rootDiskRepository, rootDiskTag } from '../core/disk-names.ts';
 import { InvalidInputError, VmConflictError } from '../core/errors.ts';
-import { defaultHostConfig } from '../core/host-config.ts';
+import { defaultHostSettings } from '../core/host-settings.ts';
 import { LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../core/labels.ts';
 import { CommandRunner } from '../core/command-runner.ts';
 import { LocalHostAccess } from '../core/host-access.ts';
+import { HostImages } from '../core/host-images.ts';
 import { NicPlumbing } from '../core/nic-plumbing.ts';
 import { VmLifecycle } from '../core/vm-lifecycle.ts';
 import { noPrivileges, type VmSpec } from '../core/vm-spec.ts';
 import type { EngineClient } from '../engine/engine-client.ts';
-import { EngineNotFoundError } from '../engine/errors.ts';
 import { CURRENT_TAG } from './datastore-images.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
-import { engineRegistryAuth, withRegistryReach } from './registry-reach.ts';
+import { registryReach } from './registry-reach.ts';
 import { DATABLOCK_DIR, DATABLOCK_LABEL } from './tarball/datablock-layer.ts';
-import { tarArchive, type TarFile } from './tarball/tar-writer.ts';
+import { tarArchive, type TarFile } from '../core/tar-archive.ts';
 
 /** Marks containers made only to fill a volume; they are never started and never look like VMs. */
 const LABEL_HELPER_OF = 'io.dockvisor.volume-helper-of';
@@ -24,38 +24,42 @@ const LABEL_HELPER_OF = 'io.dockvisor.volume-helper-of';
  * container is made from, other disks and the context are named volumes.
  */
 export class HostDisks {
+  private readonly images: HostImages;
+
   constructor(
     private readonly engine: EngineClient,
-    private readonly credentials: (registry: string) => RegistryCredentials | undefined,
+    credentials: (registry: string) => RegistryCredentials | undefined,
     private readonly pullTimeoutMs: number,
-  ) {}
+    /** The container name of the VM with this id, as its platform names it. */
+    private readonly vmName: (vmId: number) => string,
+  ) {
+    this.images = new HostImages(engine, registryReach(engine, credentials, pullTimeoutMs));
+  }
 
   /** Pulls a datastore image (unless the host has it) and makes it disk `diskId` of the VM. */
   async placeDisk(vmId: number, diskId: number, image: ImageName & { digest: string }): Promise<'root' | 'volume'> {
     const reference = `${image.registry}/${image.repository}@${image.digest}`;
     if (!(await this.engine.findImage(reference))) {
-      await withRegistryReach(this.engine, image.registry, this.pullTimeoutMs, () =>
-        this.engine.pullImage(reference, this.pullTimeoutMs, engineRegistryAuth(image.registry, this.credentials(image.registry))),
-      );
+      await this.images.pull(reference, this.pullTimeoutMs);
     }
     const inspected = await this.engine.inspectImage(reference);
     if (inspected.Config?.Labels?.[DATABLOCK_LABEL] !== undefined) {
-      await this.fillVolume(vmId, diskVolume(vmName(vmId), diskId), reference, `/${DATABLOCK_DIR}`);
+      await this.fillVolume(vmId, diskVolume(this.vmName(vmId), diskId), reference, `/${DATABLOCK_DIR}`);
       return 'volume';
     }
-    await this.engine.tagImage(reference, rootDiskRepository(vmName(vmId)), rootDiskTag(diskId));
+    await this.engine.tagImage(reference, rootDiskRepository(this.vmName(vmId)), rootDiskTag(diskId));
     return 'root';
   }
 
   /** An empty volume for a volatile disk. */
   async createEmptyVolume(vmId: number, diskId: number): Promise<void> {
-    const name = diskVolume(vmName(vmId), diskId);
+    const name = diskVolume(this.vmName(vmId), diskId);
     if (!(await this.engine.volumeExists(name))) await this.engine.createVolume(name, volumeLabels(vmId));
   }
 
   /** Replaces the context volume's files (context.sh and the context FILES). */
   async writeContext(vmId: number, files: TarFile[]): Promise<void> {
-    const volume = contextVolume(vmName(vmId));
+    const volume = contextVolume(this.vmName(vmId));
     await this.engine.removeVolume(volume).catch(() => undefined); // stale files of an earlier boot go
     await this.withHelper(vmId, volume, CONTEXT_MOUNT, await this.anyLocalImage(vmId), async (helper) => {
       await this.engine.putArchive(helper, CONTEXT_MOUNT, tarArchive(files));
@@ -64,36 +68,29 @@ export class HostDisks {
 
   /** Commits the VM's container and pushes it as `registry/repository:tag`. */
   async saveContainer(vmId: number, target: ImageName, tag = CURRENT_TAG): Promise<void> {
-    const container = vmName(vmId);
-    if (!(await this.containers().status(containerOnlySpec(vmId))))
+    const container = this.vmName(vmId);
+    if (!(await this.containers().status(containerOnlySpec(vmId, this.vmName(vmId)))))
       throw new InvalidInputError(`VM ${vmId}: container ${container} is not on this host; nothing to save`);
-    const repo = `${target.registry}/${target.repository}`;
-    await this.engine.commitContainer(container, repo, tag, { [LABEL_OWNER]: OWNER_VALUE });
-    try {
-      await withRegistryReach(this.engine, target.registry, this.pullTimeoutMs, () =>
-        this.engine.pushImage(repo, tag, this.pullTimeoutMs, engineRegistryAuth(target.registry, this.credentials(target.registry))),
-      );
-    } finally {
-      await this.untag(`${repo}:${tag}`);
-    }
+    const repository = `${target.registry}/${target.repository}`;
+    await this.images.commitAndPush(container, { repository, tag }, { [LABEL_OWNER]: OWNER_VALUE }, this.pullTimeoutMs, false);
   }
 
   /** The registry the VM's root disk came from, read from the pulled image's digests. */
   async rootDiskRegistry(vmId: number): Promise<string | undefined> {
-    for (const tag of await this.engine.imageTags(rootDiskRepository(vmName(vmId)))) {
+    for (const tag of await this.engine.imageTags(rootDiskRepository(this.vmName(vmId)))) {
       const image = await this.engine.inspectImage(tag);
-      const pinned = (image.RepoDigests ?? []).find((digest) => !digest.startsWith(`${rootDiskRepository(vmName(vmId))}@`));
+      const pinned = (image.RepoDigests ?? []).find((digest) => !digest.startsWith(`${rootDiskRepository(this.vmName(vmId))}@`));
       if (pinned) return parseImageName(pinned).registry;
     }
     return undefined;
   }
 
   async hasRootDisk(vmId: number, diskId: number): Promise<boolean> {
-    return (await this.engine.findImage(rootDiskImage(vmName(vmId), diskId))) !== undefined;
+    return (await this.engine.findImage(rootDiskImage(this.vmName(vmId), diskId))) !== undefined;
   }
 
   async hasDiskVolume(vmId: number, diskId: number): Promise<boolean> {
-    return this.engine.volumeExists(diskVolume(vmName(vmId), diskId));
+    return this.engine.volumeExists(diskVolume(this.vmName(vmId), diskId));
   }
 
   /**
@@ -101,13 +98,13 @@ export class HostDisks {
    * helper container; `done` removes the helper once the stream has been consumed.
    */
   async openDiskVolume(vmId: number, diskId: number, timeoutMs: number): Promise<{ archive: NodeJS.ReadableStream; done: () => Promise<void> }> {
-    const volume = diskVolume(vmName(vmId), diskId);
+    const volume = diskVolume(this.vmName(vmId), diskId);
     const helper = this.helperName(vmId, volume);
     await this.engine.removeContainer(helper).catch(() => undefined);
     await this.engine.createContainer(helper, {
       Image: await this.anyLocalImage(vmId),
       Cmd: ['/nonexistent'],
-      Labels: { [LABEL_HELPER_OF]: vmName(vmId) },
+      Labels: { [LABEL_HELPER_OF]: this.vmName(vmId) },
       HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: `/${DATABLOCK_DIR}`, ReadOnly: true }] },
     });
     const done = () => this.engine.removeContainer(helper).catch(() => undefined);
@@ -123,17 +120,17 @@ export class HostDisks {
   async removeDisk(vmId: number, diskId: number): Promise<void> {
     if (await this.hasRootDisk(vmId, diskId)) {
       await this.destroyContainer(vmId);
-      await this.untag(rootDiskImage(vmName(vmId), diskId));
+      await this.untag(rootDiskImage(this.vmName(vmId), diskId));
       return;
     }
-    await this.removeVolumeOfDisk(vmId, diskVolume(vmName(vmId), diskId));
+    await this.removeVolumeOfDisk(vmId, diskVolume(this.vmName(vmId), diskId));
   }
 
   /** Removes everything the VM has on the host: container, snapshots, root disk images, volumes. */
   async removeVm(vmId: number): Promise<void> {
     await this.destroyContainer(vmId);
-    for (const tag of await this.engine.imageTags(rootDiskRepository(vmName(vmId)))) await this.untag(tag);
-    for (const helper of await this.engine.listContainers([`${LABEL_HELPER_OF}=${vmName(vmId)}`])) await this.engine.removeContainer(helper.Id);
+    for (const tag of await this.engine.imageTags(rootDiskRepository(this.vmName(vmId)))) await this.untag(tag);
+    for (const helper of await this.engine.listContainers([`${LABEL_HELPER_OF}=${this.vmName(vmId)}`])) await this.engine.removeContainer(helper.Id);
     for (const volume of await this.engine.listVolumes([`${LABEL_OWNER}=${OWNER_VALUE}`, `${LABEL_VM_ID}=${vmId}`])) await this.engine.removeVolume(volume);
   }
 
@@ -143,7 +140,7 @@ export class HostDisks {
    */
   async destroyContainer(vmId: number): Promise<void> {
     await this.containers()
-      .destroy(containerOnlySpec(vmId))
+      .destroy(containerOnlySpec(vmId, this.vmName(vmId)))
       .catch((error: unknown) => {
         if (!(error instanceof VmConflictError)) throw error;
       });
@@ -151,13 +148,11 @@ export class HostDisks {
 
   /** Undeploy and stop: the container stops (its NICs go with its processes) and stays, with the VM's disks and volumes. */
   async parkVm(vmId: number): Promise<void> {
-    await this.containers().shutdown(containerOnlySpec(vmId), true);
+    await this.containers().shutdown(containerOnlySpec(vmId, this.vmName(vmId)), true);
   }
 
   async untag(reference: string): Promise<void> {
-    await this.engine.removeImage(reference).catch((error: unknown) => {
-      if (!(error instanceof EngineNotFoundError)) throw error;
-    });
+    await this.images.untag(reference);
   }
 
   private async removeVolumeOfDisk(vmId: number, volume: string): Promise<void> {
@@ -182,7 +177,7 @@ export class HostDisks {
     await this.engine.createContainer(helper, {
       Image: image,
       Cmd: ['/nonexistent'],
-      Labels: { [LABEL_HELPER_OF]: vmName(vmId) },
+      Labels: { [LABEL_HELPER_OF]: this.vmName(vmId) },
       HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: path }] },
     });
     try {
@@ -195,16 +190,16 @@ export class HostDisks {
   /** The container verbs on this host's engine, for a VM known only by its id. */
   private containers(): VmLifecycle {
     const access = new LocalHostAccess(new CommandRunner([]));
-    return new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostConfig(), access);
+    return new VmLifecycle(this.engine, new NicPlumbing(access), defaultHostSettings(), access, this.images);
   }
 
   private helperName(vmId: number, volume: string): string {
-    return `${vmName(vmId)}-volume-${volume.slice(vmName(vmId).length + 1)}`;
+    return `${this.vmName(vmId)}-volume-${volume.slice(this.vmName(vmId).length + 1)}`;
   }
 
   /** Any image already on the host, for a helper container that is never started: the VM's own first. */
   private async anyLocalImage(vmId: number): Promise<string> {
-    const own = await this.engine.imageTags(rootDiskRepository(vmName(vmId)));
+    const own = await this.engine.imageTags(rootDiskRepository(this.vmName(vmId)));
     if (own[0]) return own[0];
     const any = (await this.engine.listImages([])).find((image) => image.Id);
     if (!any) throw new InvalidInputError(`VM ${vmId}: the host has no image at all to make the context volume with`);
@@ -212,22 +207,18 @@ export class HostDisks {
   }
 }
 
-function vmName(vmId: number): string {
-  return `one-${vmId}`;
-}
-
 function volumeLabels(vmId: number): Record<string, string> {
   return { [LABEL_OWNER]: OWNER_VALUE, [LABEL_VM_ID]: String(vmId) };
 }
 
 /** Enough of a VM for stopping or removing its container: no NICs to unplug (the veths go with its processes). */
-function containerOnlySpec(vmId: number): VmSpec {
+function containerOnlySpec(vmId: number, name: string): VmSpec {
   return {
     frontEnd: 'opennebula',
     vmId: String(vmId),
-    containerName: vmName(vmId),
-    displayName: vmName(vmId),
-    hostname: vmName(vmId),
+    containerName: name,
+    displayName: name,
+    hostname: name,
     image: '',
     environment: {},
     nics: [],

@@ -1,7 +1,26 @@
 import type { EngineClient } from '../engine/engine-client.ts';
-import { EngineError } from '../engine/errors.ts';
-import { isLoopbackRegistry } from './registry/image-name.ts';
+import { pollUntil } from '../core/poll.ts';
+import { EngineError } from '../engine/engine-errors.ts';
+import type { RegistryReach } from '../core/host-images.ts';
+import { isLoopbackRegistry, parseImageName } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
+
+/**
+ * The reach the host images of `engine` pull and push through: the registry a reference names, reached as
+ * `withRegistryReach` says, with its credentials. A reference the image grammar refuses goes to the engine as it
+ * is, anonymously, and the engine says what is wrong with it.
+ */
+export function registryReach(engine: EngineClient, credentials: (registry: string) => RegistryCredentials | undefined, waitMs: number): RegistryReach {
+  return (reference, use) => {
+    let registry: string;
+    try {
+      registry = parseImageName(reference).registry;
+    } catch {
+      return use(undefined);
+    }
+    return withRegistryReach(engine, registry, waitMs, () => use(engineRegistryAuth(registry, credentials(registry))));
+  };
+}
 
 /**
  * Runs `use` while the host's engine can reach `registry`. A registry on the front-end's loopback is
@@ -12,17 +31,18 @@ import type { RegistryCredentials } from './registry/registry-auth.ts';
 export async function withRegistryReach<T>(engine: EngineClient, registry: string, waitMs: number, use: () => Promise<T>): Promise<T> {
   if (!isLoopbackRegistry(registry) || sharesOurLoopback(engine)) return use();
   const port = Number(/:([0-9]+)$/.exec(registry)?.[1] ?? 80);
-  const deadline = Date.now() + waitMs;
-  let close: () => Promise<void>;
-  for (;;) {
+  let refused: unknown;
+  const forward = async () => {
     try {
-      close = await engine.forwardRemotePort(port, { host: '127.0.0.1', port });
-      break;
+      return await engine.forwardRemotePort(port, { host: '127.0.0.1', port });
     } catch (error) {
-      if (!(error instanceof EngineError) || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (!(error instanceof EngineError)) throw error;
+      refused = error;
+      return undefined;
     }
-  }
+  };
+  const close = await pollUntil(forward, { timeoutMs: waitMs, intervalMs: 250 });
+  if (!close) throw refused;
   try {
     return await use();
   } finally {

@@ -5,7 +5,6 @@ import { InvalidInputError } from '../core/errors.ts';
 import { readSmallFile } from '../core/regular-file.ts';
 import { readBoundedStdin } from '../core/bounded-stdin.ts';
 import type { HostRecord, HostStore } from '../hosts/host-store.ts';
-import { fingerprint } from '../engine/known-hosts.ts';
 import { checkHostSettings } from './provisioner.ts';
 import { parseSshTarget } from '../hosts/ssh-target.ts';
 
@@ -85,7 +84,6 @@ export function importHost(store: HostStore, text: string, options: { name?: str
       address: ssh.address,
       port: ssh.port,
       hostKey: ssh.hostKey,
-      hostKeySha256: fingerprint(Buffer.from(ssh.hostKey.split(' ')[1]!, 'base64')).slice('SHA256:'.length),
       ...(identityFile ? { identityFile } : {}),
     },
     createdAt: now,

@@ -1,3 +1,4 @@
+import { HostSetupError, InvalidInputError } from '../core/errors.ts';
 import { ownedContainerFilter } from '../core/labels.ts';
 import { connectToHost } from '../hosts/host-connection.ts';
 import { hostEngine } from '../hosts/host-engine.ts';
@@ -23,7 +24,7 @@ export async function upgradeHost(
     before = (await engine.version()).Version;
     const running = (await engine.listContainers(ownedContainerFilter())).filter((vm) => vm.State === 'running' || vm.State === 'paused');
     if (running.length > 0 && !options.force) {
-      throw new Error(
+      throw new InvalidInputError(
         `${running.length} dockvisor VM(s) run on ${name}: the upgrade restarts the engine (live-restore keeps them running, but not through every upgrade); --force to go ahead`,
       );
     }
@@ -33,7 +34,7 @@ export async function upgradeHost(
   const context = new ProvisionContext(record, await connectToHost(record), env);
   try {
     const os = await osStep.check(context);
-    if (!os.ok) throw new Error(os.detail);
+    if (!os.ok) throw new HostSetupError(os.detail);
     for (const command of engineUpgradePlan(context.os!.family)) await context.root(command);
   } finally {
     await context.close();

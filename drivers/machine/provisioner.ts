@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { InvalidInputError } from '../core/errors.ts';
+import { HostSetupError, InvalidInputError } from '../core/errors.ts';
 import type { HostRecord, HostStore } from '../hosts/host-store.ts';
 import type { CloudConnect } from './cloud-registration.ts';
 import { ProvisionContext } from './provision/context.ts';
@@ -26,7 +26,7 @@ export interface ProvisionSummary {
   elapsedMs: number;
 }
 
-export class ProvisionError extends Error {
+export class ProvisionError extends HostSetupError {
   constructor(
     readonly step: string,
     message: string,
@@ -121,7 +121,6 @@ export async function provisionHost(
   }
   const firstKey = !record.ssh.hostKey;
   record.ssh.hostKey = session.hostKeyLine;
-  record.ssh.hostKeySha256 = session.hostKeySha256;
   const sshDetail = `${session.target.user}@${session.target.address}:${session.target.port}, host key SHA256:${session.hostKeySha256}`;
   record.steps.ssh = { done: true, at: new Date().toISOString(), detail: sshDetail, changed: firstKey };
   record = store.save(record);
@@ -156,11 +155,11 @@ async function runStep(step: ProvisionStep, context: ProvisionContext, progress:
       progress.finished(step.title, before.detail, false);
       return false;
     }
-    if (!step.apply) throw new Error(before.detail);
+    if (!step.apply) throw new HostSetupError(before.detail);
     await step.apply(context);
     context.forgetFacts();
     const after = await step.check(context);
-    if (!after.ok) throw new Error(`still not right after the change: ${after.detail}`);
+    if (!after.ok) throw new HostSetupError(`still not right after the change: ${after.detail}`);
     mark(true, after.detail, true);
     progress.finished(step.title, after.detail, true);
     return true;

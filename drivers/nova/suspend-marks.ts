@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostConfig } from '../core/host-config.ts';
+import type { HostSettings } from '../core/host-settings.ts';
 import { prepareUserStateDir, userStateDir } from '../core/state-dir.ts';
 
 /**
@@ -12,7 +12,7 @@ export class SuspendMarks {
 
   /** `host`: a remote host's name; its containers' marks live in their own directory. */
   constructor(
-    private readonly config: Pick<HostConfig, 'stateDir'>,
+    private readonly config: Pick<HostSettings, 'stateDir'>,
     host?: string,
   ) {
     this.dir = join(userStateDir(config), host ? `nova-suspended@${host}` : 'nova-suspended');

@@ -1,4 +1,9 @@
-/** Labels the OpenNebula adapter keeps on its containers (through VmSpec.frontEndLabels) for its own use. */
+/** Names and labels the OpenNebula adapter gives its containers (labels through VmSpec.frontEndLabels) for its own use. */
+
+/** The container of OpenNebula VM `vmId`, named as OpenNebula's deploy id: `one-<id>`. */
+export function oneContainerName(vmId: number | string): string {
+  return `one-${vmId}`;
+}
 
 /** OpenNebula's DISK_ID of the disk the container's writable layer stands for. */
 export const LABEL_ONE_ROOT_DISK = 'io.dockvisor.opennebula.root-disk-id';

@@ -1,3 +1,4 @@
+import { oneContainerName } from './one-labels.ts';
 /**
  * VM documents in the form oned writes them (values in CDATA), for the demo and the tests: what a
  * deploy reads on stdin (`vmXml`) and what every other action reads (`actionXml`).
@@ -122,7 +123,7 @@ export function vmXml(vm: VmDraft): string {
 
 export function actionXml(vm: VmDraft): string {
   return (
-    `<VMM_DRIVER_ACTION_DATA><HOST>localhost</HOST><MIGR_HOST/><DEPLOY_ID>one-${vm.id}</DEPLOY_ID>` +
+    `<VMM_DRIVER_ACTION_DATA><HOST>localhost</HOST><MIGR_HOST/><DEPLOY_ID>${oneContainerName(vm.id)}</DEPLOY_ID>` +
     `<LOCAL_DEPLOYMENT_FILE/><REMOTE_DEPLOYMENT_FILE/><CHECKPOINT_FILE/><TM_COMMAND/><TM_COMMAND_ROLLBACK/><DISK_TARGET_PATH/>` +
     vmXml(vm) +
     '<DATASTORE><ID>100</ID></DATASTORE></VMM_DRIVER_ACTION_DATA>'
@@ -131,4 +132,4 @@ export function actionXml(vm: VmDraft): string {
 
 /** argv of deploy and of the actions whose first argument is the deploy id, ending in `<vid> <host>`. */
 export const deployArgv = (id: number) => [`/var/lib/one//datastores/100/${id}/deployment.0`, 'localhost', String(id), 'localhost'];
-export const idArgv = (id: number) => [`one-${id}`, 'localhost', String(id), 'localhost'];
+export const idArgv = (id: number) => [oneContainerName(id), 'localhost', String(id), 'localhost'];

@@ -3,7 +3,8 @@ import { rootDiskImage } from '../core/disk-names.ts';
 import * as check from '../core/validate.ts';
 import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec } from '../core/vm-spec.ts';
 import { diskId, diskVolumes, isDatastoreRootDisk, readDisks, rootDiskLabel, type OneDisk } from './vm-disks.ts';
-import { splitWords } from './words.ts';
+import { oneContainerName } from './one-labels.ts';
+import { splitWords } from './words-without-shell.ts';
 import { child, children, parseDocument, text, type XmlNode } from './xml.ts';
 
 /** What a VMM action needs from OpenNebula's `<VM>` document, already checked. */
@@ -40,7 +41,7 @@ export function readVm(vm: XmlNode): OneVm {
   const context = child(template, 'CONTEXT', where);
   const options = child(userTemplate, 'DOCKVISOR', where) ?? child(template, 'DOCKVISOR', where);
   const nicNodes = children(template, 'NIC', where);
-  const containerName = `one-${id}`;
+  const containerName = oneContainerName(id);
   const systemTm = systemTransferDriver(vm, where);
   const { disks, root } = readDisks(template, where);
 

@@ -1,7 +1,7 @@
 import { BridgeMissingError, InvalidInputError, NotSupportedError } from '../core/errors.ts';
 import { checkFitsHost } from '../core/host-capacity.ts';
 import { printable } from '../core/validate.ts';
-import type { HostConfig } from '../core/host-config.ts';
+import type { HostSettings } from '../core/host-settings.ts';
 import type { HostServices } from '../core/host-services.ts';
 import type { VmLifecycle } from '../core/vm-lifecycle.ts';
 import type { NicSpec } from '../core/vm-spec.ts';
@@ -113,7 +113,7 @@ export function unsupported(action: string): never {
   throw new NotSupportedError(`${action}: not supported by dockvisor`);
 }
 
-function actionVm(argv: string[], stdin: string, config: HostConfig): OneVm {
+function actionVm(argv: string[], stdin: string, config: HostSettings): OneVm {
   return vmFor(argv, parseActionData(stdin).vm, config);
 }
 
@@ -122,7 +122,7 @@ function actionVm(argv: string[], stdin: string, config: HostConfig): OneVm {
  * the front-end's identity, so that a container any of them makes again (deploy, a snapshot revert) is labelled
  * as deploy labels it.
  */
-function vmFor(argv: string[], vm: OneVm, config: HostConfig): OneVm {
+function vmFor(argv: string[], vm: OneVm, config: HostSettings): OneVm {
   const argvId = argv[argv.length - 2] ?? '';
   if (argvId !== String(vm.id)) {
     throw new InvalidInputError(`VM id ${printable(argvId)} on the command line does not match VM ${vm.id} on stdin`);

@@ -1,6 +1,6 @@
 import type { ExecutionContext, TestFn } from 'ava';
 import type { Engine } from '../../drivers/engine/engine.ts';
-import { EngineConflictError, EngineError, EngineNotFoundError } from '../../drivers/engine/errors.ts';
+import { EngineConflictError, EngineError, EngineNotFoundError } from '../../drivers/engine/engine-errors.ts';
 import type { ContainerCreateBody } from '../../drivers/engine/types.ts';
 import { BASE_IMAGE } from './paths.ts';
 

@@ -1,7 +1,7 @@
 import { CommandRunner } from '../../core/command-runner.ts';
 import { BridgeFirewall } from '../../core/bridge-firewall.ts';
 import { LocalHostAccess } from '../../core/host-access.ts';
-import { defaultHostConfig } from '../../core/host-config.ts';
+import { defaultHostSettings } from '../../core/host-settings.ts';
 import { linkExists } from '../../core/host-links.ts';
 import { EngineClient } from '../../engine/engine-client.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from '../../opennebula/vm-document-builder.ts';
@@ -27,8 +27,8 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
  * resumed with their data and terminated, leaving nothing behind.
  */
 export async function runDemo(remotesDir: string): Promise<void> {
-  const commands = new CommandRunner(defaultHostConfig().rootCommandPrefix);
-  const engine = new EngineClient({ kind: 'unix', socketPath: defaultHostConfig().engineSocket });
+  const commands = new CommandRunner(defaultHostSettings().rootCommandPrefix);
+  const engine = new EngineClient({ kind: 'unix', socketPath: defaultHostSettings().engineSocket });
   const firewall = new BridgeFirewall(new LocalHostAccess(commands));
   const driver = (action: string, argv: string[], stdin: string) => runDriverAction(remotesDir, action, argv, stdin);
   const inside = async (vmId: number, ...command: string[]) => {

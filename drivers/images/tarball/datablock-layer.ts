@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { tarArchive } from './tar-writer.ts';
+import { tarArchive } from '../../core/tar-archive.ts';
 
 /** Where a datablock image keeps its files: they fill the volume the disk becomes on a host. */
 export const DATABLOCK_DIR = 'data';

@@ -1,11 +1,12 @@
 import type { EngineClient } from '../../engine/engine-client.ts';
-import { DEFAULT_ENGINE_SOCKET, engineOverSsh } from '../../hosts/host-engine.ts';
+import { DEFAULT_ENGINE_SOCKET } from '../../engine/endpoint.ts';
+import { engineOverSsh } from '../../hosts/host-engine.ts';
 import type { HostRecord } from '../../hosts/host-store.ts';
 import type { CloudConnect, CloudRegistration } from '../cloud-registration.ts';
 import type { SupportedOs } from '../host-os.ts';
 import { SYSTEM_RUNTIME_DIR } from '../../runtime/runtime.ts';
 import type { CommandOptions, SshSession } from '../../hosts/ssh-session.ts';
-import { factsScript, parseFacts, type HostFacts } from './host-facts.ts';
+import { factsScript, parseFacts, type HostSurvey } from './host-survey.ts';
 
 export const DEFAULT_ONE_USER = 'oneadmin';
 export const DEFAULT_PROBE_IMAGE = 'busybox:latest';
@@ -16,7 +17,7 @@ export const HOST_LABEL = 'io.dockvisor.managed=true';
 export class ProvisionContext {
   os: SupportedOs | undefined;
   private engineClient: EngineClient | undefined;
-  private looked: Promise<HostFacts> | undefined;
+  private looked: Promise<HostSurvey> | undefined;
 
   constructor(
     readonly record: HostRecord,
@@ -57,7 +58,7 @@ export class ProvisionContext {
   }
 
   /** The host as one remote command finds it; looked at again after a step changed something. */
-  facts(): Promise<HostFacts> {
+  facts(): Promise<HostSurvey> {
     this.looked ??= this.root(factsScript(this.engineSocket, this.engineUsers, this.sudoersFile, this.runtimeDir)).then(parseFacts);
     this.looked.catch(() => (this.looked = undefined));
     return this.looked;

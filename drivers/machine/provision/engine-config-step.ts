@@ -1,3 +1,4 @@
+import { HostSetupError } from '../../core/errors.ts';
 import { dirname } from 'node:path';
 import { shellQuote } from '../../hosts/shell-quote.ts';
 import { HOST_LABEL, type ProvisionContext } from './context.ts';
@@ -26,11 +27,11 @@ export const engineConfigStep: ProvisionStep = {
   },
   async apply(context) {
     const { listener } = await context.facts();
-    if (!listener) throw new Error(`nothing listens on ${context.engineSocket}`);
+    if (!listener) throw new HostSetupError(`nothing listens on ${context.engineSocket}`);
     const { liveRestore, labelled } = await engineSettings(context);
     const file = flagValues(listener.args, '--config-file').at(-1) ?? DEFAULT_DAEMON_CONFIG;
     if (!labelled && hasFlag(listener.args, '--label')) {
-      throw new Error(`dockerd sets its labels with --label flags, which a ${file} "labels" key would clash with: add --label ${HOST_LABEL} to them`);
+      throw new HostSetupError(`dockerd sets its labels with --label flags, which a ${file} "labels" key would clash with: add --label ${HOST_LABEL} to them`);
     }
     const current = await context.session.run(context.session.asRoot(`cat ${shellQuote(file)}`));
     let settings: Record<string, unknown> = {};
@@ -38,9 +39,9 @@ export const engineConfigStep: ProvisionStep = {
       try {
         settings = JSON.parse(current.stdout) as Record<string, unknown>;
       } catch {
-        throw new Error(`${file} is not valid JSON; left alone: fix it, then resume`);
+        throw new HostSetupError(`${file} is not valid JSON; left alone: fix it, then resume`);
       }
-      if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new Error(`${file} is not a JSON object; left alone`);
+      if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new HostSetupError(`${file} is not a JSON object; left alone`);
     }
     if (!liveRestore) settings['live-restore'] = true;
     if (!labelled) settings.labels = [...(Array.isArray(settings.labels) ? (settings.labels as unknown[]) : []), HOST_LABEL];

@@ -1,3 +1,4 @@
+import { HostSetupError } from '../../core/errors.ts';
 import { randomBytes } from 'node:crypto';
 import type { EngineClient } from '../../engine/engine-client.ts';
 import type { ProvisionContext } from './context.ts';
@@ -16,7 +17,9 @@ export const engineProbeStep: ProvisionStep = {
     for (const leftover of await engine.listContainers([`${PROBE_LABEL}=true`])) await engine.removeContainer(leftover.Id);
     if (!(await engine.findImage(context.probeImage))) {
       await engine.pullImage(context.probeImage, 300_000).catch((error: Error) => {
-        throw new Error(`the probe image ${context.probeImage} is not on the host and cannot be pulled (${error.message}); name one it has with --probe-image`);
+        throw new HostSetupError(
+          `the probe image ${context.probeImage} is not on the host and cannot be pulled (${error.message}); name one it has with --probe-image`,
+        );
       });
     }
     const exitCode = await runProbe(engine, context.probeImage);

@@ -1,3 +1,5 @@
+import { HostSetupError } from '../../core/errors.ts';
+import { pollUntil } from '../../core/poll.ts';
 import { engineStartPlan, installPlan, packagesFor } from '../package-plans.ts';
 import type { ProvisionContext } from './context.ts';
 import type { ProvisionStep } from './step.ts';
@@ -39,11 +41,7 @@ export function requireOs(context: ProvisionContext) {
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, message: string, intervalMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(message);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  const value = await pollUntil(probe, { timeoutMs, intervalMs });
+  if (!value) throw new HostSetupError(message);
+  return value;
 }

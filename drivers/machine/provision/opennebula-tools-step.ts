@@ -1,7 +1,7 @@
 import { installPlan, packagesFor, type Tool } from '../package-plans.ts';
 import type { ProvisionContext } from './context.ts';
 import { requireOs } from './engine-step.ts';
-import type { HostFacts } from './host-facts.ts';
+import type { HostSurvey } from './host-survey.ts';
 import type { ProvisionStep } from './step.ts';
 
 /** Ruby for OpenNebula's monitoring client, which runs on the host; rsync, with which oned copies the remotes. */
@@ -9,7 +9,7 @@ const COMMANDS: Record<string, Tool> = { ruby: 'ruby', rsync: 'rsync' };
 /** The package of each library the client loads; those that only ever come with ruby are ruby's. */
 const LIBRARIES: Record<string, Tool> = { base64: 'ruby base64', yaml: 'ruby yaml', 'rexml/document': 'ruby rexml', sqlite3: 'ruby sqlite3' };
 
-function missing(facts: HostFacts): { commands: string[]; libraries: string[] } {
+function missing(facts: HostSurvey): { commands: string[]; libraries: string[] } {
   return { commands: Object.keys(COMMANDS).filter((name) => !facts.paths.has(name)), libraries: facts.rubyMissing ?? [] };
 }
 

@@ -1,5 +1,5 @@
 import { parseLegacyRelease, parseOsRelease, supportedOs, type HostOs } from '../host-os.ts';
-import { RELEASE_FILES } from './host-facts.ts';
+import { RELEASE_FILES } from './host-survey.ts';
 import type { ProvisionStep } from './step.ts';
 
 /** Detects the distribution; an unsupported one is named with what is supported. */

@@ -1,3 +1,4 @@
+import { HostSetupError } from '../../core/errors.ts';
 import { spawn } from 'node:child_process';
 import { localRuntimeDir, pinnedRuntime, runtimeArch, RUNTIME_VERSION, type RuntimeArch } from '../../runtime/runtime.ts';
 import { shellQuote } from '../../hosts/shell-quote.ts';
@@ -10,7 +11,7 @@ const UPLOAD_TIMEOUT_MS = 15 * 60_000;
 function hostArch(context: ProvisionContext, kernel: string): RuntimeArch {
   const machine = kernel.split(/\s+/)[1] ?? '';
   const arch = runtimeArch(machine);
-  if (!arch) throw new Error(`dockvisor ships no Node.js runtime for ${machine || 'this machine'} (${context.record.name}): x86_64 and aarch64 only`);
+  if (!arch) throw new HostSetupError(`dockvisor ships no Node.js runtime for ${machine || 'this machine'} (${context.record.name}): x86_64 and aarch64 only`);
   return arch;
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InvalidInputError } from '../../core/errors.ts';
-import { loadHostConfig } from '../../core/host-config.ts';
+import { loadHostSettings } from '../../core/host-settings.ts';
 import { computeApp } from './compute-app.ts';
 import { servedHosts, type HostChoice } from './served-hosts.ts';
 
@@ -18,7 +18,7 @@ export async function serveCompute(options: ServeOptions): Promise<void> {
   const token = readToken(options.tokenFile);
   const { host: address, port } = listenAddress(options.listen);
   const registry = options.registry ? registryAddress(options.registry) : undefined;
-  const config = loadHostConfig(options.hostConfig);
+  const config = loadHostSettings(options.hostConfig);
   const hosts = servedHosts(config, options.hostConfig, options.hosts);
   const app = await computeApp({ token, hosts, registry, pushTimeoutMs: config.imagePullTimeoutMs, logger: true });
   const stopped = new Promise<void>((resolve) => {

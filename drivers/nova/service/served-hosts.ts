@@ -1,6 +1,7 @@
 import { InvalidInputError } from '../../core/errors.ts';
-import type { HostConfig } from '../../core/host-config.ts';
+import type { HostSettings } from '../../core/host-settings.ts';
 import { hostServices, openHostServices } from '../../core/host-services.ts';
+import { registryReach } from '../../images/registry-reach.ts';
 import { hostEngine } from '../../hosts/host-engine.ts';
 import { HostStore } from '../../hosts/host-store.ts';
 import { SshHostAccess } from '../../hosts/ssh-host-access.ts';
@@ -19,7 +20,7 @@ export interface HostChoice {
  * recorded host through one SSH connection for its engine and one for its commands. Nothing connects
  * until the first request; every call to a remote host is bounded by the config's engineTimeoutMs.
  */
-export function servedHosts(config: HostConfig, configPath: string | undefined, choice: HostChoice, store = new HostStore()): NamedHost[] {
+export function servedHosts(config: HostSettings, configPath: string | undefined, choice: HostChoice, store = new HostStore()): NamedHost[] {
   const local = choice.local || choice.names.length === 0;
   const seen = new Set<string>();
   for (const name of choice.names) {
@@ -31,7 +32,15 @@ export function servedHosts(config: HostConfig, configPath: string | undefined, 
   const hosts: NamedHost[] = local ? [{ name: LOCAL_HOST, services: openHostServices(configPath) }] : [];
   for (const record of records) {
     const engine = hostEngine(record, config.engineTimeoutMs);
-    hosts.push({ name: record.name, services: hostServices(config, engine, new SshHostAccess(record, config.engineTimeoutMs)) });
+    hosts.push({
+      name: record.name,
+      services: hostServices(
+        config,
+        engine,
+        new SshHostAccess(record, config.engineTimeoutMs),
+        registryReach(engine, () => undefined, config.imagePullTimeoutMs),
+      ),
+    });
   }
   return hosts;
 }

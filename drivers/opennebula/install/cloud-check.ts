@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readSettingsFile } from '../../core/settings-file.ts';
 import { datastoreConfig } from '../../images/datastore-config.ts';
+import { TM_CONFIG_FILE, type TmConfig } from '../transfer/tm-config.ts';
 import { RegistryClient } from '../../images/registry/registry-client.ts';
 import { SshSession } from '../../hosts/ssh-session.ts';
 import { hostPool, type OneHost } from '../rpc/hosts.ts';
@@ -136,22 +138,21 @@ async function registryFinding(id: number, name: string, attribute: (name: strin
  */
 function loginsFrom(options: CloudCheckOptions): (host: string) => HostLogin {
   const home = options.oneadminHome ?? homeOf('oneadmin') ?? '/var/lib/one';
-  let raw: { defaults?: Record<string, unknown>; hosts?: Record<string, Record<string, unknown>> } = {};
+  let raw: Partial<Pick<TmConfig, 'defaults' | 'hosts'>> = {};
   try {
-    raw = JSON.parse(readFileSync(join(options.remotes, 'etc/tm/dockvisor/dockvisor.conf'), 'utf8')) as typeof raw;
+    raw = readSettingsFile(join(options.remotes, 'etc/tm/dockvisor/dockvisor.conf'), 'transfer config', TM_CONFIG_FILE, {});
   } catch {
-    // a missing or broken transfer config is reported on its own line; the defaults still say how oned logs in
+    // a broken transfer config is reported on its own line; the defaults still say how oned logs in
   }
   const key = ['id_rsa', 'id_ed25519', 'id_ecdsa'].map((name) => join(home, '.ssh', name)).find((path) => existsSync(path));
   return (host) => {
     const access = { ...raw.defaults, ...raw.hosts?.[host] };
-    const string = (name: string) => (typeof access[name] === 'string' ? (access[name] as string) : undefined);
     return {
-      user: string('user') ?? 'oneadmin',
-      address: string('address') ?? host,
-      port: typeof access.port === 'number' ? access.port : 22,
-      privateKeyPath: string('privateKeyPath') ?? key,
-      knownHostsFile: string('knownHostsFile') ?? join(home, '.ssh/known_hosts'),
+      user: access.user ?? 'oneadmin',
+      address: access.address ?? host,
+      port: access.port ?? 22,
+      privateKeyPath: access.privateKeyPath ?? key,
+      knownHostsFile: access.knownHostsFile ?? join(home, '.ssh/known_hosts'),
     };
   };
 }

@@ -1,7 +1,7 @@
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTmConfig } from '../transfer/tm-config.ts';
-import { loadHostConfig } from '../../core/host-config.ts';
+import { loadHostSettings } from '../../core/host-settings.ts';
 import { cloudFindings } from './cloud-check.ts';
 import { inspectConfigFile } from './config-files.ts';
 import type { ConfigFileRole } from './dockvisor-stanzas.ts';
@@ -106,7 +106,7 @@ function remotesFindings(root: string, remotes: string, version: OneVersion | un
   } catch {
     findings.push({ state: 'missing', subject: versionFile, detail: 'hosts report it and onehost sync compares it' });
   }
-  findings.push(adminConfigFinding(join(remotes, 'etc/vmm/dockvisor/dockvisor.conf'), (path) => loadHostConfig(path)));
+  findings.push(adminConfigFinding(join(remotes, 'etc/vmm/dockvisor/dockvisor.conf'), (path) => loadHostSettings(path)));
   findings.push(adminConfigFinding(join(remotes, 'etc/tm/dockvisor/dockvisor.conf'), (path) => loadTmConfig(path)));
   return findings;
 }

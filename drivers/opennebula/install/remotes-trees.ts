@@ -1,3 +1,4 @@
+import { HostSetupError } from '../../core/errors.ts';
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { PACKAGE_LAYOUT } from '../../runtime/package-layout.ts';
@@ -38,7 +39,7 @@ export function packageRoot(from = import.meta.dirname): string {
     // A checkout has package.json beside remotes/; the installed package (/usr/lib/dockvisor) has the CLI bundle.
     const remotesHere = existsSync(join(dir, 'remotes/vmm/dockvisor/deploy'));
     if (remotesHere && (isDockvisorPackage(join(dir, 'package.json')) || existsSync(join(dir, INSTALLED_CLI)))) return dir;
-    if (dirname(dir) === dir) throw new Error(`cannot find the dockvisor package around ${from}`);
+    if (dirname(dir) === dir) throw new HostSetupError(`cannot find the dockvisor package around ${from}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { meminfo } from './host-facts.ts';
+import { meminfo } from './system-host-figures.ts';
 import { readState, writeState } from '../../monitoring/state-file.ts';
 
 /** What a host uses now: the figures of OpenNebula's MONITOR_HOST message (memory in KB, CPU in % × cores). */

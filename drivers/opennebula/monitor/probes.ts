@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostConfig } from '../../core/host-config.ts';
+import type { HostSettings } from '../../core/host-settings.ts';
 import type { FrontEnd } from '../../core/labels.ts';
 import { LABEL_ONE_ROOT_DISK } from '../one-labels.ts';
 import { prepareUserStateDir } from '../../core/state-dir.ts';
@@ -9,7 +9,7 @@ import type { VmStatus } from '../../core/vm-status.ts';
 import { CgroupLayout } from '../../monitoring/cgroup-layout.ts';
 import { guestStatuses, type GuestStatus } from '../../monitoring/guest-states.ts';
 import { sampleGuestUsage, type GuestUsage } from '../../monitoring/guest-usage.ts';
-import { filesystemMb, hostFacts, locallyMonitoredDatastores } from './host-facts.ts';
+import { filesystemMb, systemHostFigures, locallyMonitoredDatastores } from './system-host-figures.ts';
 import { hostUsage } from './host-usage.ts';
 import { stateReport } from './state-changes.ts';
 import { writableLayerSizes } from '../../monitoring/writable-layers.ts';
@@ -19,7 +19,7 @@ import { datastoreLine, diskSizeLine, keyLines, monitorKeys, monitorLine, pollSt
 
 export interface ProbeContext {
   hypervisor: string;
-  host: HostConfig;
+  host: HostSettings;
   monitor: MonitorConfig;
   inventory: VmInventory;
   /** The remotes tree the probe runs from (/var/tmp/one on a host), where OpenNebula keeps VERSION. */
@@ -37,7 +37,7 @@ const statePath = (context: ProbeContext, kind: string) => join(prepareUserState
 /** The probes of remotes/im/dockvisor-probes.d, and the 5.x one-shot output. */
 export const probes: Record<string, Probe> = {
   async 'host-system'(context) {
-    const facts = hostFacts();
+    const facts = systemHostFigures();
     const engine = await context.inventory.engineFacts();
     const versionFile = join(context.remotesDir, 'VERSION');
     const lines = keyLines([

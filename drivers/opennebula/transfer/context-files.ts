@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InvalidInputError } from '../../core/errors.ts';
 import * as check from '../../core/validate.ts';
-import type { TarFile } from '../../images/tarball/tar-writer.ts';
+import type { TarFile } from '../../core/tar-archive.ts';
 
 const CONTEXT_FILES_LIMIT = 16 * 1024 * 1024;
 

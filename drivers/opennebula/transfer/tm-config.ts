@@ -1,9 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { Type, type TSchema } from 'typebox';
+import { readSettingsFile } from '../../core/settings-file.ts';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../core/errors.ts';
 import * as check from '../../core/validate.ts';
-import type { EngineEndpoint } from '../../engine/endpoint.ts';
+import { DEFAULT_ENGINE_SOCKET, type EngineEndpoint } from '../../engine/endpoint.ts';
 import { readCredentials } from '../../images/datastore-config.ts';
 import type { RegistryCredentials } from '../../images/registry/registry-auth.ts';
 import type { RegistryEndpoint } from '../../images/registry/registry-client.ts';
@@ -36,13 +38,44 @@ export interface TmConfig {
   frontEndHostname?: string;
 }
 
-export function loadTmConfig(path: string): TmConfig {
-  const config: TmConfig = {
+const text = Type.String({ minLength: 1, expected: 'a non-empty string' });
+const whole = (minimum: number, maximum?: number) =>
+  Type.Integer({ minimum, maximum, expected: maximum ? `a whole number from ${minimum} to ${maximum}` : `a whole number from ${minimum}` });
+const login = {
+  port: Type.Optional(whole(1, 65535)),
+  user: Type.Optional(text),
+  privateKeyPath: Type.Optional(text),
+  engineSocket: Type.Optional(text),
+  knownHostsFile: Type.Optional(text),
+};
+const object = <T extends Record<string, TSchema>>(properties: T, expected = 'an object') => Type.Object(properties, { additionalProperties: false, expected });
+
+/** What remotes/etc/tm/dockvisor/dockvisor.conf may say, every key optional (the defaults fill the rest). */
+export const TM_CONFIG_FILE = object(
+  {
+    defaults: Type.Optional(object(login)),
+    hosts: Type.Optional(
+      Type.Record(Type.String(), object({ address: Type.Optional(text), ...login, hostKeySha256: Type.Optional(text) }), {
+        expected: 'an object of host names',
+      }),
+    ),
+    registryCredentials: Type.Optional(Type.Record(Type.String(), text, { expected: 'an object of "host:port": file path' })),
+    plainHttpRegistries: Type.Optional(Type.Array(Type.String(), { expected: 'a list of strings' })),
+    engineTimeoutMs: Type.Optional(whole(1)),
+    pullTimeoutMs: Type.Optional(whole(1)),
+    frontEndHostname: Type.Optional(Type.String({ expected: 'a string' })),
+  },
+  'a JSON object',
+);
+
+/** The transfer config's own defaults, before the file. */
+export function defaultTmConfig(): TmConfig {
+  return {
     defaults: {
       port: 22,
       user: 'oneadmin',
       privateKeyPath: join(homedir(), '.ssh/id_rsa'),
-      engineSocket: '/var/run/docker.sock',
+      engineSocket: DEFAULT_ENGINE_SOCKET,
       knownHostsFile: join(homedir(), '.ssh/known_hosts'),
     },
     hosts: {},
@@ -51,26 +84,12 @@ export function loadTmConfig(path: string): TmConfig {
     engineTimeoutMs: 30_000,
     pullTimeoutMs: 600_000,
   };
-  if (!existsSync(path)) return config;
-  let raw: Partial<TmConfig> & { defaults?: Partial<TmConfig['defaults']> };
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as typeof raw;
-  } catch (error) {
-    throw new InvalidInputError(`transfer config ${path}: ${(error as Error).message}`);
-  }
-  const known = ['defaults', 'hosts', 'registryCredentials', 'plainHttpRegistries', 'engineTimeoutMs', 'pullTimeoutMs', 'frontEndHostname'];
-  for (const key of Object.keys(raw))
-    if (!known.includes(key)) throw new InvalidInputError(`transfer config ${path}: unknown key ${key} (known: ${known.join(', ')})`);
-  return {
-    defaults: { ...config.defaults, ...raw.defaults },
-    hosts: raw.hosts ?? {},
-    registryCredentials: raw.registryCredentials ?? {},
-    plainHttpRegistries: raw.plainHttpRegistries ?? [],
-    engineTimeoutMs: raw.engineTimeoutMs ?? config.engineTimeoutMs,
-    pullTimeoutMs: raw.pullTimeoutMs ?? config.pullTimeoutMs,
-    frontEndHostname:
-      raw.frontEndHostname === undefined ? undefined : check.hostname(String(raw.frontEndHostname), `transfer config ${path}: frontEndHostname`),
-  };
+}
+
+export function loadTmConfig(path: string): TmConfig {
+  const config = readSettingsFile(path, 'transfer config', TM_CONFIG_FILE, defaultTmConfig());
+  if (config.frontEndHostname !== undefined) check.hostname(config.frontEndHostname, `transfer config ${path}: frontEndHostname`);
+  return config;
 }
 
 export function hostEndpoint(config: TmConfig, host: string): EngineEndpoint {

@@ -2,6 +2,7 @@ import { EngineClient } from '../../engine/engine-client.ts';
 import { HostDisks } from '../../images/host-disks.ts';
 import { RegistryClient } from '../../images/registry/registry-client.ts';
 import { isFrontEnd } from './front-end.ts';
+import { oneContainerName } from '../one-labels.ts';
 import { parkedOn } from './parked-vms.ts';
 import type { HostPath } from './tm-args.ts';
 import { hostEndpoint, registryCredentialsFor, registryEndpointFor, type TmConfig } from './tm-config.ts';
@@ -19,7 +20,7 @@ export class TransferContext {
       engine = new EngineClient(hostEndpoint(this.config, host), { timeoutMs: this.config.engineTimeoutMs });
       this.engines.set(host, engine);
     }
-    return new HostDisks(engine, (registry) => registryCredentialsFor(this.config, registry), this.config.pullTimeoutMs);
+    return new HostDisks(engine, (registry) => registryCredentialsFor(this.config, registry), this.config.pullTimeoutMs, oneContainerName);
   }
 
   isFrontEnd(host: string): boolean {

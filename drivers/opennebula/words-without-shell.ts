@@ -1,8 +1,8 @@
 import { InvalidInputError } from '../core/errors.ts';
 
 /**
- * Splits a template value into argv words the way a shell would quote them (single quotes, double
- * quotes, backslash), without any expansion: `$(...)`, `;` and globs stay literal text.
+ * Splits a template value into argv words the way a shell would quote them (single quotes, double quotes,
+ * backslash), without ever running a shell and without any expansion: `$(...)`, `;` and globs stay literal text.
  */
 export function splitWords(value: string, what: string): string[] {
   if (/[\n\r]/.test(value)) throw new InvalidInputError(`${what} must be a single line`);

@@ -1,7 +1,7 @@
 import { shellQuote } from '../../hosts/shell-quote.ts';
 
 /** What one look at the host finds: everything the steps' checks need, gathered by a single remote command. */
-export interface HostFacts {
+export interface HostSurvey {
   kernel: string;
   /** Release files that exist, by path. */
   releases: Map<string, string>;
@@ -48,8 +48,8 @@ export function factsScript(engineSocket: string, users: string[], sudoersFile: 
   ].join('\n');
 }
 
-export function parseFacts(output: string): HostFacts {
-  const facts: HostFacts = { kernel: '', releases: new Map(), paths: new Map(), userGroups: new Map(), systemd: false };
+export function parseFacts(output: string): HostSurvey {
+  const facts: HostSurvey = { kernel: '', releases: new Map(), paths: new Map(), userGroups: new Map(), systemd: false };
   const sections: Array<{ header: string; lines: string[] }> = [];
   for (const line of output.split('\n')) {
     if (line.startsWith('@@')) sections.push({ header: line.slice(2), lines: [] });

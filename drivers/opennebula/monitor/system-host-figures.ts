@@ -4,7 +4,7 @@ import { parseMeminfo } from '../../core/host-capacity.ts';
 import { hostCgroupVersion } from '../../monitoring/cgroup-layout.ts';
 
 /** What a host is: the figures OpenNebula's SYSTEM_HOST message carries. */
-export interface HostFacts {
+export interface SystemHostFigures {
   hostname: string;
   arch: string;
   modelName: string;
@@ -15,7 +15,7 @@ export interface HostFacts {
   cgroupsVersion?: 1 | 2;
 }
 
-export function hostFacts(): HostFacts {
+export function systemHostFigures(): SystemHostFigures {
   const cpus = os.cpus();
   const cpuInfo = readFileSync('/proc/cpuinfo', 'utf8');
   const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuInfo)?.[1] ?? cpus[0]?.speed ?? 0);
