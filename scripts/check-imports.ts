@@ -2,6 +2,8 @@
 // TypeScript file (`npm run check:imports`, and `npm test` before ava). One line per violation; exit 1 if any.
 //
 // A package is a folder under drivers/ (drivers/core, drivers/images, ...) or a top-level folder (mains, test, ...).
+//   ssh:       drivers/ssh (known_hosts checking, shared by the engine's SSH transport and drivers/hosts) imports no
+//              other package: it sits below the engine.
 //   core:      drivers/core imports no other package but drivers/engine.
 //   engine:    outside drivers/engine and drivers/core, no production file (drivers/, mains/) imports drivers/engine,
 //              but for the exceptions listed below with their reason.
@@ -17,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 /** Files outside drivers/engine and drivers/core that still import the engine, each with its reason. */
 export const ENGINE_EXCEPTIONS: Record<string, string> = {
   'drivers/hosts/host-engine.ts': "opens a recorded host's engine over SSH: the wiring of a host record to the engine client",
-  'drivers/hosts/ssh-session.ts': "checks host keys with the engine's known-hosts code, shared with the engine's SSH transport",
   'drivers/images/host-disks.ts': 'the host-images service commits and pulls through the engine client',
   'drivers/images/registry-reach.ts': 'pulls with registry reach and credentials through the engine client',
   'drivers/machine/provision/context.ts': 'provisioning probes the engine it has just installed',
@@ -63,6 +64,7 @@ export function checkImports(files: Map<string, string>): string[] {
       if (!edges.has(from)) edges.set(from, new Map());
       if (!edges.get(from)!.has(to)) edges.get(from)!.set(to, `${file} -> ${target}`);
       const line = (rule: string) => violations.push(`${file}: imports ${target} (${rule})`);
+      if (from === 'drivers/ssh') line('drivers/ssh imports no other package');
       if (from === 'drivers/core' && to !== 'drivers/engine') line('the core imports no adapter or platform');
       if (to === 'drivers/engine' && from !== 'drivers/core' && (from.startsWith('drivers/') || from === 'mains')) {
         if (ENGINE_EXCEPTIONS[file]) usedExceptions.add(file);

@@ -3,7 +3,7 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkHostKey, presentedHostKey, recordHostKey } from '../drivers/engine/known-hosts.ts';
+import { checkHostKey, presentedHostKey, recordHostKey } from '../drivers/ssh/known-hosts.ts';
 import { parseLegacyRelease, parseOsRelease, supportedOs } from '../drivers/machine/host-os.ts';
 import { enginePurgePlan, engineStartPlan, engineUpgradePlan, installPlan, packagesFor } from '../drivers/machine/package-plans.ts';
 import { shellEnv } from '../drivers/machine/shell-env.ts';

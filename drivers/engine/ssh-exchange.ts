@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { Client as SshClient } from 'ssh2';
 import { EngineError, EngineUnreachableError } from './engine-errors.ts';
-import { checkHostKey, presentedHostKey } from './known-hosts.ts';
+import { checkHostKey, presentedHostKey } from '../ssh/known-hosts.ts';
 import type { EngineEndpoint } from './endpoint.ts';
 import { ChannelExchange, ChannelPool } from './channel-exchange.ts';
 

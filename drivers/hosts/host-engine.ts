@@ -2,7 +2,7 @@ import { HostSetupError } from '../core/errors.ts';
 import { readFileSync } from 'node:fs';
 import { EngineClient } from '../engine/engine-client.ts';
 import { DEFAULT_ENGINE_SOCKET } from '../engine/endpoint.ts';
-import { fingerprint } from '../engine/known-hosts.ts';
+import { fingerprint } from '../ssh/known-hosts.ts';
 import type { HostRecord } from './host-store.ts';
 import type { SshTarget } from './ssh-target.ts';
 

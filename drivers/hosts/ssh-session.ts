@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import ssh2, { type ConnectConfig } from 'ssh2';
-import { checkHostKey, fingerprint, presentedHostKey, recordHostKey, type PresentedHostKey } from '../engine/known-hosts.ts';
+import { checkHostKey, fingerprint, presentedHostKey, recordHostKey, type PresentedHostKey } from '../ssh/known-hosts.ts';
 import { shellQuote } from './shell-quote.ts';
 import type { SshTarget } from './ssh-target.ts';
 
