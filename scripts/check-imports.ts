@@ -18,11 +18,6 @@ import { fileURLToPath } from 'node:url';
 
 /** Files outside drivers/engine and drivers/core that still import the engine, each with its reason. */
 export const ENGINE_EXCEPTIONS: Record<string, string> = {
-  'drivers/hosts/host-engine.ts': "opens a recorded host's engine over SSH: the wiring of a host record to the engine client",
-  'drivers/images/host-disks.ts': 'the host-images service commits and pulls through the engine client',
-  'drivers/images/registry-reach.ts': 'pulls with registry reach and credentials through the engine client',
-  'drivers/machine/provision/context.ts': 'provisioning probes the engine it has just installed',
-  'drivers/machine/provision/engine-probe-step.ts': 'provisioning probes the engine it has just installed',
   'drivers/opennebula/transfer/tm-config.ts': 'reads the engine endpoint of a host from the TM configuration',
   'drivers/opennebula/transfer/transfer-context.ts': "hands the host-images service each host's engine client",
   'drivers/cli/demo/demo.ts': 'the demo starts VMs on the local engine',

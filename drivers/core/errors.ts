@@ -1,4 +1,4 @@
-import { EngineConflictError, EngineNotFoundError, EngineUnreachableError } from '../engine/engine-errors.ts';
+import { EngineConflictError, EngineError, EngineNotFoundError, EngineUnreachableError } from '../engine/engine-errors.ts';
 
 /** A request the driver refuses: bad or hostile input, or something the host's policy forbids. Nothing was changed. */
 export class InvalidInputError extends Error {
@@ -95,6 +95,11 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
 
 export function exitCodeOf(error: unknown): number {
   return EXIT_CODES[errorKind(error)];
+}
+
+/** The host's engine, or the way to it, refused or failed a request (any engine error, unreachable included). */
+export function engineFailed(error: unknown): boolean {
+  return error instanceof EngineError;
 }
 
 /** The host's engine did not answer: the host is down, not the request wrong (its message does not name the host). */

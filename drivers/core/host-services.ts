@@ -1,8 +1,8 @@
-import { EngineClient } from '../engine/engine-client.ts';
 import type { Engine } from '../engine/engine.ts';
 import { CommandRunner } from './command-runner.ts';
 import { directReach, HostImages, type RegistryReach } from './host-images.ts';
 import { LocalHostAccess, type HostAccess } from './host-access.ts';
+import { openEngine } from './open-engine.ts';
 import { loadHostSettings, type HostSettings } from './host-settings.ts';
 import { NicPlumbing } from './nic-plumbing.ts';
 import { VmInventory } from './vm-inventory.ts';
@@ -25,7 +25,7 @@ export function openHostServices(configPath: string | undefined): HostServices {
 
 /** The engine on this machine, as the host config names its socket. */
 export function localEngine(config: Pick<HostSettings, 'engineSocket' | 'engineTimeoutMs'>): Engine {
-  return new EngineClient({ kind: 'unix', socketPath: config.engineSocket }, { timeoutMs: config.engineTimeoutMs });
+  return openEngine({ socketPath: config.engineSocket }, config.engineTimeoutMs);
 }
 
 /** The core's verbs on the host an engine and a HostAccess reach, pulling and pushing through `reach`; closing closes both. */

@@ -1,6 +1,8 @@
 import { Type, type TSchema } from 'typebox';
-import { DEFAULT_ENGINE_SOCKET } from '../engine/endpoint.ts';
 import { readSettingsFile } from './settings-file.ts';
+
+/** Where an engine listens unless a host's settings, the transfer config or a host record say otherwise. */
+export const DEFAULT_ENGINE_SOCKET = '/var/run/docker.sock';
 
 /**
  * The host's tunables, outside the code: set by the host's admin in the host config file (JSON), validated once at

@@ -31,6 +31,11 @@ export class EngineClient implements Engine {
     return this.transport.close();
   }
 
+  /** The host reached over SSH; undefined for a local socket. */
+  get remoteHost(): string | undefined {
+    return this.endpoint.kind === 'ssh' ? this.endpoint.host : undefined;
+  }
+
   version(): Promise<EngineVersion> {
     return this.transport.json({ method: 'GET', path: '/version', expect: [200], subject: this.transport.describe() });
   }

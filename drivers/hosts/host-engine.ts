@@ -1,7 +1,7 @@
 import { HostSetupError } from '../core/errors.ts';
 import { readFileSync } from 'node:fs';
-import { EngineClient } from '../engine/engine-client.ts';
-import { DEFAULT_ENGINE_SOCKET } from '../engine/endpoint.ts';
+import { DEFAULT_ENGINE_SOCKET } from '../core/host-settings.ts';
+import { openEngine, type HostEngine } from '../core/open-engine.ts';
 import { fingerprint } from '../ssh/known-hosts.ts';
 import type { HostRecord } from './host-store.ts';
 import type { SshTarget } from './ssh-target.ts';
@@ -13,23 +13,24 @@ export function engineOverSsh(
   socketPath: string,
   hostKeySha256: string,
   timeoutMs: number,
-): EngineClient {
-  return new EngineClient(
+): HostEngine {
+  return openEngine(
     {
-      kind: 'ssh',
-      host: target.address,
-      port: target.port,
-      username: target.user,
-      ...(login.privateKey ? { privateKey: login.privateKey } : { agent: login.agent }),
       socketPath,
-      hostKeySha256,
+      ssh: {
+        host: target.address,
+        port: target.port,
+        username: target.user,
+        ...(login.privateKey ? { privateKey: login.privateKey } : { agent: login.agent }),
+        hostKeySha256,
+      },
     },
-    { timeoutMs },
+    timeoutMs,
   );
 }
 
 /** A recorded host's engine, accepting only the host key recorded at provisioning. */
-export function hostEngine(record: HostRecord, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): EngineClient {
+export function hostEngine(record: HostRecord, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): HostEngine {
   const { identityFile, hostKey } = record.ssh;
   if (!hostKey) throw new HostSetupError(`host ${record.name} has never been reached: run \`dockvisor host provision ${record.name}\``);
   const privateKey = identityFile ? readFileSync(identityFile) : undefined;

@@ -8,7 +8,7 @@ import { HostImages } from '../core/host-images.ts';
 import { NicPlumbing } from '../core/nic-plumbing.ts';
 import { VmLifecycle } from '../core/vm-lifecycle.ts';
 import { noPrivileges, type VmSpec } from '../core/vm-spec.ts';
-import type { EngineClient } from '../engine/engine-client.ts';
+import type { HostEngine } from '../core/open-engine.ts';
 import { CURRENT_TAG } from './datastore-images.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
@@ -27,7 +27,7 @@ export class HostDisks {
   private readonly images: HostImages;
 
   constructor(
-    private readonly engine: EngineClient,
+    private readonly engine: HostEngine,
     credentials: (registry: string) => RegistryCredentials | undefined,
     private readonly pullTimeoutMs: number,
     /** The container name of the VM with this id, as its platform names it. */

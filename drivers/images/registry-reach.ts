@@ -1,6 +1,6 @@
-import type { EngineClient } from '../engine/engine-client.ts';
 import { pollUntil } from '../core/poll.ts';
-import { EngineError } from '../engine/engine-errors.ts';
+import { engineFailed } from '../core/errors.ts';
+import type { HostEngine } from '../core/open-engine.ts';
 import type { RegistryReach } from '../core/host-images.ts';
 import { isLoopbackRegistry, parseImageName } from './registry/image-name.ts';
 import type { RegistryCredentials } from './registry/registry-auth.ts';
@@ -10,7 +10,7 @@ import type { RegistryCredentials } from './registry/registry-auth.ts';
  * `withRegistryReach` says, with its credentials. A reference the image grammar refuses goes to the engine as it
  * is, anonymously, and the engine says what is wrong with it.
  */
-export function registryReach(engine: EngineClient, credentials: (registry: string) => RegistryCredentials | undefined, waitMs: number): RegistryReach {
+export function registryReach(engine: HostEngine, credentials: (registry: string) => RegistryCredentials | undefined, waitMs: number): RegistryReach {
   return (reference, use) => {
     let registry: string;
     try {
@@ -28,7 +28,7 @@ export function registryReach(engine: EngineClient, credentials: (registry: stri
  * engines trust without TLS); any other registry the host reaches directly. Another action's forward of
  * the same port on the same host makes this one wait its turn, at most `waitMs`.
  */
-export async function withRegistryReach<T>(engine: EngineClient, registry: string, waitMs: number, use: () => Promise<T>): Promise<T> {
+export async function withRegistryReach<T>(engine: HostEngine, registry: string, waitMs: number, use: () => Promise<T>): Promise<T> {
   if (!isLoopbackRegistry(registry) || sharesOurLoopback(engine)) return use();
   const port = Number(/:([0-9]+)$/.exec(registry)?.[1] ?? 80);
   let refused: unknown;
@@ -36,7 +36,7 @@ export async function withRegistryReach<T>(engine: EngineClient, registry: strin
     try {
       return await engine.forwardRemotePort(port, { host: '127.0.0.1', port });
     } catch (error) {
-      if (!(error instanceof EngineError)) throw error;
+      if (!engineFailed(error)) throw error;
       refused = error;
       return undefined;
     }
@@ -51,8 +51,8 @@ export async function withRegistryReach<T>(engine: EngineClient, registry: strin
 }
 
 /** A local engine, or a "host" that is this machine reached over SSH (e.g. `localhost`), sees our loopback. */
-function sharesOurLoopback(engine: EngineClient): boolean {
-  return engine.endpoint.kind === 'unix' || isLoopbackRegistry(engine.endpoint.host);
+function sharesOurLoopback(engine: HostEngine): boolean {
+  return engine.remoteHost === undefined || isLoopbackRegistry(engine.remoteHost);
 }
 
 /** The X-Registry-Auth value an engine needs for a registry, or undefined for anonymous access. */

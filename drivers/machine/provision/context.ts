@@ -1,5 +1,5 @@
-import type { EngineClient } from '../../engine/engine-client.ts';
-import { DEFAULT_ENGINE_SOCKET } from '../../engine/endpoint.ts';
+import { DEFAULT_ENGINE_SOCKET } from '../../core/host-settings.ts';
+import type { HostEngine } from '../../core/open-engine.ts';
 import { engineOverSsh } from '../../hosts/host-engine.ts';
 import type { HostRecord } from '../../hosts/host-store.ts';
 import type { CloudConnect, CloudRegistration } from '../cloud-registration.ts';
@@ -16,7 +16,7 @@ export const HOST_LABEL = 'io.dockvisor.managed=true';
 /** What the steps of one provisioning run share: the SSH session, the record, what the host was found to be. */
 export class ProvisionContext {
   os: SupportedOs | undefined;
-  private engineClient: EngineClient | undefined;
+  private engineClient: HostEngine | undefined;
   private looked: Promise<HostSurvey> | undefined;
 
   constructor(
@@ -74,7 +74,7 @@ export class ProvisionContext {
   }
 
   /** The host's engine through one forwarded socket over SSH, as the driver's own remote calls reach it. */
-  engine(): EngineClient {
+  engine(): HostEngine {
     const { target, privateKey } = this.session;
     this.engineClient ??= engineOverSsh(target, { privateKey, agent: this.env.SSH_AUTH_SOCK }, this.engineSocket, this.session.hostKeySha256, 30_000);
     return this.engineClient;

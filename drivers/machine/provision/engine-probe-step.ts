@@ -1,6 +1,6 @@
 import { HostSetupError } from '../../core/errors.ts';
 import { randomBytes } from 'node:crypto';
-import type { EngineClient } from '../../engine/engine-client.ts';
+import type { HostEngine } from '../../core/open-engine.ts';
 import type { ProvisionContext } from './context.ts';
 import { waitFor } from './engine-step.ts';
 import type { ProvisionStep } from './step.ts';
@@ -28,7 +28,7 @@ export const engineProbeStep: ProvisionStep = {
   },
 };
 
-async function runProbe(engine: EngineClient, image: string): Promise<number> {
+async function runProbe(engine: HostEngine, image: string): Promise<number> {
   const name = `dockvisor-probe-${randomBytes(4).toString('hex')}`;
   try {
     await engine.createContainer(name, {
