@@ -18,8 +18,6 @@ import { fileURLToPath } from 'node:url';
 
 /** Files outside drivers/engine and drivers/core that still import the engine, each with its reason. */
 export const ENGINE_EXCEPTIONS: Record<string, string> = {
-  'drivers/opennebula/transfer/tm-config.ts': 'reads the engine endpoint of a host from the TM configuration',
-  'drivers/opennebula/transfer/transfer-context.ts': "hands the host-images service each host's engine client",
   'drivers/cli/demo/demo.ts': 'the demo starts VMs on the local engine',
 };
 

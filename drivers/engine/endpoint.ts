@@ -16,6 +16,3 @@ export type EngineEndpoint =
       /** Without a fingerprint: an OpenSSH known_hosts file that must list the host's key. */
       knownHostsFile?: string;
     };
-
-/** Where an engine listens unless a host's settings, the transfer config or a host record say otherwise. */
-export const DEFAULT_ENGINE_SOCKET = '/var/run/docker.sock';

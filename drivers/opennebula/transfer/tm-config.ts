@@ -5,7 +5,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../core/errors.ts';
 import * as check from '../../core/validate.ts';
-import { DEFAULT_ENGINE_SOCKET, type EngineEndpoint } from '../../engine/endpoint.ts';
+import { DEFAULT_ENGINE_SOCKET } from '../../core/host-settings.ts';
+import type { EngineLocation } from '../../core/open-engine.ts';
 import { readCredentials } from '../../images/datastore-config.ts';
 import type { RegistryCredentials } from '../../images/registry/registry-auth.ts';
 import type { RegistryEndpoint } from '../../images/registry/registry-client.ts';
@@ -92,7 +93,7 @@ export function loadTmConfig(path: string): TmConfig {
   return config;
 }
 
-export function hostEndpoint(config: TmConfig, host: string): EngineEndpoint {
+export function hostEndpoint(config: TmConfig, host: string): EngineLocation {
   const access = { ...config.defaults, ...config.hosts[host] };
   let privateKey: Buffer;
   try {
@@ -101,14 +102,15 @@ export function hostEndpoint(config: TmConfig, host: string): EngineEndpoint {
     throw new InvalidInputError(`host ${host}: the SSH key ${access.privateKeyPath} cannot be read`);
   }
   return {
-    kind: 'ssh',
-    host: access.address ?? host,
-    port: access.port,
-    username: access.user,
-    privateKey,
     socketPath: access.engineSocket,
-    hostKeySha256: config.hosts[host]?.hostKeySha256,
-    knownHostsFile: access.knownHostsFile,
+    ssh: {
+      host: access.address ?? host,
+      port: access.port,
+      username: access.user,
+      privateKey,
+      hostKeySha256: config.hosts[host]?.hostKeySha256,
+      knownHostsFile: access.knownHostsFile,
+    },
   };
 }
 

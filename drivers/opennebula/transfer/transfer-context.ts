@@ -1,4 +1,4 @@
-import { EngineClient } from '../../engine/engine-client.ts';
+import { openEngine, type HostEngine } from '../../core/open-engine.ts';
 import { HostDisks } from '../../images/host-disks.ts';
 import { RegistryClient } from '../../images/registry/registry-client.ts';
 import { isFrontEnd } from './front-end.ts';
@@ -9,7 +9,7 @@ import { hostEndpoint, registryCredentialsFor, registryEndpointFor, type TmConfi
 
 /** What every transfer action works with: the front-end's config and one SSH connection per host it touches. */
 export class TransferContext {
-  private readonly engines = new Map<string, EngineClient>();
+  private readonly engines = new Map<string, HostEngine>();
   private readonly registries = new Map<string, RegistryClient>();
 
   constructor(readonly config: TmConfig) {}
@@ -17,7 +17,7 @@ export class TransferContext {
   disksOn(host: string): HostDisks {
     let engine = this.engines.get(host);
     if (!engine) {
-      engine = new EngineClient(hostEndpoint(this.config, host), { timeoutMs: this.config.engineTimeoutMs });
+      engine = openEngine(hostEndpoint(this.config, host), this.config.engineTimeoutMs);
       this.engines.set(host, engine);
     }
     return new HostDisks(engine, (registry) => registryCredentialsFor(this.config, registry), this.config.pullTimeoutMs, oneContainerName);
