@@ -3,7 +3,7 @@ import { BridgeFirewall } from '../../core/bridge-firewall.ts';
 import { LocalHostAccess } from '../../core/host-access.ts';
 import { defaultHostSettings } from '../../core/host-settings.ts';
 import { linkExists } from '../../core/host-links.ts';
-import { EngineClient } from '../../engine/engine-client.ts';
+import { openEngine } from '../../core/open-engine.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from '../../opennebula/vm-document-builder.ts';
 import { runDriverAction } from './driver-process.ts';
 
@@ -28,7 +28,7 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
  */
 export async function runDemo(remotesDir: string): Promise<void> {
   const commands = new CommandRunner(defaultHostSettings().rootCommandPrefix);
-  const engine = new EngineClient({ kind: 'unix', socketPath: defaultHostSettings().engineSocket });
+  const engine = openEngine({ socketPath: defaultHostSettings().engineSocket });
   const firewall = new BridgeFirewall(new LocalHostAccess(commands));
   const driver = (action: string, argv: string[], stdin: string) => runDriverAction(remotesDir, action, argv, stdin);
   const inside = async (vmId: number, ...command: string[]) => {
