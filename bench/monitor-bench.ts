@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { userStateDir } from '../drivers/core/state-dir.ts';
 import { childEnv, describeFailure, runTimed, type TimedRun } from './child-process.ts';
 import { phasesOf, summarizePhases, type Marks, type PhaseBreakdown } from './deploy-phases.ts';
 import { growFleet, isFleetVmId, runningFleet } from './monitor-fleet.ts';
@@ -332,7 +333,7 @@ function diskSizesTime(): number | undefined {
 
 function readStateFile<T>(name: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(join(monitorStateDir, name), 'utf8')) as T;
+    return JSON.parse(readFileSync(join(probeStateDir(), name), 'utf8')) as T;
   } catch {
     return undefined; // half written or gone
   }
@@ -340,14 +341,14 @@ function readStateFile<T>(name: string): T | undefined {
 
 function stateFiles(prefix: string): string[] {
   try {
-    return readdirSync(monitorStateDir).filter((name) => name.startsWith(prefix) && name.endsWith('.json'));
+    return readdirSync(probeStateDir()).filter((name) => name.startsWith(prefix) && name.endsWith('.json'));
   } catch {
     return [];
   }
 }
 
 function removeState(prefix: string): void {
-  for (const name of stateFiles(prefix)) rmSync(join(monitorStateDir, name), { force: true });
+  for (const name of stateFiles(prefix)) rmSync(join(probeStateDir(), name), { force: true });
 }
 
 function steps(sizes: MonitorSize[]): MonitorStep[] {
@@ -396,4 +397,9 @@ function goals(sizes: MonitorSize[]): MonitorGoals {
     }
   }
   return result;
+}
+
+/** Where the probes keep their state: their user's own directory inside the configured one. */
+function probeStateDir(): string {
+  return userStateDir({ stateDir: monitorStateDir });
 }
