@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
 import { RegistryClient } from '../drivers/images/registry/registry-client.ts';
 import { buildMarkedImage, execIn, exportRootfs, runDs, runTm, saveImage, serveFiles, TARBALL_DIR, tmConfigFor } from './helpers/datastore.ts';
+import { engineLeftovers } from './helpers/datastore-rig.ts';
 import { createBridge, deleteBridge } from './helpers/net.ts';
 import { ENGINE_SOCKET, stateDir } from './helpers/paths.ts';
 import { TestRegistry } from './helpers/registry.ts';
@@ -115,19 +116,7 @@ async function terminate(host: TestHost, draft: VmDraft, saveTo?: string): Promi
   await tm('delete', `${host.name}:${sysDir(draft.id)}`, String(draft.id), '100');
 }
 
-async function leftovers(host: TestHost, vid: number): Promise<string[]> {
-  const engine = host.engine.client();
-  try {
-    const found: string[] = [];
-    if (await engine.findContainer(`one-${vid}`)) found.push(`container one-${vid}`);
-    found.push(...(await engine.imageTags(`dockvisor-disk/one-${vid}`)));
-    found.push(...(await engine.listVolumes([`io.dockvisor.vm-id=${vid}`])));
-    found.push(...(await engine.listImages([`io.dockvisor.snapshot-of=one-${vid}`])).map((i) => i.Id));
-    return found;
-  } finally {
-    await engine.close();
-  }
-}
+const leftovers = engineLeftovers;
 
 test.serial('a VM boots from an image of each origin, sees its context read-only at /context, and terminate leaves nothing on the host', async (t) => {
   for (const [index, origin] of ['registry', 'tarball', 'url'].entries()) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
@@ -7,7 +7,7 @@ import { dockvisorOpennebula, fakeFrontEnd, type FakeFrontEnd } from './helpers/
 import { createBridge, deleteBridge, deleteLink, linkAlias, linkExists, runInside } from './helpers/net.ts';
 import { testIds } from './helpers/test-ids.ts';
 import { createTestUser, removeTestUser, type TestUser } from './helpers/test-user.ts';
-import { collect } from './helpers/vmm.ts';
+import { collect, startExecutable } from './helpers/vmm.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
 
 // The real path: the driver as `dockvisor opennebula install` places it, copied to a host as oned copies it
@@ -30,15 +30,8 @@ const vm = (): VmDraft => ({
 });
 
 function runAsUser(action: string, argv: string[], stdin: string) {
-  const child = spawn(join(hostCopy, 'vmm/dockvisor', action), argv, {
-    uid: user.uid,
-    gid: user.gid,
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(stdin);
-  return collect(child);
+  const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+  return collect(startExecutable(join(hostCopy, 'vmm/dockvisor', action), argv, stdin, { uid: user.uid, gid: user.gid, env }));
 }
 
 test.before(async () => {

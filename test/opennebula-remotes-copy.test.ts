@@ -1,8 +1,8 @@
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { lstatSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collect } from './helpers/vmm.ts';
+import { collect, startExecutable } from './helpers/vmm.ts';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, linkExists } from './helpers/net.ts';
 import { dockvisorOpennebula, fakeFrontEnd, type FakeFrontEnd } from './helpers/front-end.ts';
@@ -24,10 +24,7 @@ const probeConfig = readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8');
 function runFromCopy(action: string, argv: string[], stdin: string) {
   const env = { ...process.env };
   delete env.DOCKVISOR_CONFIG;
-  const child = spawn(join(hostCopy, 'vmm/dockvisor', action), argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.on('error', () => undefined); // an action that fails before reading stdin is reported by its exit, not by EPIPE
-  child.stdin.end(stdin);
-  return collect(child);
+  return collect(startExecutable(join(hostCopy, 'vmm/dockvisor', action), argv, stdin, { env }));
 }
 
 test.before(async () => {

@@ -108,18 +108,22 @@ export class DatastoreRig {
 
   /** Whatever of VM `vid` a host still has: container, disk tags, volumes, snapshots, and its links here. */
   async leftovers(host: TestHost, vid: number): Promise<string[]> {
-    const engine = host.engine.client();
-    try {
-      const found: string[] = [];
-      if (await engine.findContainer(`one-${vid}`)) found.push(`container one-${vid}`);
-      found.push(...(await engine.imageTags(`dockvisor-disk/one-${vid}`)));
-      found.push(...(await engine.listVolumes([`io.dockvisor.vm-id=${vid}`])));
-      found.push(...(await engine.listImages([`io.dockvisor.snapshot-of=one-${vid}`])).map((i) => i.Id));
-      found.push(...linksStartingWith(`one-${vid}-`));
-      return found;
-    } finally {
-      await engine.close();
-    }
+    return [...(await engineLeftovers(host, vid)), ...linksStartingWith(`one-${vid}-`)];
+  }
+}
+
+/** Whatever of VM `vid` a host's engine still has: container, disk tags, volumes, snapshots. */
+export async function engineLeftovers(host: TestHost, vid: number): Promise<string[]> {
+  const engine = host.engine.client();
+  try {
+    const found: string[] = [];
+    if (await engine.findContainer(`one-${vid}`)) found.push(`container one-${vid}`);
+    found.push(...(await engine.imageTags(`dockvisor-disk/one-${vid}`)));
+    found.push(...(await engine.listVolumes([`io.dockvisor.vm-id=${vid}`])));
+    found.push(...(await engine.listImages([`io.dockvisor.snapshot-of=one-${vid}`])).map((i) => i.Id));
+    return found;
+  } finally {
+    await engine.close();
   }
 }
 

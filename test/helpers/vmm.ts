@@ -1,5 +1,5 @@
 import type { ExecutionContext } from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../../drivers/core/atomic-file.ts';
@@ -25,11 +25,13 @@ export function testConfigPath(overrides: Record<string, unknown> = {}, name = '
 
 /** Starts remotes/vmm/dockvisor/<action> exactly as OpenNebula would: argv, and the document on stdin. */
 export function startAction(action: string, argv: string[], stdin: string, configPath = testConfigPath()): ChildProcess {
-  const child = spawn(join(vmmRemotes, action), argv, {
-    env: { ...process.env, DOCKVISOR_CONFIG: configPath },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  child.stdin!.on('error', () => undefined);
+  return startExecutable(join(vmmRemotes, action), argv, stdin, { env: { ...process.env, DOCKVISOR_CONFIG: configPath } });
+}
+
+/** Starts a driver executable with argv and stdin, as oned does; `options` says as whom and with which environment. */
+export function startExecutable(path: string, argv: string[], stdin: string, options: Pick<SpawnOptions, 'env' | 'uid' | 'gid'>): ChildProcess {
+  const child = spawn(path, argv, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin!.on('error', () => undefined); // an action that fails before reading stdin is reported by its exit, not by EPIPE
   child.stdin!.end(stdin);
   return child;
 }
