@@ -1,6 +1,7 @@
 import http, { type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Duplex, type Readable } from 'node:stream';
+import { stallTimer, type StallWatch } from '../streams/stall-timer.ts';
 import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest, type HttpStreamAnswer } from './http-exchange.ts';
 
 /**
@@ -102,39 +103,31 @@ export class ChannelExchange implements HttpExchange {
     return new Promise((resolve, reject) => {
       const pool = this.pool();
       const req = this.request(pool, request);
-      let answer: IncomingMessage | undefined;
-      let channel: Duplex | undefined;
+      const watch: StallWatch = {};
       let done = false;
-      const flowing = () => timer.refresh();
       const settle = () => {
         done = true;
-        clearTimeout(timer);
+        stall.stop();
         release();
-        channel?.off('data', flowing);
+        watch.connection?.off('data', stall.flowing);
       };
       const fail = (error: Error) => {
         if (done) return;
         settle();
-        if (answer) answer.destroy(error);
+        if (watch.answer) watch.answer.destroy(error);
         else {
           req.destroy(error);
           reject(error);
         }
       };
-      const timer = setTimeout(() => {
-        if (answer?.complete)
-          clearTimeout(timer); // all of it is here: the reader takes its time
-        else if (channel?.isPaused())
-          timer.refresh(); // the reader holds back, not the engine
-        else fail(new HttpTimeoutError(request.timeoutMs));
-      }, request.timeoutMs);
+      const stall = stallTimer(request.timeoutMs, watch, () => fail(new HttpTimeoutError(request.timeoutMs)));
       const release = pool.carry(fail);
       req.on('error', fail);
       req.on('response', (res) => {
-        answer = res;
-        channel = res.socket ?? undefined;
-        timer.refresh();
-        channel?.on('data', flowing);
+        watch.answer = res;
+        watch.connection = res.socket ?? undefined;
+        stall.flowing();
+        watch.connection?.on('data', stall.flowing);
         res.on('error', fail);
         res.on('end', settle);
         res.on('close', settle);

@@ -2,6 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { stallTimer, type StallWatch } from '../../streams/stall-timer.ts';
 
 /** Keep-alive connections to the servers one client talks to (a registry, its token service, its blob storage). */
 export class ConnectionPool {
@@ -45,44 +46,38 @@ export function request(url: URL, options: RequestOptions): Promise<HttpResponse
   const { timeoutMs } = options;
   return new Promise((resolve, reject) => {
     const req = (secure ? https : http).request(url, { method: options.method, headers: options.headers, agent, auth: null });
-    let answer: IncomingMessage | undefined;
-    let socket: Socket | undefined;
+    const watch: StallWatch = {};
     let done = false;
-    const active = () => silence.refresh();
     const settle = () => {
       done = true;
-      clearTimeout(silence);
+      stall.stop();
       clearTimeout(connecting);
-      socket?.off('data', active);
+      watch.connection?.off('data', stall.flowing);
     };
     const fail = (error: Error) => {
       if (done) return;
       settle();
-      if (answer) answer.destroy(error);
+      if (watch.answer) watch.answer.destroy(error);
       else {
         req.destroy(error);
         reject(error);
       }
     };
-    const silence = setTimeout(() => {
-      if (answer?.complete)
-        clearTimeout(silence); // all of it is here: the reader takes its time
-      else if (answer && socket?.isPaused())
-        silence.refresh(); // the reader holds back, not the server
-      else fail(new Error(answer ? `the server sent nothing for ${timeoutMs} ms` : `no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
+    const stall = stallTimer(timeoutMs, watch, () =>
+      fail(new Error(watch.answer ? `the server sent nothing for ${timeoutMs} ms` : `no answer within ${timeoutMs} ms`)),
+    );
     const connectTimeoutMs = Math.min(timeoutMs, CONNECT_TIMEOUT_MS);
     const connecting = setTimeout(() => fail(new Error(`connecting to ${url.host} took more than ${connectTimeoutMs} ms`)), connectTimeoutMs);
     req.on('socket', (s: Socket) => {
-      socket = s;
-      s.on('data', active);
+      watch.connection = s;
+      s.on('data', stall.flowing);
       if (!s.connecting) clearTimeout(connecting);
       else s.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(connecting));
     });
     req.on('error', fail);
     req.on('response', (res) => {
-      answer = res;
-      silence.refresh();
+      watch.answer = res;
+      stall.flowing();
       res.on('error', fail);
       res.on('end', settle);
       res.on('close', settle);
@@ -92,7 +87,7 @@ export function request(url: URL, options: RequestOptions): Promise<HttpResponse
     if (body === undefined || Buffer.isBuffer(body)) {
       req.end(body);
     } else {
-      body.on('data', active);
+      body.on('data', stall.flowing);
       body.once('error', fail);
       body.pipe(req);
     }
