@@ -7,6 +7,7 @@ import { enginePurgePlan } from './package-plans.ts';
 import { ProvisionContext } from './provision/context.ts';
 import { osStep } from './provision/os-step.ts';
 import { shellQuote } from '../hosts/shell-quote.ts';
+import { HostSetupError, HostUnavailableError, VmConflictError } from '../core/errors.ts';
 
 export interface RemoveOptions {
   purge: boolean;
@@ -29,7 +30,7 @@ export async function removeHost(store: HostStore, name: string, options: Remove
     try {
       const vms = await engine.listContainers(ownedContainerFilter());
       if (vms.length > 0 && !options.force) {
-        throw new Error(
+        throw new VmConflictError(
           `${vms.length} dockvisor VM(s) exist on ${name} (${vms.map((vm) => vm.Names[0]?.replace(/^\//, '')).join(', ')}): --purge would destroy them; add --force to do it anyway`,
         );
       }
@@ -40,7 +41,7 @@ export async function removeHost(store: HostStore, name: string, options: Remove
     const context = new ProvisionContext(record, session, env);
     try {
       const os = await osStep.check(context);
-      if (!os.ok) throw new Error(os.detail);
+      if (!os.ok) throw new HostSetupError(os.detail);
       await context.root(`rm -f ${shellQuote(context.sudoersFile)}`);
       for (const command of enginePurgePlan(context.os!.family)) await context.root(command);
       options.say(`${name}: engine packages purged`);
@@ -54,7 +55,8 @@ export async function removeHost(store: HostStore, name: string, options: Remove
       await cloud.unregister(record.oneHostId);
       options.say(`${name}: OpenNebula host ${record.oneHostId} removed`);
     } catch (error) {
-      if (!options.force) throw new Error(`cannot unregister ${name} from OpenNebula (${(error as Error).message}); --force forgets the host anyway`);
+      if (!options.force)
+        throw new HostUnavailableError(`cannot unregister ${name} from OpenNebula (${(error as Error).message}); --force forgets the host anyway`);
       options.say(`${name}: OpenNebula host ${record.oneHostId} left registered: ${(error as Error).message}`);
     } finally {
       cloud.close();

@@ -2,6 +2,7 @@ import type { HostAccess } from '../core/host-access.ts';
 import type { HostServices } from '../core/host-services.ts';
 import type { AvailableResource, Inventory } from './api-schemas.ts';
 import { NOVA_LABEL_RESOURCES } from './nova-labels.ts';
+import { HostSetupError } from '../core/errors.ts';
 
 /** Nova's defaults for a new compute node; the shim replaces them with nova.conf's when set there. */
 const DEFAULT_RATIOS = { VCPU: 4.0, MEMORY_MB: 1.0, DISK_GB: 1.0 };
@@ -76,7 +77,7 @@ async function cpuModel(access: HostAccess): Promise<string> {
 async function filesystemMb(access: HostAccess, path: string): Promise<{ totalMb: number; freeMb: number }> {
   const fields = (await access.run(['df', '-Pk', '--', path])).trim().split('\n').at(-1)?.split(/\s+/) ?? [];
   const [totalKb, , availableKb] = fields.slice(1, 4).map(Number);
-  if (!Number.isFinite(totalKb) || !Number.isFinite(availableKb)) throw new Error(`df ${path} on ${access.name}: unexpected output`);
+  if (!Number.isFinite(totalKb) || !Number.isFinite(availableKb)) throw new HostSetupError(`df ${path} on ${access.name}: unexpected output`);
   return { totalMb: Math.floor(totalKb! / 1024), freeMb: Math.floor(availableKb! / 1024) };
 }
 

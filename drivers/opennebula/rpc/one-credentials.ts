@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { InvalidInputError } from '../../core/errors.ts';
 
 export interface OneEndpoint {
   url: string;
@@ -14,15 +15,15 @@ export interface OneEndpoint {
  */
 export function oneEndpoint(explicit: { url?: string; session?: string } = {}, env: NodeJS.ProcessEnv = process.env): OneEndpoint {
   const url = explicit.url ?? env.ONE_XMLRPC ?? 'http://localhost:2633/RPC2';
-  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new Error(`OpenNebula endpoint "${url.slice(0, 80)}" is not an http(s) URL`);
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new InvalidInputError(`OpenNebula endpoint "${url.slice(0, 80)}" is not an http(s) URL`);
   if (explicit.session) return { url, session: checkedSession(explicit.session, 'the given credentials') };
   const authFile = env.ONE_AUTH ?? join(homedir(), '.one', 'one_auth');
-  if (!existsSync(authFile)) throw new Error(`no OpenNebula credentials: set ONE_AUTH or create ${authFile} (user:password)`);
+  if (!existsSync(authFile)) throw new InvalidInputError(`no OpenNebula credentials: set ONE_AUTH or create ${authFile} (user:password)`);
   return { url, session: checkedSession(readFileSync(authFile, 'utf8').split('\n')[0]!.trim(), authFile) };
 }
 
 function checkedSession(session: string, source: string): string {
   // Never echo the secret itself: only say where it came from and what is wrong.
-  if (!/^[^:\s]+:\S+$/.test(session)) throw new Error(`${source} does not hold user:password`);
+  if (!/^[^:\s]+:\S+$/.test(session)) throw new InvalidInputError(`${source} does not hold user:password`);
   return session;
 }
