@@ -5,6 +5,7 @@ import { readBoundedStdin } from '../drivers/core/bounded-stdin.ts';
 import { MAX_DOCUMENT_BYTES } from '../drivers/opennebula/xml.ts';
 import { unsupported, vmmActions } from '../drivers/opennebula/vmm-actions.ts';
 import { checkActionArgv } from '../drivers/opennebula/vmm-argv.ts';
+import { WATCH_COMMAND } from '../drivers/opennebula/command-watcher.ts';
 
 /**
  * Entry point of remotes/vmm/dockvisor/<action>: `vmm.mjs <action> <OpenNebula argv...>`.
@@ -14,6 +15,7 @@ const [action = '', ...argv] = process.argv.slice(2);
 const configPath = process.env.DOCKVISOR_CONFIG ?? join(import.meta.dirname, '../../etc/vmm/dockvisor/dockvisor.conf');
 
 async function main(): Promise<void> {
+  if (action === WATCH_COMMAND) return watchCommand(argv[0] ?? '');
   if (!Object.hasOwn(vmmActions, action)) unsupported(action || '(no action)');
   checkActionArgv(action, argv);
   const run = vmmActions[action]!;
@@ -22,6 +24,16 @@ async function main(): Promise<void> {
   try {
     const output = await run(argv, stdin, host);
     if (output) process.stdout.write(`${output}\n`);
+  } finally {
+    await host.close();
+  }
+}
+
+/** The detached watcher `exec` starts: runs the VM's command to its end and records its output for the probe. */
+async function watchCommand(containerName: string): Promise<void> {
+  const host = openHostServices(configPath);
+  try {
+    await host.commands.watch(containerName);
   } finally {
     await host.close();
   }

@@ -7,6 +7,8 @@ import { loadHostSettings, type HostSettings } from './host-settings.ts';
 import { NicPlumbing } from './nic-plumbing.ts';
 import { VmInventory } from './vm-inventory.ts';
 import { VmLifecycle } from './vm-lifecycle.ts';
+import { VmCommands } from './vm-commands.ts';
+import { prepareUserStateDir } from './state-dir.ts';
 
 /** Everything an action needs on a host, wired once from the host's config. The engine stays inside. */
 export interface HostServices {
@@ -15,6 +17,8 @@ export interface HostServices {
   access: HostAccess;
   vms: VmLifecycle;
   inventory: VmInventory;
+  /** Commands run in VMs (exec), kept in the user's state directory. */
+  commands: VmCommands;
   close(): Promise<void>;
 }
 
@@ -32,5 +36,6 @@ export function localEngine(config: Pick<HostSettings, 'engineSocket' | 'engineT
 export function hostServices(config: HostSettings, engine: Engine, access: HostAccess, reach: RegistryReach = directReach): HostServices {
   const vms = new VmLifecycle(engine, new NicPlumbing(access), config, access, new HostImages(engine, reach));
   const inventory = new VmInventory(engine);
-  return { config, access, vms, inventory, close: async () => void (await Promise.allSettled([engine.close(), access.close()])) };
+  const commands = new VmCommands(engine, access, () => prepareUserStateDir(config));
+  return { config, access, vms, inventory, commands, close: async () => void (await Promise.allSettled([engine.close(), access.close()])) };
 }

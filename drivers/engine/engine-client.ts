@@ -1,5 +1,6 @@
 import type { EngineEndpoint } from './endpoint.ts';
-import type { Engine } from './engine.ts';
+import type { Engine, ExecState } from './engine.ts';
+import { OutputFrames } from './output-frames.ts';
 import type { HttpExchange } from './http-exchange.ts';
 import { EngineError, EngineNotFoundError } from './engine-errors.ts';
 import { EngineTransport } from './transport.ts';
@@ -240,6 +241,58 @@ export class EngineClient implements Engine {
       subject: `container ${name}`,
     });
     return demultiplexLogs(response.bytes ?? Buffer.from(response.text));
+  }
+
+  async pathExists(name: string, path: string): Promise<boolean> {
+    const response = await this.transport.call({
+      method: 'HEAD',
+      path: `/containers/${enc(name)}/archive`,
+      query: { path },
+      expect: [200, 404],
+      subject: `container ${name}`,
+    });
+    return response.status === 200;
+  }
+
+  async createExec(name: string, argv: string[], withStdin: boolean): Promise<string> {
+    const created = await this.transport.json<{ Id: string }>({
+      method: 'POST',
+      path: `/containers/${enc(name)}/exec`,
+      body: { Cmd: argv, AttachStdin: withStdin, AttachStdout: true, AttachStderr: true, Tty: false },
+      expect: [201],
+      subject: `container ${name}`,
+    });
+    return created.Id;
+  }
+
+  async runExec(id: string, stdin: Buffer | undefined, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<void> {
+    const connection = await this.transport.upgrade({
+      method: 'POST',
+      path: `/exec/${enc(id)}/start`,
+      body: { Detach: false, Tty: false },
+      expect: [101],
+      subject: `command ${id.slice(0, 12)}`,
+    });
+    const frames = new OutputFrames(onOutput);
+    await new Promise<void>((resolve, reject) => {
+      connection.on('data', (chunk: Buffer) => frames.push(chunk));
+      connection.once('end', resolve);
+      connection.once('close', resolve);
+      connection.once('error', reject);
+      // The engine reads the command's input only once it has answered 101: written now, then ended.
+      if (stdin?.length) connection.write(stdin);
+      connection.end();
+    });
+  }
+
+  async inspectExec(id: string): Promise<ExecState> {
+    const state = await this.transport.json<{ Running: boolean; ExitCode: number | null; Pid: number }>({
+      method: 'GET',
+      path: `/exec/${enc(id)}/json`,
+      expect: [200],
+      subject: `command ${id.slice(0, 12)}`,
+    });
+    return { running: state.Running, exitCode: state.ExitCode, pid: state.Pid };
   }
 
   async tagImage(reference: string, repo: string, tag: string): Promise<void> {

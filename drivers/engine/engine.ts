@@ -9,6 +9,14 @@ import type {
   ImageSummary,
 } from './types.ts';
 
+/** A command run in a container: its process on the host while it runs, its exit code once it has ended. */
+export interface ExecState {
+  running: boolean;
+  exitCode: number | null;
+  /** The process id on the host (0 once it has ended). */
+  pid: number;
+}
+
 /**
  * What dockvisor asks of a container engine on one host. The EngineClient speaks it to a Docker engine;
  * drivers/engine/memory-engine.ts keeps it in memory for tests. Failures are the errors of ./errors.ts:
@@ -47,6 +55,17 @@ export interface Engine {
   /** A tar archive of `path` in the container's filesystem, read as it arrives. */
   openArchive(name: string, path: string, timeoutMs: number): Promise<NodeJS.ReadableStream>;
   containerLogs(name: string, tailLines: number): Promise<string>;
+  /** Whether `path` exists in the existing container's filesystem (a symbolic link counts, wherever it points). */
+  pathExists(name: string, path: string): Promise<boolean>;
+
+  /** A command to run in the running container, not started yet; a container that is not running is an EngineConflictError. */
+  createExec(name: string, argv: string[], withStdin: boolean): Promise<string>;
+  /**
+   * Starts the command, gives it `stdin` (then end of input) and hands each piece of its output to `onOutput`
+   * until it ends. A command the container does not have ends at once with the engine's message as its output.
+   */
+  runExec(id: string, stdin: Buffer | undefined, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<void>;
+  inspectExec(id: string): Promise<ExecState>;
 
   inspectImage(reference: string): Promise<ImageInspect>;
   findImage(reference: string): Promise<ImageInspect | undefined>;

@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /** One HTTP request to an engine and its whole answer; how it travels is the exchange's business. */
 export interface HttpRequest {
   method: string;
@@ -26,6 +28,11 @@ export interface HttpExchange {
   send(request: HttpRequest): Promise<HttpAnswer>;
   /** Like send, but the body is handed over unread; the timeout covers the answer's headers only. */
   open(request: HttpRequest): Promise<HttpStreamAnswer>;
+  /**
+   * Sends the request asking to take the connection over (`Upgrade: tcp`, as the engine's attach and exec
+   * start want it): on 101 the connection itself, else the answer. Only the local socket's exchange has it.
+   */
+  upgrade?(request: HttpRequest): Promise<{ status: number; text: string; connection?: Duplex }>;
   /** Present on exchanges that reach a remote host (see EngineTransport.forwardRemotePort). */
   forwardRemotePort?(port: number, target: { host: string; port: number }): Promise<() => Promise<void>>;
   close(): Promise<void>;

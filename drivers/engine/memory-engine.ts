@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Engine } from './engine.ts';
+import type { Engine, ExecState } from './engine.ts';
 import { EngineConflictError, EngineError, EngineNotFoundError } from './engine-errors.ts';
 import type {
   ContainerCreateBody,
@@ -19,6 +19,9 @@ export interface ProcessTable {
   started(pid: number): void;
   ended(pid: number): void;
 }
+
+/** A command of the in-memory containers: its arguments and whole input in, its output and exit code out. */
+export type MemoryCommand = (args: string[], stdin: Buffer) => Promise<{ stdout: Buffer; stderr: Buffer; exitCode: number }>;
 
 interface MemoryContainer {
   id: string;
@@ -62,6 +65,9 @@ export class MemoryEngine implements Engine {
   readonly pushed = new Map<string, string>();
   /** Every call, as `verb target`, for tests that count the work done. */
   readonly calls: string[] = [];
+  /** What the containers' commands do, by absolute path: every container has them all. */
+  readonly commands = new Map<string, MemoryCommand>();
+  private readonly execs = new Map<string, { argv: string[]; state: ExecState }>();
   private nextPid = 1000;
   private serial = 0;
 
@@ -224,6 +230,48 @@ export class MemoryEngine implements Engine {
     const c = this.container(name);
     if (!path.startsWith('/')) throw new EngineError(`container ${name}: path ${path} is not absolute`);
     return Readable.from([Buffer.concat([...c.files.entries()].filter(([file]) => file.startsWith(path)).map(([, contents]) => contents))]);
+  }
+
+  async pathExists(name: string, path: string): Promise<boolean> {
+    const c = this.container(name);
+    return c.files.has(path) || this.commands.has(path);
+  }
+
+  async createExec(name: string, argv: string[], _withStdin: boolean): Promise<string> {
+    this.calls.push(`exec ${name}`);
+    const c = this.container(name);
+    if (!c.state.Running || c.state.Paused) throw new EngineConflictError(`container ${name}: Container ${c.id} is not running`);
+    const id = this.newId(`exec ${name}`);
+    this.execs.set(id, { argv, state: { running: false, exitCode: null, pid: 0 } });
+    return id;
+  }
+
+  async runExec(id: string, stdin: Buffer | undefined, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<void> {
+    const exec = this.execs.get(id);
+    if (!exec) throw new EngineNotFoundError(`command ${id.slice(0, 12)} not found (No such exec instance: ${id})`);
+    const [path = '', ...args] = exec.argv;
+    const command = this.commands.get(path);
+    if (!command) {
+      onOutput(
+        'stdout',
+        Buffer.from(
+          `OCI runtime exec failed: exec failed: unable to start container process: exec: "${path}": executable file not found in $PATH: unknown\r\n`,
+        ),
+      );
+      exec.state = { running: false, exitCode: 126, pid: 0 };
+      return;
+    }
+    exec.state = { running: true, exitCode: null, pid: this.nextPid++ };
+    const result = await command(args, stdin ?? Buffer.alloc(0));
+    if (result.stdout.length) onOutput('stdout', result.stdout);
+    if (result.stderr.length) onOutput('stderr', result.stderr);
+    exec.state = { running: false, exitCode: result.exitCode, pid: 0 };
+  }
+
+  async inspectExec(id: string): Promise<ExecState> {
+    const exec = this.execs.get(id);
+    if (!exec) throw new EngineNotFoundError(`command ${id.slice(0, 12)} not found (No such exec instance: ${id})`);
+    return { ...exec.state };
   }
 
   async containerLogs(name: string, tailLines: number): Promise<string> {

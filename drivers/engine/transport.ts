@@ -2,6 +2,7 @@ import { EngineConflictError, EngineError, EngineNotFoundError, EngineUnreachabl
 import type { EngineEndpoint } from './endpoint.ts';
 import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest } from './http-exchange.ts';
 import { UnixSocketExchange } from './unix-socket-exchange.ts';
+import type { Duplex } from 'node:stream';
 
 /** One engine API call: what to send, which statuses mean success, and how to name failures. */
 export interface EngineCall {
@@ -107,6 +108,29 @@ export class EngineTransport {
     const chunks: Buffer[] = [];
     for await (const chunk of answer.body as AsyncIterable<Buffer>) chunks.push(chunk);
     throw statusError(call, answer.status, Buffer.concat(chunks).toString('utf8'));
+  }
+
+  /** A call that takes the connection over on success (exec start): the connection, to write to and read from. */
+  async upgrade(call: EngineCall): Promise<Duplex> {
+    const exchange = await this.exchangeFor();
+    if (!exchange.upgrade) throw new EngineError(`${call.subject}: the ${this.describe()} is reached over SSH; running a command needs the host's own socket`);
+    const version = this.apiVersion ? await this.apiVersion : WRITTEN_FOR_API;
+    const timeoutMs = call.timeoutMs ?? this.defaultTimeoutMs;
+    let answer;
+    try {
+      answer = await exchange.upgrade({
+        method: call.method,
+        path: `/v${version}${call.path}`,
+        headers: { 'content-type': 'application/json', ...call.headers },
+        body: JSON.stringify(call.body ?? {}),
+        timeoutMs,
+      });
+    } catch (error) {
+      if (error instanceof HttpTimeoutError) throw new EngineUnreachableError(`${call.subject}: ${this.describe()} did not answer within ${timeoutMs} ms`);
+      throw new EngineUnreachableError(`${call.subject}: cannot reach the ${this.describe()}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (answer.connection) return answer.connection;
+    throw statusError(call, answer.status, answer.text);
   }
 
   async json<T>(call: EngineCall): Promise<T> {

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest, type HttpStreamAnswer } from './http-exchange.ts';
 
 /**
@@ -57,6 +57,37 @@ export class UnixSocketExchange implements HttpExchange {
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
         },
       );
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      req.end(request.body as string | Buffer | undefined);
+    });
+  }
+
+  upgrade(request: HttpRequest): Promise<{ status: number; text: string; connection?: Duplex }> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => req.destroy(new HttpTimeoutError(request.timeoutMs)), request.timeoutMs);
+      // Its own connection, outside the keep-alive pool: once taken over it is never an HTTP connection again.
+      const req = http.request({
+        socketPath: this.socketPath,
+        method: request.method,
+        path: request.path,
+        headers: { host: 'docker', connection: 'Upgrade', upgrade: 'tcp', ...request.headers },
+      });
+      req.on('upgrade', (res, connection, head) => {
+        clearTimeout(timer);
+        if (head.length) connection.unshift(head);
+        resolve({ status: res.statusCode ?? 101, text: '', connection });
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
       req.on('error', (error) => {
         clearTimeout(timer);
         reject(error);

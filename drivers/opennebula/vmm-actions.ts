@@ -11,6 +11,8 @@ import { LcmState, stopRemovesContainer } from './lcm-state.ts';
 import { pollLine } from './poll-format.ts';
 import { parseVmDocument, readNic, type OneVm } from './vm-document.ts';
 import { text } from './xml.ts';
+import { splitWords } from './words-without-shell.ts';
+import { startCommandWatcher } from './command-watcher.ts';
 
 /** One VMM action: OpenNebula's argv (after the action name) and stdin in, the documented stdout out. */
 export type VmmAction = (argv: string[], stdin: string, host: HostServices) => Promise<string>;
@@ -77,6 +79,20 @@ export const vmmActions: Record<string, VmmAction> = withOpenNebulaAdvice({
   },
 
   reconfigure: onVm((vms, vm) => vms.reconfigure(vm.spec)),
+
+  async exec(argv, stdin, { commands, config }) {
+    const [vmIdText = '', , command = '', input] = argv;
+    const vm = parseActionData(stdin).vm;
+    if (vmIdText !== String(vm.id)) throw new InvalidInputError(`VM id ${printable(vmIdText)} on the command line does not match VM ${vm.id} on stdin`);
+    const words = splitWords(command, 'the command');
+    await commands.start(vmFor([vmIdText, ''], vm, config).spec, words, input ? Buffer.from(input, 'base64') : undefined, startCommandWatcher);
+    return '';
+  },
+
+  async exec_cancel(argv, stdin, { commands, config }) {
+    await commands.cancel(actionVm(argv, stdin, config).spec);
+    return '';
+  },
 
   async poll(argv, stdin, host) {
     return pollLine(host, actionVm(argv, stdin, host.config).spec);

@@ -38,6 +38,7 @@ const ARGUMENTS: Record<string, Argument[]> = {
   detach_nic: ['deploy id', 'MAC'],
   prereconfigure: ['deploy id', 'context target'],
   reconfigure: ['deploy id', 'context target', 'context path'],
+  exec_cancel: [],
 };
 
 const VM_ID = /^(0|[1-9][0-9]{0,9})$/;
@@ -50,6 +51,7 @@ const HOST = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}$/;
  * and the files; each other argument is one line of text. The VM id must then be the document's.
  */
 export function checkActionArgv(action: string, argv: string[]): void {
+  if (action === 'exec') return checkExecArgv(argv);
   const expected = ARGUMENTS[action];
   if (!expected) throw new NotSupportedError(`${action}: not supported by dockvisor`);
   const names = [...expected, 'vm id', 'host'];
@@ -73,4 +75,19 @@ export function checkActionArgv(action: string, argv: string[]): void {
     }
     if (name === 'checkpoint file' && !value.startsWith('/')) refuse(name, value, 'is not an absolute path');
   });
+}
+
+/**
+ * `exec` is the one action oned calls with the VM id and host first (no_extra_params): `<vm id> <host> <command>`
+ * and, when the operator gave input, `<input, base64>`. The command is one line of text; the input is base64.
+ */
+function checkExecArgv(argv: string[]): void {
+  if (argv.length < 3 || argv.length > 4) {
+    throw new InvalidInputError(`expected 3 or 4 arguments (<vm id> <host> <command> [<input, base64>]), got ${argv.length}`);
+  }
+  const [vmIdText = '', host = '', command = '', input] = argv;
+  if (!VM_ID.test(vmIdText) || Number(vmIdText) >= 2 ** 31) throw new InvalidInputError(`VM id "${printable(vmIdText)}" on the command line is not a VM id`);
+  if (!HOST.test(host)) throw new InvalidInputError(`host "${printable(host)}" on the command line is not a host name`);
+  if (/[\x00-\x1f\x7f]/.test(command)) throw new InvalidInputError(`command "${printable(command)}" on the command line has control characters`);
+  if (input !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(input)) throw new InvalidInputError("the command's input on the command line is not base64");
 }

@@ -154,4 +154,24 @@ export function engineContract(test: TestFn, prefix: string, open: () => Promise
     await engine.removeVolume(volume);
     t.false(await engine.volumeExists(volume));
   });
+
+  test.serial('a command runs in a running container with its input; its output streams and exit code come back', async (t) => {
+    const engine = await fresh(t, 'exec');
+    await t.throwsAsync(engine.createExec(name('exec'), ['/bin/cat'], true), { instanceOf: EngineConflictError });
+    await engine.startContainer(name('exec'));
+    t.true(await engine.pathExists(name('exec'), '/bin/cat'));
+    t.false(await engine.pathExists(name('exec'), '/bin/no-such-command'));
+    const id = await engine.createExec(name('exec'), ['/bin/cat'], true);
+    const output: string[] = [];
+    await engine.runExec(id, Buffer.from('echoed'), (stream, chunk) => output.push(`${stream}:${chunk.toString()}`));
+    t.deepEqual(output, ['stdout:echoed']);
+    const state = await engine.inspectExec(id);
+    t.false(state.running);
+    t.is(state.exitCode, 0);
+    const missing = await engine.createExec(name('exec'), ['/bin/no-such-command'], false);
+    const said: string[] = [];
+    await engine.runExec(missing, undefined, (_stream, chunk) => said.push(chunk.toString()));
+    t.regex(said.join(''), /exec failed/);
+    t.is((await engine.inspectExec(missing)).exitCode, 126);
+  });
 }

@@ -32,6 +32,7 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
   'opennebula-installed-as-oneadmin.test.ts': { vmIds: [8260, 8269], bridgePrefix: 'dvt-asone', subnets: ['198.18.156.0/24'] },
   'opennebula-hostile-limits.test.ts': { vmIds: [8250, 8259], bridgePrefix: 'dvt-wb', subnets: ['198.18.155.0/24'] },
   'opennebula-probes-identity.test.ts': { vmIds: [8410, 8419] },
+  'opennebula-exec.test.ts': { vmIds: [8600, 8609] },
   // The recording's own values (test/fixtures/opennebula-7.4/recorded): VMs 1 and 2 on bridge br-dv, whose
   // 10.77.0.0/24 addresses live only inside their containers.
   'opennebula-recorded-lifecycle.test.ts': { vmIds: [1, 2], bridgePrefix: 'br-dv' },

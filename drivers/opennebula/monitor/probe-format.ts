@@ -1,3 +1,4 @@
+import type { FinishedCommand } from '../../core/command-records.ts';
 import type { GuestState, GuestStatus } from '../../monitoring/guest-states.ts';
 import type { GuestUsage } from '../../monitoring/guest-usage.ts';
 import type { StateReport } from './state-changes.ts';
@@ -21,6 +22,14 @@ export function stateLines(report: StateReport): string {
   for (const vm of report.changes) lines.push(vmStateLine(vm.vmId, vm.name, ONE_STATE[vm.state]));
   for (const vm of report.missing) lines.push(vmStateLine(vm.vmId, vm.name, MISSING_STATE));
   return lines.map((line) => `${line}\n`).join('');
+}
+
+/** `VM = [ ID, PID, STATUS, RETURN_CODE, STDOUT, STDERR ]`, the output base64, as kvm_qemu_ga.rb prints a finished command. */
+export function executionLine(command: FinishedCommand): string {
+  return (
+    `VM = [ ID=${quoted(command.ref.vmId)}, PID=${quoted(String(command.pid))}, STATUS=${quoted(command.status === 'done' ? 'DONE' : 'ERROR')},` +
+    ` RETURN_CODE=${quoted(String(command.exitCode))}, STDOUT=${quoted(command.stdout)}, STDERR=${quoted(command.stderr)} ]`
+  );
 }
 
 function vmStateLine(vmId: string, name: string, state: string): string {

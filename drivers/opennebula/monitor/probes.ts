@@ -15,7 +15,8 @@ import { stateReport } from './state-changes.ts';
 import { writableLayerSizes } from '../../monitoring/writable-layers.ts';
 import { isThisFrontEnds } from '../front-end-identity.ts';
 import type { MonitorConfig } from './monitor-config.ts';
-import { datastoreLine, diskSizeLine, keyLines, monitorKeys, monitorLine, pollString, pollVmLine, stateLines } from './probe-format.ts';
+import { CommandRecords } from '../../core/command-records.ts';
+import { datastoreLine, executionLine, diskSizeLine, keyLines, monitorKeys, monitorLine, pollString, pollVmLine, stateLines } from './probe-format.ts';
 
 export interface ProbeContext {
   hypervisor: string;
@@ -73,6 +74,15 @@ export const probes: Record<string, Probe> = {
     const statuses = guestStatuses(await ourContainers(context), FRONT_END);
     const report = stateReport(statePath(context, 'vm-status'), statuses, Math.floor(Date.now() / 1000), context.monitor.syncStateSeconds);
     return stateLines(report);
+  },
+
+  /** How the commands `exec` ran have ended, each once, as OpenNebula's KVM guest-agent probe reports them. */
+  async 'vm-execution'(context) {
+    const finished = new CommandRecords(() => prepareUserStateDir(context.host)).takeFinished();
+    return finished
+      .filter((command) => command.ref.frontEnd === FRONT_END)
+      .map((command) => `${executionLine(command)}\n`)
+      .join('');
   },
 
   async 'vm-monitor'(context) {
