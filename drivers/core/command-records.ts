@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { writeFileAtomically } from './atomic-file.ts';
 import type { VmRef } from './vm-status.ts';
 
-/** Each of a command's output streams is kept up to this many bytes; the rest is dropped. */
-export const COMMAND_OUTPUT_LIMIT = 16 * 1024;
+/**
+ * Each of a command's output streams is kept up to this many bytes; the rest is dropped. Reports travel in
+ * one UDP message (OpenNebula's EXEC_VM): two streams of this size, base64 and compressed, stay well inside one.
+ */
+export const COMMAND_OUTPUT_LIMIT = 8 * 1024;
 
 /** A command run in a VM, as kept in the state directory from its start until a front-end has been told how it ended. */
 export interface CommandRecord {
@@ -52,11 +55,18 @@ export class CommandRecords {
     writeFileAtomically(this.path(containerName), JSON.stringify(record), 0o600);
   }
 
-  /** Every command that has ended since the last call (each reported once), and those whose watcher died. */
-  takeFinished(): FinishedCommand[] {
+  /**
+   * The commands that have ended since the last call (each handed over once), and those whose watcher died:
+   * as many as fit in `budget` bytes of output (base64), and always one; the others wait for the next call.
+   */
+  takeFinished(budget = Infinity): FinishedCommand[] {
     const finished: FinishedCommand[] = [];
+    let spent = 0;
     for (const containerName of this.names()) {
       const record = this.read(containerName);
+      const size = (record?.ended?.stdout.length ?? 0) + (record?.ended?.stderr.length ?? 0);
+      if (finished.length > 0 && spent + size > budget) continue;
+      spent += size;
       if (!record) continue;
       if (record.ended) {
         finished.push({ ref: record.ref, pid: record.pid ?? 0, status: 'done', ...record.ended });

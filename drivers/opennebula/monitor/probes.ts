@@ -33,6 +33,8 @@ export interface ProbeContext {
 export type Probe = (context: ProbeContext) => Promise<string>;
 
 const FRONT_END: FrontEnd = 'opennebula';
+/** The output one vm/execution report carries at most, so that its UDP message (compressed, base64) stays below 64 KiB. */
+const EXEC_REPORT_BUDGET = 32 * 1024;
 const statePath = (context: ProbeContext, kind: string) => join(prepareUserStateDir(context.host), `${kind}-host-${context.monitor.hostId}.json`);
 
 /** The probes of remotes/im/dockvisor-probes.d, and the 5.x one-shot output. */
@@ -78,7 +80,7 @@ export const probes: Record<string, Probe> = {
 
   /** How the commands `exec` ran have ended, each once, as OpenNebula's KVM guest-agent probe reports them. */
   async 'vm-execution'(context) {
-    const finished = new CommandRecords(() => prepareUserStateDir(context.host)).takeFinished();
+    const finished = new CommandRecords(() => prepareUserStateDir(context.host)).takeFinished(EXEC_REPORT_BUDGET);
     return finished
       .filter((command) => command.ref.frontEnd === FRONT_END)
       .map((command) => `${executionLine(command)}\n`)
