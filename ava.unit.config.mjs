@@ -19,6 +19,7 @@ export default {
     'test/monitoring-cgroups.test.ts',
     'test/monitoring-state-changes.test.ts',
     'test/nova-instances-memory.test.ts',
+    'test/nova-runtime.test.ts',
     'test/nova-units.test.ts',
     'test/opennebula-document-limits.test.ts',
     'test/opennebula-install-config.test.ts',

@@ -24,6 +24,8 @@ command -v rsync >/dev/null || need_packages+=(rsync)
 # The Nova driver's tests drive real nova objects, and snapshots go to a local registry.
 /usr/bin/python3 -c 'import nova.virt.driver' >/dev/null 2>&1 || need_packages+=(python3-nova)
 [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)
+# VMs may ask for gVisor (DOCKVISOR/RUNTIME="runsc"): the engine learns the runtime from daemon.json.
+command -v runsc >/dev/null || need_packages+=(runsc)
 # The package's tests check it with lintian and install it on a clean Debian root made by debootstrap.
 command -v lintian >/dev/null || need_packages+=(lintian)
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need_packages+=(debootstrap)
@@ -45,6 +47,12 @@ export PATH="/usr/lib/dockvisor/node/bin:$PATH"
 
 engine_socket=/var/run/docker.sock
 engine_up() { curl -fsS --max-time 2 --unix-socket "$engine_socket" http://engine/_ping >/dev/null 2>&1; }
+runtimes_changed=$(as_root node scripts/engine-runtimes.mjs /etc/docker/daemon.json "$(command -v runsc)")
+if [ -n "$runtimes_changed" ] && engine_up; then
+  log "telling the running dockerd about runsc"
+  as_root kill -HUP "$(pidof dockerd)"
+  for _ in $(seq 1 20); do curl -fsS --unix-socket "$engine_socket" http://engine/info | grep -q '"runsc"' && break; sleep 0.25; done
+fi
 if ! engine_up; then
   log "starting dockerd"
   as_root mkdir -p /var/log

@@ -41,6 +41,7 @@ export function containerConfig(spec: VmSpec, host: HostSettings): ContainerCrea
       NetworkMode: privileges.hostNetwork ? 'host' : 'none',
       Privileged: privileges.privileged || undefined,
       CapAdd: privileges.capabilities.length ? privileges.capabilities : undefined,
+      Runtime: privileges.runtime,
       Devices: privileges.devices.length
         ? privileges.devices.map((path) => ({ PathOnHost: path, PathInContainer: path, CgroupPermissions: 'rwm' }))
         : undefined,
@@ -115,6 +116,7 @@ function enforcePolicy(spec: VmSpec, host: HostSettings): void {
     if (!allowed) refuse(`mounting host path ${mount.hostPath}`);
   }
   if (privileges.hostNetwork && spec.nics.length) refuse('NICs together with the host network');
+  if (privileges.runtime !== undefined && !host.allow.runtimes.includes(privileges.runtime)) refuse(`runtime ${privileges.runtime}`);
 }
 
 function unique(values: string[]): string[] {

@@ -41,8 +41,13 @@ export interface HostSettings {
     devices: string[];
     /** Host directories (and everything below them) that VM templates may mount. */
     hostMountRoots: string[];
+    /** The engine's OCI runtimes (by its names for them, e.g. runsc) that VMs may ask for instead of its default. */
+    runtimes: string[];
   };
 }
+
+/** An engine's name for an OCI runtime, as daemon.json's `runtimes` keys are written. */
+export const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** What a container label value and a `docker ps --filter` take without quoting. */
 const FRONT_END_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -60,7 +65,7 @@ export function defaultHostSettings(): HostSettings {
     pidsLimit: 4096,
     defaultLimits: { cpu: 1, memoryMb: 512 },
     frontEndId: undefined,
-    allow: { privileged: false, hostNetwork: false, capabilities: [], devices: [], hostMountRoots: [] },
+    allow: { privileged: false, hostNetwork: false, capabilities: [], devices: [], hostMountRoots: [], runtimes: [] },
   };
 }
 
@@ -102,6 +107,7 @@ const HOST_SETTINGS_FILE = Type.Object(
         capabilities: optional(texts),
         devices: optional(texts),
         hostMountRoots: optional(texts),
+        runtimes: optional(Type.Array(Type.String({ pattern: RUNTIME_NAME.source }), { expected: 'a list of runtime names (letters, digits, ".", "_", "-")' })),
       }),
     ),
   },

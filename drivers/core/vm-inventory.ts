@@ -34,6 +34,13 @@ export class VmInventory {
       cpus: info.NCPU,
       memoryBytes: info.MemTotal,
       architecture: info.Architecture,
+      runtimes: runtimeNames(info.Runtimes, info.DefaultRuntime),
     };
   }
+}
+
+/** The engine's runtimes, its default first and the rest by name. */
+function runtimeNames(runtimes: Record<string, unknown> | undefined, defaultRuntime: string | undefined): string[] {
+  const names = Object.keys(runtimes ?? {}).sort();
+  return defaultRuntime && names.includes(defaultRuntime) ? [defaultRuntime, ...names.filter((name) => name !== defaultRuntime)] : names;
 }

@@ -26,6 +26,8 @@ export interface RequestedPrivileges {
   capabilities: string[];
   devices: string[];
   hostMounts: { hostPath: string; containerPath: string; readOnly: boolean }[];
+  /** An OCI runtime of the host's engine other than its default (runsc for gVisor), by the engine's name for it. */
+  runtime?: string;
 }
 
 /** A named volume on the host mounted into the container: a VM disk that is not its root filesystem. */

@@ -57,6 +57,8 @@ export interface HostEngineFacts {
   cpus?: number;
   memoryBytes?: number;
   architecture?: string;
+  /** The OCI runtimes a VM may run under, by the engine's names, its default first. */
+  runtimes: string[];
 }
 
 const NEVER = '0001-01-01T00:00:00Z';

@@ -22,6 +22,8 @@ export interface HostConfig {
   NetworkMode?: string;
   Privileged?: boolean;
   CapAdd?: string[];
+  /** The OCI runtime, by the engine's name for it (daemon.json runtimes); the engine's default when absent. */
+  Runtime?: string;
   CapDrop?: string[];
   Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
   Binds?: string[];
@@ -126,4 +128,7 @@ export interface EngineInfo {
   NCPU?: number;
   MemTotal?: number;
   Architecture?: string;
+  /** The OCI runtimes it knows, by name, and the one containers get by default. */
+  Runtimes?: Record<string, unknown>;
+  DefaultRuntime?: string;
 }

@@ -88,6 +88,12 @@ export const SpawnRequest = Type.Object(
     ),
     network_info: Type.Optional(NetworkInfo),
     power_on: Type.Optional(Type.Boolean({ default: true })),
+    runtime: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+        description: "an OCI runtime of the host's engine (e.g. runsc), allowed by the host config's allow.runtimes",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

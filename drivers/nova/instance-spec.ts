@@ -31,7 +31,7 @@ export function instanceSpec(request: SpawnRequest): VmSpec {
     vcpu: vcpus,
     memoryMb: memory_mb,
     nics,
-    privileges: noPrivileges(),
+    privileges: { ...noPrivileges(), ...(request.runtime === undefined ? {} : { runtime: request.runtime }) },
     frontEndLabels: {
       [NOVA_LABEL_NICS]: JSON.stringify(nics),
       [NOVA_LABEL_RESOURCES]: JSON.stringify({ vcpus, memory_mb, root_gb }),

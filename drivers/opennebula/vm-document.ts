@@ -2,6 +2,7 @@ import { InvalidInputError } from '../core/errors.ts';
 import { rootDiskImage } from '../core/disk-names.ts';
 import * as check from '../core/validate.ts';
 import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec } from '../core/vm-spec.ts';
+import { RUNTIME_NAME } from '../core/host-settings.ts';
 import { diskId, diskVolumes, isDatastoreRootDisk, readDisks, rootDiskLabel, type OneDisk } from './vm-disks.ts';
 import { oneContainerName } from './one-labels.ts';
 import { splitWords } from './words-without-shell.ts';
@@ -28,7 +29,7 @@ export function parseVmDocument(xml: string): OneVm {
 }
 
 /** The section a VM template uses to ask for container options; only these keys are read. */
-const DOCKVISOR_OPTIONS = ['IMAGE', 'CMD', 'ENTRYPOINT', 'ENV', 'WORKDIR', 'USER', 'PRIVILEGED', 'HOST_NETWORK', 'CAP_ADD', 'DEVICES', 'MOUNTS'];
+const DOCKVISOR_OPTIONS = ['IMAGE', 'CMD', 'ENTRYPOINT', 'ENV', 'WORKDIR', 'USER', 'PRIVILEGED', 'HOST_NETWORK', 'CAP_ADD', 'DEVICES', 'MOUNTS', 'RUNTIME'];
 
 export function readVm(vm: XmlNode): OneVm {
   const id = check.nonNegativeInteger(required(vm, 'ID', 'VM/'), 'VM ID', 2 ** 31);
@@ -221,6 +222,11 @@ function privileges(options: XmlNode | undefined, where: string): RequestedPrivi
     if (!match) throw new InvalidInputError(`${where}DOCKVISOR/MOUNTS "${check.printable(mount)}" is not host-path:container-path[:ro]`);
     return { hostPath: match[1]!, containerPath: match[2]!, readOnly: match[3] === ':ro' };
   });
+  const runtime = text(options, 'RUNTIME', where);
+  if (runtime !== undefined) {
+    if (!RUNTIME_NAME.test(runtime)) throw new InvalidInputError(`${where}DOCKVISOR/RUNTIME "${check.printable(runtime)}" is not a runtime name`);
+    result.runtime = runtime;
+  }
   return result;
 }
 

@@ -33,6 +33,7 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
   'opennebula-hostile-limits.test.ts': { vmIds: [8250, 8259], bridgePrefix: 'dvt-wb', subnets: ['198.18.155.0/24'] },
   'opennebula-probes-identity.test.ts': { vmIds: [8410, 8419] },
   'opennebula-exec.test.ts': { vmIds: [8600, 8609] },
+  'opennebula-runtimes.test.ts': { vmIds: [8610, 8619], bridgePrefix: 'dvt-gvr', subnets: ['198.18.180.0/24', '198.18.181.0/24'] },
   // The recording's own values (test/fixtures/opennebula-7.4/recorded): VMs 1 and 2 on bridge br-dv, whose
   // 10.77.0.0/24 addresses live only inside their containers.
   'opennebula-recorded-lifecycle.test.ts': { vmIds: [1, 2], bridgePrefix: 'br-dv' },

@@ -55,6 +55,8 @@ export const probes: Record<string, Probe> = {
       ['VERSION', existsSync(versionFile) ? readFileSync(versionFile, 'utf8').trim() : undefined],
       ['DOCKER_VERSION', engine.version],
       ['DOCKER_STORAGE_DRIVER', engine.storageDriver],
+      // One word list, so that SCHED_REQUIREMENTS can ask for a runtime: RUNTIMES = "*runsc*".
+      ['RUNTIMES', engine.runtimes.join(' ')],
     ]);
     return lines + datastoreLines(context, engine.dataRoot);
   },

@@ -18,6 +18,8 @@ LOG = logging.getLogger(__name__)
 
 # The Glance image property a snapshot records its Docker reference in, and spawn reads first.
 DOCKER_IMAGE_PROPERTY = 'docker_image'
+RUNTIME_EXTRA_SPEC = 'dockvisor:runtime'
+RUNTIME_IMAGE_PROPERTY = 'dockvisor_runtime'
 MAX_SHUTDOWN_SECONDS = 3600
 
 
@@ -114,9 +116,13 @@ class DockvisorDriver(driver.ComputeDriver):
             body['hostname'] = instance.hostname
         if CONF.dockvisor.host:
             body['host'] = CONF.dockvisor.host
-        command = image_meta.properties.get('os_command_line') if image_meta.obj_attr_is_set('properties') else None
+        properties = image_meta.properties if image_meta.obj_attr_is_set('properties') else None
+        command = properties.get('os_command_line') if properties else None
         if command:
             body['command'] = shlex.split(command)
+        runtime = _runtime(instance, self._glance_properties(context, image_meta))
+        if runtime:
+            body['runtime'] = runtime
         events = vifs.pending_plug_events(network_info)
         if events and CONF.vif_plugging_timeout:
             with self.virtapi.wait_for_instance_event(instance, events, deadline=CONF.vif_plugging_timeout,
@@ -134,11 +140,16 @@ class DockvisorDriver(driver.ComputeDriver):
         """The Docker reference of a Glance image: its docker_image property (set by snapshots), else its name."""
         if image_meta.obj_attr_is_set('container_format') and image_meta.container_format not in ('docker', 'bare'):
             raise exception.InvalidInput(reason='image %s is not a Docker image (container_format %s)' % (image_meta.id, image_meta.container_format))
-        if image_meta.obj_attr_is_set('id') and image_meta.id:
-            properties = self._image_api.get(context, image_meta.id).get('properties') or {}
-            if properties.get(DOCKER_IMAGE_PROPERTY):
-                return properties[DOCKER_IMAGE_PROPERTY]
+        properties = self._glance_properties(context, image_meta)
+        if properties.get(DOCKER_IMAGE_PROPERTY):
+            return properties[DOCKER_IMAGE_PROPERTY]
         return image_meta.name
+
+    def _glance_properties(self, context, image_meta):
+        """The image's own properties in Glance (nova's ImageMetaProps leaves custom ones out)."""
+        if image_meta.obj_attr_is_set('id') and image_meta.id:
+            return self._image_api.get(context, image_meta.id).get('properties') or {}
+        return {}
 
     def destroy(self, context, instance, network_info, block_device_info=None, destroy_disks=True, destroy_secrets=True):
         self._service.delete(self._path(instance), instance_uuid=instance.uuid)
@@ -197,3 +208,10 @@ def _injected_file(path, contents):
     if isinstance(contents, str):
         contents = contents.encode('utf-8')
     return {'path': path, 'contents': base64.b64encode(contents).decode('ascii')}
+
+
+def _runtime(instance, glance_properties):
+    """The OCI runtime asked for: the flavor's dockvisor:runtime extra spec, else the image's dockvisor_runtime property."""
+    flavor = instance.flavor if instance.obj_attr_is_set('flavor') else None
+    extra_specs = (flavor.extra_specs if flavor else None) or {}
+    return extra_specs.get(RUNTIME_EXTRA_SPEC) or glance_properties.get(RUNTIME_IMAGE_PROPERTY)
