@@ -6,6 +6,7 @@ import packageJson from './package.json' with { type: 'json' };
 export default {
   ...packageJson.ava,
   files: [
+    'test/bridge-firewall-memory.test.ts',
     'test/command-records.test.ts',
     'test/datastore-vm-document.test.ts',
     'test/engine-contract-memory.test.ts',

@@ -27,7 +27,7 @@ test('deploy prints one-<vid> and plugs each NIC: host end on the bridge, eth<n>
   const eth0 = host.access.interfacesOf(await pidOf(host, 7)).get('eth0');
   t.is(eth0?.mac, macFor(7, 0));
   t.deepEqual(eth0?.addresses, ['10.9.0.7/24']);
-  t.true(host.access.iptablesRules.has(`DOCKER-USER -i ${BRIDGE} -o ${BRIDGE} -j ACCEPT`));
+  t.deepEqual(host.access.iptablesChains.get('dockvisor-bridges'), [`-i ${BRIDGE} -o ${BRIDGE} -j ACCEPT`]);
   t.regex(host.access.files.get((await host.engine.inspectContainer('one-7')).ResolvConfPath) ?? '', /^nameserver 10\.9\.0\.53$/m);
 });
 

@@ -1,33 +1,76 @@
 import type { HostAccess } from './host-access.ts';
 
+/** dockvisor's own chain: one ACCEPT per VM bridge for the traffic that stays on it. */
+export const BRIDGES_CHAIN = 'dockvisor-bridges';
+const JUMP = ['FORWARD', '-j', BRIDGES_CHAIN];
+/** Bounds the removal of a rule that concurrent runs may have added more than once. */
+const MAX_COPIES = 64;
+
 /**
  * On a host where Docker runs, bridged frames go through iptables (br_netfilter) and Docker sets the
  * FORWARD policy to DROP, which would cut VMs on the same virtual network off from each other.
- * Docker's documented place for exceptions is the DOCKER-USER chain: one rule per VM bridge lets
- * traffic that stays on that bridge through, as it would without Docker. Nothing else is opened.
+ *
+ * The exception lives in dockvisor's own chain, jumped to from the end of FORWARD: every chain a front-end
+ * hangs on FORWARD (OpenNebula's `opennebula`, which holds its security groups) sees a frame first, and
+ * dockerd, which puts its own jumps back at the top whenever it starts, never moves it. An ACCEPT in
+ * DOCKER-USER (where dockvisor used to put it) ran before all of those and let every group be bypassed:
+ * such rules are taken back as their bridges are opened again.
+ *
+ * Bridges whose frames the front-end filters itself (OpenNebula's security groups, whose chain ends in
+ * ACCEPT) get no exception at all, so that no ordering of the chains' jumps can open them.
  */
 export class BridgeFirewall {
   constructor(private readonly host: HostAccess) {}
 
-  async allowWithinBridges(bridges: string[]): Promise<void> {
-    if (bridges.length === 0 || !(await this.bridgedTrafficIsFiltered())) return;
-    for (const bridge of new Set(bridges)) {
-      const rule = ['DOCKER-USER', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'];
-      const present = await this.iptables(['-C', ...rule]).then(
+  /** Lets traffic within `bridges` through; on `filtered` bridges the front-end's chains alone decide. */
+  async allowWithinBridges(bridges: string[], filtered: string[] = []): Promise<void> {
+    const leftToFrontEnd = new Set(filtered);
+    const open = [...new Set(bridges)].filter((bridge) => !leftToFrontEnd.has(bridge));
+    if ((open.length === 0 && leftToFrontEnd.size === 0) || !(await this.bridgedTrafficIsFiltered())) return;
+    if (open.length) {
+      await this.iptables(['-N', BRIDGES_CHAIN]).catch(() => undefined); // made by an earlier run, or a concurrent one
+      for (const bridge of open) {
+        if (!(await this.has([BRIDGES_CHAIN, ...withinBridge(bridge)]))) await this.iptables(['-A', BRIDGES_CHAIN, ...withinBridge(bridge)]);
+      }
+      await this.jumpLast();
+    }
+    for (const bridge of leftToFrontEnd) await this.removeAll([BRIDGES_CHAIN, ...withinBridge(bridge)]);
+    for (const bridge of [...open, ...leftToFrontEnd]) await this.removeAll(['DOCKER-USER', ...withinBridge(bridge)]);
+  }
+
+  /** Takes back the rules for a bridge that is going away (and the one an earlier dockvisor put in DOCKER-USER). */
+  async forgetBridge(bridge: string): Promise<void> {
+    await this.removeAll([BRIDGES_CHAIN, ...withinBridge(bridge)]);
+    await this.removeAll(['DOCKER-USER', ...withinBridge(bridge)]);
+  }
+
+  /**
+   * Makes the jump to dockvisor's chain the last rule of FORWARD, and the only one: a copy is appended
+   * before the earlier one is deleted (`-D` takes the first match), so intra-bridge traffic is never cut.
+   */
+  private async jumpLast(): Promise<void> {
+    const rules = (await this.iptables(['-S', 'FORWARD'])).split('\n').filter((line) => line.startsWith('-A '));
+    const ours = `-A ${JUMP.join(' ')}`;
+    let copies = rules.filter((line) => line === ours).length;
+    if (rules.at(-1) !== ours) {
+      await this.iptables(['-A', ...JUMP]);
+      copies += 1;
+    }
+    for (; copies > 1; copies -= 1) await this.iptables(['-D', ...JUMP]);
+  }
+
+  private async removeAll(rule: string[]): Promise<void> {
+    for (let n = 0; n < MAX_COPIES; n += 1) {
+      const removed = await this.iptables(['-D', ...rule]).then(
         () => true,
         () => false,
       );
-      if (!present && (await this.hasDockerUserChain())) await this.iptables(['-I', ...rule]);
+      if (!removed) return;
     }
   }
 
-  /** Takes back the rule for a bridge that is going away. */
-  async forgetBridge(bridge: string): Promise<void> {
-    await this.iptables(['-D', 'DOCKER-USER', '-i', bridge, '-o', bridge, '-j', 'ACCEPT']).catch(() => undefined);
-  }
-
-  private hasDockerUserChain(): Promise<boolean> {
-    return this.iptables(['-n', '-L', 'DOCKER-USER']).then(
+  private has(rule: string[]): Promise<boolean> {
+    return this.iptables(['-C', ...rule]).then(
       () => true,
       () => false,
     );
@@ -44,4 +87,8 @@ export class BridgeFirewall {
       return false;
     }
   }
+}
+
+function withinBridge(bridge: string): string[] {
+  return ['-i', bridge, '-o', bridge, '-j', 'ACCEPT'];
 }

@@ -32,7 +32,12 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
   readonly local = false;
   readonly commands: RanCommand[] = [];
   readonly files = new Map<string, string>();
-  readonly iptablesRules = new Set<string>();
+  /** iptables' filter table, chain by chain, rules in order as `iptables -S` prints them less `-A <chain>`: as Docker leaves it. */
+  readonly iptablesChains = new Map<string, string[]>([
+    ['FORWARD', ['-j DOCKER-USER', '-j DOCKER-FORWARD']],
+    ['DOCKER-USER', []],
+    ['DOCKER-FORWARD', []],
+  ]);
   private readonly hostLinks = new Map<string, Link>();
   private readonly bridgeNames = new Set<string>();
   private readonly namespaces = new Map<number, Map<string, Link>>();
@@ -242,18 +247,37 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
   }
 
   private iptables(args: string[], fail: (reason: string) => never): string {
-    const [flag, ...rule] = args;
+    const [flag, chainName = '', ...rule] = args;
     const key = rule.join(' ');
+    const chain = this.iptablesChains.get(chainName);
+    if (flag === '-N') {
+      if (chain) return fail('iptables: Chain already exists.');
+      this.iptablesChains.set(chainName, []);
+      return '';
+    }
+    if (!chain) return fail('iptables: No chain/target/match by that name.');
+    const target = /(?:^| )-j (\S+)/.exec(key)?.[1];
+    if ((flag === '-A' || flag === '-I') && target && !['ACCEPT', 'DROP', 'RETURN'].includes(target) && !this.iptablesChains.has(target)) {
+      return fail(`Couldn't load target \`${target}'`);
+    }
+    const missing = () => fail('Bad rule (does a matching rule exist in that chain?).');
     switch (flag) {
-      case '-n':
-        return rule.join(' ') === '-L DOCKER-USER' ? 'Chain DOCKER-USER (1 references)\n' : fail('No chain/target/match by that name.');
+      case '-S':
+        return [chainName === 'FORWARD' ? '-P FORWARD DROP' : `-N ${chainName}`, ...chain.map((line) => `-A ${chainName} ${line}`)].join('\n') + '\n';
       case '-C':
-        return this.iptablesRules.has(key) ? '' : fail('Bad rule (does a matching rule exist in that chain?).');
-      case '-I':
-        this.iptablesRules.add(key);
+        return chain.includes(key) ? '' : missing();
+      case '-A':
+        chain.push(key);
         return '';
-      case '-D':
-        return this.iptablesRules.delete(key) ? '' : fail('Bad rule (does a matching rule exist in that chain?).');
+      case '-I':
+        chain.unshift(key);
+        return '';
+      case '-D': {
+        const at = chain.indexOf(key);
+        if (at < 0) return missing();
+        chain.splice(at, 1);
+        return '';
+      }
       default:
         return fail('unknown iptables option');
     }

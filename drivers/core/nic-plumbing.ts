@@ -66,9 +66,14 @@ export class NicPlumbing {
     await this.asRoot(['nsenter', `--target=${pid}`, '--net', 'ip', '-batch', '-'], guestLines.join('\n') + '\n');
   }
 
-  /** Lets traffic within the NICs' bridges through the host firewall (see BridgeFirewall). */
+  /** Lets traffic within the NICs' bridges through the host firewall, but for those the front-end filters (see BridgeFirewall). */
   openBridges(nics: NicSpec[]): Promise<void> {
-    return this.firewall.allowWithinBridges(nics.filter((nic) => nic.bridgeType === 'linux').map((nic) => nic.bridge));
+    const linux = nics.filter((nic) => nic.bridgeType === 'linux');
+    const filtered = linux.filter((nic) => nic.filteredByFrontEnd).map((nic) => nic.bridge);
+    return this.firewall.allowWithinBridges(
+      linux.map((nic) => nic.bridge),
+      filtered,
+    );
   }
 
   /**

@@ -15,6 +15,8 @@ export interface NicSpec {
   ipv6?: { address: string; prefixLength: number }[];
   gateway6?: string;
   mtu?: number;
+  /** The front-end filters the NIC's bridged traffic on the host itself (OpenNebula's security groups): dockvisor opens nothing for it. */
+  filteredByFrontEnd?: boolean;
   dns: string[];
   searchDomains: string[];
 }

@@ -16,6 +16,8 @@ export interface NicDraft {
   mtu?: string;
   ip6?: string;
   attach?: boolean;
+  /** The virtual network's driver (bridge by default). */
+  vnMad?: string;
 }
 
 export interface DiskDraft {
@@ -65,7 +67,7 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
     element('TARGET', nic.target ?? `one-${vm.id}-${nic.nicId}`) +
     element('GATEWAY', nic.gateway) +
     element('IP6', nic.ip6) +
-    element('VN_MAD', 'bridge') +
+    element('VN_MAD', nic.vnMad ?? 'bridge') +
     '</NIC>'
   );
 }

@@ -67,6 +67,9 @@ export function readVm(vm: XmlNode): OneVm {
   return { id, lcmState, deployId, spec, nicNodes, context, transferOwnsContainer: isDatastoreRootDisk(root) };
 }
 
+/** The network drivers whose `post` puts the NIC behind OpenNebula's security-group chains (lib/sg_driver.rb). */
+const SECURITY_GROUP_DRIVERS = new Set(['fw', '802.1Q', 'vxlan']);
+
 export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined): NicSpec {
   const nicId = check.nonNegativeInteger(required(nic, 'NIC_ID', `VM ${vmId} NIC/`), `VM ${vmId}: NIC_ID`, 9999);
   const where = `VM ${vmId} NIC ${nicId}: `;
@@ -100,6 +103,7 @@ export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined
     ipv6: [...new Set(ip6.filter((a): a is string => !!a))].map((a) => ({ address: check.ipv6(a, `${where}IP6`), prefixLength: prefix6 })),
     gateway6: gateway6 ? check.ipv6(gateway6, `${where}IP6_GATEWAY`) : undefined,
     mtu: mtuText ? check.nonNegativeInteger(mtuText, `${where}MTU`, 65535) || undefined : undefined,
+    ...(SECURITY_GROUP_DRIVERS.has(field('VN_MAD') ?? '') ? { filteredByFrontEnd: true } : {}),
     dns: words(dns).map((server) => check.ipAddress(server, `${where}DNS`)),
     searchDomains: words(searchDomains).map((d) => check.hostname(d, `${where}SEARCH_DOMAIN`)),
   };

@@ -14,13 +14,18 @@ export function createBridge(name: string, hostAddress?: string): void {
   ip('link', 'set', name, 'up');
 }
 
-/** Removes a test bridge and the rule dockvisor added for it in DOCKER-USER. */
+/** Removes a test bridge and the rules dockvisor added for it: in its own chain, and in DOCKER-USER (where it used to). */
 export function deleteBridge(name: string): void {
   deleteLink(name);
-  try {
-    execFileSync('iptables', ['-w', '-D', 'DOCKER-USER', '-i', name, '-o', name, '-j', 'ACCEPT'], { stdio: 'ignore' });
-  } catch {
-    // no rule was added for it
+  for (const chain of ['dockvisor-bridges', 'DOCKER-USER']) {
+    // Concurrent deploys may have added the rule more than once; bounded like BridgeFirewall's own removal.
+    for (let n = 0; n < 64; n += 1) {
+      try {
+        execFileSync('iptables', ['-w', '-D', chain, '-i', name, '-o', name, '-j', 'ACCEPT'], { stdio: 'ignore' });
+      } catch {
+        break; // no (more) rule for it
+      }
+    }
   }
 }
 
