@@ -18,6 +18,8 @@ export interface NicDraft {
   attach?: boolean;
   /** The virtual network's driver (bridge by default). */
   vnMad?: string;
+  /** The security groups' ids, as oned lists them. */
+  securityGroups?: string;
 }
 
 export interface DiskDraft {
@@ -64,6 +66,7 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
     element('IP', nic.ip) +
     element('MAC', nic.mac ?? macFor(vm.id, nic.nicId)) +
     element('NIC_ID', String(nic.nicId)) +
+    element('SECURITY_GROUPS', nic.securityGroups) +
     element('TARGET', nic.target ?? `one-${vm.id}-${nic.nicId}`) +
     element('GATEWAY', nic.gateway) +
     element('IP6', nic.ip6) +
