@@ -19,6 +19,7 @@ export default {
     'test/import-boundaries.test.ts',
     'test/monitoring-cgroups.test.ts',
     'test/monitoring-state-changes.test.ts',
+    'test/network-settings.test.ts',
     'test/nova-instances-memory.test.ts',
     'test/nova-runtime.test.ts',
     'test/nova-units.test.ts',

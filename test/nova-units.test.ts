@@ -55,7 +55,7 @@ test('the tar archive unpacks with GNU tar, long paths included', (t) => {
   }
 });
 
-test('VIFs become NICs in order, named as Nova names tap devices, addresses sorted by family', (t) => {
+test('VIFs become NICs in order, named as Nova names tap devices, with every address of a port by family and its routes', (t) => {
   const [first, second] = networkNics([
     {
       id: '0123456789abcdef',
@@ -76,30 +76,32 @@ test('VIFs become NICs in order, named as Nova names tap devices, addresses sort
     hostInterface: 'tap0123456789a',
     bridge: 'br-a',
     mtu: 1450,
-    ipv4: { address: '10.0.0.5', prefixLength: 24 },
+    ipv4: [{ address: '10.0.0.5', prefixLength: 24 }],
     gateway: '10.0.0.1',
     dns: ['10.0.0.53'],
   });
   t.deepEqual(first!.ipv6, [{ address: 'fd00::5', prefixLength: 64 }]);
-  t.like(second, { nicId: 1, hostInterface: 'custom0', ipv4: undefined });
-  t.throws(
-    () =>
-      networkNics([
-        {
-          id: 'p',
-          address: '02:00:00:00:00:01',
-          bridge: 'br-a',
-          ips: [
-            { address: '10.0.0.5', prefix: 24 },
-            { address: '10.0.0.6', prefix: 24 },
-          ],
-          dns: [],
-        },
-      ]),
+  t.like(second, { nicId: 1, hostInterface: 'custom0', ipv4: [] });
+  const [several] = networkNics([
     {
-      message: /has 2 IPv4 addresses; one per VIF is supported/,
+      id: 'p',
+      address: '02:00:00:00:00:01',
+      bridge: 'br-a',
+      ips: [
+        { address: '10.0.0.5', prefix: 24 },
+        { address: 'fd00::5', prefix: 64 },
+        { address: '10.1.0.6', prefix: 16 },
+      ],
+      routes: [{ destination: '10.2.0.0/16', gateway: '10.0.0.254' }],
+      dns: [],
     },
-  );
+  ]);
+  t.deepEqual(several!.ipv4, [
+    { address: '10.0.0.5', prefixLength: 24 },
+    { address: '10.1.0.6', prefixLength: 16 },
+  ]);
+  t.deepEqual(several!.ipv6, [{ address: 'fd00::5', prefixLength: 64 }]);
+  t.deepEqual(several!.routes, [{ destination: '10.2.0.0', prefixLength: 16, via: '10.0.0.254' }]);
 });
 
 test('a VIF address with a prefix of 0 is refused, for IPv4 and IPv6', (t) => {

@@ -77,7 +77,8 @@ test('a NIC address with a prefix of 0, or one that is no prefix, is refused for
   const accepted = parseVmDocument(
     withNic({ mask: '255.255.255.255', ip6: 'fd00::20' }).replace('<VN_MAD>', '<IP6_PREFIX_LENGTH>128</IP6_PREFIX_LENGTH><VN_MAD>'),
   );
-  t.like(accepted.spec.nics[0], { ipv4: { prefixLength: 32 }, ipv6: [{ address: 'fd00::20', prefixLength: 128 }] });
+  t.deepEqual(accepted.spec.nics[0]!.ipv4, [{ address: '198.18.155.20', prefixLength: 32 }]);
+  t.deepEqual(accepted.spec.nics[0]!.ipv6, [{ address: 'fd00::20', prefixLength: 128 }]);
 });
 
 const named = (name: string) => vmXml(draft()).replace(`<NAME>vm-${ID}</NAME>`, `<NAME>${name}</NAME>`);

@@ -33,13 +33,15 @@ test('the recorded deploy document becomes container one-1 with its image, comma
       bridge: 'br-dv',
       bridgeType: 'linux',
       mac: '02:00:0a:4d:00:0a',
-      ipv4: { address: '10.77.0.10', prefixLength: 24 },
-      gateway: undefined,
+      ipv4: [{ address: '10.77.0.10', prefixLength: 24 }],
       ipv6: [],
+      gateway: undefined,
       gateway6: undefined,
+      routes: [],
       mtu: undefined,
       dns: [],
       searchDomains: [],
+      bandwidth: undefined,
     },
   ]);
 });
@@ -80,9 +82,9 @@ test('CPU above 256 keeps its cap in cores; its weight is the largest the engine
 
 test('the netmask comes from the context, as a dotted mask or a prefix length, and defaults to /24', (t) => {
   const nic = (mask?: string) => parseVmDocument(vmXml({ id: 5, nics: [{ nicId: 0, bridge: 'br0', ip: '198.18.0.5', mask }] })).spec.nics[0]!;
-  t.is(nic('255.255.0.0').ipv4?.prefixLength, 16);
-  t.is(nic('20').ipv4?.prefixLength, 20);
-  t.is(nic().ipv4?.prefixLength, 24);
+  t.is(nic('255.255.0.0').ipv4[0]?.prefixLength, 16);
+  t.is(nic('20').ipv4[0]?.prefixLength, 20);
+  t.is(nic().ipv4[0]?.prefixLength, 24);
 });
 
 test('the container is ours, without Docker networking, with init and bounded logs', (t) => {

@@ -16,10 +16,10 @@ const MAX_CPU_SHARES = 262_144;
 export function containerConfig(spec: VmSpec, host: HostSettings): ContainerCreateBody {
   enforcePolicy(spec, host);
   const { privileges } = spec;
-  const firstIpv4 = spec.nics.find((nic) => nic.ipv4)?.ipv4?.address;
+  const firstIpv4 = spec.nics.find((nic) => nic.ipv4.length)?.ipv4[0]?.address;
   const dns = unique(spec.nics.flatMap((nic) => nic.dns));
   const searchDomains = unique(spec.nics.flatMap((nic) => nic.searchDomains));
-  const wantsIpv6 = spec.nics.some((nic) => nic.ipv6?.length);
+  const wantsIpv6 = spec.nics.some((nic) => nic.ipv6.length);
   return {
     Image: spec.image,
     Hostname: spec.hostname.split('.')[0],

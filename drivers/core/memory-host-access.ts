@@ -38,6 +38,8 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
     ['DOCKER-USER', []],
     ['DOCKER-FORWARD', []],
   ]);
+  /** Each link's `tc` lines by link index, as the core's batches left them (shaping is recorded, not modelled). */
+  private readonly shaping = new Map<number, string[]>();
   private readonly hostLinks = new Map<string, Link>();
   private readonly bridgeNames = new Set<string>();
   private readonly namespaces = new Map<number, Map<string, Link>>();
@@ -81,6 +83,12 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
     );
   }
 
+  /** The `tc` lines that shape a link: a host link, or one inside process `pid`'s namespace. */
+  shapingOf(name: string, pid?: number): string[] {
+    const link = (pid === undefined ? this.hostLinks : this.namespaces.get(pid))?.get(name);
+    return link ? (this.shaping.get(link.index) ?? []) : [];
+  }
+
   /** The bridge a host link is plugged into. */
   masterOf(name: string): string | undefined {
     return this.hostLinks.get(name)?.master;
@@ -112,9 +120,12 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
         const pid = Number(/^--target=(\d+)$/.exec(args[0] ?? '')?.[1]);
         const inside = this.namespaces.get(pid);
         if (!inside) return fail(`cannot open /proc/${pid}/ns/net: No such file or directory`);
-        if (args[1] !== '--net' || args[2] !== 'ip') return fail('unexpected nsenter command');
+        if (args[1] !== '--net' || (args[2] !== 'ip' && args[2] !== 'tc')) return fail('unexpected nsenter command');
+        if (args[2] === 'tc') return this.tc(inside, args.slice(3), options.input ?? '', fail);
         return this.ip(inside, args.slice(3), options.input ?? '', fail);
       }
+      case 'tc':
+        return this.tc(this.hostLinks, args, options.input ?? '', fail);
       case 'iptables':
         return this.iptables(
           args.filter((arg) => arg !== '-w'),
@@ -175,6 +186,17 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
     if (args.join(' ') === '-j link show') {
       return JSON.stringify([...space].map(([ifname, link]) => ({ ifname, ifindex: link.index, link_index: link.peerIndex, ifalias: link.alias })));
     }
+    if (args.join(' ') === '-j addr show') {
+      return JSON.stringify(
+        [...space].map(([ifname, link]) => ({
+          ifname,
+          addr_info: link.addresses.map((cidr) => {
+            const [local, prefixlen] = cidr.split('/');
+            return { family: local!.includes(':') ? 'inet6' : 'inet', local, prefixlen: Number(prefixlen), scope: 'global' };
+          }),
+        })),
+      );
+    }
     const force = args[0] === '-force';
     const rest = force ? args.slice(1) : args;
     if (rest.join(' ') !== '-batch -') return fail('unexpected ip command');
@@ -232,12 +254,39 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
       space.delete(name);
       if (link.peerIndex !== link.index) this.deleteIndex(link.peerIndex);
     } else if (object === 'addr' && verb === 'add') {
-      need(rest[1]).addresses.push(name);
-    } else if (object === 'route' && verb === 'add') {
+      const link = need(rest[1]);
+      if (link.addresses.includes(name)) throw new Error('RTNETLINK answers: File exists');
+      link.addresses.push(name);
+    } else if (object === 'addr' && verb === 'del') {
+      const link = need(rest[1]);
+      if (!link.addresses.includes(name)) throw new Error('RTNETLINK answers: Cannot assign requested address');
+      link.addresses.splice(link.addresses.indexOf(name), 1);
+    } else if (object === 'route' && (verb === 'add' || verb === 'replace')) {
       // routes are not modelled; the command is recorded
     } else {
       throw new Error(`Object "${object}" is unknown here`);
     }
+  }
+
+  /** `tc qdisc show` and `tc -batch -` of root qdiscs and their classes, in one namespace. */
+  private tc(space: Map<string, Link>, args: string[], input: string, fail: (reason: string) => never): string {
+    if (args.join(' ') === 'qdisc show') {
+      return [...space]
+        .map(([name, link]) =>
+          this.shaping.get(link.index)?.length ? `qdisc htb 1: dev ${name} root refcnt 2\n` : `qdisc noqueue 0: dev ${name} root refcnt 2\n`,
+        )
+        .join('');
+    }
+    if (args.join(' ') !== '-batch -') return fail('unexpected tc command');
+    for (const line of input.split('\n').filter(Boolean)) {
+      const dev = / dev (\S+)/.exec(line)?.[1] ?? '';
+      const link = space.get(dev) ?? fail(`Command failed -: Cannot find device "${dev}"`);
+      if (line.startsWith('qdisc del ')) {
+        if (!this.shaping.get(link.index)?.length) fail('Command failed -: Error: Cannot delete qdisc with handle of zero.');
+        this.shaping.delete(link.index);
+      } else this.shaping.set(link.index, [...(this.shaping.get(link.index) ?? []), line]);
+    }
+    return '';
   }
 
   private deleteIndex(index: number): void {

@@ -2,9 +2,11 @@ import { pollUntil } from './poll.ts';
 import { createHash } from 'node:crypto';
 import { BridgeFirewall } from './bridge-firewall.ts';
 import { BridgeMissingError, InvalidInputError } from './errors.ts';
+import { addressLines, reconcileAddresses, routeLines } from './guest-addresses.ts';
 import type { HostAccess } from './host-access.ts';
 import { parseNetlinkLinks, type HostLink } from './host-links.ts';
 import { ownedBy, pairedWithin, type LinkOwner } from './link-ownership.ts';
+import { NicBandwidth } from './nic-bandwidth.ts';
 import { netDevPath, parseNetDev } from './net-dev.ts';
 import type { NicSpec } from './vm-spec.ts';
 
@@ -16,9 +18,11 @@ import type { NicSpec } from './vm-spec.ts';
  */
 export class NicPlumbing {
   private readonly firewall: BridgeFirewall;
+  private readonly bandwidth: NicBandwidth;
 
   constructor(private readonly host: HostAccess) {
     this.firewall = new BridgeFirewall(host);
+    this.bandwidth = new NicBandwidth(host);
   }
 
   /**
@@ -56,14 +60,23 @@ export class NicPlumbing {
     for (const nic of missing) {
       const name = guestInterface(nic);
       guestLines.push(`link set ${temporaryPeerName(nic.hostInterface)} name ${name}`, `link set ${name} alias ""`, `link set ${name} address ${nic.mac}`);
-      if (nic.ipv4) guestLines.push(`addr add ${nic.ipv4.address}/${nic.ipv4.prefixLength} dev ${name}`);
-      for (const address of nic.ipv6 ?? []) guestLines.push(`addr add ${address.address}/${address.prefixLength} dev ${name} nodad`);
-      guestLines.push(`link set ${name} up`);
-      const metric = 100 + nic.nicId;
-      if (nic.gateway) guestLines.push(`route add default via ${nic.gateway} dev ${name} metric ${metric}`);
-      if (nic.gateway6) guestLines.push(`route add ::/0 via ${nic.gateway6} dev ${name} metric ${metric}`);
+      guestLines.push(...addressLines(nic, name), `link set ${name} up`);
     }
+    guestLines.push(...missing.flatMap((nic) => routeLines(nic, guestInterface(nic))));
     await this.asRoot(['nsenter', `--target=${pid}`, '--net', 'ip', '-batch', '-'], guestLines.join('\n') + '\n');
+    await this.bandwidth.apply(pid, missing, true);
+  }
+
+  /**
+   * Brings the NICs already plugged into the running container in line with their specs: addresses (aliases
+   * come and go this way), routes and bandwidth limits. NICs not plugged yet are left to `plug`.
+   */
+  async reconfigure(pid: number, nics: NicSpec[]): Promise<void> {
+    const present = await this.interfacesInside(pid);
+    const plugged = nics.filter((nic) => present.has(guestInterface(nic)));
+    if (plugged.length === 0) return;
+    await reconcileAddresses(this.host, pid, plugged);
+    await this.bandwidth.apply(pid, plugged);
   }
 
   /** Lets traffic within the NICs' bridges through the host firewall, but for those the front-end filters (see BridgeFirewall). */

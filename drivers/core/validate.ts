@@ -90,6 +90,29 @@ export function prefixLength(value: number, family: 4 | 6, what: string): number
   return value;
 }
 
+/**
+ * A route a NIC's network gives: `destination` is a network (`10.1.0.0/16`, `2001:db8:1::/48`), an address (a host
+ * route) or `default`; `via` a gateway of the same family. A destination with host bits set is refused, as `ip` would.
+ */
+export function route(destination: string, via: string, what: string): { destination: string; prefixLength: number; via: string } {
+  const [network = '', prefixText, ...more] = destination === 'default' ? ['0.0.0.0', '0'] : destination.split('/');
+  const family = isIPv4(network) ? 4 : isIPv6(network) ? 6 : undefined;
+  const max = family === 6 ? 128 : 32;
+  if (!family || more.length || (prefixText !== undefined && !/^[0-9]{1,3}$/.test(prefixText)) || Number(prefixText ?? max) > max) {
+    throw new InvalidInputError(`${what} "${printable(destination)}" is not a network (address/prefix length)`);
+  }
+  const prefixLength = Number(prefixText ?? max);
+  const gateway = family === 4 ? ipv4(via, `${what} gateway`) : ipv6(via, `${what} gateway`);
+  if (family === 4 && prefixLength < 32 && (ipv4Number(network) & (2 ** (32 - prefixLength) - 1)) !== 0) {
+    throw new InvalidInputError(`${what} ${network}/${prefixLength} has host bits set (the network is not ${network})`);
+  }
+  return { destination: network, prefixLength, via: gateway };
+}
+
+function ipv4Number(address: string): number {
+  return address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0);
+}
+
 /** A short, single-line rendering of untrusted text for error messages. */
 export function printable(value: string): string {
   const flat = value.replace(/[^\x20-\x7e]/g, '?');

@@ -162,9 +162,13 @@ export class VmLifecycle {
     await this.nics.unplug(linkOwner(spec), [nic], container.State.Running ? container.State.Pid : undefined);
   }
 
-  /** Rewrites what the container learns from its context at run time: DNS servers and search domains. */
+  /**
+   * Applies what the VM's network context says at run time: DNS servers and search domains, and the NICs'
+   * addresses, routes and bandwidth limits (an alias attached or detached, a lease or a limit changed).
+   */
   async reconfigure(spec: VmSpec): Promise<void> {
     const container = await this.requireContainer(spec);
+    if (container.State.Running && container.HostConfig.NetworkMode !== 'host') await this.nics.reconfigure(container.State.Pid, spec.nics);
     await this.applyDns(spec, container);
   }
 

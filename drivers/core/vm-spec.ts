@@ -10,15 +10,45 @@ export interface NicSpec {
   bridge: string;
   bridgeType: 'linux' | 'openvswitch';
   mac: string;
-  ipv4?: { address: string; prefixLength: number };
+  /** Every IPv4 address of the NIC inside the container, the lease's first (an OpenNebula NIC_ALIAS adds its own). */
+  ipv4: NicAddress[];
   gateway?: string;
-  ipv6?: { address: string; prefixLength: number }[];
+  ipv6: NicAddress[];
   gateway6?: string;
+  /** Routes the NIC's network gives besides the default ones (OpenNebula ROUTES, a Neutron subnet's host routes). */
+  routes: NicRoute[];
   mtu?: number;
   /** The front-end filters the NIC's bridged traffic on the host itself (OpenNebula's security groups): dockvisor opens nothing for it. */
   filteredByFrontEnd?: boolean;
+  /** Limits on the host end, as libvirt sets a KVM guest's <bandwidth>; none when undefined. */
+  bandwidth?: NicBandwidth;
   dns: string[];
   searchDomains: string[];
+}
+
+export interface NicAddress {
+  address: string;
+  prefixLength: number;
+}
+
+/** `destination/prefixLength via via`, of one family. */
+export interface NicRoute {
+  destination: string;
+  prefixLength: number;
+  via: string;
+}
+
+/** A rate as libvirt and OpenNebula give it: KB/s and KB, as tc reads them (`kbps`: 1000 bytes a second; `kb`: 1024 bytes). */
+export interface NicRate {
+  averageKBps: number;
+  peakKBps?: number;
+  burstKB?: number;
+}
+
+/** Inbound is the traffic to the VM, outbound the traffic from it. */
+export interface NicBandwidth {
+  inbound?: NicRate;
+  outbound?: NicRate;
 }
 
 /** Options a VM template may ask for; each is checked against the host's policy before use. */

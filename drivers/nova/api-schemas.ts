@@ -33,6 +33,14 @@ const FixedIp = Type.Object(
   { additionalProperties: false },
 );
 
+const Route = Type.Object(
+  {
+    destination: Type.String({ maxLength: 49, description: 'network, e.g. 10.1.0.0/16' }),
+    gateway: Type.String({ maxLength: 45, description: 'next hop, of the same family' }),
+  },
+  { additionalProperties: false },
+);
+
 export const Vif = Type.Object(
   {
     id: Type.String({ pattern: '^[0-9A-Za-z-]{1,64}$', description: 'Neutron port id' }),
@@ -44,6 +52,7 @@ export const Vif = Type.Object(
     ips: Type.Array(FixedIp, { maxItems: 16 }),
     gateway: Type.Optional(Type.String({ maxLength: 45 })),
     gateway6: Type.Optional(Type.String({ maxLength: 45 })),
+    routes: Type.Optional(Type.Array(Route, { maxItems: 64, description: "the subnets' host routes" })),
     dns: Type.Array(Type.String({ maxLength: 45 }), { maxItems: 8 }),
     search_domains: Type.Optional(Type.Array(Type.String({ maxLength: 253 }), { maxItems: 6 })),
   },

@@ -149,7 +149,7 @@ export class NovaInstances {
   async detachInterface(uuid: string, vifId: string): Promise<void> {
     const { spec } = await this.existingSpec(uuid);
     const hostInterface = `tap${vifId.slice(0, 11)}`;
-    const nic: NicSpec = { nicId: -1, hostInterface, bridge: '', bridgeType: 'linux', mac: '', dns: [], searchDomains: [] };
+    const nic: NicSpec = { nicId: -1, hostInterface, bridge: '', bridgeType: 'linux', mac: '', ipv4: [], ipv6: [], routes: [], dns: [], searchDomains: [] };
     await this.host.vms.detachNic(spec, nic);
   }
 

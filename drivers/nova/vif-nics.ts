@@ -7,25 +7,25 @@ import type { VifRequest } from './api-schemas.ts';
 /** A Nova VIF as a core NIC: the host end (tap<port id[:11]>, as Nova names it) in the VIF's bridge, eth<nicId> inside. */
 export function vifNic(vif: VifRequest, nicId: number): NicSpec {
   const where = `VIF ${vif.id}: `;
-  const ipv4 = vif.ips.filter((ip) => isIPv4(ip.address));
-  const ipv6 = vif.ips.filter((ip) => !isIPv4(ip.address));
-  if (ipv4.length > 1) throw new InvalidInputError(`${where}has ${ipv4.length} IPv4 addresses; one per VIF is supported`);
-  const first = ipv4[0];
+  const address = (ip: VifRequest['ips'][number]) => {
+    const family = isIPv4(ip.address) ? 4 : 6;
+    const what = `${where}IP`;
+    return {
+      address: family === 4 ? check.ipv4(ip.address, what) : check.ipv6(ip.address, what),
+      prefixLength: check.prefixLength(ip.prefix, family, `${where}prefix of ${check.printable(ip.address)}`),
+    };
+  };
   return {
     nicId,
     hostInterface: check.interfaceName(vif.devname ?? `tap${vif.id.slice(0, 11)}`, `${where}devname`),
     bridge: check.interfaceName(vif.bridge, `${where}bridge`),
     bridgeType: vif.bridge_type === 'openvswitch' ? 'openvswitch' : 'linux',
     mac: check.macAddress(vif.address, `${where}address`),
-    ipv4: first
-      ? { address: check.ipv4(first.address, `${where}IP`), prefixLength: check.prefixLength(first.prefix, 4, `${where}prefix of ${first.address}`) }
-      : undefined,
+    ipv4: vif.ips.filter((ip) => isIPv4(ip.address)).map(address),
     gateway: vif.gateway === undefined ? undefined : check.ipv4(vif.gateway, `${where}gateway`),
-    ipv6: ipv6.map((ip) => ({
-      address: check.ipv6(ip.address, `${where}IP`),
-      prefixLength: check.prefixLength(ip.prefix, 6, `${where}prefix of ${ip.address}`),
-    })),
+    ipv6: vif.ips.filter((ip) => !isIPv4(ip.address)).map(address),
     gateway6: vif.gateway6 === undefined ? undefined : check.ipv6(vif.gateway6, `${where}gateway6`),
+    routes: (vif.routes ?? []).map((route) => check.route(route.destination, route.gateway, `${where}route`)),
     mtu: vif.mtu,
     dns: vif.dns.map((server) => check.ipAddress(server, `${where}DNS server`)),
     searchDomains: (vif.search_domains ?? []).map((domain) => check.hostname(domain, `${where}search domain`)),

@@ -15,11 +15,32 @@ export interface NicDraft {
   dns?: string;
   mtu?: string;
   ip6?: string;
+  ip6Ula?: string;
+  ip6PrefixLength?: string;
+  ip6Gateway?: string;
+  /** The virtual network's ROUTES, as the context variable ETH<n>_ROUTES. */
+  routes?: string;
+  /** More NIC attributes as oned copies them from the virtual network, e.g. INBOUND_AVG_BW. */
+  attributes?: Record<string, string>;
   attach?: boolean;
   /** The virtual network's driver (bridge by default). */
   vnMad?: string;
   /** The security groups' ids, as oned lists them. */
   securityGroups?: string;
+}
+
+/** A NIC_ALIAS on NIC `parentId`, with its context variables ETH<parent>_ALIAS<alias>_* unless `inContext` is false. */
+export interface AliasDraft {
+  nicId: number;
+  aliasId: number;
+  parentId: number;
+  ip?: string;
+  mask?: string;
+  ip6?: string;
+  mac?: string;
+  external?: boolean;
+  attach?: boolean;
+  inContext?: boolean;
 }
 
 export interface DiskDraft {
@@ -42,6 +63,7 @@ export interface VmDraft {
   dockvisor?: Record<string, string>;
   context?: Record<string, string>;
   nics?: NicDraft[];
+  aliases?: AliasDraft[];
   disks?: DiskDraft[];
   /** The system datastore's TM_MAD in the history record. */
   systemTm?: string;
@@ -70,8 +92,33 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
     element('TARGET', nic.target ?? `one-${vm.id}-${nic.nicId}`) +
     element('GATEWAY', nic.gateway) +
     element('IP6', nic.ip6) +
+    element('IP6_ULA', nic.ip6Ula) +
+    element('NAME', `NIC${nic.nicId}`) +
+    Object.entries(nic.attributes ?? {})
+      .map(([k, v]) => element(k, v))
+      .join('') +
     element('VN_MAD', nic.vnMad ?? 'bridge') +
     '</NIC>'
+  );
+}
+
+function aliasXml(vm: VmDraft, alias: AliasDraft): string {
+  const parent = vm.nics?.find((nic) => nic.nicId === alias.parentId);
+  return (
+    '<NIC_ALIAS>' +
+    element('ALIAS_ID', String(alias.aliasId)) +
+    element('ATTACH', alias.attach ? 'YES' : undefined) +
+    element('BRIDGE', parent?.bridge) +
+    element('EXTERNAL', alias.external ? 'YES' : undefined) +
+    element('IP', alias.ip) +
+    element('IP6', alias.ip6) +
+    element('MAC', alias.mac ?? macFor(vm.id, alias.nicId)) +
+    element('NAME', `NIC${alias.parentId}_ALIAS${alias.aliasId}`) +
+    element('NIC_ID', String(alias.nicId)) +
+    element('PARENT', `NIC${alias.parentId}`) +
+    element('PARENT_ID', String(alias.parentId)) +
+    element('VN_MAD', 'bridge') +
+    '</NIC_ALIAS>'
   );
 }
 
@@ -99,6 +146,20 @@ function contextXml(vm: VmDraft): string {
     if (nic.gateway) entries[`${prefix}GATEWAY`] = nic.gateway;
     if (nic.dns) entries[`${prefix}DNS`] = nic.dns;
     if (nic.mtu) entries[`${prefix}MTU`] = nic.mtu;
+    if (nic.ip6) entries[`${prefix}IP6`] = nic.ip6;
+    if (nic.ip6Ula) entries[`${prefix}IP6_ULA`] = nic.ip6Ula;
+    if (nic.ip6PrefixLength) entries[`${prefix}IP6_PREFIX_LENGTH`] = nic.ip6PrefixLength;
+    if (nic.ip6Gateway) entries[`${prefix}IP6_GATEWAY`] = nic.ip6Gateway;
+    if (nic.routes) entries[`${prefix}ROUTES`] = nic.routes;
+  }
+  for (const alias of vm.aliases ?? []) {
+    if (alias.inContext === false) continue;
+    const prefix = `ETH${alias.parentId}_ALIAS${alias.aliasId}_`;
+    entries[`${prefix}MAC`] = alias.mac ?? macFor(vm.id, alias.nicId);
+    if (alias.ip) entries[`${prefix}IP`] = alias.ip;
+    if (alias.mask) entries[`${prefix}MASK`] = alias.mask;
+    if (alias.ip6) entries[`${prefix}IP6`] = alias.ip6;
+    if (alias.external) entries[`${prefix}EXTERNAL`] = 'YES';
   }
   Object.assign(entries, vm.context);
   return `<CONTEXT>${Object.entries(entries)
@@ -116,6 +177,7 @@ export function vmXml(vm: VmDraft): string {
     element('MEMORY', vm.memory ?? '128') +
     element('VCPU', vm.vcpu ?? '1') +
     (vm.nics ?? []).map((nic) => nicXml(vm, nic)).join('') +
+    (vm.aliases ?? []).map((alias) => aliasXml(vm, alias)).join('') +
     (vm.disks ?? []).map(diskXml).join('') +
     element('VMID', String(vm.id)) +
     (vm.extraTemplate ?? '') +

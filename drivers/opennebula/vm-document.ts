@@ -3,6 +3,9 @@ import { rootDiskImage } from '../core/disk-names.ts';
 import * as check from '../core/validate.ts';
 import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec } from '../core/vm-spec.ts';
 import { RUNTIME_NAME } from '../core/host-settings.ts';
+import { firstOf, maskToPrefix, readAddresses, withAliases } from './nic-addresses.ts';
+import { readBandwidth } from './nic-qos.ts';
+import { parseRoutes } from './nic-routes.ts';
 import { diskId, diskVolumes, isDatastoreRootDisk, readDisks, rootDiskLabel, type OneDisk } from './vm-disks.ts';
 import { oneContainerName } from './one-labels.ts';
 import { splitWords } from './words-without-shell.ts';
@@ -16,6 +19,8 @@ export interface OneVm {
   spec: VmSpec;
   /** Every NIC of the template, including one being attached or detached. */
   nicNodes: XmlNode[];
+  /** The MACs of the template's NIC_ALIAS elements, in lower case. */
+  aliasMacs: Set<string>;
   context: XmlNode | undefined;
   /**
    * The root disk came from a dockvisor datastore: the transfer actions save it back (mvds) and remove the
@@ -58,13 +63,20 @@ export function readVm(vm: XmlNode): OneVm {
     cpu: optionalNumber(template, 'CPU', where, 4096),
     vcpu: optionalNumber(template, 'VCPU', where, 4096),
     memoryMb: optionalInteger(template, 'MEMORY', where, 16 * 1024 * 1024),
-    nics: nicNodes.map((nic) => readNic(nic, id, context)),
+    nics: withAliases(
+      template,
+      context,
+      id,
+      nicNodes,
+      nicNodes.map((nic) => readNic(nic, id, context)),
+    ),
     privileges: privileges(options, where),
     volumes: diskVolumes(disks, root, context !== undefined, containerName, systemTm, where),
     frontEndLabels: rootDiskLabel(root, where),
   };
   const deployId = text(vm, 'DEPLOY_ID');
-  return { id, lcmState, deployId, spec, nicNodes, context, transferOwnsContainer: isDatastoreRootDisk(root) };
+  const aliasMacs = new Set(children(template, 'NIC_ALIAS', where).flatMap((alias) => text(alias, 'MAC', where)?.toLowerCase() ?? []));
+  return { id, lcmState, deployId, spec, nicNodes, aliasMacs, context, transferOwnsContainer: isDatastoreRootDisk(root) };
 }
 
 /** The network drivers whose `post` puts the NIC behind OpenNebula's security-group chains (lib/sg_driver.rb). */
@@ -78,18 +90,11 @@ export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined
   if (bridgeType !== 'linux' && bridgeType !== 'openvswitch') {
     throw new InvalidInputError(`${where}BRIDGE_TYPE ${check.printable(bridgeType)} is not supported (linux or openvswitch)`);
   }
-  // Every candidate is read before one is chosen, so that one given twice is refused even where another wins.
   const field = (key: string) => text(nic, key, where);
-  const ip = firstOf(field('IP'), ctx('IP'));
-  const mask = firstOf(ctx('MASK'), field('NETWORK_MASK'), field('MASK'));
   const mtuText = firstOf(ctx('MTU'), field('GUEST_MTU'), field('MTU'));
   const gateway = firstOf(ctx('GATEWAY'), field('GATEWAY'));
-  const ip6 = [firstOf(field('IP6'), ctx('IP6')), field('IP6_GLOBAL'), firstOf(field('IP6_ULA'), ctx('IP6_ULA'))];
-  const prefix6Text = firstOf(ctx('IP6_PREFIX_LENGTH'), field('IP6_PREFIX_LENGTH'));
-  const prefix6 = prefix6Text
-    ? check.prefixLength(check.nonNegativeInteger(prefix6Text, `${where}IP6_PREFIX_LENGTH`, 128), 6, `${where}IP6_PREFIX_LENGTH`)
-    : 64;
-  const gateway6 = firstOf(ctx('IP6_GATEWAY'), field('IP6_GATEWAY'));
+  const gateway6 = firstOf(ctx('IP6_GATEWAY'), field('GATEWAY6'), field('IP6_GATEWAY'));
+  const routes = firstOf(ctx('ROUTES'), field('ROUTES'));
   const dns = firstOf(ctx('DNS'), field('DNS'));
   const searchDomains = firstOf(ctx('SEARCH_DOMAIN'), field('SEARCH_DOMAIN'));
   return {
@@ -98,14 +103,15 @@ export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined
     bridge: check.interfaceName(required(nic, 'BRIDGE', where), `${where}BRIDGE`),
     bridgeType,
     mac: check.macAddress(required(nic, 'MAC', where), `${where}MAC`),
-    ipv4: ip ? { address: check.ipv4(ip, `${where}IP`), prefixLength: mask ? maskToPrefix(mask, where) : 24 } : undefined,
+    ...readAddresses(nic, ctx, where),
     gateway: gateway ? check.ipv4(gateway, `${where}GATEWAY`) : undefined,
-    ipv6: [...new Set(ip6.filter((a): a is string => !!a))].map((a) => ({ address: check.ipv6(a, `${where}IP6`), prefixLength: prefix6 })),
     gateway6: gateway6 ? check.ipv6(gateway6, `${where}IP6_GATEWAY`) : undefined,
+    routes: parseRoutes(routes, where),
     mtu: mtuText ? check.nonNegativeInteger(mtuText, `${where}MTU`, 65535) || undefined : undefined,
     ...(SECURITY_GROUP_DRIVERS.has(field('VN_MAD') ?? '') ? { filteredByFrontEnd: true } : {}),
     dns: words(dns).map((server) => check.ipAddress(server, `${where}DNS`)),
     searchDomains: words(searchDomains).map((d) => check.hostname(d, `${where}SEARCH_DOMAIN`)),
+    bandwidth: readBandwidth(nic, where),
   };
 }
 
@@ -245,22 +251,6 @@ function optionalInteger(node: XmlNode, name: string, where: string, max: number
   const number = check.nonNegativeInteger(value, `${where}${name}`, max);
   if (number < 4) throw new InvalidInputError(`${where}${name} ${number} MB is too small for a container`);
   return number;
-}
-
-function maskToPrefix(mask: string, where: string): number {
-  if (/^[0-9]{1,2}$/.test(mask)) return check.prefixLength(Number(mask), 4, `${where}MASK`);
-  check.ipv4(mask, `${where}MASK`);
-  const bits = mask
-    .split('.')
-    .map((octet) => Number(octet).toString(2).padStart(8, '0'))
-    .join('');
-  if (!/^1*0*$/.test(bits)) throw new InvalidInputError(`${where}MASK ${mask} is not a contiguous netmask`);
-  return check.prefixLength(bits.indexOf('0') === -1 ? 32 : bits.indexOf('0'), 4, `${where}MASK`);
-}
-
-/** The first value given. Unlike the operands of `??`, arguments are all evaluated: every candidate has been read. */
-function firstOf(...values: (string | undefined)[]): string | undefined {
-  return values.find((value) => value !== undefined);
 }
 
 function words(value: string | undefined): string[] {

@@ -150,6 +150,11 @@ function nicByMac(vm: OneVm, mac: string): NicSpec {
   const wanted = mac.toLowerCase();
   const candidates = vm.nicNodes.filter((node) => text(node, 'MAC')?.toLowerCase() === wanted);
   const node = candidates.find((n) => text(n, 'ATTACH') === 'YES') ?? candidates[0];
-  if (!node) throw new InvalidInputError(`VM ${vm.id}: no NIC with MAC "${printable(mac)}" in the VM template`);
-  return readNic(node, vm.id, vm.context);
+  if (!node) {
+    // oned attaches and detaches an alias through the network driver and reconfigure, never through these actions.
+    if (vm.aliasMacs.has(wanted)) throw new InvalidInputError(`VM ${vm.id}: MAC "${printable(mac)}" is a NIC_ALIAS's; aliases change through reconfigure`);
+    throw new InvalidInputError(`VM ${vm.id}: no NIC with MAC "${printable(mac)}" in the VM template`);
+  }
+  const nic = readNic(node, vm.id, vm.context);
+  return vm.spec.nics.find((withAliases) => withAliases.nicId === nic.nicId) ?? nic;
 }

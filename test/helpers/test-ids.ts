@@ -34,6 +34,8 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
   'opennebula-probes-identity.test.ts': { vmIds: [8410, 8419] },
   'opennebula-exec.test.ts': { vmIds: [8600, 8609] },
   'opennebula-runtimes.test.ts': { vmIds: [8610, 8619], bridgePrefix: 'dvt-gvr', subnets: ['198.18.180.0/24', '198.18.181.0/24'] },
+  'opennebula-addresses.test.ts': { vmIds: [8520, 8539], bridgePrefix: 'dvt-addr', subnets: ['198.18.172.0/24'] },
+  'opennebula-bandwidth.test.ts': { vmIds: [8540, 8549], bridgePrefix: 'dvt-bw', subnets: ['198.18.174.0/24'] },
   // The recording's own values (test/fixtures/opennebula-7.4/recorded): VMs 1 and 2 on bridge br-dv, whose
   // 10.77.0.0/24 addresses live only inside their containers.
   'opennebula-recorded-lifecycle.test.ts': { vmIds: [1, 2], bridgePrefix: 'br-dv' },
@@ -53,6 +55,7 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
   'nova-side-by-side.test.ts': { vmIds: [96110, 96119], uuidPrefix: 'dcf60a04', bridgePrefix: 'dvt-nova-sbs', subnets: ['198.18.113.0/24'] },
   'nova-shim.test.ts': { uuidPrefix: 'dcf60a05', bridgePrefix: 'dvt-nova-shim', subnets: ['198.18.114.0/24'] },
   'nova-host-limits.test.ts': { uuidPrefix: 'dcb82500' },
+  'nova-addresses.test.ts': { uuidPrefix: 'dcf60a07', bridgePrefix: 'dvt-naddr', subnets: ['198.18.173.0/24'] },
   // 198.18.130 is the hosts' rig; 133 and 134 are the VM bridges made inside host A's and host B's namespaces.
   'nova-remote-hosts.test.ts': {
     uuidPrefix: '5e7a0b1c',

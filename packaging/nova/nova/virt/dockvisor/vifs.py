@@ -11,7 +11,7 @@ def service_vif(vif):
     if vif['type'] not in SUPPORTED_TYPES:
         raise NotImplementedError('VIF type %s is not supported by dockvisor (only %s)' % (vif['type'], ', '.join(SUPPORTED_TYPES)))
     network = vif['network']
-    ips, dns = [], []
+    ips, dns, routes = [], [], []
     gateway = gateway6 = None
     for subnet in network['subnets']:
         prefix = netaddr.IPNetwork(subnet['cidr']).prefixlen
@@ -22,6 +22,9 @@ def service_vif(vif):
             gateway = gateway or str(address)
         elif address:
             gateway6 = gateway6 or str(address)
+        # A Neutron subnet's host routes, as nova's network model carries them.
+        for route in subnet.get('routes') or []:
+            routes.append({'destination': str(route['cidr']), 'gateway': str(route['gateway']['address'])})
         for server in subnet['dns']:
             if str(server['address']) not in dns:
                 dns.append(str(server['address']))
@@ -35,6 +38,8 @@ def service_vif(vif):
         body['gateway'] = gateway
     if gateway6:
         body['gateway6'] = gateway6
+    if routes:
+        body['routes'] = routes[:64]
     return body
 
 
