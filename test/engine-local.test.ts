@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
 import { EngineNotFoundError } from '../drivers/engine/engine-errors.ts';
@@ -55,30 +55,51 @@ test("inspecting a missing container is an EngineNotFoundError in the caller's w
   t.is(await engine.findContainer('nosuch-xyz'), undefined);
 });
 
-test('creates, starts, lists, stops and removes a container', async (t) => {
+/** A container of this file, created and not started, on a fresh client; both are gone when the test ends. */
+async function createdContainer(t: ExecutionContext): Promise<{ engine: EngineClient; name: string; id: string }> {
   const engine = freshClient();
   const name = uniqueName();
   t.teardown(async () => {
     await engine.removeContainer(name).catch(() => undefined);
     await engine.close();
   });
-
   const id = await engine.createContainer(name, {
     Image: BASE_IMAGE,
     Cmd: ['sleep', 'infinity'],
     Labels: { [TEST_LABEL]: TEST_LABEL_VALUE },
     HostConfig: { NetworkMode: 'none' },
   });
+  return { engine, name, id };
+}
+
+async function runningContainer(t: ExecutionContext): Promise<{ engine: EngineClient; name: string; id: string }> {
+  const container = await createdContainer(t);
+  await container.engine.startContainer(container.name);
+  return container;
+}
+
+test('creates a container, which is then in the created state', async (t) => {
+  const { engine, name, id } = await createdContainer(t);
   t.regex(id, /^[0-9a-f]{64}$/);
   t.is((await engine.inspectContainer(name)).State.Status, 'created');
+});
 
+test('starts a created container, with the network mode it was created with', async (t) => {
+  const { engine, name } = await createdContainer(t);
   await engine.startContainer(name);
   const running = await engine.inspectContainer(name);
   t.true(running.State.Running);
   t.is(running.HostConfig.NetworkMode, 'none');
   t.true(running.State.Pid > 0);
-  await engine.startContainer(name); // already running: 304 is success too
+});
 
+test('starting a container that is already running succeeds', async (t) => {
+  const { engine, name } = await runningContainer(t);
+  await t.notThrowsAsync(engine.startContainer(name), 'already running: 304 is success too');
+});
+
+test('the label filter lists the container, another label value does not', async (t) => {
+  const { engine, name, id } = await runningContainer(t);
   const listed = await engine.listContainers([`${TEST_LABEL}=${TEST_LABEL_VALUE}`]);
   t.true(
     listed.some((c) => c.Id === id && c.Names.includes(`/${name}`)),
@@ -89,13 +110,20 @@ test('creates, starts, lists, stops and removes a container', async (t) => {
     unrelated.some((c) => c.Id === id),
     'another label value does not',
   );
+});
 
+test('stops a running container, killing it once the grace period is over', async (t) => {
+  const { engine, name } = await runningContainer(t);
   // sleep ignores SIGTERM as PID 1, so a 1 s grace ends in SIGKILL.
   await engine.stopContainer(name, 1);
   const stopped = await engine.inspectContainer(name);
   t.false(stopped.State.Running);
   t.is(stopped.State.Status, 'exited');
+});
 
+test('removes a stopped container, which inspecting then does not find', async (t) => {
+  const { engine, name } = await runningContainer(t);
+  await engine.killContainer(name);
   await engine.removeContainer(name);
   await t.throwsAsync(engine.inspectContainer(name), { instanceOf: EngineNotFoundError });
 });

@@ -64,29 +64,60 @@ async function ok(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unkn
 const stateOf = async (uuid: string) => (await ok('GET', `/v1/instances/${uuid}`)).state as string;
 const pidOf = async (uuid: string) => (await (await realEngine()).inspectContainer(`nova-${uuid}`)).State.Pid;
 
-test.serial('spawn: flavor, metadata as environment, injected files and a VIF with its own IP; every power verb ends where Nova expects', async (t) => {
-  const uuid = uuids.next();
-  const spawned = await ok(
-    'POST',
-    '/v1/instances',
-    spawnBody(uuid, {
-      hostname: 'web-1',
-      metadata: { ROLE: 'web', GREETING: 'hello world' },
-      injected_files: [{ path: '/etc/dockvisor/motd', contents: Buffer.from('injected\n').toString('base64') }],
-      network_info: [vifA],
-      command: ['sh', '-c', 'echo booted as $ROLE; exec sleep 100000'],
-    }),
-  );
+// The power verbs below act on one shared instance, each test first bringing it to the state the verb starts from:
+// in the order written each finds it where the test before left it, so the file spawns it once.
+const sharedSpawn = {
+  hostname: 'web-1',
+  metadata: { ROLE: 'web', GREETING: 'hello world' },
+  injected_files: [{ path: '/etc/dockvisor/motd', contents: Buffer.from('injected\n').toString('base64') }],
+  network_info: [vifA],
+  command: ['sh', '-c', 'echo booted as $ROLE; exec sleep 100000'],
+};
+const sharedUuid = uuids.next();
+let sharedSpawned: Promise<Record<string, unknown>> | undefined;
+
+/** Spawns the shared instance the first time it is asked for; the spawn's answer. */
+async function spawnShared(): Promise<{ uuid: string; spawned: Record<string, unknown> }> {
+  sharedSpawned ??= ok('POST', '/v1/instances', spawnBody(sharedUuid, sharedSpawn));
+  return { uuid: sharedUuid, spawned: await sharedSpawned };
+}
+
+type Power = 'RUNNING' | 'PAUSED' | 'SUSPENDED' | 'SHUTDOWN';
+
+/** The shared instance in state `target`, reached through RUNNING; returns its uuid. */
+async function sharedIn(target: Power): Promise<string> {
+  const { uuid } = await spawnShared();
+  const now = await stateOf(uuid);
+  if (now === target) return uuid;
+  if (now === 'PAUSED') await ok('POST', `/v1/instances/${uuid}/unpause`);
+  else if (now === 'SUSPENDED') await ok('POST', `/v1/instances/${uuid}/resume`, {});
+  else if (now !== 'RUNNING') await ok('POST', `/v1/instances/${uuid}/power-on`, { network_info: [vifA] });
+  if (target === 'PAUSED') await ok('POST', `/v1/instances/${uuid}/pause`);
+  else if (target === 'SUSPENDED') await ok('POST', `/v1/instances/${uuid}/suspend`);
+  else if (target === 'SHUTDOWN') await ok('POST', `/v1/instances/${uuid}/power-off`, { timeout: 0 });
+  const reached = await stateOf(uuid);
+  if (reached !== target) throw new Error(`the shared instance is ${reached} where the test needs ${target}`);
+  return uuid;
+}
+
+test.serial('spawn answers RUNNING and gives the container the flavor and the hostname', async (t) => {
+  const { uuid, spawned } = await spawnShared();
   t.like(spawned, { uuid, container: `nova-${uuid}`, power_state: 1, state: 'RUNNING' });
   const engine = await realEngine();
   const config = await engine.inspectContainer(`nova-${uuid}`);
   t.is(config.HostConfig.Memory, 64 * 1024 * 1024);
   t.is(config.HostConfig.CpuQuota, 100_000);
   t.is(config.Config.Hostname, 'web-1');
+});
 
-  let pid = await pidOf(uuid);
+test.serial('spawn writes the injected files and passes the metadata as environment', async (t) => {
+  const pid = await pidOf(await sharedIn('RUNNING'));
   t.regex(inside(pid, 'cat', '/etc/dockvisor/motd'), /^injected$/m);
   t.regex(inside(pid, 'cat', `/proc/1/environ`).replace(/\0/g, '\n'), /^GREETING=hello world$/m);
+});
+
+test.serial('spawn plugs the VIF with its MAC, address, MTU, default route and DNS, and the host reaches it', async (t) => {
+  const pid = await pidOf(await sharedIn('RUNNING'));
   const eth0 = ipInside(pid, 'addr', 'show', 'eth0');
   t.regex(eth0, /link\/ether 02:00:c6:12:6f:0b/);
   t.regex(eth0, /inet 198\.18\.111\.11\/24/);
@@ -95,35 +126,83 @@ test.serial('spawn: flavor, metadata as environment, injected files and a VIF wi
   t.regex(inside(pid, 'cat', '/etc/resolv.conf'), /nameserver 198\.18\.111\.53/);
   t.true(linkExists(`tap${portA.slice(0, 11)}`));
   t.true(hostPings('198.18.111.11'));
+});
 
+test.serial('pause ends PAUSED', async (t) => {
+  const uuid = await sharedIn('RUNNING');
   t.is((await ok('POST', `/v1/instances/${uuid}/pause`)).state, 'PAUSED');
+});
+
+test.serial('a soft reboot from paused ends RUNNING with the VIF plugged again', async (t) => {
+  const uuid = await sharedIn('PAUSED');
   t.is((await ok('POST', `/v1/instances/${uuid}/reboot`, { type: 'SOFT' })).state, 'RUNNING', 'a soft reboot ends running from paused');
   t.true(hostPings('198.18.111.11'), 'the VIF is plugged again after the reboot');
+});
+
+test.serial('suspend ends SUSPENDED, and get_info says so', async (t) => {
+  const uuid = await sharedIn('RUNNING');
   t.is((await ok('POST', `/v1/instances/${uuid}/suspend`)).state, 'SUSPENDED');
   t.is(await stateOf(uuid), 'SUSPENDED');
-  t.is((await ok('POST', `/v1/instances/${uuid}/resume`, {})).state, 'RUNNING');
+});
 
-  pid = await pidOf(uuid);
-  inside(pid, 'sh', '-c', 'echo kept > /root/data');
+test.serial('resume from suspended ends RUNNING', async (t) => {
+  const uuid = await sharedIn('SUSPENDED');
+  t.is((await ok('POST', `/v1/instances/${uuid}/resume`, {})).state, 'RUNNING');
+});
+
+test.serial('power-off ends SHUTDOWN, its timeout bounding the graceful stop', async (t) => {
+  const uuid = await sharedIn('RUNNING');
   const started = Date.now();
   t.is((await ok('POST', `/v1/instances/${uuid}/power-off`, { timeout: 1 })).state, 'SHUTDOWN');
   t.true(Date.now() - started < 8000, 'the timeout bounds the graceful stop');
+});
+
+test.serial('a stopped instance cannot be paused', async (t) => {
+  const uuid = await sharedIn('SHUTDOWN');
   t.is((await call('POST', `/v1/instances/${uuid}/pause`)).statusCode, 409, 'a stopped instance cannot be paused');
+});
+
+test.serial('a hard reboot from stopped ends RUNNING', async (t) => {
+  const uuid = await sharedIn('SHUTDOWN');
   t.is((await ok('POST', `/v1/instances/${uuid}/reboot`, { type: 'HARD' })).state, 'RUNNING', 'a hard reboot ends running from stopped');
+});
+
+test.serial('a hard reboot from paused ends RUNNING', async (t) => {
+  const uuid = await sharedIn('RUNNING');
   t.is((await ok('POST', `/v1/instances/${uuid}/pause`)).state, 'PAUSED');
   t.is((await ok('POST', `/v1/instances/${uuid}/reboot`, { type: 'HARD' })).state, 'RUNNING', 'a hard reboot ends running from paused');
+});
+
+test.serial('a soft reboot from stopped ends RUNNING', async (t) => {
+  const uuid = await sharedIn('RUNNING');
   t.is((await ok('POST', `/v1/instances/${uuid}/power-off`, { timeout: 0 })).state, 'SHUTDOWN');
   t.is((await ok('POST', `/v1/instances/${uuid}/reboot`, { type: 'SOFT' })).state, 'RUNNING', 'a soft reboot ends running from stopped');
+});
+
+test.serial('power-on after a power-off ends RUNNING with the data kept and the VIF plugged again', async (t) => {
+  const uuid = await sharedIn('RUNNING');
+  inside(await pidOf(uuid), 'sh', '-c', 'echo kept > /root/data');
   t.is((await ok('POST', `/v1/instances/${uuid}/power-off`, { timeout: 0 })).state, 'SHUTDOWN');
   t.is((await ok('POST', `/v1/instances/${uuid}/power-on`, { network_info: [vifA] })).state, 'RUNNING');
-  pid = await pidOf(uuid);
-  t.is(inside(pid, 'cat', '/root/data').trim(), 'kept', 'power off keeps the data');
+  t.is(inside(await pidOf(uuid), 'cat', '/root/data').trim(), 'kept', 'power off keeps the data');
   t.true(hostPings('198.18.111.11'));
-  t.regex((await ok('GET', `/v1/instances/${uuid}/console`)).output, /booted as web/);
+});
 
+test.serial('the console shows what the instance printed', async (t) => {
+  const uuid = await sharedIn('RUNNING');
+  t.regex((await ok('GET', `/v1/instances/${uuid}/console`)).output, /booted as web/);
+});
+
+test.serial('destroy removes the instance and unplugs its VIF', async (t) => {
+  const uuid = await sharedIn('RUNNING');
   await ok('DELETE', `/v1/instances/${uuid}`);
   t.is((await call('GET', `/v1/instances/${uuid}`)).statusCode, 404);
   t.false(linkExists(`tap${portA.slice(0, 11)}`));
+});
+
+test.serial('destroy of an instance already destroyed succeeds', async (t) => {
+  const { uuid } = await spawnShared();
+  if ((await call('GET', `/v1/instances/${uuid}`)).statusCode !== 404) await ok('DELETE', `/v1/instances/${uuid}`);
   t.is((await call('DELETE', `/v1/instances/${uuid}`)).statusCode, 204, 'destroy again succeeds');
 });
 

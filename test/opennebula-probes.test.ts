@@ -152,37 +152,109 @@ test.serial('network counters move when traffic crosses the veth', async (t) => 
   t.true(Number(after.NETTX) - Number(before.NETTX) >= 3 * 98, `NETTX ${before.NETTX} -> ${after.NETTX}`);
 });
 
-test.serial("changes made behind OpenNebula's back are reported: pause, stop, kill, failure, removal", async (t) => {
+// The state probe reports what changed since its previous run, which its state directory remembers. The tests below
+// share one such directory: each first runs the probe over whatever changed before it (nothing, in the order
+// written), then changes one thing behind OpenNebula's back and reads the one line that change is worth.
+let statesEnv: NodeJS.ProcessEnv | undefined;
+/** Something changed since the probe last ran (or it never ran): its next report is not only the test's change. */
+let unreported = true;
+// Other test files run VMs on this engine at the same time: look only at this file's.
+const ours = (line: string) => !line.startsWith('VM = ') || ALL.some((id) => line.includes(`ID="${id}",`));
+const line = (id: number, state: string) => `VM = [ ID="${id}", DEPLOY_ID="one-${id}", STATE="${state}" ]\n`;
+
+async function status(): Promise<string> {
+  statesEnv ??= probeEnv('states');
+  const report = (await probe('vm/status', 'dockvisor_state.sh', statesEnv)).stdout
+    .split(/(?<=\n)/)
+    .filter(ours)
+    .join('');
+  unreported = false;
+  return report;
+}
+
+async function behindItsBack(change: () => Promise<unknown>): Promise<void> {
+  unreported = true;
+  await change();
+}
+
+/** Lets the probe report what changed before the test, so that its next run reports only the test's change. */
+async function reportedSoFar(): Promise<void> {
+  if (unreported) await status();
+}
+
+/** FLAKY running, paused or stopped, and reported so. */
+async function flakyIs(wanted: 'running' | 'paused' | 'exited'): Promise<void> {
   const engine = await realEngine();
-  const env = probeEnv('states');
-  // Other test files run VMs on this engine at the same time: look only at this file's.
-  const ours = (line: string) => !line.startsWith('VM = ') || ALL.some((id) => line.includes(`ID="${id}",`));
-  const status = async () =>
-    (await probe('vm/status', 'dockvisor_state.sh', env)).stdout
-      .split(/(?<=\n)/)
-      .filter(ours)
-      .join('');
-  const line = (id: number, state: string) => `VM = [ ID="${id}", DEPLOY_ID="one-${id}", STATE="${state}" ]\n`;
+  const name = `one-${FLAKY}`;
+  const { State } = await engine.inspectContainer(name);
+  const now = State.Paused ? 'paused' : State.Running ? 'running' : 'exited';
+  if (now !== wanted) {
+    await behindItsBack(async () => {
+      if (now === 'paused') await engine.unpauseContainer(name);
+      else if (now === 'exited') await engine.startContainer(name);
+      if (wanted === 'paused') await engine.pauseContainer(name);
+      else if (wanted === 'exited') await engine.killContainer(name);
+    });
+  }
+  await reportedSoFar();
+}
+
+test.serial('the state probe first reports every VM, then nothing while nothing changes', async (t) => {
+  statesEnv = probeEnv('states');
   t.true((await status()).startsWith('SYNC_STATE=yes'));
   t.is(await status(), '', 'no change, nothing to say');
+});
 
-  await engine.pauseContainer(`one-${FLAKY}`);
+test.serial('a VM paused behind its back is reported SUSPENDED', async (t) => {
+  await flakyIs('running');
+  await behindItsBack(async () => (await realEngine()).pauseContainer(`one-${FLAKY}`));
   t.is(await status(), line(FLAKY, 'SUSPENDED'));
-  await engine.unpauseContainer(`one-${FLAKY}`);
-  t.is(await status(), line(FLAKY, 'RUNNING'));
-  await engine.stopContainer(`one-${FLAKY}`, 1);
-  t.is(await status(), line(FLAKY, 'POWEROFF'));
-  await engine.startContainer(`one-${FLAKY}`);
-  t.is(await status(), line(FLAKY, 'RUNNING'));
-  await engine.killContainer(`one-${FLAKY}`);
-  t.is(await status(), line(FLAKY, 'POWEROFF'), 'a kill is a poweroff');
+});
 
-  await ok('deploy', deployArgv(CRASHER), vmXml(crasher));
+test.serial('a VM unpaused behind its back is reported RUNNING', async (t) => {
+  await flakyIs('paused');
+  await behindItsBack(async () => (await realEngine()).unpauseContainer(`one-${FLAKY}`));
+  t.is(await status(), line(FLAKY, 'RUNNING'));
+});
+
+test.serial('a VM stopped behind its back is reported POWEROFF', async (t) => {
+  await flakyIs('running');
+  await behindItsBack(async () => (await realEngine()).stopContainer(`one-${FLAKY}`, 1));
+  t.is(await status(), line(FLAKY, 'POWEROFF'));
+});
+
+test.serial('a VM started behind its back is reported RUNNING', async (t) => {
+  await flakyIs('exited');
+  await behindItsBack(async () => (await realEngine()).startContainer(`one-${FLAKY}`));
+  t.is(await status(), line(FLAKY, 'RUNNING'));
+});
+
+test.serial('a VM killed behind its back is reported POWEROFF', async (t) => {
+  await flakyIs('running');
+  await behindItsBack(async () => (await realEngine()).killContainer(`one-${FLAKY}`));
+  t.is(await status(), line(FLAKY, 'POWEROFF'), 'a kill is a poweroff');
+});
+
+test.serial('a newly deployed VM is reported RUNNING', async (t) => {
+  const engine = await realEngine();
+  if ((await containersOf(engine, [CRASHER])).length > 0) await behindItsBack(() => removeContainersOf(engine, [CRASHER]));
+  await reportedSoFar();
+  await behindItsBack(() => ok('deploy', deployArgv(CRASHER), vmXml(crasher)));
   t.is(await status(), line(CRASHER, 'RUNNING'));
+});
+
+test.serial('a VM that exits by itself with an error is reported FAILURE', async (t) => {
+  const engine = await realEngine();
+  if ((await containersOf(engine, [CRASHER])).length === 0) await behindItsBack(() => ok('deploy', deployArgv(CRASHER), vmXml(crasher)));
+  await reportedSoFar();
   await engine.transport.call({ method: 'POST', path: `/containers/one-${CRASHER}/wait`, expect: [200], subject: 'crasher' });
   t.is(await status(), line(CRASHER, 'FAILURE'), 'exiting by itself with an error is a failure');
+});
 
-  await engine.removeContainer(`one-${FLAKY}`);
+test.serial('a VM removed behind its back is reported POWEROFF once it has been missing for three runs', async (t) => {
+  const engine = await realEngine();
+  await flakyIs('exited');
+  await behindItsBack(() => engine.removeContainer(`one-${FLAKY}`));
   t.is(await status(), '');
   t.is(await status(), '');
   t.is(await status(), line(FLAKY, 'POWEROFF'), 'gone for three runs: missing, reported as POWEROFF');
