@@ -16,6 +16,10 @@ export interface NicDraft {
   mtu?: string;
   ip6?: string;
   attach?: boolean;
+  /** An Open vSwitch bridge (VN_MAD ovswitch) instead of a Linux one. */
+  openvswitch?: boolean;
+  /** More NIC attributes as oned writes them (VLAN_ID, VLAN_TAGGED_ID, ...). */
+  attributes?: Record<string, string>;
 }
 
 export interface DiskDraft {
@@ -58,14 +62,17 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
     '<NIC>' +
     element('ATTACH', nic.attach ? 'YES' : undefined) +
     element('BRIDGE', nic.bridge) +
-    element('BRIDGE_TYPE', 'linux') +
+    element('BRIDGE_TYPE', nic.openvswitch ? 'openvswitch' : 'linux') +
     element('IP', nic.ip) +
     element('MAC', nic.mac ?? macFor(vm.id, nic.nicId)) +
     element('NIC_ID', String(nic.nicId)) +
     element('TARGET', nic.target ?? `one-${vm.id}-${nic.nicId}`) +
     element('GATEWAY', nic.gateway) +
     element('IP6', nic.ip6) +
-    element('VN_MAD', 'bridge') +
+    element('VN_MAD', nic.openvswitch ? 'ovswitch' : 'bridge') +
+    Object.entries(nic.attributes ?? {})
+      .map(([name, value]) => element(name, value))
+      .join('') +
     '</NIC>'
   );
 }

@@ -4,6 +4,7 @@ import * as check from '../core/validate.ts';
 import { noPrivileges, type NicSpec, type RequestedPrivileges, type VmSpec } from '../core/vm-spec.ts';
 import { diskId, diskVolumes, isDatastoreRootDisk, readDisks, rootDiskLabel, type OneDisk } from './vm-disks.ts';
 import { oneContainerName } from './one-labels.ts';
+import { ovsPort } from './ovs-nic.ts';
 import { splitWords } from './words-without-shell.ts';
 import { child, children, parseDocument, text, type XmlNode } from './xml.ts';
 
@@ -101,6 +102,7 @@ export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined
     mtu: mtuText ? check.nonNegativeInteger(mtuText, `${where}MTU`, 65535) || undefined : undefined,
     dns: words(dns).map((server) => check.ipAddress(server, `${where}DNS`)),
     searchDomains: words(searchDomains).map((d) => check.hostname(d, `${where}SEARCH_DOMAIN`)),
+    ...(bridgeType === 'openvswitch' ? { ovs: ovsPort(field, where) } : {}),
   };
 }
 
