@@ -27,6 +27,7 @@ export default {
     'test/opennebula-install-config.test.ts',
     'test/opennebula-rpc.test.ts',
     'test/opennebula-vmm-memory.test.ts',
+    'test/ovs-argv.test.ts',
     'test/stall-timer.test.ts',
     'test/test-ids.test.ts',
     'test/vm-document.test.ts',

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deployExecutableKind, rawBaselineKind, type KindContext } from './deploy-kinds.ts';
+import { deployExecutableKind, rawBaselineKind, type DeployKind, type KindContext } from './deploy-kinds.ts';
 import type { BenchPlan } from './settings.ts';
 import { vmAddress } from './settings.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -19,8 +19,12 @@ export interface DeployResult {
  * Rounds of (deploy executable, raw baseline), in that order, so drift of the machine hits both;
  * the first `deployWarmup` rounds are not counted. Each VM is torn down, untimed, before the next step.
  */
-export async function runDeployBench(ctx: KindContext, plan: BenchPlan, progress: (line: string) => void): Promise<DeployResult> {
-  const kinds = [deployExecutableKind, rawBaselineKind] as const;
+export async function runDeployBench(
+  ctx: KindContext,
+  plan: BenchPlan,
+  progress: (line: string) => void,
+  kinds: readonly [DeployKind, DeployKind] = [deployExecutableKind, rawBaselineKind],
+): Promise<DeployResult> {
   const samples: Record<string, number[]> = { deploy: [], baseline: [] };
   const steps = new Map<string, number[]>();
   const total = plan.deployWarmup + plan.deployRounds;

@@ -21,7 +21,7 @@ import {
 /** Refuses to start when something the chosen parts of the benchmark need is missing, saying what to do. */
 export async function preflight(engine: RawEngine, sections: Section[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmark plumbs veths, enters namespaces and reads cgroups: run it as root');
-  const deploying = sections.includes('deploy') || sections.includes('cold-start');
+  const deploying = sections.includes('deploy') || sections.includes('ovs') || sections.includes('cold-start');
   const monitoring = sections.includes('monitor');
   const files = [...(deploying ? [deployExecutable, vmmBundle] : []), ...(monitoring ? [imBundle, ...Object.values(VM_PROBES)] : [])];
   for (const path of files) {

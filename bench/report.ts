@@ -17,6 +17,8 @@ export interface BenchReport {
   generatedAt: string;
   machine: { node: string; engineApi: string; cpus: number; loadAverage: number[]; commit: string };
   deploy?: DeployResult & { goal: { maxRatio: number; met: boolean }; phases?: PhaseBreakdown };
+  /** The deploy with one NIC on an Open vSwitch bridge, against the same engine, ip and ovs-vsctl work. */
+  ovsDeploy?: DeployResult & { goal: { maxRatio: number; met: boolean } };
   coldStart?: ColdStartResult & { goal: { maxDifferenceMs: number; met: boolean } };
   runtime?: RuntimeResult;
   monitor?: MonitorResult;
@@ -27,6 +29,7 @@ export interface BenchReport {
 
 export interface BenchParts {
   deploy?: DeployResult;
+  ovsDeploy?: DeployResult;
   phases?: PhaseBreakdown;
   coldStart?: ColdStartResult;
   runtime?: RuntimeResult;
@@ -40,11 +43,15 @@ export function deployGoalMet(deploy: DeployResult): boolean {
   return deploy.ratio.median <= GOALS.maxDeployRatio;
 }
 
-export function buildReport(machine: BenchReport['machine'], { deploy, phases, coldStart, runtime, monitor, hosts, nova, datastore }: BenchParts): BenchReport {
+export function buildReport(
+  machine: BenchReport['machine'],
+  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore }: BenchParts,
+): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
     machine,
     deploy: deploy && { ...deploy, goal: { maxRatio: GOALS.maxDeployRatio, met: deployGoalMet(deploy) }, phases },
+    ovsDeploy: ovsDeploy && { ...ovsDeploy, goal: { maxRatio: GOALS.maxDeployRatio, met: deployGoalMet(ovsDeploy) } },
     coldStart: coldStart && {
       ...coldStart,
       goal: { maxDifferenceMs: GOALS.maxColdStartMs, met: coldStart.differenceMs.median <= GOALS.maxColdStartMs },
@@ -63,12 +70,26 @@ const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
 export function formatReport(report: BenchReport): string {
   const parts: string[] = [];
   if (report.deploy || report.coldStart) parts.push(formatProcessCosts(report));
+  if (report.ovsDeploy) parts.push(formatOvsDeploy(report.ovsDeploy));
   if (report.runtime) parts.push(formatRuntime(report.runtime));
   if (report.monitor) parts.push(formatMonitor(report.monitor));
   if (report.hosts) parts.push(formatHosts(report.hosts));
   if (report.nova) parts.push(formatNova(report.nova));
   if (report.datastore) parts.push(formatDatastore(report.datastore));
   return parts.join('\n\n');
+}
+
+function formatOvsDeploy(ovs: NonNullable<BenchReport['ovsDeploy']>): string {
+  const row = (name: string, s: Summary) => [name, String(s.n), ...[s.median, s.mean, s.min, s.max].map((x) => x.toFixed(1))];
+  return [
+    ...table([
+      ['one NIC on Open vSwitch', 'n', 'median ms', 'mean ms', 'min ms', 'max ms'],
+      row('deploy executable', ovs.summary.deploy),
+      row('raw baseline', ovs.summary.baseline),
+    ]),
+    '',
+    `deploy / baseline (medians): ${ovs.ratio.median.toFixed(2)}  (means: ${ovs.ratio.mean.toFixed(2)})  goal <= ${ovs.goal.maxRatio}: ${verdict(ovs.goal.met)}`,
+  ].join('\n');
 }
 
 function formatProcessCosts({ deploy, coldStart }: BenchReport): string {

@@ -5,6 +5,7 @@ import { runDeployBench, type DeployResult } from './deploy-bench.ts';
 import { runDeployPhases, type PhaseBreakdown } from './deploy-phases.ts';
 import { runHostsBench, type HostsResult } from './hosts-bench.ts';
 import { createBridge } from './links.ts';
+import { createOvsBridge, ovsDeployExecutableKind, ovsRawBaselineKind, removeOvsBridge } from './ovs-deploy-kinds.ts';
 import { runMonitorBench, type MonitorResult } from './monitor-bench.ts';
 import { runNovaBench, type NovaResult } from './nova-bench.ts';
 import { machineNode, runRuntimeBench, type RuntimeResult } from './runtime-bench.ts';
@@ -12,7 +13,7 @@ import { startComputeService } from './nova-service.ts';
 import { describeMachine, preflight, writeHostConfig } from './preflight.ts';
 import { RawEngine } from './raw-engine.ts';
 import { buildReport, deployGoalMet, formatReport, writeReport } from './report.ts';
-import { benchPlan, BRIDGE, BRIDGE_ADDRESS, vmAddress } from './settings.ts';
+import { benchPlan, BRIDGE, BRIDGE_ADDRESS, vmAddress, type Section } from './settings.ts';
 
 /**
  * `npm run bench`: the deploy executable against the raw baseline (and, when the ratio misses its goal,
@@ -54,12 +55,13 @@ async function main(): Promise<number> {
     log(`running ${plan.sections.join(', ')}; stops by itself after ${Math.round(plan.runTimeoutMs / 60_000)} minutes`);
 
     let deploy: DeployResult | undefined;
+    let ovsDeploy: DeployResult | undefined;
     let phases: PhaseBreakdown | undefined;
     let coldStart: ColdStartResult | undefined;
     let monitor: MonitorResult | undefined;
     let datastore: DatastoreResult | undefined;
     let runtime: RuntimeResult | undefined;
-    if (plan.sections.includes('deploy') || plan.sections.includes('cold-start') || plan.sections.includes('runtime')) {
+    if (['deploy', 'ovs', 'cold-start', 'runtime'].some((section) => plan.sections.includes(section as Section))) {
       const configPath = writeHostConfig();
       if (plan.sections.includes('deploy') || plan.sections.includes('runtime')) await createBridge(BRIDGE, BRIDGE_ADDRESS);
       if (plan.sections.includes('deploy')) {
@@ -70,6 +72,16 @@ async function main(): Promise<number> {
           log(`deploy ratio above its goal: ${plan.phaseRuns} instrumented deploys to see where the time goes`);
           const rounds = plan.deployWarmup + plan.deployRounds;
           phases = await runDeployPhases(kindContext, plan.phaseRuns, rounds, (i) => vmAddress(2 * rounds + i), plan.settleMs);
+        }
+      }
+      if (plan.sections.includes('ovs')) {
+        log(`deploy with one NIC on Open vSwitch vs raw baseline: ${plan.deployWarmup} warm-up + ${plan.deployRounds} rounds`);
+        createOvsBridge();
+        try {
+          const kinds = [ovsDeployExecutableKind, ovsRawBaselineKind] as const;
+          ovsDeploy = await runDeployBench({ engine, configPath, timeoutMs, abort: abort.signal }, plan, log, kinds);
+        } finally {
+          removeOvsBridge();
         }
       }
       if (plan.sections.includes('cold-start')) {
@@ -113,7 +125,7 @@ async function main(): Promise<number> {
       datastore = await runDatastoreBench(plan.datastoreRounds, plan.childTimeoutMs * 2, log);
     }
 
-    const report = buildReport(machine, { deploy, phases, coldStart, runtime, monitor, hosts, nova, datastore });
+    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;

@@ -29,6 +29,9 @@ command -v runsc >/dev/null || need_packages+=(runsc)
 # The package's tests check it with lintian and install it on a clean Debian root made by debootstrap.
 command -v lintian >/dev/null || need_packages+=(lintian)
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need_packages+=(debootstrap)
+# Open vSwitch NICs: the switch itself, and ethtool for the checksum offload its userspace datapath needs off.
+command -v ovs-vsctl >/dev/null || need_packages+=(openvswitch-switch)
+command -v ethtool >/dev/null || [ -x /usr/sbin/ethtool ] || need_packages+=(ethtool)
 if [ ${#need_packages[@]} -gt 0 ]; then
   log "installing ${need_packages[*]}"
   as_root apt-get update -q >/dev/null
@@ -60,6 +63,16 @@ if ! engine_up; then
   as_root setsid -f sh -c 'exec dockerd >/var/log/dockerd.log 2>&1 </dev/null'
   for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
   engine_up || { log "dockerd did not start; see /var/log/dockerd.log"; exit 1; }
+fi
+
+ovs_up() { as_root ovs-vsctl --timeout=2 show >/dev/null 2>&1; }
+if ! ovs_up; then
+  log "starting Open vSwitch"
+  # Detached like dockerd: the switch outlives the command that started it. Without the kernel's openvswitch
+  # module, bridges use the userspace datapath (datapath_type=netdev).
+  as_root setsid -f sh -c 'exec /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random >/var/log/ovs-ctl.log 2>&1 </dev/null'
+  for _ in $(seq 1 60); do ovs_up && break; sleep 0.5; done
+  ovs_up || { log "Open vSwitch did not start; see /var/log/ovs-ctl.log and /var/log/openvswitch/"; exit 1; }
 fi
 
 base_image=dockvisor/busybox:latest

@@ -8,6 +8,7 @@ import { parseNetlinkLinks, type HostLink } from './host-links.ts';
 import { ownedBy, pairedWithin, type LinkOwner } from './link-ownership.ts';
 import { NicBandwidth } from './nic-bandwidth.ts';
 import { netDevPath, parseNetDev } from './net-dev.ts';
+import { OvsSwitch, type SwitchState } from './ovs-switch.ts';
 import type { NicSpec } from './vm-spec.ts';
 
 /**
@@ -19,10 +20,12 @@ import type { NicSpec } from './vm-spec.ts';
 export class NicPlumbing {
   private readonly firewall: BridgeFirewall;
   private readonly bandwidth: NicBandwidth;
+  private readonly switch: OvsSwitch;
 
   constructor(private readonly host: HostAccess) {
     this.firewall = new BridgeFirewall(host);
     this.bandwidth = new NicBandwidth(host);
+    this.switch = new OvsSwitch(host);
   }
 
   /**
@@ -35,8 +38,11 @@ export class NicPlumbing {
     if (missing.length === 0) return;
     // Host ends left by an interrupted run, or by a container that just restarted (the kernel removes
     // those on its own, a moment later); a stale peer inside the container goes with its host end.
-    const stale = await this.checkHost(owner, missing);
-    if (stale.length) await this.removeLinks(stale);
+    const { stale, switchState } = await this.inspectHost(owner, missing);
+    // Ports of the VM's previous process go first, in a transaction of their own: deleted and added again in
+    // one, a port keeps the switch's hold on the device of that name that is gone, and passes no traffic.
+    await this.switch.deletePorts(missing.map(switchPortName).filter((name) => switchState.ports.get(name) === owner));
+    if (stale.length) await this.removeLinks(hostEnds(stale));
 
     const hostLines: string[] = [];
     const ovsPorts: NicSpec[] = [];
@@ -52,9 +58,7 @@ export class NicPlumbing {
     // A batch for a VM's NICs is below PIPE_BUF, so `ip` reads all of it or nothing even if this process dies;
     // without -force it stops at the first failure, so a name taken meanwhile by another link is never marked.
     await this.asRoot(['ip', '-batch', '-'], hostLines.join('\n') + '\n');
-    for (const nic of ovsPorts) {
-      await this.asRoot(['ovs-vsctl', '--may-exist', 'add-port', nic.bridge, nic.hostInterface]);
-    }
+    await this.plugSwitchPorts(owner, ovsPorts);
 
     const guestLines: string[] = ['link set lo up'];
     for (const nic of missing) {
@@ -65,6 +69,58 @@ export class NicPlumbing {
     guestLines.push(...missing.flatMap((nic) => routeLines(nic, guestInterface(nic))));
     await this.asRoot(['nsenter', `--target=${pid}`, '--net', 'ip', '-batch', '-'], guestLines.join('\n') + '\n');
     await this.bandwidth.apply(pid, missing, true);
+    await this.checksumInGuest(pid, ovsPorts, switchState);
+  }
+
+  /**
+   * The NICs' Open vSwitch ports, in one ovs-vsctl transaction that also marks them as the VM's; a hybrid NIC
+   * first gets its Linux bridge and veth pair.
+   */
+  private async plugSwitchPorts(owner: LinkOwner, nics: NicSpec[]): Promise<void> {
+    const hybridLines: string[] = [];
+    for (const nic of nics) {
+      const hybrid = nic.ovs?.hybrid;
+      if (!hybrid) continue;
+      const { linuxBridge, bridgeEnd, switchEnd } = hybrid;
+      const mtu = nic.mtu ? ` mtu ${nic.mtu}` : '';
+      // As os-vif's ensure_bridge and create_veth_pair make them: no MAC ageing, both ends promiscuous.
+      hybridLines.push(`link add ${linuxBridge}${mtu} type bridge ageing_time 0`, `link set ${linuxBridge} alias ${owner}`);
+      hybridLines.push(`link add ${bridgeEnd}${mtu} type veth peer name ${switchEnd}${mtu}`);
+      hybridLines.push(`link set ${bridgeEnd} alias ${owner}`, `link set ${switchEnd} alias ${owner}`);
+      hybridLines.push(`link set ${bridgeEnd} master ${linuxBridge}`, `link set ${nic.hostInterface} master ${linuxBridge}`);
+      hybridLines.push(`link set ${bridgeEnd} promisc on up`, `link set ${switchEnd} promisc on up`, `link set ${linuxBridge} up`);
+    }
+    if (hybridLines.length) {
+      await this.asRoot(['ip', '-batch', '-'], hybridLines.join('\n') + '\n');
+      for (const nic of nics) if (nic.ovs?.hybrid) await this.quietLinuxBridge(nic.ovs.hybrid.linuxBridge);
+    }
+    const ports = nics.map((nic) => ({ name: switchPortName(nic), bridge: nic.bridge, spec: nic.ovs ?? {}, mtu: nic.mtu }));
+    await this.switch.addPorts(owner, ports);
+  }
+
+  /**
+   * A hybrid NIC's Linux bridge carries no address of the host's: no IPv6 of its own, and no ARP answers for the
+   * host's addresses on it (what os-vif sets on it).
+   */
+  private async quietLinuxBridge(bridge: string): Promise<void> {
+    const settings: [string, string][] = [
+      [`/proc/sys/net/ipv6/conf/${bridge}/disable_ipv6`, '1'],
+      [`/proc/sys/net/ipv4/conf/${bridge}/arp_ignore`, '1'],
+      [`/proc/sys/net/ipv4/conf/${bridge}/arp_announce`, '2'],
+    ];
+    for (const [path, value] of settings) if (await this.host.exists(path)) await this.asRoot(['tee', path], value);
+  }
+
+  /**
+   * Open vSwitch's userspace datapath (`datapath_type=netdev`, where the kernel has no openvswitch module) reads
+   * frames from a veth as they are, and a frame whose TCP or UDP checksum the guest left to the NIC (checksum
+   * offload) reaches the other side unchecksummed and is dropped there: ping works, TCP does not. The guest's
+   * end of such a NIC computes its own checksums.
+   */
+  private async checksumInGuest(pid: number, nics: NicSpec[], state: SwitchState): Promise<void> {
+    for (const nic of nics.filter((n) => state.bridges.get(n.bridge) === 'netdev')) {
+      await this.asRoot(['nsenter', `--target=${pid}`, '--net', 'ethtool', '-K', guestInterface(nic), 'tx', 'off']);
+    }
   }
 
   /**
@@ -103,7 +159,16 @@ export class NicPlumbing {
       const inside = await this.linksInside(pid);
       for (const nic of unmarked) if (pairedWithin(links.get(nic.hostInterface)!, inside)) ours.add(nic.hostInterface);
     }
-    await this.removeLinks(nics.filter((nic) => ours.has(nic.hostInterface) || ours.has(temporaryPeerName(nic.hostInterface))));
+    await this.removeSwitchPorts(owner, nics);
+    await this.removeLinks([...ours]);
+  }
+
+  /** Deletes the NICs' Open vSwitch ports that carry the VM's mark; a port of that name that is not the VM's stays. */
+  private async removeSwitchPorts(owner: LinkOwner, nics: NicSpec[]): Promise<void> {
+    const names = nics.filter((nic) => nic.bridgeType === 'openvswitch').map(switchPortName);
+    if (names.length === 0 || !(await this.switch.running())) return;
+    const { ports } = await this.switch.describe([], names);
+    await this.switch.deletePorts(names.filter((name) => ports.get(name) === owner));
   }
 
   /** Interface names inside the container's network namespace. */
@@ -117,6 +182,11 @@ export class NicPlumbing {
    * NICs with links of the VM's own left on the host (an interrupted run's), which plugging replaces.
    */
   async checkHost(owner: LinkOwner, nics: NicSpec[]): Promise<NicSpec[]> {
+    return (await this.inspectHost(owner, nics)).stale;
+  }
+
+  /** checkHost's checks, with what the host's Open vSwitch has of the NICs' bridges and ports. */
+  private async inspectHost(owner: LinkOwner, nics: NicSpec[]): Promise<{ stale: NicSpec[]; switchState: SwitchState }> {
     const seen = new Set<string>();
     for (const nic of nics) {
       if (seen.has(nic.hostInterface))
@@ -124,6 +194,7 @@ export class NicPlumbing {
       seen.add(nic.hostInterface);
     }
     await this.checkBridges(nics);
+    const switchState = await this.checkSwitch(owner, nics);
     let links = await this.host.links.describe(hostEnds(nics));
     const foreign = () => [...links.values()].some((link) => !ownedBy(link, owner));
     // A host end of the VM's previous process (made before links were marked) is removed by the kernel a
@@ -142,7 +213,25 @@ export class NicPlumbing {
         }
       }
     }
-    return nics.filter((nic) => links.has(nic.hostInterface) || links.has(temporaryPeerName(nic.hostInterface)));
+    return { stale: nics.filter((nic) => hostEnds([nic]).some((name) => links.has(name))), switchState };
+  }
+
+  /** Every Open vSwitch bridge the NICs name exists, and no port they need is held by anything but the VM. */
+  private async checkSwitch(owner: LinkOwner, nics: NicSpec[]): Promise<SwitchState> {
+    const wanted = nics.filter((nic) => nic.bridgeType === 'openvswitch');
+    if (wanted.length === 0) return { bridges: new Map(), ports: new Map() };
+    const state = await this.switch.describe([...new Set(wanted.map((nic) => nic.bridge))], wanted.map(switchPortName));
+    for (const nic of wanted) {
+      if (!state.bridges.has(nic.bridge)) throw new BridgeMissingError(nic.nicId, nic.bridge, this.host.name);
+      const port = switchPortName(nic);
+      const holder = state.ports.get(port);
+      if (holder !== undefined && holder !== owner) {
+        throw new InvalidInputError(
+          `NIC ${nic.nicId}: an Open vSwitch port named ${port} already exists on ${this.host.name} and is not this VM's; it was left alone (name another host interface)`,
+        );
+      }
+    }
+    return state;
   }
 
   /** Every Linux bridge the NICs name must exist; refused before anything is made. */
@@ -157,20 +246,16 @@ export class NicPlumbing {
     }
   }
 
-  /** Deletes the NICs' host ends and temporary peers, which the caller has proven the VM's. */
-  private async removeLinks(nics: NicSpec[]): Promise<void> {
-    if (nics.length === 0) return;
-    for (const nic of nics.filter((n) => n.bridgeType === 'openvswitch')) {
-      await this.asRoot(['ovs-vsctl', '--if-exists', 'del-port', nic.bridge, nic.hostInterface]);
-    }
-    const present = await this.host.links.present(hostEnds(nics));
-    const lines = hostEnds(nics)
-      .filter((name) => present.has(name))
-      .map((name) => `link del ${name}`);
+  /** Deletes the named links (host ends, temporary peers, a hybrid NIC's bridge and veth), which the caller has proven the VM's. */
+  private async removeLinks(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    const present = await this.host.links.present(names);
+    const lines = names.filter((name) => present.has(name)).map((name) => `link del ${name}`);
     if (lines.length === 0) return;
-    // A link may vanish on its own meanwhile (its container just stopped): only one still there is a failure.
+    // A link may vanish on its own meanwhile (its container just stopped, or its veth peer was deleted first):
+    // only one still there is a failure.
     await this.asRoot(['ip', '-force', '-batch', '-'], lines.join('\n') + '\n').catch(async (error: unknown) => {
-      const left = await this.host.links.present(hostEnds(nics));
+      const left = await this.host.links.present(names);
       if (left.size) throw error;
     });
   }
@@ -188,9 +273,18 @@ export class NicPlumbing {
 /** How long a link of the VM's name that is not marked as its may take to vanish (see checkHost). */
 const FOREIGN_LINK_GRACE_MS = 1500;
 
-/** The host end and the temporary peer name of each NIC: the links of theirs that can be on the host. */
+/** The host end and the temporary peer name of each NIC, and a hybrid NIC's bridge and veth: the links of theirs that can be on the host. */
 function hostEnds(nics: NicSpec[]): string[] {
-  return nics.flatMap((nic) => [nic.hostInterface, temporaryPeerName(nic.hostInterface)]);
+  return nics.flatMap((nic) => {
+    const hybrid = nic.ovs?.hybrid;
+    const own = [nic.hostInterface, temporaryPeerName(nic.hostInterface)];
+    return hybrid ? [...own, hybrid.linuxBridge, hybrid.bridgeEnd, hybrid.switchEnd] : own;
+  });
+}
+
+/** The NIC's port on its Open vSwitch bridge: its host end, or the switch end of a hybrid NIC's veth pair. */
+function switchPortName(nic: NicSpec): string {
+  return nic.ovs?.hybrid?.switchEnd ?? nic.hostInterface;
 }
 
 export function guestInterface(nic: NicSpec): string {

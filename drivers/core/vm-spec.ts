@@ -24,6 +24,27 @@ export interface NicSpec {
   bandwidth?: NicBandwidth;
   dns: string[];
   searchDomains: string[];
+  /** On an Open vSwitch bridge: what the front-end asks of the port. */
+  ovs?: OvsPortSpec;
+}
+
+/** An Open vSwitch port as a front-end asks for it (bridgeType openvswitch). */
+export interface OvsPortSpec {
+  /** The port's VLAN (OpenNebula's VLAN_ID). */
+  tag?: number;
+  /** The VLANs the port trunks (OpenNebula's VLAN_TAGGED_ID); none is every VLAN. */
+  trunks?: number[];
+  vlanMode?: 'trunk' | 'native-untagged' | 'dot1q-tunnel';
+  /** QinQ: the customer VLANs a dot1q-tunnel port accepts (OpenNebula's CVLANS), and the outer tag's ethertype. */
+  cvlans?: number[];
+  qinqEthertype?: '802.1q' | '802.1ad';
+  /** external_ids of the port's Interface that a controller reads (Neutron's iface-id, attached-mac, ...). */
+  interfaceIds?: Record<string, string>;
+  /**
+   * os-vif's hybrid plug: the host end sits in a Linux bridge of its own, joined to the switch by a veth pair
+   * whose switch end is the port, so that iptables sees the instance's traffic on a Linux bridge.
+   */
+  hybrid?: { linuxBridge: string; bridgeEnd: string; switchEnd: string };
 }
 
 export interface NicAddress {

@@ -44,6 +44,14 @@ const Route = Type.Object(
 export const Vif = Type.Object(
   {
     id: Type.String({ pattern: '^[0-9A-Za-z-]{1,64}$', description: 'Neutron port id' }),
+    type: Type.Optional(Type.String({ maxLength: 64, description: "Nova's VIF type: bridge (the default) or ovs; others are refused" })),
+    ovs_interfaceid: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z-]{1,64}$', description: "the OVS port's iface-id (ovs VIFs), the VIF id by default" })),
+    details: Type.Optional(
+      Type.Object(
+        { ovs_hybrid_plug: Type.Optional(Type.Boolean({ description: 'ovs VIFs: a Linux bridge qbr<id> between the instance and the switch' })) },
+        { additionalProperties: false },
+      ),
+    ),
     address: Type.String({ maxLength: 17, description: 'MAC address' }),
     bridge: Type.String({ minLength: 1, maxLength: 15, description: 'host bridge the host end is plugged into' }),
     bridge_type: Type.Optional(Type.Union([Type.Literal('linux'), Type.Literal('openvswitch')])),

@@ -17,7 +17,7 @@ export function containerNameOf(uuid: string): string {
 export function instanceSpec(request: SpawnRequest): VmSpec {
   const where = `instance ${request.uuid}: `;
   const containerName = containerNameOf(request.uuid);
-  const nics = networkNics(request.network_info ?? []);
+  const nics = networkNics(request.network_info ?? [], request.uuid);
   const { vcpus, memory_mb, root_gb } = request.flavor;
   return {
     frontEnd: 'nova',

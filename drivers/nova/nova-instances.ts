@@ -9,6 +9,7 @@ import type { InstanceInfo, SpawnRequest, VifRequest } from './api-schemas.ts';
 import { containerNameOf, injectedFiles, instanceSpec, storedNics } from './instance-spec.ts';
 import { PowerState, powerStateOf } from './power-state.ts';
 import { SuspendMarks } from './suspend-marks.ts';
+import { hybridNames } from './ovs-vifs.ts';
 import { networkNics, vifNic } from './vif-nics.ts';
 
 export interface NovaOptions {
@@ -139,17 +140,33 @@ export class NovaInstances {
   /** Hot-plugs a VIF as the next free eth<n>; a stopped instance gets it from network_info at its next start. */
   async attachInterface(uuid: string, vif: VifRequest): Promise<void> {
     const { spec, container } = await this.existingSpec(uuid);
-    const nic = vifNic(vif, await nextNicId(this.host.access, spec.nics, container));
+    const nic = vifNic(vif, await nextNicId(this.host.access, spec.nics, container), uuid);
     if ((await this.host.access.links.present([nic.hostInterface])).size)
       throw new VmConflictError(`instance ${uuid}: interface ${nic.hostInterface} of VIF ${vif.id} already exists on the host`);
     await this.host.vms.attachNic(spec, nic);
   }
 
-  /** Unplugs the VIF's host end (tap<id[:11]>), which takes its peer inside with it; a VIF already gone is no error. */
+  /**
+   * Unplugs the VIF's host end (tap<id[:11]>), which takes its peer inside with it, and what an `ovs` VIF had on
+   * the switch (its port, a hybrid plug's bridge and veth pair) when the instance's; a VIF already gone is no error.
+   */
   async detachInterface(uuid: string, vifId: string): Promise<void> {
     const { spec } = await this.existingSpec(uuid);
     const hostInterface = `tap${vifId.slice(0, 11)}`;
-    const nic: NicSpec = { nicId: -1, hostInterface, bridge: '', bridgeType: 'linux', mac: '', ipv4: [], ipv6: [], routes: [], dns: [], searchDomains: [] };
+    const ovs = { hybrid: hybridNames(vifId) };
+    const nic: NicSpec = {
+      nicId: -1,
+      hostInterface,
+      bridge: '',
+      bridgeType: 'openvswitch',
+      mac: '',
+      ipv4: [],
+      ipv6: [],
+      routes: [],
+      dns: [],
+      searchDomains: [],
+      ovs,
+    };
     await this.host.vms.detachNic(spec, nic);
   }
 
@@ -169,7 +186,7 @@ export class NovaInstances {
   /** The instance's VM as the core's verbs need it: its identity and NICs (Nova's current VIFs when given). */
   private async existingSpec(uuid: string, networkInfo?: VifRequest[]): Promise<{ spec: VmSpec; container: VmStatus }> {
     const container = await this.existing(uuid);
-    const nics = networkInfo ? networkNics(networkInfo) : storedNics(container.labels);
+    const nics = networkInfo ? networkNics(networkInfo, uuid) : storedNics(container.labels);
     return { container, spec: { ...identity(uuid), nics } };
   }
 }

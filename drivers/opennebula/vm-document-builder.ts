@@ -23,6 +23,8 @@ export interface NicDraft {
   /** More NIC attributes as oned copies them from the virtual network, e.g. INBOUND_AVG_BW. */
   attributes?: Record<string, string>;
   attach?: boolean;
+  /** An Open vSwitch bridge (VN_MAD ovswitch) instead of a Linux one. */
+  openvswitch?: boolean;
   /** The virtual network's driver (bridge by default). */
   vnMad?: string;
   /** The security groups' ids, as oned lists them. */
@@ -84,7 +86,7 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
     '<NIC>' +
     element('ATTACH', nic.attach ? 'YES' : undefined) +
     element('BRIDGE', nic.bridge) +
-    element('BRIDGE_TYPE', 'linux') +
+    element('BRIDGE_TYPE', nic.openvswitch ? 'openvswitch' : 'linux') +
     element('IP', nic.ip) +
     element('MAC', nic.mac ?? macFor(vm.id, nic.nicId)) +
     element('NIC_ID', String(nic.nicId)) +
@@ -97,7 +99,7 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
     Object.entries(nic.attributes ?? {})
       .map(([k, v]) => element(k, v))
       .join('') +
-    element('VN_MAD', nic.vnMad ?? 'bridge') +
+    element('VN_MAD', nic.vnMad ?? (nic.openvswitch ? 'ovswitch' : 'bridge')) +
     '</NIC>'
   );
 }

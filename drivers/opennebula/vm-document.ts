@@ -8,6 +8,7 @@ import { readBandwidth } from './nic-qos.ts';
 import { parseRoutes } from './nic-routes.ts';
 import { diskId, diskVolumes, isDatastoreRootDisk, readDisks, rootDiskLabel, type OneDisk } from './vm-disks.ts';
 import { oneContainerName } from './one-labels.ts';
+import { ovsPort } from './ovs-nic.ts';
 import { splitWords } from './words-without-shell.ts';
 import { child, children, parseDocument, text, type XmlNode } from './xml.ts';
 
@@ -112,6 +113,7 @@ export function readNic(nic: XmlNode, vmId: number, context: XmlNode | undefined
     dns: words(dns).map((server) => check.ipAddress(server, `${where}DNS`)),
     searchDomains: words(searchDomains).map((d) => check.hostname(d, `${where}SEARCH_DOMAIN`)),
     bandwidth: readBandwidth(nic, where),
+    ...(bridgeType === 'openvswitch' ? { ovs: ovsPort(field, where) } : {}),
   };
 }
 

@@ -3,8 +3,11 @@ import netaddr
 
 from nova.network import model as network_model
 
-# The service plugs a veth into a Linux bridge; other VIF types need a plugging it does not do.
-SUPPORTED_TYPES = (network_model.VIF_TYPE_BRIDGE,)
+# The service plugs a veth into a Linux bridge, or into Open vSwitch as os-vif plugs libvirt's taps;
+# other VIF types need a plugging it does not do.
+SUPPORTED_TYPES = (network_model.VIF_TYPE_BRIDGE, network_model.VIF_TYPE_OVS)
+# Nova's default integration bridge (neutron.ovs_bridge) when the port's binding names none.
+DEFAULT_OVS_BRIDGE = 'br-int'
 
 
 def service_vif(vif):
@@ -29,6 +32,13 @@ def service_vif(vif):
             if str(server['address']) not in dns:
                 dns.append(str(server['address']))
     body = {'id': vif['id'], 'address': vif['address'], 'bridge': network['bridge'], 'ips': ips, 'dns': dns[:8]}
+    if vif['type'] == network_model.VIF_TYPE_OVS:
+        body['type'] = vif['type']
+        body['bridge'] = network['bridge'] or DEFAULT_OVS_BRIDGE
+        if vif.get('ovs_interfaceid'):
+            body['ovs_interfaceid'] = vif['ovs_interfaceid']
+        hybrid = (vif.get('details') or {}).get(network_model.VIF_DETAILS_OVS_HYBRID_PLUG, False)
+        body['details'] = {'ovs_hybrid_plug': bool(hybrid)}
     if vif.get('devname'):
         body['devname'] = vif['devname']
     mtu = network.get_meta('mtu')
