@@ -18,6 +18,7 @@ export default {
     'test/host-units.test.ts',
     'test/import-boundaries.test.ts',
     'test/monitoring-cgroups.test.ts',
+    'test/monitoring-exits.test.ts',
     'test/monitoring-state-changes.test.ts',
     'test/network-settings.test.ts',
     'test/nova-instances-memory.test.ts',

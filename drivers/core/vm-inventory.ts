@@ -1,6 +1,6 @@
 import type { Engine } from '../engine/engine.ts';
 import { ownedContainerFilter, type FrontEnd } from './labels.ts';
-import { vmStatusFromSummary, type HostEngineFacts, type VmStatus } from './vm-status.ts';
+import { EXIT_OUTPUT_LINES, killedForMemory, vmStatusFromSummary, type HostEngineFacts, type VmExit, type VmStatus } from './vm-status.ts';
 
 /** The VMs on a host as a front-end lists them, and what the host's engine says of itself. */
 export class VmInventory {
@@ -17,6 +17,23 @@ export class VmInventory {
       // The engine leaves the size out for a layer nothing was written to yet.
       return options.withSizes ? { ...status, diskBytes: status.diskBytes ?? 0 } : status;
     });
+  }
+
+  /** How the VM's last run ended, with the last lines it wrote; undefined when it is gone or has never run. */
+  async lastExit(containerName: string): Promise<VmExit | undefined> {
+    const container = await this.engine.findContainer(containerName);
+    if (!container || container.State.Running || container.State.FinishedAt.startsWith('0001-')) return undefined;
+    const output = await this.engine.containerLogs(containerName, EXIT_OUTPUT_LINES).catch(() => '');
+    return {
+      exitCode: container.State.ExitCode,
+      oomKilled: killedForMemory(container.State),
+      error: container.State.Error,
+      finishedAt: container.State.FinishedAt,
+      lastLines: output
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .slice(-EXIT_OUTPUT_LINES),
+    };
   }
 
   /** True when a container of that name is on the host, whoever made it. */

@@ -15,6 +15,22 @@ export interface VmRef {
  */
 export type VmPhase = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
+export type VmHealth = 'starting' | 'healthy' | 'unhealthy';
+
+/** How a VM's last run ended, as a front-end reports it: why, and the last lines the VM wrote. */
+export interface VmExit {
+  exitCode: number;
+  /** Killed by the kernel for want of memory (its cgroup's limit): see killedForMemory. */
+  oomKilled: boolean;
+  /** The engine's own reason when the VM could not even start; empty otherwise. */
+  error: string;
+  finishedAt: string;
+  /** The last lines of its output (stdout and stderr as written), at most EXIT_OUTPUT_LINES. */
+  lastLines: string[];
+}
+
+export const EXIT_OUTPUT_LINES = 5;
+
 /** A VM as the core reports it to the front-ends; they never see the engine's own objects. */
 export interface VmStatus {
   /** The container's name (the deploy id). */
@@ -35,6 +51,8 @@ export interface VmStatus {
   /** Why the last run ended when the engine says (a start failure, "its first process has exited"); empty otherwise. */
   exitReason: string;
   oomKilled: boolean;
+  /** What the image's HEALTHCHECK last found, while the VM runs; undefined without one. */
+  health?: VmHealth;
   /** ISO times of the last start and stop; empty when unknown (lists) or when it never happened. */
   startedAt: string;
   finishedAt: string;
@@ -78,7 +96,8 @@ export function vmStatusOf(container: ContainerInspect): VmStatus {
     pid: state.Running ? state.Pid : 0,
     exitCode: state.ExitCode,
     exitReason: state.Error,
-    oomKilled: state.OOMKilled,
+    oomKilled: killedForMemory(state),
+    ...(state.Running && state.Health && state.Health.Status !== 'none' ? { health: state.Health.Status } : {}),
     startedAt: state.StartedAt === NEVER ? '' : state.StartedAt,
     finishedAt: state.FinishedAt === NEVER ? '' : state.FinishedAt,
     labels,
@@ -101,9 +120,25 @@ export function vmStatusFromSummary(container: ContainerSummary): VmStatus {
     exitCode: Number(/^Exited \((-?\d+)\)/.exec(container.Status)?.[1] ?? 0),
     exitReason: '',
     oomKilled: false,
+    ...healthInSummary(container.Status),
     startedAt: '',
     finishedAt: '',
     labels,
     ...(container.SizeRw !== undefined ? { diskBytes: container.SizeRw } : {}),
   };
+}
+
+/**
+ * The engine flags an OOM kill of any process of the container; the VM itself was killed for want of memory
+ * only when its first process then died of SIGKILL (128 + 9, as its init passes it on).
+ */
+export function killedForMemory(state: Pick<ContainerInspect['State'], 'OOMKilled' | 'ExitCode' | 'Running'>): boolean {
+  return state.OOMKilled && !state.Running && state.ExitCode === 137;
+}
+
+/** The listing gives the health only in its text: "Up 3 minutes (healthy)", "(health: starting)". */
+function healthInSummary(status: string): { health?: VmHealth } {
+  const found = /\((healthy|unhealthy|health: starting)\)\s*$/.exec(status)?.[1];
+  if (!found) return {};
+  return { health: found === 'health: starting' ? 'starting' : (found as VmHealth) };
 }

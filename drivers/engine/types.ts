@@ -57,6 +57,8 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Present when the image (or the container) has a HEALTHCHECK. */
+  Health?: { Status: 'starting' | 'healthy' | 'unhealthy' | 'none' };
 }
 
 export interface ContainerInspect {

@@ -26,8 +26,11 @@ export function guestStatuses(vms: VmStatus[], frontEnd: string): GuestStatus[] 
   return statuses;
 }
 
-/** The state of one VM as the front-ends' monitoring reports it; undefined while it is in transition. */
-export function guestStateOf(vm: Pick<VmStatus, 'phase' | 'exitCode'>): GuestState | undefined {
+/**
+ * The state of one VM as the front-ends' monitoring reports it; undefined while it is in transition. A VM the
+ * kernel killed for want of memory failed, whatever its exit code says (SIGKILL, as a hard poweroff).
+ */
+export function guestStateOf(vm: Pick<VmStatus, 'phase' | 'exitCode'> & Partial<Pick<VmStatus, 'oomKilled'>>): GuestState | undefined {
   switch (vm.phase) {
     case 'running':
       return 'running';
@@ -36,7 +39,7 @@ export function guestStateOf(vm: Pick<VmStatus, 'phase' | 'exitCode'>): GuestSta
     case 'dead':
       return 'failed';
     case 'exited':
-      return STOPPED_EXIT_CODES.has(vm.exitCode) ? 'stopped' : 'failed';
+      return STOPPED_EXIT_CODES.has(vm.exitCode) && !vm.oomKilled ? 'stopped' : 'failed';
     default:
       return undefined;
   }

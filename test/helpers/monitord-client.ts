@@ -75,7 +75,7 @@ export function monitorOf(output: string, vmId: number | string): Record<string,
   const keys: Record<string, string> = {};
   for (const match of Buffer.from(encoded, 'base64')
     .toString()
-    .matchAll(/^(\w+)="([^"]*)"$/gm))
-    keys[match[1]!] = match[2]!;
+    .matchAll(/^(\w+)=(?:"([^"]*)"|(\S*))$/gm))
+    keys[match[1]!] = match[2] ?? match[3]!;
   return keys;
 }

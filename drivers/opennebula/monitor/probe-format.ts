@@ -1,4 +1,5 @@
 import type { FinishedCommand } from '../../core/command-records.ts';
+import type { VmExit, VmHealth } from '../../core/vm-status.ts';
 import type { GuestState, GuestStatus } from '../../monitoring/guest-states.ts';
 import type { GuestUsage } from '../../monitoring/guest-usage.ts';
 import type { StateReport } from './state-changes.ts';
@@ -50,6 +51,33 @@ export function monitorKeys(usage: GuestUsage): string {
   ];
   return keys.map(([key, value]) => `${key}=${quoted(value)}\n`).join('');
 }
+
+/** HEALTH: what the image's HEALTHCHECK last found (starting, healthy, unhealthy); nothing without one. */
+export function healthKeys(health: VmHealth | undefined): string {
+  return keyLines([['HEALTH', health]]);
+}
+
+/**
+ * How a stopped VM's last run ended: EXIT_CODE, EXIT_REASON (exited, oom, start-failed), LAST_OUTPUT (its last
+ * lines, joined by " | "), and for a failure ERROR, one line saying so as the VM's monitoring shows it.
+ */
+export function exitKeys(exit: VmExit, state: GuestState): string {
+  const reason = exit.oomKilled ? 'oom' : exit.error ? 'start-failed' : 'exited';
+  const output = exit.lastLines.join(' | ').slice(-EXIT_TEXT_LIMIT);
+  const what = exit.oomKilled
+    ? 'killed by the kernel for want of memory (out of memory)'
+    : exit.error
+      ? `could not start: ${exit.error}`
+      : `exited by itself with code ${exit.exitCode}`;
+  return keyLines([
+    ['EXIT_CODE', exit.exitCode],
+    ['EXIT_REASON', reason],
+    ['LAST_OUTPUT', output],
+    ['ERROR', state === 'failed' ? `${what}${output ? `; last output: ${output}` : ''}`.slice(0, EXIT_TEXT_LIMIT) : undefined],
+  ]);
+}
+
+const EXIT_TEXT_LIMIT = 1024;
 
 /** A disk's size as OpenNebula's datastore monitoring reports it, in MB. */
 export function diskSizeLine(diskId: string, bytes: number): string {

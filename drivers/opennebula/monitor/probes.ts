@@ -16,7 +16,20 @@ import { writableLayerSizes } from '../../monitoring/writable-layers.ts';
 import { isThisFrontEnds } from '../front-end-identity.ts';
 import type { MonitorConfig } from './monitor-config.ts';
 import { CommandRecords } from '../../core/command-records.ts';
-import { datastoreLine, executionLine, diskSizeLine, keyLines, monitorKeys, monitorLine, pollString, pollVmLine, stateLines } from './probe-format.ts';
+import { knownExits, withExits } from '../../monitoring/exit-facts.ts';
+import {
+  datastoreLine,
+  executionLine,
+  exitKeys,
+  healthKeys,
+  diskSizeLine,
+  keyLines,
+  monitorKeys,
+  monitorLine,
+  pollString,
+  pollVmLine,
+  stateLines,
+} from './probe-format.ts';
 
 export interface ProbeContext {
   hypervisor: string;
@@ -75,7 +88,9 @@ export const probes: Record<string, Probe> = {
   },
 
   async 'vm-status'(context) {
-    const statuses = guestStatuses(await ourContainers(context), FRONT_END);
+    const containers = await ourContainers(context);
+    const exits = await knownExits(statePath(context, 'vm-status-exits'), containers, (name) => context.inventory.lastExit(name));
+    const statuses = guestStatuses(withExits(containers, exits), FRONT_END);
     const report = stateReport(statePath(context, 'vm-status'), statuses, Math.floor(Date.now() / 1000), context.monitor.syncStateSeconds);
     return stateLines(report);
   },
@@ -93,12 +108,16 @@ export const probes: Record<string, Probe> = {
     const containers = await ourContainers(context);
     const { usage } = await guestUsage(context, containers);
     const disks = await diskSizes(context, containers);
-    const lines = usage.map((vm) => monitorLine(vm, monitorKeys(vm) + (disks.get(vm.name) ?? '')));
-    // Stopped VMs use no CPU or memory, but their disks still take room in the datastore.
+    const health = new Map(containers.map((vm) => [vm.name, vm.health]));
+    const lines = usage.map((vm) => monitorLine(vm, monitorKeys(vm) + healthKeys(health.get(vm.name)) + (disks.get(vm.name) ?? '')));
+    // Stopped VMs use no CPU or memory, but their disks still take room in the datastore, and how they ended matters.
     const measured = new Set(usage.map((vm) => vm.name));
-    for (const status of guestStatuses(containers, FRONT_END)) {
-      const disk = disks.get(status.name);
-      if (disk && !measured.has(status.name)) lines.push(monitorLine(status, disk));
+    const exits = await knownExits(statePath(context, 'vm-monitor-exits'), containers, (name) => context.inventory.lastExit(name));
+    for (const status of guestStatuses(withExits(containers, exits), FRONT_END)) {
+      if (measured.has(status.name)) continue;
+      const exit = exits.get(status.name);
+      const keys = (exit ? exitKeys(exit, status.state) : '') + (disks.get(status.name) ?? '');
+      if (keys) lines.push(monitorLine(status, keys));
     }
     return lines.join('');
   },
