@@ -20,6 +20,10 @@ export interface NicDraft {
   vnMad?: string;
   /** The security groups' ids, as oned lists them. */
   securityGroups?: string;
+  /** The host interface a VLAN or VXLAN network's link rides on. */
+  phydev?: string;
+  /** The VLAN id, or the VNI of a VXLAN network. */
+  vlanId?: string;
 }
 
 export interface DiskDraft {
@@ -66,10 +70,12 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
     element('IP', nic.ip) +
     element('MAC', nic.mac ?? macFor(vm.id, nic.nicId)) +
     element('NIC_ID', String(nic.nicId)) +
+    element('PHYDEV', nic.phydev) +
     element('SECURITY_GROUPS', nic.securityGroups) +
     element('TARGET', nic.target ?? `one-${vm.id}-${nic.nicId}`) +
     element('GATEWAY', nic.gateway) +
     element('IP6', nic.ip6) +
+    element('VLAN_ID', nic.vlanId) +
     element('VN_MAD', nic.vnMad ?? 'bridge') +
     '</NIC>'
   );
