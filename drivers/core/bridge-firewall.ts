@@ -17,7 +17,9 @@ const MAX_COPIES = 64;
  * such rules are taken back as their bridges are opened again.
  *
  * Bridges whose frames the front-end filters itself (OpenNebula's security groups, whose chain ends in
- * ACCEPT) get no exception at all, so that no ordering of the chains' jumps can open them.
+ * ACCEPT) get no exception at all, so that no ordering of the chains' jumps can open them. A network of
+ * those drivers without security groups still carries traffic: their `post` puts the chain in place for
+ * every NIC, with the default group that lets everything through when the NIC names none.
  */
 export class BridgeFirewall {
   constructor(private readonly host: HostAccess) {}

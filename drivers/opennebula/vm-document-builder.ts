@@ -29,6 +29,10 @@ export interface NicDraft {
   vnMad?: string;
   /** The security groups' ids, as oned lists them. */
   securityGroups?: string;
+  /** The host interface a VLAN or VXLAN network's link rides on. */
+  phydev?: string;
+  /** The VLAN id, or the VNI of a VXLAN network. */
+  vlanId?: string;
 }
 
 /** A NIC_ALIAS on NIC `parentId`, with its context variables ETH<parent>_ALIAS<alias>_* unless `inContext` is false. */
@@ -90,6 +94,7 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
     element('IP', nic.ip) +
     element('MAC', nic.mac ?? macFor(vm.id, nic.nicId)) +
     element('NIC_ID', String(nic.nicId)) +
+    element('PHYDEV', nic.phydev) +
     element('SECURITY_GROUPS', nic.securityGroups) +
     element('TARGET', nic.target ?? `one-${vm.id}-${nic.nicId}`) +
     element('GATEWAY', nic.gateway) +
@@ -99,6 +104,7 @@ function nicXml(vm: VmDraft, nic: NicDraft): string {
     Object.entries(nic.attributes ?? {})
       .map(([k, v]) => element(k, v))
       .join('') +
+    element('VLAN_ID', nic.vlanId) +
     element('VN_MAD', nic.vnMad ?? (nic.openvswitch ? 'ovswitch' : 'bridge')) +
     '</NIC>'
   );

@@ -65,6 +65,13 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
     bridgePrefix: 'dvt-nrig',
     subnets: ['198.18.130.0/24', '198.18.131.0/24', '198.18.132.0/24', '198.18.133.0/24', '198.18.134.0/24'],
   },
+  // 176 is the LAN between the two hosts, 177 and 178 their engines' bridges, 179 the VXLAN network inside both.
+  'overlay-vxlan.test.ts': {
+    vmIds: [8570, 8589],
+    uuidPrefix: 'dcf60a08',
+    bridgePrefix: 'dvt-vx',
+    subnets: ['198.18.176.0/24', '198.18.177.0/24', '198.18.178.0/24', '198.18.179.0/24'],
+  },
 };
 
 /** Taken by `npm run demo` (drivers/cli/demo), which may run beside the tests. */
