@@ -135,7 +135,7 @@ test.serial('create runs every step over SSH, registers the host with OpenNebula
   t.regex(readFileSync(knownHosts, 'utf8'), /^198\.18\.73\.11 ssh-ed25519 AAAA/m, 'the accepted key is recorded the way OpenSSH records it');
   t.regex(
     readFileSync(`/etc/sudoers.d/dockvisor-${ONE_USER}`, 'utf8'),
-    new RegExp(`^${ONE_USER} ALL=\\(root\\) NOPASSWD: /\\S+/ip, /\\S+/nsenter, /\\S+/iptables, /\\S+/tee`, 'm'),
+    new RegExp(`^${ONE_USER} ALL=\\(root\\) NOPASSWD: /\\S+/ip, /\\S+/tc, /\\S+/nsenter, /\\S+/iptables, /\\S+/tee, .*/\\S+/kill$`, 'm'),
   );
   t.true(execFileSync('id', ['-nG', ONE_USER], { encoding: 'utf8' }).split(/\s+/).includes('docker'));
   const daemon = JSON.parse(readFileSync(hostA.engine.configFile, 'utf8'));

@@ -147,7 +147,7 @@ test('the engine step on a Debian host without an engine installs docker.io and 
   host.commands.length = 0;
   context.forgetFacts();
   t.like(await engineStep.check(context), { ok: true, detail: '/usr/sbin/dockerd (pid 77) listens on /var/run/docker.sock' });
-  t.false(host.commands.some((command) => /apt-get|systemctl|service |kill/.test(command)));
+  t.false(host.commands.some((command) => /apt-get|systemctl|service |\bkill\s+-/.test(command)));
 });
 
 test('the facts script is read back section by section, whatever the order and with files that lack a final newline', async (t) => {

@@ -7,6 +7,7 @@ const PACKAGES: Record<string, Record<PackageFamily, string>> = {
   ip: { apt: 'iproute2', dnf: 'iproute' },
   nsenter: { apt: 'util-linux', dnf: 'util-linux' },
   iptables: { apt: 'iptables', dnf: 'iptables-nft' },
+  ethtool: { apt: 'ethtool', dnf: 'ethtool' },
   sudo: { apt: 'sudo', dnf: 'sudo' },
   ruby: { apt: 'ruby', dnf: 'ruby' },
   rsync: { apt: 'rsync', dnf: 'rsync' },

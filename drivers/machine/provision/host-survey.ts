@@ -22,7 +22,23 @@ export interface HostSurvey {
 }
 
 export const RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release', '/etc/debian_version', '/etc/redhat-release'];
-export const LOOKED_UP_COMMANDS = ['dockerd', 'ip', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'mount', 'umount', 'sudo', 'visudo', 'ruby', 'rsync'];
+export const LOOKED_UP_COMMANDS = [
+  'dockerd',
+  'ip',
+  'tc',
+  'nsenter',
+  'iptables',
+  'tee',
+  'ovs-vsctl',
+  'ethtool',
+  'mount',
+  'umount',
+  'kill',
+  'sudo',
+  'visudo',
+  'ruby',
+  'rsync',
+];
 /** What OpenNebula's monitoring client requires (monitord-client.rb, and the monitord_client and probe_db it loads). */
 export const MONITORING_CLIENT_LIBRARIES = ['base64', 'yaml', 'open3', 'openssl', 'rexml/document', 'socket', 'zlib', 'fileutils', 'sqlite3'];
 
@@ -33,7 +49,8 @@ export function factsScript(engineSocket: string, users: string[], sudoersFile: 
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'echo @@kernel; uname -sm',
     `for f in ${RELEASE_FILES.join(' ')}; do if [ -r "$f" ]; then echo "@@release $f"; cat "$f"; echo; fi; done`,
-    `echo @@paths; for c in ${LOOKED_UP_COMMANDS.join(' ')}; do p=$(command -v "$c") && echo "$c $p"; done`,
+    // A shell builtin (kill) answers `command -v` with its bare name: its program is then looked for where packages put it.
+    `echo @@paths; for c in ${LOOKED_UP_COMMANDS.join(' ')}; do p=$(command -v "$c") || continue; case $p in /*) echo "$c $p" ;; *) for d in /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do if [ -x "$d/$c" ]; then echo "$c $d/$c"; break; fi; done ;; esac; done`,
     `line=$(ss -xlpnH 2>/dev/null | awk -v s=${socket} '$5 == s' | head -n 1)`,
     'pid=$(printf %s "$line" | sed -n \'s/.*pid=\\([0-9]*\\).*/\\1/p\')',
     'if [ -n "$pid" ]; then echo "@@listener $pid"; tr "\\000" "\\n" < "/proc/$pid/cmdline"; fi',

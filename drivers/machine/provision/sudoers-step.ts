@@ -2,8 +2,8 @@ import { shellQuote } from '../../hosts/shell-quote.ts';
 import type { ProvisionContext } from './context.ts';
 import type { ProvisionStep } from './step.ts';
 
-/** The root commands of the network plumbing (drivers/core/nic-plumbing.ts, bridge-firewall.ts), of host mounts (host-mounts.ts) and of exec_cancel (vm-commands.ts). */
-const ROOT_COMMANDS = ['ip', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'mount', 'umount', 'kill'];
+/** The root commands of the network plumbing (drivers/core/nic-plumbing.ts, nic-bandwidth.ts, bridge-firewall.ts), of host mounts (host-mounts.ts) and of exec_cancel (vm-commands.ts). */
+const ROOT_COMMANDS = ['ip', 'tc', 'nsenter', 'iptables', 'tee', 'ovs-vsctl', 'mount', 'umount', 'kill'];
 
 async function wantedRule(context: ProvisionContext): Promise<string> {
   const { paths } = await context.facts();

@@ -3,8 +3,11 @@ import type { ProvisionContext } from './context.ts';
 import { requireOs } from './engine-step.ts';
 import type { ProvisionStep } from './step.ts';
 
-/** The commands of the network plumbing, and sudo for a non-root OpenNebula user. */
-const TOOLS: Record<string, Tool> = { ip: 'ip', nsenter: 'nsenter', iptables: 'iptables', sudo: 'sudo', visudo: 'sudo' };
+/**
+ * The commands of the network plumbing (tc for NIC bandwidth, ethtool for NICs on Open vSwitch's userspace
+ * datapath), and sudo for a non-root OpenNebula user.
+ */
+const TOOLS: Record<string, Tool> = { ip: 'ip', tc: 'ip', nsenter: 'nsenter', iptables: 'iptables', ethtool: 'ethtool', sudo: 'sudo', visudo: 'sudo' };
 
 async function missingTools(context: ProvisionContext): Promise<string[]> {
   const { paths } = await context.facts();
