@@ -4,6 +4,7 @@ import type { ColdStartResult } from './cold-start-bench.ts';
 import type { DeployResult } from './deploy-bench.ts';
 import { formatDatastore, type DatastoreResult } from './datastore-bench.ts';
 import type { PhaseBreakdown } from './deploy-phases.ts';
+import { formatExec, type ExecResult } from './exec-bench.ts';
 import { formatHosts, type HostsResult } from './hosts-bench.ts';
 import { PROBE_KINDS, type MonitorResult } from './monitor-bench.ts';
 import { formatNova } from './nova-report.ts';
@@ -25,6 +26,7 @@ export interface BenchReport {
   hosts?: HostsResult;
   nova?: NovaResult;
   datastore?: DatastoreResult;
+  exec?: ExecResult;
 }
 
 export interface BenchParts {
@@ -37,6 +39,7 @@ export interface BenchParts {
   hosts?: HostsResult;
   nova?: NovaResult;
   datastore?: DatastoreResult;
+  exec?: ExecResult;
 }
 
 export function deployGoalMet(deploy: DeployResult): boolean {
@@ -45,7 +48,7 @@ export function deployGoalMet(deploy: DeployResult): boolean {
 
 export function buildReport(
   machine: BenchReport['machine'],
-  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore }: BenchParts,
+  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, exec }: BenchParts,
 ): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
@@ -61,6 +64,7 @@ export function buildReport(
     hosts,
     nova,
     datastore,
+    exec,
   };
 }
 
@@ -76,6 +80,7 @@ export function formatReport(report: BenchReport): string {
   if (report.hosts) parts.push(formatHosts(report.hosts));
   if (report.nova) parts.push(formatNova(report.nova));
   if (report.datastore) parts.push(formatDatastore(report.datastore));
+  if (report.exec) parts.push(formatExec(report.exec));
   return parts.join('\n\n');
 }
 

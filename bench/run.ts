@@ -1,5 +1,6 @@
 import { runColdStartBench, type ColdStartResult } from './cold-start-bench.ts';
 import { runDatastoreBench, type DatastoreResult } from './datastore-bench.ts';
+import { runExecBench, type ExecResult } from './exec-bench.ts';
 import { cleanupBench } from './cleanup.ts';
 import { runDeployBench, type DeployResult } from './deploy-bench.ts';
 import { runDeployPhases, type PhaseBreakdown } from './deploy-phases.ts';
@@ -125,7 +126,13 @@ async function main(): Promise<number> {
       datastore = await runDatastoreBench(plan.datastoreRounds, plan.childTimeoutMs * 2, log);
     }
 
-    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore });
+    let exec: ExecResult | undefined;
+    if (plan.sections.includes('exec')) {
+      log(`onevm exec round trip vs docker exec: 1 warm-up + ${plan.deployRounds} rounds`);
+      exec = await runExecBench({ engine, configPath: writeHostConfig(), timeoutMs, abort: abort.signal }, plan.deployRounds, log);
+    }
+
+    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, exec });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;

@@ -58,7 +58,7 @@ export const MONITOR_MAX_VMS = 5_000;
 export const MONITOR_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** The parts of `npm run bench`; DVB_ONLY=<part>[,<part>...] runs only those. */
-export const SECTIONS = ['deploy', 'ovs', 'cold-start', 'runtime', 'monitor', 'hosts', 'nova', 'datastore'] as const;
+export const SECTIONS = ['deploy', 'ovs', 'cold-start', 'runtime', 'monitor', 'hosts', 'nova', 'datastore', 'exec'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface MonitorPlan {
