@@ -27,7 +27,11 @@ const healthy: VmDraft = { id: HEALTHY, dockvisor: { IMAGE: HEALTH_IMAGE, CMD: `
 const exited: VmDraft = { id: EXITED, dockvisor: { CMD: `sh -c 'echo first line; sleep 2; echo "the last words" >&2; exit 3'` } };
 const oom: VmDraft = { id: OOM, memory: '16', dockvisor: { CMD: `sh -c 'echo filling; sleep 2; x=$(head -c 200000000 /dev/zero | tr "\\\\0" a)'` } };
 
-const probe = (path: string) => runProbe(join(probesRoot, path), probeConfig, env);
+/** vm/status reports only changes after its first run: each run here starts from no state, so it is a full report. */
+const probe = (path: string) => {
+  if (path.startsWith('vm/status/')) rmSync(dir, { recursive: true, force: true });
+  return runProbe(join(probesRoot, path), probeConfig, env);
+};
 
 /** Polls the probe until `found` accepts its output (bounded). */
 async function until(path: string, found: (output: string) => boolean): Promise<string> {
