@@ -6,7 +6,7 @@ import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from '../drivers/o
 import { LcmState } from '../drivers/opennebula/lcm-state.ts';
 import { execIn } from './helpers/datastore.ts';
 import { OpenNebulaSecurityGroups, securityGroupRulesXml, type FilteredNic, type SecurityGroupRule } from './helpers/opennebula-security-groups.ts';
-import { stateDir, vmmRemotes } from './helpers/paths.ts';
+import { repoRoot, stateDir, vmmRemotes } from './helpers/paths.ts';
 import { SecondEngine } from './helpers/second-engine.ts';
 import { testIds } from './helpers/test-ids.ts';
 import { collect, startExecutable, testConfigPath } from './helpers/vmm.ts';
@@ -130,6 +130,10 @@ test.after.always(async () => {
   await engine.stop();
   engine.removeData();
   rmSync(work, { recursive: true, force: true });
+});
+
+test.serial("dockvisor's NIC class for OpenNebula's network drivers is valid Ruby", (t) => {
+  t.is(execFileSync('ruby', ['-c', join(repoRoot, 'remotes/vnm/vnmmad-load.d/dockvisor.rb')], { encoding: 'utf8' }).trim(), 'Syntax OK');
 });
 
 const oldRule = ['DOCKER-USER', '-i', FILTERED, '-o', FILTERED, '-j', 'ACCEPT'];
