@@ -36,7 +36,7 @@ function layOut(stage: string, runtimeDir: string): void {
   };
   place(join(runtimeDir, 'bin/node'), `${PACKAGE_LAYOUT.runtime}/bin/node`);
   place(join(runtimeDir, 'LICENSE'), `${PACKAGE_LAYOUT.runtime}/LICENSE`);
-  for (const part of ['vmm', 'im', 'tm', 'datastore', 'lib']) place(join(repo, 'remotes', part), `${PACKAGE_LAYOUT.remotes}/${part}`);
+  for (const part of ['vmm', 'im', 'tm', 'datastore', 'vnm', 'lib']) place(join(repo, 'remotes', part), `${PACKAGE_LAYOUT.remotes}/${part}`);
   for (const main of ['cli', 'demo'] as const) place(join(repo, 'build', main), PACKAGE_LAYOUT[main]);
   place(join(repo, 'remotes/etc/vmm/dockvisor/dockvisor.conf'), PACKAGE_LAYOUT.hostConfig);
   place(join(repo, 'remotes/etc/tm/dockvisor/dockvisor.conf'), PACKAGE_LAYOUT.transferConfig);

@@ -13,6 +13,9 @@ const RELEASES: [version: string, flag: string][] = [
   ['7.4.0', '7.4.0'],
 ];
 const DRIVER_DIRS = ['vmm/dockvisor', 'tm/dockvisor', 'datastore/dockvisor', 'im/dockvisor.d', 'im/dockvisor-probes.d', 'lib/dockvisor'];
+/** dockvisor's NIC class for OpenNebula's network drivers, in their directory of add-ons. */
+const NIC_CLASS = 'vnm/vnmmad-load.d/dockvisor.rb';
+const nicClassText = readFileSync(join(repoRoot, 'remotes', NIC_CLASS), 'utf8');
 
 function withFrontEnd(version: string, layout: ClientLayout, body: (fe: FakeFrontEnd) => void): void {
   const fe = fakeFrontEnd(version, layout);
@@ -66,6 +69,8 @@ for (const [version, flag] of RELEASES) {
       t.true(existsSync(join(fe.remotes, 'etc/tm/dockvisor/dockvisor.conf')));
       t.true(existsSync(join(fe.remotes, 'lib/dockvisor/vmm.mjs')));
       t.true(lstatSync(join(fe.remotes, 'vmm/dockvisor/attach_disk')).isFile(), "the package's links within a directory become files too");
+      t.regex(installed.stdout, /\/vnm\/vnmmad-load\.d\/dockvisor\.rb: placed \(1 new file\)$/m);
+      t.is(readFileSync(join(fe.remotes, NIC_CLASS), 'utf8'), nicClassText);
 
       const checked = dockvisorOpennebula(['check', ...args]);
       t.is(checked.status, 0, checked.stdout + checked.stderr);
@@ -85,6 +90,7 @@ for (const [version, flag] of RELEASES) {
       t.is(readFileSync(fe.onedConf, 'utf8'), stockText(version, 'oned.conf'));
       t.is(readFileSync(fe.monitordConf, 'utf8'), stockText(version, 'monitord.conf'));
       for (const dir of DRIVER_DIRS) t.false(existsSync(join(fe.remotes, dir)), dir);
+      t.false(existsSync(join(fe.remotes, NIC_CLASS)));
       t.regex(removed.stdout, /etc\/vmm\/dockvisor: kept \(the admin's; --purge removes it\)/);
       t.true(existsSync(join(fe.remotes, 'etc/tm/dockvisor/dockvisor.conf')));
       t.is(readFileSync(join(fe.remotes, 'im/kvm.d/monitord-client.rb'), 'utf8'), CLIENT_RB, "OpenNebula's own files are left alone");
@@ -106,6 +112,7 @@ for (const [version, flag] of RELEASES) {
       t.is(bare.status, 1);
       t.regex(bare.stdout, /^missing {2}.*oned\.conf: VM_MAD dockvisor: not there$/m);
       t.regex(bare.stdout, /^missing {2}.*remotes\/vmm\/dockvisor$/m);
+      t.regex(bare.stdout, /^missing {2}.*remotes\/vnm\/vnmmad-load\.d\/dockvisor\.rb: onehost sync carries it to hosts/m);
     });
   });
 
@@ -161,6 +168,44 @@ test.serial(
   },
 );
 
+test.serial("dockvisor's NIC class goes into OpenNebula's vnmmad-load.d beside what is there, onehost sync's copy carries it, uninstall takes only it", (t) => {
+  withFrontEnd('7.4.0', 'packaged', (fe) => {
+    const args = [...fe.flags, '--one-version', '7.4.0'];
+    const loadDir = join(fe.remotes, 'vnm/vnmmad-load.d');
+    mkdirSync(loadDir, { recursive: true });
+    writeFileSync(join(loadDir, 'site.rb'), '# another add-on of the site\n');
+    writeFileSync(join(fe.remotes, 'vnm/vnmmad.rb'), "# OpenNebula's own\n");
+    const directory = statSync(loadDir).ino;
+    const others = () => Object.entries(snapshot(fe.remotes)).filter(([path]) => path.startsWith('vnm/') && path !== NIC_CLASS && path !== 'vnm/vnmmad-load.d');
+    const before = others();
+
+    const installed = dockvisorOpennebula(['install', ...args]);
+    t.is(installed.status, 0, installed.stderr);
+    t.regex(installed.stdout, new RegExp(`^${loadDir}/dockvisor\\.rb: placed \\(1 new file\\)$`, 'm'));
+    t.is(readFileSync(join(fe.remotes, NIC_CLASS), 'utf8'), nicClassText);
+    t.is(statSync(loadDir).ino, directory, 'the directory itself is not replaced');
+    t.deepEqual(others(), before, 'nothing else in vnm/ touched');
+    t.deepEqual(readdirSync(loadDir).sort(), ['dockvisor.rb', 'site.rb'], 'no staging file left');
+    const copy = join(fe.dir, 'var-tmp-one');
+    t.is(spawnSync('rsync', ['-aL', `${fe.remotes}/`, `${copy}/`]).status, 0);
+    t.is(readFileSync(join(copy, NIC_CLASS), 'utf8'), nicClassText, "on a host after the copy, where OpenNebula's drivers load it");
+
+    const checked = dockvisorOpennebula(['check', ...args]);
+    t.regex(checked.stdout, new RegExp(`^ok {7}${loadDir}/dockvisor\\.rb: the same as this dockvisor's$`, 'm'));
+    writeFileSync(join(fe.remotes, NIC_CLASS), '# edited\n');
+    t.deepEqual(problems(dockvisorOpennebula(['check', ...args]).stdout), [`wrong    ${loadDir}/dockvisor.rb: differs from this dockvisor's`]);
+    const mended = dockvisorOpennebula(['install', ...args]);
+    t.regex(mended.stdout, new RegExp(`^${loadDir}/dockvisor\\.rb: placed \\(1 changed file\\)$`, 'm'));
+    t.is(readFileSync(join(fe.remotes, NIC_CLASS), 'utf8'), nicClassText);
+
+    const removed = dockvisorOpennebula(['uninstall', ...args]);
+    t.is(removed.status, 0, removed.stderr);
+    t.regex(removed.stdout, new RegExp(`^${loadDir}/dockvisor\\.rb: removed$`, 'm'));
+    t.deepEqual(readdirSync(loadDir), ['site.rb']);
+    t.deepEqual(others(), before);
+  });
+});
+
 const layouts: [ClientLayout, string][] = [
   ['lxc-only', 'im/lxc.d'],
   ['common.d', 'im/common.d'],
@@ -185,6 +230,7 @@ test.serial('--dry-run prints the diffs and what would be placed, and writes not
     t.is(run.status, 0, run.stderr);
     t.deepEqual(snapshot(fe.dir), before);
     t.regex(run.stdout, /^would place .*\/vmm\/dockvisor: \d+ new files$/m);
+    t.regex(run.stdout, /^would place .*\/vnm\/vnmmad-load\.d\/dockvisor\.rb: 1 new file$/m);
     t.regex(run.stdout, new RegExp(`^--- ${fe.onedConf}\\n\\+\\+\\+ ${fe.onedConf} \\(after dockvisor opennebula install\\)\\n@@ -522,6 \\+522,17 @@\\n`, 'm'));
     t.regex(run.stdout, /^\+ {4}LIVE_RESIZE {4}= "yes"$/m);
     t.regex(run.stdout, /^\+ {4}ARGUMENTS = "-t 15 -d dummy,.*,purefa,dockvisor"$/m);
@@ -198,6 +244,7 @@ test.serial('--dry-run prints the diffs and what would be placed, and writes not
     t.deepEqual(snapshot(fe.dir), installed);
     t.regex(undo.stdout, /^-VM_MAD = \[$/m);
     t.regex(undo.stdout, /^would remove .*\/lib\/dockvisor$/m);
+    t.regex(undo.stdout, /^would remove .*\/vnm\/vnmmad-load\.d\/dockvisor\.rb$/m);
   });
 });
 
@@ -223,6 +270,7 @@ test.serial("config files keep their owner and mode, and so do their backups; wh
       'lib/dockvisor/vmm.mjs',
       'im/dockvisor.d/monitord-client.rb',
       'etc/tm/dockvisor/dockvisor.conf',
+      NIC_CLASS,
     ]) {
       const stat = statSync(join(fe.remotes, path));
       t.deepEqual([stat.uid, stat.gid], [9101, 9102], path);

@@ -88,6 +88,7 @@ test.serial('apt-get installs it on a clean Debian root; remove leaves only its 
   const flags = ['--one-version', '7.4.0', '--remotes', `/${fe}/remotes`, '--oned-conf', `/${fe}/etc/oned.conf`, '--monitord-conf', `/${fe}/etc/monitord.conf`];
   await inRoot('dockvisor', 'opennebula', 'install', ...flags);
   t.true(existsSync(join(debianRoot, fe, 'remotes/vmm/dockvisor/deploy')));
+  t.true(existsSync(join(debianRoot, fe, 'remotes/vnm/vnmmad-load.d/dockvisor.rb')), 'the NIC class for the network drivers, from the package');
   t.true(
     readFileSync(join(debianRoot, fe, 'remotes/etc/vmm/dockvisor/dockvisor.conf'), 'utf8').includes('frontEndId'),
     "the package's default host configuration, with the front-end's identity",

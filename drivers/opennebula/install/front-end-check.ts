@@ -9,8 +9,8 @@ import { formatFinding, isProblem, type Finding } from './findings.ts';
 import type { FrontEndPaths } from './front-end-setup.ts';
 import { localNodeVersion, minimumNode, nodeIsRecentEnough } from './node-runtime.ts';
 import { oneVersion, type OneVersion, type VersionSources } from './one-version.ts';
-import { compareTree, isSame, ownerOf, pathExists } from './remotes-placement.ts';
-import { CLIENT_DIR, DRIVER_DIRS, MONITORING_CLIENT, monitoringClientDir, packageRoot, packageTree } from './remotes-trees.ts';
+import { compareTree, isSame, ownerOf, pathExists, type Owner } from './remotes-placement.ts';
+import { CLIENT_DIR, DRIVER_DIRS, MONITORING_CLIENT, monitoringClientDir, packageRoot, packageTree, sharedTrees, type RemotesTree } from './remotes-trees.ts';
 
 export interface CheckOptions {
   paths: FrontEndPaths;
@@ -91,6 +91,7 @@ function remotesFindings(root: string, remotes: string, version: OneVersion | un
       findings.push({ state: 'wrong', subject, detail: `${named.slice(0, 3).join(', ')}${named.length > 3 ? ` and ${named.length - 3} more` : ''}` });
     }
   }
+  for (const tree of sharedTrees(root)) findings.push(...sharedFindings(remotes, tree, owner));
   findings.push(...clientFindings(remotes));
   const versionFile = join(remotes, 'VERSION');
   try {
@@ -109,6 +110,18 @@ function remotesFindings(root: string, remotes: string, version: OneVersion | un
   findings.push(adminConfigFinding(join(remotes, 'etc/vmm/dockvisor/dockvisor.conf'), (path) => loadHostSettings(path)));
   findings.push(adminConfigFinding(join(remotes, 'etc/tm/dockvisor/dockvisor.conf'), (path) => loadTmConfig(path)));
   return findings;
+}
+
+/** Each of dockvisor's files in a directory of OpenNebula's, on its own: the directory's other files are not dockvisor's business. */
+function sharedFindings(remotes: string, tree: RemotesTree, owner: Owner): Finding[] {
+  const difference = compareTree(remotes, tree, owner);
+  return [...tree.files.keys()].map((path): Finding => {
+    const subject = join(remotes, tree.dir, path);
+    if (difference.added.includes(path))
+      return { state: 'missing', subject, detail: "onehost sync carries it to hosts, where OpenNebula's network drivers need it" };
+    if (difference.changed.includes(path)) return { state: 'wrong', subject, detail: "differs from this dockvisor's" };
+    return { state: 'ok', subject, detail: "the same as this dockvisor's" };
+  });
 }
 
 /** The monitoring client must be real files: OpenNebula copies the remotes to hosts with links followed. */

@@ -7,8 +7,8 @@ import { giveFrontEndId } from './front-end-id.ts';
 import { planConfigFile, type ConfigFilePlan } from './config-files.ts';
 import type { ConfigFileRole } from './dockvisor-stanzas.ts';
 import { oneVersion, type OneVersion, type VersionSources } from './one-version.ts';
-import { compareTree, isSame, ownerOf, pathExists, placeTree, removeTree, type TreeDifference } from './remotes-placement.ts';
-import { ADMIN_DIRS, DRIVER_DIRS, packageRoot, wantedTrees } from './remotes-trees.ts';
+import { compareTree, isSame, ownerOf, pathExists, placeTree, removeSharedFiles, removeTree, type TreeDifference } from './remotes-placement.ts';
+import { ADMIN_DIRS, DRIVER_DIRS, packageRoot, SHARED_FILES, sharedTrees, wantedTrees, type RemotesTree } from './remotes-trees.ts';
 import { unifiedDiff } from './unified-diff.ts';
 
 /** The front-end's files the commands work on. */
@@ -54,7 +54,7 @@ export function installOnFrontEnd(options: SetupOptions): void {
   say(`OpenNebula ${version.version} (${version.source})`);
   if (options.dryRun) {
     for (const { tree, difference } of changedTrees)
-      say(`would place ${paths.remotes}/${tree.dir}: ${describe(difference)}${tree.note ? `, ${tree.note}` : ''}`);
+      say(`would place ${paths.remotes}/${placed(tree)}: ${describe(difference)}${tree.note ? `, ${tree.note}` : ''}`);
     showPlans(plans, say, 'install');
     say('dry run: nothing written');
     return;
@@ -62,7 +62,7 @@ export function installOnFrontEnd(options: SetupOptions): void {
   for (const { tree, difference } of changedTrees) {
     placeTree(paths.remotes, tree, owner);
     say(
-      `${paths.remotes}/${tree.dir}: ${tree.owner === 'admin' ? "placed once, the admin's from now on" : `placed (${describe(difference)})`}${tree.note ? `, ${tree.note}` : ''}`,
+      `${paths.remotes}/${placed(tree)}: ${tree.owner === 'admin' ? "placed once, the admin's from now on" : `placed (${describe(difference)})`}${tree.note ? `, ${tree.note}` : ''}`,
     );
   }
   const identity = giveFrontEndId(join(paths.remotes, 'etc/vmm/dockvisor/dockvisor.conf'));
@@ -82,18 +82,21 @@ export function uninstallFromFrontEnd(options: SetupOptions): void {
   checkRemotesDir(paths.remotes);
   const plans = configPlans(paths, 'uninstall');
   const dirs = [...DRIVER_DIRS, ...(options.purge ? ADMIN_DIRS : [])].filter((dir) => pathExists(`${paths.remotes}/${dir}`));
+  const files = SHARED_FILES.filter((path) => pathExists(`${paths.remotes}/${path}`));
   say(`OpenNebula ${version.version} (${version.source})`);
   if (options.dryRun) {
     showPlans(plans, say, 'uninstall');
-    for (const dir of dirs) say(`would remove ${paths.remotes}/${dir}`);
+    for (const path of [...dirs, ...files]) say(`would remove ${paths.remotes}/${path}`);
     say('dry run: nothing written');
     return;
   }
   const written = writePlans(plans, say, options.now);
   for (const dir of dirs) if (removeTree(paths.remotes, dir)) say(`${paths.remotes}/${dir}: removed`);
+  for (const tree of sharedTrees(options.packageRoot ?? packageRoot()))
+    for (const path of removeSharedFiles(paths.remotes, tree)) say(`${paths.remotes}/${tree.dir}/${path}: removed`);
   if (!options.purge)
     for (const dir of ADMIN_DIRS) if (pathExists(`${paths.remotes}/${dir}`)) say(`${paths.remotes}/${dir}: kept (the admin's; --purge removes it)`);
-  if (dirs.length === 0 && written === 0) say('nothing to change: dockvisor is not installed on this front-end');
+  if (dirs.length + files.length === 0 && written === 0) say('nothing to change: dockvisor is not installed on this front-end');
   else if (written > 0) say(RESTART);
 }
 
@@ -155,6 +158,11 @@ function writePlans(plans: ConfigFilePlan[], say: (line: string) => void, now: D
     written += 1;
   }
   return written;
+}
+
+/** What a line about a placed tree names: the directory, or in a shared one dockvisor's files alone. */
+function placed(tree: RemotesTree): string {
+  return tree.owner === 'shared' ? [...tree.files.keys()].map((path) => `${tree.dir}/${path}`).join(', ') : tree.dir;
 }
 
 function describe(difference: TreeDifference): string {

@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { RemotesTree } from './remotes-trees.ts';
+import type { RemotesTree, TreeFile } from './remotes-trees.ts';
 
 /** Who owns what the installer places: the owner of the remotes directory (oneadmin on a front-end). */
 export interface Owner {
@@ -45,13 +45,13 @@ export function isSame(difference: TreeDifference): boolean {
 export function compareTree(remotes: string, tree: RemotesTree, owner: Owner): TreeDifference {
   const root = join(remotes, tree.dir);
   const difference: TreeDifference = { added: [], changed: [], removed: [] };
-  if (isLink(root)) return { ...difference, changed: [...tree.files.keys()] };
-  const installed = listInstalled(root);
+  if (isLink(root) && tree.owner !== 'shared') return { ...difference, changed: [...tree.files.keys()] };
+  const installed = tree.owner === 'shared' ? listFiles(root, [...tree.files.keys()]) : listInstalled(root);
   const canChown = process.getuid?.() === 0;
   for (const [path, wanted] of tree.files) {
     const entry = installed.get(path);
     if (!entry) difference.added.push(path);
-    else if (tree.owner === 'driver') {
+    else if (tree.owner !== 'admin') {
       const same =
         entry.isFile() &&
         (entry.mode & 0o7777) === wanted.mode &&
@@ -72,6 +72,11 @@ export function compareTree(remotes: string, tree: RemotesTree, owner: Owner): T
 export function placeTree(remotes: string, tree: RemotesTree, owner: Owner): void {
   const target = join(remotes, tree.dir);
   makeParents(remotes, dirname(tree.dir), owner);
+  if (tree.owner === 'shared') {
+    makeParents(remotes, tree.dir, owner);
+    for (const [path, file] of tree.files) placeFile(target, path, file, owner);
+    return;
+  }
   if (tree.owner === 'admin') {
     makeParents(remotes, tree.dir, owner);
     for (const [path, file] of tree.files) if (!existsSync(join(target, path))) writeTreeFile(target, path, file, owner);
@@ -94,6 +99,25 @@ export function removeTree(remotes: string, dir: string): boolean {
   if (!existsSync(target) && !isLink(target)) return false;
   rmSync(target, { recursive: true, force: true });
   return true;
+}
+
+/** Removes dockvisor's files from a shared directory, nothing else; returns those that were there. */
+export function removeSharedFiles(remotes: string, tree: RemotesTree): string[] {
+  const removed: string[] = [];
+  for (const path of tree.files.keys()) {
+    const full = join(remotes, tree.dir, path);
+    if (!pathExists(full)) continue;
+    rmSync(full, { force: true });
+    removed.push(path);
+  }
+  return removed;
+}
+
+/** One file written beside its old self and renamed over it: a copy to hosts meanwhile finds one or the other. */
+function placeFile(root: string, path: string, file: TreeFile, owner: Owner): void {
+  const staging = `.${path}.dockvisor-new-${process.pid}`;
+  writeTreeFile(root, staging, file, owner);
+  renameSync(join(root, staging), join(root, path));
 }
 
 function writeTreeFile(root: string, path: string, file: { data: Buffer; mode: number }, owner: Owner): void {
@@ -121,6 +145,19 @@ function makeParents(remotes: string, relative: string, owner: Owner): void {
       chown(dir, owner);
     }
   }
+}
+
+/** The given files under `root`, as they are (not followed, so that a link counts as changed). */
+function listFiles(root: string, paths: string[]): Map<string, Stats> {
+  const found = new Map<string, Stats>();
+  for (const path of paths) {
+    try {
+      found.set(path, lstatSync(join(root, path)));
+    } catch {
+      // not there: added
+    }
+  }
+  return found;
 }
 
 function listInstalled(root: string): Map<string, Stats> {

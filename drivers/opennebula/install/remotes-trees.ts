@@ -15,8 +15,11 @@ export interface TreeFile {
 export interface RemotesTree {
   dir: string;
   files: Map<string, TreeFile>;
-  /** `driver`: dockvisor's, replaced on every install. `admin`: placed once, then the admin's, never overwritten. */
-  owner: 'driver' | 'admin';
+  /**
+   * `driver`: dockvisor's, replaced on every install. `admin`: placed once, then the admin's, never overwritten.
+   * `shared`: dockvisor's files in a directory of OpenNebula's, placed and removed one by one, the rest left alone.
+   */
+  owner: 'driver' | 'admin' | 'shared';
   /** Where part of it came from, when not from the package (the monitoring client). */
   note?: string;
 }
@@ -24,6 +27,11 @@ export interface RemotesTree {
 export const CLIENT_DIR = 'im/dockvisor.d';
 export const DRIVER_DIRS = ['vmm/dockvisor', 'tm/dockvisor', 'datastore/dockvisor', CLIENT_DIR, 'im/dockvisor-probes.d', 'lib/dockvisor'];
 export const ADMIN_DIRS = ['etc/vmm/dockvisor', 'etc/tm/dockvisor'];
+/**
+ * dockvisor's NIC class for OpenNebula's network drivers, which load every file of vnmmad-load.d (other
+ * add-ons' too): the directory stays OpenNebula's, only the file is dockvisor's.
+ */
+export const SHARED_FILES = ['vnm/vnmmad-load.d/dockvisor.rb'];
 
 /** The monitoring client: OpenNebula's own files, which dockvisor.d links to in the package. */
 export const MONITORING_CLIENT = ['monitord-client.rb', 'monitord-client_control.sh'];
@@ -63,7 +71,20 @@ export function wantedTrees(root: string, remotes: string): RemotesTree[] {
   return [
     ...DRIVER_DIRS.map((dir) => (dir === CLIENT_DIR ? clientTree(root, remotes) : packageTree(root, dir))),
     ...ADMIN_DIRS.map((dir) => ({ ...packageTree(root, dir), owner: 'admin' as const })),
+    ...sharedTrees(root),
   ];
+}
+
+/** The shared files by directory, as the package has them. */
+export function sharedTrees(root: string): RemotesTree[] {
+  const trees = new Map<string, RemotesTree>();
+  for (const path of SHARED_FILES) {
+    const dir = dirname(path);
+    const tree = trees.get(dir) ?? { dir, files: new Map<string, TreeFile>(), owner: 'shared' as const };
+    tree.files.set(path.slice(dir.length + 1), readFile(join(root, 'remotes', path)));
+    trees.set(dir, tree);
+  }
+  return [...trees.values()];
 }
 
 /** A driver directory as the package has it, links followed. */
