@@ -11,7 +11,8 @@ import { computeApp } from '../drivers/nova/service/compute-app.ts';
 import { servedHosts } from '../drivers/nova/service/served-hosts.ts';
 import { auth, removeInstances, spawnBody, TOKEN, uuidMaker } from './helpers/compute.ts';
 import { createBridge, deleteBridge } from './helpers/net.ts';
-import { iptables, securityGroupBootstrap, vxlanLink, vxlanPre, type VxlanNetwork } from './helpers/one-network-drivers.ts';
+import { iptables, netnsSecurityGroupHost, vxlanLink, vxlanPre, type VxlanNetwork } from './helpers/one-network-drivers.ts';
+import { OpenNebulaSecurityGroups } from './helpers/opennebula-security-groups.ts';
 import { containerEndpoint, netnsEndpoint, pings, tcpExchange, type Endpoint } from './helpers/overlay-traffic.ts';
 import { stateDir, vmmRemotes } from './helpers/paths.ts';
 import { TestHost } from './helpers/test-host.ts';
@@ -165,7 +166,7 @@ test.serial('OpenNebula VMs on host A and host B get their leases on the vxlan n
 });
 
 test.serial("with the chain the vxlan driver's post leaves (no security groups), the VMs reach each other across the overlay", async (t) => {
-  for (const host of Object.values(hosts)) securityGroupBootstrap(host.name);
+  for (const host of Object.values(hosts)) new OpenNebulaSecurityGroups(netnsSecurityGroupHost(host.name)).globalBootstrap();
   const [a, b] = [await vmEndpoint('a'), await vmEndpoint('b')];
   t.deepEqual(unreachable([a, b]), []);
   t.is(await tcpExchange(a, b, 300_000), 'got vm-a 300000', 'full-size segments cross at the network MTU');

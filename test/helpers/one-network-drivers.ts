@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import type { SecurityGroupHost } from './opennebula-security-groups.ts';
 
 /**
  * What OpenNebula's network drivers leave on a KVM or dockvisor host (src/vnm_mad/remotes in OpenNebula/one), made
@@ -52,20 +53,17 @@ export function vxlanPre(netns: string, network: VxlanNetwork): void {
   inNetns(netns, 'ip', 'link', 'set', link, 'master', network.bridge);
 }
 
-/**
- * What the `post` of the fw, 802.1Q and vxlan drivers installs first (SGIPTables.global_bootstrap): the `opennebula`
- * chain, jumped to for every bridged frame and ending in ACCEPT. With no security group on a NIC the driver applies
- * the default group, which lets everything through, so this is all a network without groups amounts to.
- */
-export function securityGroupBootstrap(netns: string): void {
-  if (iptables(netns, '-S').split('\n').includes('-N opennebula')) return;
-  iptables(netns, '-N', 'opennebula');
-  iptables(netns, '-A', 'FORWARD', '-m', 'physdev', '--physdev-is-bridged', '-j', 'opennebula');
-  iptables(netns, '-A', 'opennebula', '-j', 'ACCEPT');
-}
-
 export function iptables(netns: string, ...args: string[]): string {
   return inNetns(netns, 'iptables', '-w', ...args);
+}
+
+/** A test host's namespace as the security-group driver's host. */
+export function netnsSecurityGroupHost(netns: string): SecurityGroupHost {
+  return {
+    iptables: (args) => iptables(netns, ...args),
+    hasInterface: (name) =>
+      inNetns(netns, 'ip', '-o', 'link', 'show').includes(` ${name}:`) || inNetns(netns, 'ip', '-o', 'link', 'show').includes(` ${name}@`),
+  };
 }
 
 function inNetns(netns: string, ...command: string[]): string {

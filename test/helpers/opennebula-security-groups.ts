@@ -67,8 +67,12 @@ export class OpenNebulaSecurityGroups {
     for (const nic of nics) this.nicDeactivate(nic);
   }
 
-  /** Once a host: the global chain, jumped to for every bridged frame from the end of FORWARD, ending in ACCEPT. */
-  private globalBootstrap(): void {
+  /**
+   * Once a host: the global chain, jumped to for every bridged frame from the end of FORWARD, ending in ACCEPT.
+   * With no group on a NIC the driver applies the default one, which lets everything through: this is all a
+   * network without groups amounts to.
+   */
+  globalBootstrap(): void {
     if (this.hasGlobalChain()) return;
     this.host.iptables(['-N', GLOBAL_CHAIN]);
     this.host.iptables(['-A', 'FORWARD', '-m', 'physdev', '--physdev-is-bridged', '-j', GLOBAL_CHAIN]);
