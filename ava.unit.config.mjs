@@ -16,6 +16,7 @@ export default {
     'test/host-opennebula-tools.test.ts',
     'test/host-store.test.ts',
     'test/host-units.test.ts',
+    'test/image-volumes-memory.test.ts',
     'test/import-boundaries.test.ts',
     'test/monitoring-cgroups.test.ts',
     'test/monitoring-exits.test.ts',

@@ -1,5 +1,6 @@
 import type { Engine } from '../engine/engine.ts';
-import { ownedContainerFilter, type FrontEnd } from './labels.ts';
+import { LABEL_IMAGE_VOLUME } from './image-volumes.ts';
+import { LABEL_FRONT_END, LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE, ownedContainerFilter, type FrontEnd } from './labels.ts';
 import { EXIT_OUTPUT_LINES, killedForMemory, vmStatusFromSummary, type HostEngineFacts, type VmExit, type VmStatus } from './vm-status.ts';
 
 /** The VMs on a host as a front-end lists them, and what the host's engine says of itself. */
@@ -34,6 +35,19 @@ export class VmInventory {
         .filter((line) => line.trim() !== '')
         .slice(-EXIT_OUTPUT_LINES),
     };
+  }
+
+  /** The named volumes that hold the VMs' image VOLUME paths, with the VM and the path each belongs to. */
+  async imageVolumes(frontEnd: FrontEnd): Promise<{ vmId: string; volume: string; path: string }[]> {
+    const volumes = await this.engine.describeVolumes([`${LABEL_OWNER}=${OWNER_VALUE}`, `${LABEL_FRONT_END}=${frontEnd}`, LABEL_IMAGE_VOLUME]);
+    return volumes
+      .map((v) => ({ vmId: v.Labels[LABEL_VM_ID] ?? '', volume: v.Name, path: v.Labels[LABEL_IMAGE_VOLUME] ?? '' }))
+      .sort((a, b) => a.volume.localeCompare(b.volume, 'en', { numeric: true }));
+  }
+
+  /** Bytes each volume holds, by name: the engine measures every volume at once, so use sparingly. */
+  volumeSizes(): Promise<Record<string, number>> {
+    return this.engine.volumeSizes();
   }
 
   /** True when a container of that name is on the host, whoever made it. */

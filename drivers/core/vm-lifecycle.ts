@@ -7,6 +7,7 @@ import type { GuestFile } from './guest-files.ts';
 import type { HostAccess } from './host-access.ts';
 import type { HostSettings } from './host-settings.ts';
 import { HostMounts } from './host-mounts.ts';
+import { ensureImageVolumes, imageVolumeMounts, removeImageVolumes } from './image-volumes.ts';
 import { linkOwner } from './link-ownership.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import { netDevPath } from './net-dev.ts';
@@ -77,10 +78,11 @@ export class VmLifecycle {
     await this.finishStop(spec, keep);
   }
 
-  /** Removes the container, its NICs and its snapshot images, whatever state they are in. */
+  /** Removes the container, its NICs, its image volumes and its snapshot images, whatever state they are in. */
   async destroy(spec: VmSpec): Promise<void> {
     const container = await this.ownContainer(spec);
     if (container) await this.removeIfPresent(spec.containerName);
+    await removeImageVolumes(this.engine, spec);
     await this.nics.unplug(linkOwner(spec), spec.nics);
     await this.hostMounts.release(spec.containerName);
     for (const image of await this.engine.listImages([`${LABEL_SNAPSHOT_OF}=${spec.containerName}`])) {
@@ -241,25 +243,24 @@ export class VmLifecycle {
   }
 
   /**
-   * Creates the container, or returns the VM's existing one. Creating first costs a fresh deploy no
-   * extra engine call; a name conflict or a missing image tells that the container may already be there.
+   * Creates the container, or returns the VM's existing one. The image is read first: the paths it declares as
+   * VOLUME become the VM's named volumes, which must exist before the container is made with them.
    */
   private async createUnlessPresent(wanted: VmSpec): Promise<ContainerInspect | 'created'> {
-    const spec = await this.withPresentVolumes(wanted);
-    const config = containerConfig(spec, this.host);
-    try {
-      await this.engine.createContainer(spec.containerName, config);
-      return 'created';
-    } catch (error) {
-      if (error instanceof EngineConflictError) return this.requireContainer(spec);
-      if (!(error instanceof EngineNotFoundError)) throw error;
-    }
-    const existing = await this.ownContainer(spec); // its image may be gone; the container does not need it
+    const existing = await this.ownContainer(wanted); // its image may be gone; the container does not need it
     if (existing) return existing;
-    if (this.host.imagePull === 'never') {
-      throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} is not on this host and pulling is disabled`);
+    const spec = await this.withPresentVolumes(wanted);
+    let image = await this.engine.findImage(spec.image);
+    if (!image) {
+      if (this.host.imagePull === 'never') {
+        throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} is not on this host and pulling is disabled`);
+      }
+      await this.images.pull(spec.image, this.host.imagePullTimeoutMs);
+      image = await this.engine.inspectImage(spec.image);
     }
-    await this.images.pull(spec.image, this.host.imagePullTimeoutMs);
+    const imageVolumes = imageVolumeMounts(spec, image);
+    await ensureImageVolumes(this.engine, spec, imageVolumes);
+    const config = containerConfig({ ...spec, volumes: [...(spec.volumes ?? []), ...imageVolumes] }, this.host);
     try {
       await this.engine.createContainer(spec.containerName, config);
       return 'created';

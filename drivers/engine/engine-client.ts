@@ -13,6 +13,7 @@ import type {
   EngineVersion,
   ImageInspect,
   ImageSummary,
+  VolumeSummary,
 } from './types.ts';
 
 const enc = encodeURIComponent;
@@ -327,14 +328,29 @@ export class EngineClient implements Engine {
 
   /** Names of the volumes carrying every one of the given labels. */
   async listVolumes(labels: string[]): Promise<string[]> {
-    const answer = await this.transport.json<{ Volumes?: { Name: string }[] | null }>({
+    return (await this.describeVolumes(labels)).map((volume) => volume.Name);
+  }
+
+  async describeVolumes(labels: string[]): Promise<VolumeSummary[]> {
+    const answer = await this.transport.json<{ Volumes?: { Name: string; Labels?: Record<string, string> | null }[] | null }>({
       method: 'GET',
       path: '/volumes',
       query: { filters: JSON.stringify({ label: labels }) },
       expect: [200],
       subject: 'volumes',
     });
-    return (answer.Volumes ?? []).map((volume) => volume.Name);
+    return (answer.Volumes ?? []).map((volume) => ({ Name: volume.Name, Labels: volume.Labels ?? {} }));
+  }
+
+  async volumeSizes(): Promise<Record<string, number>> {
+    // API 1.41 engines have no `type=volume` filter: the whole usage report is read.
+    const answer = await this.transport.json<{ Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] | null }>({
+      method: 'GET',
+      path: '/system/df',
+      expect: [200],
+      subject: 'disk usage',
+    });
+    return Object.fromEntries((answer.Volumes ?? []).map((volume) => [volume.Name, Math.max(0, volume.UsageData?.Size ?? 0)]));
   }
 
   async removeVolume(name: string): Promise<void> {

@@ -7,6 +7,7 @@ import type {
   EngineVersion,
   ImageInspect,
   ImageSummary,
+  VolumeSummary,
 } from './types.ts';
 
 /** A command run in a container: its process on the host while it runs, its exit code once it has ended. */
@@ -82,6 +83,10 @@ export interface Engine {
   createVolume(name: string, labels: Record<string, string>): Promise<void>;
   volumeExists(name: string): Promise<boolean>;
   listVolumes(labels: string[]): Promise<string[]>;
+  /** The volumes carrying every one of the given labels, with all their labels. */
+  describeVolumes(labels: string[]): Promise<VolumeSummary[]>;
+  /** The space each volume takes, by name, as the engine measures it: every volume on disk at once, so slow. */
+  volumeSizes(): Promise<Record<string, number>>;
   /** A missing volume is no error. */
   removeVolume(name: string): Promise<void>;
 }

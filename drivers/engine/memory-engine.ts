@@ -12,6 +12,7 @@ import type {
   EngineVersion,
   ImageInspect,
   ImageSummary,
+  VolumeSummary,
 } from './types.ts';
 
 /** What the engine's processes are to the host: the in-memory host gives each a network namespace and a /proc entry. */
@@ -40,11 +41,12 @@ interface MemoryImage {
   tags: Set<string>;
   digests: Set<string>;
   labels: Record<string, string>;
-  config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[] };
+  config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; Volumes?: string[] };
 }
 
 interface MemoryVolume {
   labels: Record<string, string>;
+  sizeBytes?: number;
 }
 
 const NEVER = '0001-01-01T00:00:00Z';
@@ -291,7 +293,13 @@ export class MemoryEngine implements Engine {
       RepoTags: [...image.tags],
       RepoDigests: [...image.digests],
       Size: 1024,
-      Config: { Cmd: image.config.Cmd ?? null, Entrypoint: image.config.Entrypoint ?? null, Env: image.config.Env ?? null, Labels: { ...image.labels } },
+      Config: {
+        Cmd: image.config.Cmd ?? null,
+        Entrypoint: image.config.Entrypoint ?? null,
+        Env: image.config.Env ?? null,
+        Labels: { ...image.labels },
+        Volumes: image.config.Volumes ? Object.fromEntries(image.config.Volumes.map((path) => [path, {}])) : null,
+      },
     };
   }
 
@@ -370,6 +378,23 @@ export class MemoryEngine implements Engine {
 
   async listVolumes(labels: string[]): Promise<string[]> {
     return [...this.volumes].filter(([, volume]) => matchesLabels(volume.labels, labels)).map(([name]) => name);
+  }
+
+  async describeVolumes(labels: string[]): Promise<VolumeSummary[]> {
+    return [...this.volumes]
+      .filter(([, volume]) => matchesLabels(volume.labels, labels))
+      .map(([name, volume]) => ({ Name: name, Labels: { ...volume.labels } }));
+  }
+
+  async volumeSizes(): Promise<Record<string, number>> {
+    this.calls.push('volume sizes');
+    return Object.fromEntries([...this.volumes].map(([name, volume]) => [name, volume.sizeBytes ?? 0]));
+  }
+
+  /** What the engine would measure of a volume's files, for tests of the monitoring. */
+  setVolumeSize(name: string, bytes: number): void {
+    const volume = this.volumes.get(name);
+    if (volume) volume.sizeBytes = bytes;
   }
 
   async removeVolume(name: string): Promise<void> {

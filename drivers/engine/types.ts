@@ -89,7 +89,19 @@ export interface ImageInspect {
   RepoTags: string[] | null;
   RepoDigests: string[] | null;
   Size: number;
-  Config: { Cmd?: string[] | null; Entrypoint?: string[] | null; Env?: string[] | null; Labels?: Record<string, string> | null } | null;
+  Config: {
+    Cmd?: string[] | null;
+    Entrypoint?: string[] | null;
+    Env?: string[] | null;
+    Labels?: Record<string, string> | null;
+    /** The paths the image declares as VOLUME, as keys. */
+    Volumes?: Record<string, unknown> | null;
+  } | null;
+}
+
+export interface VolumeSummary {
+  Name: string;
+  Labels: Record<string, string>;
 }
 
 export interface ImageSummary {

@@ -66,6 +66,13 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
     bridgePrefix: 'dvt-nrig',
     subnets: ['198.18.130.0/24', '198.18.131.0/24', '198.18.132.0/24', '198.18.133.0/24', '198.18.134.0/24'],
   },
+  // 193 is the datastore rig's LAN, 194 and 195 its two hosts' engine bridges.
+  'image-volumes.test.ts': {
+    vmIds: [8650, 8669],
+    uuidPrefix: 'dcf60a0a',
+    bridgePrefix: 'dvt-ivol',
+    subnets: ['198.18.193.0/24', '198.18.194.0/24', '198.18.195.0/24'],
+  },
   // 176 is the LAN between the two hosts, 177 and 178 their engines' bridges, 179 the VXLAN network inside both.
   'overlay-vxlan.test.ts': {
     vmIds: [8570, 8589],

@@ -84,6 +84,15 @@ export function diskSizeLine(diskId: string, bytes: number): string {
   return `DISK_SIZE=[ID=${word(diskId)},SIZE=${number(Math.round(bytes / (1024 * 1024)))}]\n`;
 }
 
+/**
+ * One path the VM's image declares as VOLUME: the named volume that keeps it and its size in MB (unknown until
+ * first measured). A vector like DISK_SIZE, so that oned keeps one per volume in the VM's monitoring.
+ */
+export function imageVolumeLine(volume: { path: string; volume: string }, bytes: number | undefined): string {
+  const size = bytes === undefined ? '' : `,SIZE=${number(Math.round(bytes / (1024 * 1024)))}`;
+  return `IMAGE_VOLUME=[PATH=${quoted(volume.path)},NAME=${quoted(volume.volume)}${size}]\n`;
+}
+
 export function monitorLine(vm: { vmId: string; name: string }, monitor: string): string {
   return `VM = [ ID=${quoted(vm.vmId)}, DEPLOY_ID=${quoted(vm.name)}, MONITOR=${quoted(Buffer.from(monitor).toString('base64'))} ]\n`;
 }

@@ -13,6 +13,7 @@ import { filesystemMb, systemHostFigures, locallyMonitoredDatastores } from './s
 import { hostUsage } from './host-usage.ts';
 import { stateReport } from './state-changes.ts';
 import { writableLayerSizes } from '../../monitoring/writable-layers.ts';
+import { measuredVolumeSizes } from '../../monitoring/volume-sizes.ts';
 import { isThisFrontEnds } from '../front-end-identity.ts';
 import type { MonitorConfig } from './monitor-config.ts';
 import { CommandRecords } from '../../core/command-records.ts';
@@ -23,6 +24,7 @@ import {
   exitKeys,
   healthKeys,
   diskSizeLine,
+  imageVolumeLine,
   keyLines,
   monitorKeys,
   monitorLine,
@@ -108,6 +110,8 @@ export const probes: Record<string, Probe> = {
     const containers = await ourContainers(context);
     const { usage } = await guestUsage(context, containers);
     const disks = await diskSizes(context, containers);
+    const volumes = await imageVolumeLines(context, containers);
+    for (const [name, lines] of volumes) disks.set(name, (disks.get(name) ?? '') + lines);
     const health = new Map(containers.map((vm) => [vm.name, vm.health]));
     const lines = usage.map((vm) => monitorLine(vm, monitorKeys(vm) + healthKeys(health.get(vm.name)) + (disks.get(vm.name) ?? '')));
     // Stopped VMs use no CPU or memory, but their disks still take room in the datastore, and how they ended matters.
@@ -177,6 +181,25 @@ async function diskSizes(context: ProbeContext, containers: VmStatus[]): Promise
     const name = container.name;
     const size = bytes[name];
     if (size !== undefined) lines.set(name, diskSizeLine(container.labels[LABEL_ONE_ROOT_DISK]!, size));
+  }
+  return lines;
+}
+
+/** `IMAGE_VOLUME=[PATH, NAME, SIZE]` for each path a VM's image declares as VOLUME, by the VM's container name. */
+async function imageVolumeLines(context: ProbeContext, containers: VmStatus[]): Promise<Map<string, string>> {
+  const nameOf = new Map(containers.map((c) => [c.vmId, c.name]));
+  const volumes = (await context.inventory.imageVolumes(FRONT_END)).filter((v) => nameOf.has(v.vmId));
+  const lines = new Map<string, string>();
+  if (volumes.length === 0) return lines;
+  const bytes = await measuredVolumeSizes(
+    volumes.map((v) => v.volume),
+    () => context.inventory.volumeSizes(),
+    statePath(context, 'volume-sizes'),
+    Math.floor(Date.now() / 1000),
+  );
+  for (const volume of volumes) {
+    const name = nameOf.get(volume.vmId)!;
+    lines.set(name, (lines.get(name) ?? '') + imageVolumeLine(volume, bytes[volume.volume]));
   }
   return lines;
 }

@@ -1,6 +1,7 @@
 import { InvalidInputError, NotSupportedError } from '../../core/errors.ts';
 import * as check from '../../core/validate.ts';
 import { CURRENT_TAG, parseSource } from '../../images/datastore-images.ts';
+import { addImageVolumesLayer } from '../../images/image-volume-layer.ts';
 import { storeDiskVolume } from '../../images/volume-image.ts';
 import { parseHostPath, requireDiskId, vmIdArg, type HostPath } from './tm-args.ts';
 import { contextFiles } from './context-files.ts';
@@ -75,15 +76,18 @@ async function placeDisk(argv: string[], tm: TransferContext): Promise<void> {
 
 /**
  * mvds (a persistent disk goes back) and cpds (save-as): the disk becomes the image's current content. The
- * root disk is the container's filesystem, committed and pushed by the host; another disk is its volume,
- * archived by the host and stored through the front-end.
+ * root disk is the container's filesystem, committed and pushed by the host, with its image volumes as one
+ * more layer; another disk is its volume, archived by the host and stored through the front-end.
  */
 async function saveDisk(tm: TransferContext, disk: HostPath, source: string | undefined, vmId: number, action: string): Promise<void> {
   const diskId = requireDiskId(disk, `${action} disk`);
   const image = parseSource(check.plainText(source ?? '', 'SOURCE', 2048), undefined);
   const host = tm.hostHolding(disk, vmId);
   const disks = tm.disksOn(host);
-  if (await disks.hasRootDisk(vmId, diskId)) return disks.saveContainer(vmId, image);
+  if (await disks.hasRootDisk(vmId, diskId)) {
+    await disks.saveContainer(vmId, image);
+    return addImageVolumesLayer(disks, vmId, tm.registry(image.registry), image.repository, CURRENT_TAG);
+  }
   if (!(await disks.hasDiskVolume(vmId, diskId))) throw new InvalidInputError(`${action}: VM ${vmId} has no disk ${diskId} on ${host}`);
   await storeDiskVolume(disks, vmId, diskId, tm.registry(image.registry), image.repository, CURRENT_TAG);
 }

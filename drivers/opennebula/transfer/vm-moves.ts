@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../../core/errors.ts';
 import { migrationRepository } from '../../images/datastore-images.ts';
+import { addImageVolumesLayer } from '../../images/image-volume-layer.ts';
 import { storeDiskVolume } from '../../images/volume-image.ts';
 import { forgetParked, noteParked, parkedOn } from './parked-vms.ts';
 import { requireDiskId, type HostPath } from './tm-args.ts';
@@ -59,6 +60,8 @@ async function moveDisk(tm: TransferContext, from: HostPath, to: HostPath, vmId:
   const client = tm.registry(registry);
   if (isRoot) {
     await source.saveContainer(vmId, travel, tag);
+    // The new host's empty image volumes are filled from this layer when the VM's container is made there.
+    await addImageVolumesLayer(source, vmId, client, travel.repository, tag);
     const digest = await client.resolveManifest(travel.repository, tag);
     if (!digest) throw new InvalidInputError(`mv: the registry ${registry} lost VM ${vmId}'s disk ${diskId} on its way`);
     // Pulled by digest, the image keeps naming the registry it came from, for the VM's next move.
