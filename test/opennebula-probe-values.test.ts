@@ -41,6 +41,8 @@ const hostileContainer: ContainerSummary = {
 const hostileEngine = {
   info: async () => ({ ServerVersion: HOSTILE, Driver: HOSTILE, DockerRootDir: '/' }),
   listContainers: async () => [hostileContainer],
+  describeVolumes: async () => [],
+  volumeSizes: async () => ({}),
 } as unknown as Engine;
 
 function context(name: string): ProbeContext {
