@@ -65,7 +65,7 @@ for (const [version, flag] of RELEASES) {
       t.true(existsSync(join(fe.remotes, 'etc/vmm/dockvisor/dockvisor.conf')));
       t.true(existsSync(join(fe.remotes, 'etc/tm/dockvisor/dockvisor.conf')));
       t.true(existsSync(join(fe.remotes, 'lib/dockvisor/vmm.mjs')));
-      t.true(lstatSync(join(fe.remotes, 'vmm/dockvisor/attach_disk')).isFile(), "the package's links within a directory become files too");
+      t.true(lstatSync(join(fe.remotes, 'vmm/dockvisor/migrate')).isFile(), "the package's links within a directory become files too");
 
       const checked = dockvisorOpennebula(['check', ...args]);
       t.is(checked.status, 0, checked.stdout + checked.stderr);

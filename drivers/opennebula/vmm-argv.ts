@@ -14,7 +14,10 @@ type Argument =
   | 'network driver'
   | 'target'
   | 'context target'
-  | 'context path';
+  | 'context path'
+  | 'disk path'
+  | 'disk target'
+  | 'target index';
 
 /**
  * What oned's one_vmm_exec passes each action before the `<vm id> <host>` it appends to every call,
@@ -36,6 +39,9 @@ const ARGUMENTS: Record<string, Argument[]> = {
   snapshot_delete: ['deploy id', 'snapshot name'],
   attach_nic: ['deploy id', 'MAC', 'bridge', 'model', 'network driver', 'target'],
   detach_nic: ['deploy id', 'MAC'],
+  // The action data (the VM with its DISK marked ATTACH=YES) comes on stdin, as for every other action.
+  attach_disk: ['deploy id', 'disk path', 'disk target', 'target index'],
+  detach_disk: ['deploy id', 'disk path', 'disk target', 'target index'],
   prereconfigure: ['deploy id', 'context target'],
   reconfigure: ['deploy id', 'context target', 'context path'],
   exec_cancel: [],
@@ -74,6 +80,9 @@ export function checkActionArgv(action: string, argv: string[]): void {
       refuse(name, value, `is not <datastore path>/${vmIdText}/deployment.<n>`);
     }
     if (name === 'checkpoint file' && !value.startsWith('/')) refuse(name, value, 'is not an absolute path');
+    if (name === 'disk path' && !new RegExp(`^/.*/${vmIdText}/disk\\.[0-9]+$`).test(value)) refuse(name, value, `is not <datastore path>/${vmIdText}/disk.<n>`);
+    if (name === 'disk target' && !/^[A-Za-z0-9_-]{1,32}$/.test(value)) refuse(name, value, 'is not a device name');
+    if (name === 'target index' && !/^[0-9]{1,4}$/.test(value)) refuse(name, value, 'is not a number');
   });
 }
 
