@@ -83,8 +83,10 @@ export class DiskHotplug {
       );
     }
     const source = await this.engine.volumeMountpoint(disk.volume);
+    // umount(8) with --no-canonicalize looks for the path outside the namespace it is given, so it may canonicalize:
+    // it does so inside the container's namespace, below the container's root.
     while (await this.mounted(container.State.Pid, disk, source)) {
-      await this.access.run(['umount', '-N', String(container.State.Pid), '--no-canonicalize', disk.containerPath], { root: true });
+      await this.access.run(['umount', '-N', String(container.State.Pid), disk.containerPath], { root: true });
     }
   }
 
@@ -111,10 +113,13 @@ export class DiskHotplug {
     }
   }
 
-  /** Removes the VM's host directory; a staging bind left by a run that died half-way is unmounted first. */
+  /**
+   * Removes the VM's host directory once its container is stopped or gone (prepare makes it again before a start);
+   * a staging bind left by a run that died half-way is unmounted first.
+   */
   async release(containerName: string): Promise<void> {
     const dir = posix.join(this.root, containerName);
-    if (!existsSync(dir)) return;
+    if (!this.access.local || !existsSync(dir)) return;
     for (const entry of readdirSync(dir)) {
       const staging = posix.join(dir, entry);
       while (mountInfo('/proc/self/mountinfo').some((m) => m.mountPoint === staging)) {

@@ -369,6 +369,7 @@ export class VmLifecycle {
   private async finishStop(spec: VmSpec, keep: boolean): Promise<void> {
     if (keep) await this.nics.unplug(linkOwner(spec), spec.nics);
     else await this.destroy(spec);
+    await this.disks.release(spec.containerName);
   }
 
   private async killIfRunning(name: string): Promise<void> {

@@ -81,7 +81,7 @@ export function checkActionArgv(action: string, argv: string[]): void {
     }
     if (name === 'checkpoint file' && !value.startsWith('/')) refuse(name, value, 'is not an absolute path');
     if (name === 'disk path' && !new RegExp(`^/.*/${vmIdText}/disk\\.[0-9]+$`).test(value)) refuse(name, value, `is not <datastore path>/${vmIdText}/disk.<n>`);
-    if (name === 'disk target' && !/^[A-Za-z0-9_-]{1,32}$/.test(value)) refuse(name, value, 'is not a device name');
+    if (name === 'disk target' && !/^([A-Za-z0-9_-]{1,32}|\/.{0,4095})$/.test(value)) refuse(name, value, 'is not a device name or an absolute path');
     if (name === 'target index' && !/^[0-9]{1,4}$/.test(value)) refuse(name, value, 'is not a number');
   });
 }
