@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ColdStartResult } from './cold-start-bench.ts';
 import type { DeployResult } from './deploy-bench.ts';
 import { formatDatastore, type DatastoreResult } from './datastore-bench.ts';
+import { formatDisk, type DiskResult } from './disk-bench.ts';
 import type { PhaseBreakdown } from './deploy-phases.ts';
 import { formatHosts, type HostsResult } from './hosts-bench.ts';
 import { PROBE_KINDS, type MonitorResult } from './monitor-bench.ts';
@@ -25,6 +26,7 @@ export interface BenchReport {
   hosts?: HostsResult;
   nova?: NovaResult;
   datastore?: DatastoreResult;
+  disk?: DiskResult;
 }
 
 export interface BenchParts {
@@ -37,6 +39,7 @@ export interface BenchParts {
   hosts?: HostsResult;
   nova?: NovaResult;
   datastore?: DatastoreResult;
+  disk?: DiskResult;
 }
 
 export function deployGoalMet(deploy: DeployResult): boolean {
@@ -45,7 +48,7 @@ export function deployGoalMet(deploy: DeployResult): boolean {
 
 export function buildReport(
   machine: BenchReport['machine'],
-  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore }: BenchParts,
+  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, disk }: BenchParts,
 ): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
@@ -61,6 +64,7 @@ export function buildReport(
     hosts,
     nova,
     datastore,
+    disk,
   };
 }
 
@@ -76,6 +80,7 @@ export function formatReport(report: BenchReport): string {
   if (report.hosts) parts.push(formatHosts(report.hosts));
   if (report.nova) parts.push(formatNova(report.nova));
   if (report.datastore) parts.push(formatDatastore(report.datastore));
+  if (report.disk) parts.push(formatDisk(report.disk));
   return parts.join('\n\n');
 }
 
