@@ -119,6 +119,9 @@ test('the recorded attach_disk argv and action data name the datablock being att
   t.true(vm.spec.diskHotplug);
   t.deepEqual(attachedDisk(vm, argv, stdin), { volume: 'one-520-disk-1', containerPath: '/media/sdb', readOnly: false, optional: false });
   t.throws(() => checkActionArgv('attach_disk', argv.slice(0, 5)), { message: /expected 6 arguments/ });
+  const withData = [...argv.slice(0, 4), Buffer.from(stdin).toString('base64'), ...argv.slice(4)];
+  t.notThrows(() => checkActionArgv('attach_disk', withData), 'the action data as a 5th argument, as before 7.4');
+  t.throws(() => checkActionArgv('attach_disk', [...argv.slice(0, 4), 'not base64!', ...argv.slice(4)]), { message: /is not base64/ });
   t.throws(() => attachedDisk(vm, [argv[0]!, argv[1]!, 'sdc', ...argv.slice(3)], stdin), { message: /is not DISK 1's TARGET/ });
 });
 

@@ -58,6 +58,12 @@ const HOST = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}$/;
  */
 export function checkActionArgv(action: string, argv: string[]): void {
   if (action === 'exec') return checkExecArgv(argv);
+  // one_vmm_exec.rb before 7.4 also passed the action data, base64, as attach_disk's 5th argument; 7.4 gives it on
+  // stdin only, as to every action, which is what dockvisor reads.
+  if (action === 'attach_disk' && argv.length === 7) {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(argv[4]!)) throw new InvalidInputError("attach_disk's 5th argument on the command line is not base64");
+    return checkActionArgv(action, [...argv.slice(0, 4), ...argv.slice(5)]);
+  }
   const expected = ARGUMENTS[action];
   if (!expected) throw new NotSupportedError(`${action}: not supported by dockvisor`);
   const names = [...expected, 'vm id', 'host'];
