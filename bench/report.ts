@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ColdStartResult } from './cold-start-bench.ts';
 import type { DeployResult } from './deploy-bench.ts';
 import { formatDatastore, type DatastoreResult } from './datastore-bench.ts';
+import { formatDisk, type DiskResult } from './disk-bench.ts';
 import type { PhaseBreakdown } from './deploy-phases.ts';
 import { formatExec, type ExecResult } from './exec-bench.ts';
 import { formatHosts, type HostsResult } from './hosts-bench.ts';
@@ -27,6 +28,7 @@ export interface BenchReport {
   nova?: NovaResult;
   datastore?: DatastoreResult;
   exec?: ExecResult;
+  disk?: DiskResult;
 }
 
 export interface BenchParts {
@@ -40,6 +42,7 @@ export interface BenchParts {
   nova?: NovaResult;
   datastore?: DatastoreResult;
   exec?: ExecResult;
+  disk?: DiskResult;
 }
 
 export function deployGoalMet(deploy: DeployResult): boolean {
@@ -48,7 +51,7 @@ export function deployGoalMet(deploy: DeployResult): boolean {
 
 export function buildReport(
   machine: BenchReport['machine'],
-  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, exec }: BenchParts,
+  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, exec, disk }: BenchParts,
 ): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
@@ -65,6 +68,7 @@ export function buildReport(
     nova,
     datastore,
     exec,
+    disk,
   };
 }
 
@@ -81,6 +85,7 @@ export function formatReport(report: BenchReport): string {
   if (report.nova) parts.push(formatNova(report.nova));
   if (report.datastore) parts.push(formatDatastore(report.datastore));
   if (report.exec) parts.push(formatExec(report.exec));
+  if (report.disk) parts.push(formatDisk(report.disk));
   return parts.join('\n\n');
 }
 

@@ -1,6 +1,7 @@
 import { runColdStartBench, type ColdStartResult } from './cold-start-bench.ts';
 import { runDatastoreBench, type DatastoreResult } from './datastore-bench.ts';
 import { runExecBench, type ExecResult } from './exec-bench.ts';
+import { runDiskBench, type DiskResult } from './disk-bench.ts';
 import { cleanupBench } from './cleanup.ts';
 import { runDeployBench, type DeployResult } from './deploy-bench.ts';
 import { runDeployPhases, type PhaseBreakdown } from './deploy-phases.ts';
@@ -132,7 +133,13 @@ async function main(): Promise<number> {
       exec = await runExecBench({ engine, configPath: writeHostConfig(), timeoutMs, abort: abort.signal }, plan.deployRounds, log);
     }
 
-    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, exec });
+    let disk: DiskResult | undefined;
+    if (plan.sections.includes('disk')) {
+      log(`disk hot-plug: attach_disk and detach_disk of a running VM vs docker run -v, 2 warm-up + ${plan.diskRounds} rounds`);
+      disk = await runDiskBench({ configPath: writeHostConfig(), timeoutMs, abort: abort.signal }, 2, plan.diskRounds, log);
+    }
+
+    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, exec, disk });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;

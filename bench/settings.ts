@@ -58,7 +58,7 @@ export const MONITOR_MAX_VMS = 5_000;
 export const MONITOR_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** The parts of `npm run bench`; DVB_ONLY=<part>[,<part>...] runs only those. */
-export const SECTIONS = ['deploy', 'ovs', 'cold-start', 'runtime', 'monitor', 'hosts', 'nova', 'datastore', 'exec'] as const;
+export const SECTIONS = ['deploy', 'ovs', 'cold-start', 'runtime', 'monitor', 'hosts', 'nova', 'datastore', 'exec', 'disk'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface MonitorPlan {
@@ -93,6 +93,8 @@ export interface BenchPlan {
   sections: Section[];
   /** Counted rounds of each datastore measurement (after one warm-up). */
   datastoreRounds: number;
+  /** Counted attach/detach rounds of the disk part (after its warm-up). */
+  diskRounds: number;
   monitor: MonitorPlan;
   nova: NovaPlan;
   deployWarmup: number;
@@ -191,6 +193,7 @@ export function benchPlan(): BenchPlan {
       concurrency: count('DVB_NOVA_CONCURRENCY', 8, 1),
     },
     datastoreRounds: count('DVB_DATASTORE_ROUNDS', 5, 1),
+    diskRounds: count('DVB_DISK_ROUNDS', 10, 1),
     deployWarmup: count('DVB_DEPLOY_WARMUP', 2, 0),
     deployRounds: count('DVB_DEPLOY_ROUNDS', 10, 1),
     coldWarmup: count('DVB_COLD_WARMUP', 2, 0),

@@ -68,7 +68,7 @@ for (const [version, flag] of RELEASES) {
       t.true(existsSync(join(fe.remotes, 'etc/vmm/dockvisor/dockvisor.conf')));
       t.true(existsSync(join(fe.remotes, 'etc/tm/dockvisor/dockvisor.conf')));
       t.true(existsSync(join(fe.remotes, 'lib/dockvisor/vmm.mjs')));
-      t.true(lstatSync(join(fe.remotes, 'vmm/dockvisor/attach_disk')).isFile(), "the package's links within a directory become files too");
+      t.true(lstatSync(join(fe.remotes, 'vmm/dockvisor/migrate')).isFile(), "the package's links within a directory become files too");
       t.regex(installed.stdout, /\/vnm\/vnmmad-load\.d\/dockvisor\.rb: placed \(1 new file\)$/m);
       t.is(readFileSync(join(fe.remotes, NIC_CLASS), 'utf8'), nicClassText);
 

@@ -4,6 +4,7 @@ import type { ContainerCreateBody, ContainerUpdateBody } from '../engine/types.t
 import { InvalidInputError } from './errors.ts';
 import type { HostSettings } from './host-settings.ts';
 import { hostMountStaging } from './host-mounts.ts';
+import { diskHotplugBind } from './disk-hotplug.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SPEC_HASH, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import type { VmSpec } from './vm-spec.ts';
 
@@ -45,10 +46,7 @@ export function containerConfig(spec: VmSpec, host: HostSettings): ContainerCrea
       Devices: privileges.devices.length
         ? privileges.devices.map((path) => ({ PathOnHost: path, PathInContainer: path, CgroupPermissions: 'rwm' }))
         : undefined,
-      // The staging path holds the host path as checked when the VM starts (see HostMounts).
-      Binds: privileges.hostMounts.length
-        ? privileges.hostMounts.map((m, index) => `${hostMountStaging(host, spec.containerName, index)}:${m.containerPath}:${m.readOnly ? 'ro' : 'rw'}`)
-        : undefined,
+      Binds: binds(spec, host),
       Mounts: spec.volumes?.length
         ? spec.volumes.map((v) => ({ Type: 'volume' as const, Source: v.volume, Target: v.containerPath, ReadOnly: v.readOnly || undefined }))
         : undefined,
@@ -117,6 +115,15 @@ function enforcePolicy(spec: VmSpec, host: HostSettings): void {
   }
   if (privileges.hostNetwork && spec.nics.length) refuse('NICs together with the host network');
   if (privileges.runtime !== undefined && !host.allow.runtimes.includes(privileges.runtime)) refuse(`runtime ${privileges.runtime}`);
+}
+
+/** The staging path holds the host path as checked when the VM starts (see HostMounts); then the hot-plug directory. */
+function binds(spec: VmSpec, host: HostSettings): string[] | undefined {
+  const mounts = spec.privileges.hostMounts.map(
+    (m, index) => `${hostMountStaging(host, spec.containerName, index)}:${m.containerPath}:${m.readOnly ? 'ro' : 'rw'}`,
+  );
+  if (spec.diskHotplug) mounts.push(diskHotplugBind(host, spec.containerName));
+  return mounts.length ? mounts : undefined;
 }
 
 function unique(values: string[]): string[] {

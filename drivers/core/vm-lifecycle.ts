@@ -8,6 +8,7 @@ import type { HostAccess } from './host-access.ts';
 import type { HostSettings } from './host-settings.ts';
 import { HostMounts } from './host-mounts.ts';
 import { ensureImageVolumes, imageVolumeMounts, removeImageVolumes } from './image-volumes.ts';
+import { DiskHotplug } from './disk-hotplug.ts';
 import { linkOwner } from './link-ownership.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import { netDevPath } from './net-dev.ts';
@@ -16,7 +17,7 @@ import { applyResolvConf } from './resolv-conf.ts';
 import { HostImages } from './host-images.ts';
 import { pollUntil } from './poll.ts';
 import { tarArchive } from './tar-archive.ts';
-import type { NicSpec, VmSpec } from './vm-spec.ts';
+import type { NicSpec, VmSpec, VolumeMount } from './vm-spec.ts';
 import { vmStatusOf, type VmRef, type VmStatus } from './vm-status.ts';
 
 export type VmPowerState = 'running' | 'paused' | 'stopped' | 'missing';
@@ -27,6 +28,7 @@ export type VmPowerState = 'running' | 'paused' | 'stopped' | 'missing';
  */
 export class VmLifecycle {
   private readonly hostMounts: HostMounts;
+  private readonly disks: DiskHotplug;
 
   constructor(
     private readonly engine: Engine,
@@ -36,6 +38,7 @@ export class VmLifecycle {
     private readonly images = new HostImages(engine),
   ) {
     this.hostMounts = new HostMounts(access, host);
+    this.disks = new DiskHotplug(engine, access, host);
   }
 
   /** Creates and starts the VM, or starts the existing one with its data (resume from poweroff). */
@@ -85,6 +88,7 @@ export class VmLifecycle {
     await removeImageVolumes(this.engine, spec);
     await this.nics.unplug(linkOwner(spec), spec.nics);
     await this.hostMounts.release(spec.containerName);
+    await this.disks.release(spec.containerName);
     for (const image of await this.engine.listImages([`${LABEL_SNAPSHOT_OF}=${spec.containerName}`])) {
       await this.engine.removeImage(image.Id).catch((error: unknown) => {
         if (!(error instanceof EngineNotFoundError)) throw error;
@@ -96,9 +100,10 @@ export class VmLifecycle {
   async reboot(spec: VmSpec): Promise<void> {
     const container = await this.requireContainer(spec);
     if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
+    await this.disks.prepare(spec);
     await this.engine.restartContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
     await this.nics.openBridges(spec.nics);
-    await this.plugNics(spec);
+    await this.disks.plugAttached(spec, await this.plugNics(spec));
   }
 
   /** Hard reset: kill and start again. */
@@ -106,9 +111,10 @@ export class VmLifecycle {
     const container = await this.requireContainer(spec);
     if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName); // the engine kills no paused container
     if (container.State.Running) await this.killIfRunning(spec.containerName);
+    await this.disks.prepare(spec);
     await this.engine.startContainer(spec.containerName);
     await this.nics.openBridges(spec.nics);
-    await this.plugNics(spec);
+    await this.disks.plugAttached(spec, await this.plugNics(spec));
   }
 
   /** Suspend: freeze the processes in memory, or stop the container, as the host is configured. */
@@ -162,6 +168,23 @@ export class VmLifecycle {
   async detachNic(spec: VmSpec, nic: NicSpec): Promise<void> {
     const container = await this.requireContainer(spec);
     await this.nics.unplug(linkOwner(spec), [nic], container.State.Running ? container.State.Pid : undefined);
+  }
+
+  /** Hot-plugs a disk volume into the running VM; a VM that is off mounts it at its next start, from its document. */
+  async attachDisk(spec: VmSpec, disk: VolumeMount): Promise<void> {
+    const container = await this.requireContainer(spec);
+    this.disks.requireHotplug(spec, container);
+    if (!(await this.engine.volumeExists(disk.volume))) {
+      throw new InvalidInputError(`VM ${spec.vmId}: volume ${disk.volume} for ${disk.containerPath} is not on this host (its disk was not transferred here)`);
+    }
+    if (container.State.Running) await this.disks.plug(spec, container, disk);
+  }
+
+  /** Unmounts a hot-plugged disk from the running VM; its data stays in the volume. */
+  async detachDisk(spec: VmSpec, disk: VolumeMount): Promise<void> {
+    const container = await this.requireContainer(spec);
+    this.disks.requireHotplug(spec, container);
+    await this.disks.unplug(spec, container, disk);
   }
 
   /**
@@ -295,12 +318,14 @@ export class VmLifecycle {
   private async bringUp(spec: VmSpec, container: ContainerInspect | 'created'): Promise<ContainerInspect> {
     const starts = container === 'created' || (!container.State.Running && !container.State.Paused);
     if (starts) await this.hostMounts.pin(spec);
+    if (starts) await this.disks.prepare(spec);
     const ready = this.nics.openBridges(spec.nics);
     ready.catch(() => undefined);
     if (starts) await this.engine.startContainer(spec.containerName);
     else if (container.State.Paused) await this.engine.unpauseContainer(spec.containerName);
     await ready;
     const running = await this.plugNics(spec);
+    if (starts) await this.disks.plugAttached(spec, running);
     await this.applyDns(spec, running);
     return running;
   }
@@ -345,6 +370,7 @@ export class VmLifecycle {
   private async finishStop(spec: VmSpec, keep: boolean): Promise<void> {
     if (keep) await this.nics.unplug(linkOwner(spec), spec.nics);
     else await this.destroy(spec);
+    await this.disks.release(spec.containerName);
   }
 
   private async killIfRunning(name: string): Promise<void> {

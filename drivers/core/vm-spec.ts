@@ -110,6 +110,8 @@ export interface VmSpec extends VmRef {
   nics: NicSpec[];
   privileges: RequestedPrivileges;
   volumes?: VolumeMount[];
+  /** The VM takes disks while it runs: its container is made with a hot-plug directory (see DiskHotplug). */
+  diskHotplug?: boolean;
   /** Labels the front-end keeps on the container for its own use (e.g. which disk the root filesystem is). */
   frontEndLabels: Record<string, string>;
 }

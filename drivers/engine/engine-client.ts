@@ -7,6 +7,7 @@ import { EngineTransport } from './transport.ts';
 import type {
   ContainerCreateBody,
   ContainerInspect,
+  ContainerPathStat,
   ContainerSummary,
   ContainerUpdateBody,
   EngineInfo,
@@ -255,6 +256,19 @@ export class EngineClient implements Engine {
     return response.status === 200;
   }
 
+  async statPath(name: string, path: string): Promise<ContainerPathStat | undefined> {
+    const response = await this.transport.call({
+      method: 'HEAD',
+      path: `/containers/${enc(name)}/archive`,
+      query: { path },
+      expect: [200, 404],
+      subject: `container ${name}`,
+    });
+    const header = response.headers['x-docker-container-path-stat'];
+    if (response.status === 404 || typeof header !== 'string') return undefined;
+    return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as ContainerPathStat;
+  }
+
   async createExec(name: string, argv: string[], withStdin: boolean): Promise<string> {
     const created = await this.transport.json<{ Id: string }>({
       method: 'POST',
@@ -324,6 +338,16 @@ export class EngineClient implements Engine {
       if (error instanceof EngineNotFoundError) return false;
       throw error;
     }
+  }
+
+  async volumeMountpoint(name: string): Promise<string> {
+    const volume = await this.transport.json<{ Mountpoint: string }>({
+      method: 'GET',
+      path: `/volumes/${enc(name)}`,
+      expect: [200],
+      subject: `volume ${name}`,
+    });
+    return volume.Mountpoint;
   }
 
   /** Names of the volumes carrying every one of the given labels. */

@@ -1,6 +1,7 @@
 import type {
   ContainerCreateBody,
   ContainerInspect,
+  ContainerPathStat,
   ContainerSummary,
   ContainerUpdateBody,
   EngineInfo,
@@ -58,6 +59,8 @@ export interface Engine {
   containerLogs(name: string, tailLines: number): Promise<string>;
   /** Whether `path` exists in the existing container's filesystem (a symbolic link counts, wherever it points). */
   pathExists(name: string, path: string): Promise<boolean>;
+  /** What `path` is in the container's filesystem, resolved by the engine inside it; a symbolic link is not followed. */
+  statPath(name: string, path: string): Promise<ContainerPathStat | undefined>;
 
   /** A command to run in the running container, not started yet; a container that is not running is an EngineConflictError. */
   createExec(name: string, argv: string[], withStdin: boolean): Promise<string>;
@@ -82,6 +85,8 @@ export interface Engine {
 
   createVolume(name: string, labels: Record<string, string>): Promise<void>;
   volumeExists(name: string): Promise<boolean>;
+  /** Where the volume's files are on the host (the local driver's directory). */
+  volumeMountpoint(name: string): Promise<string>;
   listVolumes(labels: string[]): Promise<string[]>;
   /** The volumes carrying every one of the given labels, with all their labels. */
   describeVolumes(labels: string[]): Promise<VolumeSummary[]>;

@@ -5,6 +5,7 @@ import { EngineConflictError, EngineError, EngineNotFoundError } from './engine-
 import type {
   ContainerCreateBody,
   ContainerInspect,
+  ContainerPathStat,
   ContainerState,
   ContainerSummary,
   ContainerUpdateBody,
@@ -239,6 +240,14 @@ export class MemoryEngine implements Engine {
     return c.files.has(path) || this.commands.has(path);
   }
 
+  /** Directories are the parents of the files the container holds; a file is a plain file. */
+  async statPath(name: string, path: string): Promise<ContainerPathStat | undefined> {
+    const c = this.container(name);
+    const base = path.split('/').pop() ?? '';
+    if (path === '/' || [...c.files.keys()].some((file) => file.startsWith(`${path}/`))) return { name: base, mode: 2 ** 31 + 0o755, linkTarget: '' };
+    return c.files.has(path) ? { name: base, mode: 0o644, linkTarget: '' } : undefined;
+  }
+
   async createExec(name: string, argv: string[], _withStdin: boolean): Promise<string> {
     this.calls.push(`exec ${name}`);
     const c = this.container(name);
@@ -374,6 +383,11 @@ export class MemoryEngine implements Engine {
 
   async volumeExists(name: string): Promise<boolean> {
     return this.volumes.has(name);
+  }
+
+  async volumeMountpoint(name: string): Promise<string> {
+    if (!this.volumes.has(name)) throw new EngineNotFoundError(`volume ${name}: no such volume`);
+    return `/var/lib/docker/volumes/${name}/_data`;
   }
 
   async listVolumes(labels: string[]): Promise<string[]> {

@@ -146,3 +146,11 @@ export interface EngineInfo {
   Runtimes?: Record<string, unknown>;
   DefaultRuntime?: string;
 }
+
+/** A path in a container as the engine's archive API stats it (X-Docker-Container-Path-Stat). */
+export interface ContainerPathStat {
+  name: string;
+  /** Go's FileMode: permission bits, and 1 << 31 for a directory, 1 << 27 for a symbolic link. */
+  mode: number;
+  linkTarget: string;
+}

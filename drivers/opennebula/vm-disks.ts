@@ -22,7 +22,11 @@ export interface OneDisk {
   readOnly: boolean;
 }
 
-/** The template's disks, and its root disk (OS/BOOT's first disk, else the first DISK): the container's writable layer. */
+/**
+ * The template's disks, and its root disk (OS/BOOT's first disk, else disk 0): the container's writable layer.
+ * oned numbers the template's disks from 0 and the context after them, so a VM made from an image with no DISK
+ * has none numbered 0 (its context is), and a datablock attached to it later is not taken for its root.
+ */
 export function readDisks(template: XmlNode, where: string): { disks: OneDisk[]; root: OneDisk | undefined } {
   const disks = children(template, 'DISK', where).map((disk) => {
     const id = text(disk, 'DISK_ID', `${where}DISK/`);
@@ -38,7 +42,7 @@ export function readDisks(template: XmlNode, where: string): { disks: OneDisk[];
     };
   });
   const bootTarget = text(child(template, 'OS', where), 'BOOT', where)?.split(',')[0];
-  const root = disks.find((d) => bootTarget && `disk${d.id}` === bootTarget) ?? disks[0];
+  const root = disks.find((d) => bootTarget && `disk${d.id}` === bootTarget) ?? disks.find((d) => d.id === '0');
   return { disks, root };
 }
 

@@ -57,6 +57,8 @@ export interface DiskDraft {
   target?: string;
   type?: string;
   persistent?: boolean;
+  /** Being attached or detached (oned's ATTACH=YES). */
+  attach?: boolean;
 }
 
 export interface VmDraft {
@@ -133,6 +135,7 @@ function aliasXml(vm: VmDraft, alias: AliasDraft): string {
 function diskXml(disk: DiskDraft): string {
   return (
     '<DISK>' +
+    element('ATTACH', disk.attach ? 'YES' : undefined) +
     element('DISK_ID', String(disk.diskId)) +
     element('IMAGE_ID', disk.imageId === undefined ? undefined : String(disk.imageId)) +
     element('PERSISTENT', disk.persistent ? 'YES' : undefined) +

@@ -8,6 +8,7 @@ import { readBandwidth } from './nic-qos.ts';
 import { parseRoutes } from './nic-routes.ts';
 import { diskId, diskVolumes, isDatastoreRootDisk, readDisks, rootDiskLabel, type OneDisk } from './vm-disks.ts';
 import { oneContainerName } from './one-labels.ts';
+import { hotplugsDisks } from './disk-attach.ts';
 import { ovsPort } from './ovs-nic.ts';
 import { splitWords } from './words-without-shell.ts';
 import { child, children, parseDocument, text, type XmlNode } from './xml.ts';
@@ -75,6 +76,7 @@ export function readVm(vm: XmlNode): OneVm {
     volumes: diskVolumes(disks, root, context !== undefined, containerName, systemTm, where),
     frontEndLabels: rootDiskLabel(root, where),
   };
+  if (hotplugsDisks(systemTm, spec.privileges)) spec.diskHotplug = true;
   const deployId = text(vm, 'DEPLOY_ID');
   const aliasMacs = new Set(children(template, 'NIC_ALIAS', where).flatMap((alias) => text(alias, 'MAC', where)?.toLowerCase() ?? []));
   return { id, lcmState, deployId, spec, nicNodes, aliasMacs, context, transferOwnsContainer: isDatastoreRootDisk(root) };

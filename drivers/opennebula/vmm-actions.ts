@@ -13,6 +13,7 @@ import { parseVmDocument, readNic, type OneVm } from './vm-document.ts';
 import { text } from './xml.ts';
 import { splitWords } from './words-without-shell.ts';
 import { startCommandWatcher } from './command-watcher.ts';
+import { attachedDisk } from './disk-attach.ts';
 
 /** One VMM action: OpenNebula's argv (after the action name) and stdin in, the documented stdout out. */
 export type VmmAction = (argv: string[], stdin: string, host: HostServices) => Promise<string>;
@@ -68,6 +69,18 @@ export const vmmActions: Record<string, VmmAction> = withOpenNebulaAdvice({
   async detach_nic(argv, stdin, { vms, config }) {
     const vm = actionVm(argv, stdin, config);
     await vms.detachNic(vm.spec, nicByMac(vm, argv[1] ?? ''));
+    return '';
+  },
+
+  async attach_disk(argv, stdin, { vms, config }) {
+    const vm = actionVm(argv, stdin, config);
+    await vms.attachDisk(vm.spec, attachedDisk(vm, argv, stdin));
+    return '';
+  },
+
+  async detach_disk(argv, stdin, { vms, config }) {
+    const vm = actionVm(argv, stdin, config);
+    await vms.detachDisk(vm.spec, attachedDisk(vm, argv, stdin));
     return '';
   },
 

@@ -14,7 +14,10 @@ type Argument =
   | 'network driver'
   | 'target'
   | 'context target'
-  | 'context path';
+  | 'context path'
+  | 'disk path'
+  | 'disk target'
+  | 'target index';
 
 /**
  * What oned's one_vmm_exec passes each action before the `<vm id> <host>` it appends to every call,
@@ -36,6 +39,9 @@ const ARGUMENTS: Record<string, Argument[]> = {
   snapshot_delete: ['deploy id', 'snapshot name'],
   attach_nic: ['deploy id', 'MAC', 'bridge', 'model', 'network driver', 'target'],
   detach_nic: ['deploy id', 'MAC'],
+  // The action data (the VM with its DISK marked ATTACH=YES) comes on stdin, as for every other action.
+  attach_disk: ['deploy id', 'disk path', 'disk target', 'target index'],
+  detach_disk: ['deploy id', 'disk path', 'disk target', 'target index'],
   prereconfigure: ['deploy id', 'context target'],
   reconfigure: ['deploy id', 'context target', 'context path'],
   exec_cancel: [],
@@ -52,6 +58,12 @@ const HOST = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}$/;
  */
 export function checkActionArgv(action: string, argv: string[]): void {
   if (action === 'exec') return checkExecArgv(argv);
+  // one_vmm_exec.rb before 7.4 also passed the action data, base64, as attach_disk's 5th argument; 7.4 gives it on
+  // stdin only, as to every action, which is what dockvisor reads.
+  if (action === 'attach_disk' && argv.length === 7) {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(argv[4]!)) throw new InvalidInputError("attach_disk's 5th argument on the command line is not base64");
+    return checkActionArgv(action, [...argv.slice(0, 4), ...argv.slice(5)]);
+  }
   const expected = ARGUMENTS[action];
   if (!expected) throw new NotSupportedError(`${action}: not supported by dockvisor`);
   const names = [...expected, 'vm id', 'host'];
@@ -74,6 +86,9 @@ export function checkActionArgv(action: string, argv: string[]): void {
       refuse(name, value, `is not <datastore path>/${vmIdText}/deployment.<n>`);
     }
     if (name === 'checkpoint file' && !value.startsWith('/')) refuse(name, value, 'is not an absolute path');
+    if (name === 'disk path' && !new RegExp(`^/.*/${vmIdText}/disk\\.[0-9]+$`).test(value)) refuse(name, value, `is not <datastore path>/${vmIdText}/disk.<n>`);
+    if (name === 'disk target' && !/^([A-Za-z0-9_-]{1,32}|\/.{0,4095})$/.test(value)) refuse(name, value, 'is not a device name or an absolute path');
+    if (name === 'target index' && !/^[0-9]{1,4}$/.test(value)) refuse(name, value, 'is not a number');
   });
 }
 

@@ -34,6 +34,11 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
   'opennebula-probes-identity.test.ts': { vmIds: [8410, 8419] },
   'opennebula-exec.test.ts': { vmIds: [8600, 8609] },
   'opennebula-vm-exits.test.ts': { vmIds: [8620, 8629] },
+  'opennebula-disk-hotplug.test.ts': {
+    vmIds: [8630, 8649],
+    bridgePrefix: 'dvt-hp',
+    subnets: ['198.18.190.0/24', '198.18.191.0/24', '198.18.192.0/24'],
+  },
   'opennebula-runtimes.test.ts': { vmIds: [8610, 8619], bridgePrefix: 'dvt-gvr', subnets: ['198.18.180.0/24', '198.18.181.0/24'] },
   'opennebula-addresses.test.ts': { vmIds: [8520, 8539], bridgePrefix: 'dvt-addr', subnets: ['198.18.172.0/24'] },
   'opennebula-bandwidth.test.ts': { vmIds: [8540, 8549], bridgePrefix: 'dvt-bw', subnets: ['198.18.174.0/24'] },
