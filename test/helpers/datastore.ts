@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createReadStream, statSync } from 'node:fs';
 import type { EngineClient } from '../../drivers/engine/engine-client.ts';
 import { writeFileAtomically } from '../../drivers/core/atomic-file.ts';
-import { BASE_IMAGE, ENGINE_SOCKET, repoRoot, stateDir } from './paths.ts';
+import { BASE_IMAGE, ENGINE_SOCKET, ensureStateDir, repoRoot, stateDir } from './paths.ts';
 import type { TestHost } from './test-host.ts';
 import { collect, type ActionResult } from './vmm.ts';
 
@@ -53,7 +53,7 @@ export function runTm(action: string, argv: string[], configPath: string): Promi
 
 /** The front-end's transfer config for the test hosts: each reached over SSH as root with its own key. */
 export function tmConfigFor(hosts: TestHost[], name: string, extra: Record<string, unknown> = {}): string {
-  const dir = join(stateDir, `tm-${name}`);
+  const dir = join(ensureStateDir(), `tm-${name}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const entries: Record<string, unknown> = {};
   for (const host of hosts) {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { stateDir } from './paths.ts';
+import { ensureStateDir } from './paths.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
@@ -45,7 +45,7 @@ export interface SshdPlacement {
 export async function startSshd(name: string, placement: SshdPlacement = {}): Promise<TestSshd> {
   const address = placement.address ?? '127.0.0.1';
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (scripts/setup.sh does)`);
-  const dir = join(stateDir, `sshd-${name}`);
+  const dir = join(ensureStateDir(), `sshd-${name}`);
   killStale(dir);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });

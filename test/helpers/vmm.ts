@@ -1,9 +1,8 @@
 import type { ExecutionContext } from 'ava';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../../drivers/core/atomic-file.ts';
-import { stateDir, vmmRemotes } from './paths.ts';
+import { ensureStateDir, vmmRemotes } from './paths.ts';
 
 export interface ActionResult {
   code: number | null;
@@ -16,8 +15,7 @@ export interface ActionResult {
  * identity of their own, so that an OpenNebula monitoring this machine never reports the tests' VMs.
  */
 export function testConfigPath(overrides: Record<string, unknown> = {}, name = 'dockvisor.json'): string {
-  mkdirSync(stateDir, { recursive: true });
-  const path = join(stateDir, name);
+  const path = join(ensureStateDir(), name);
   // Written whole then renamed: test files running side by side read it while others rewrite it.
   writeFileAtomically(path, JSON.stringify({ imagePull: 'never', shutdownTimeoutSeconds: 3, frontEndId: 'dockvisor-tests', ...overrides }));
   return path;
