@@ -72,6 +72,21 @@ const bad: [string, string, RegExp][] = [
   ['a host device', vmXml(withOptions({ DEVICES: '/dev/kvm' })), /device \/dev\/kvm is not allowed/],
   ['a host mount', vmXml(withOptions({ MOUNTS: '/:/host' })), /mounting host path \/ is not allowed/],
   ['a bridge that does not exist', vmXml(withNic({ bridge: 'dvt-nosuch' })), /bridge dvt-nosuch does not exist on this host/],
+  // Open vSwitch and VXLAN NICs: names reach ovs-vsctl's OVSDB syntax, and VXLAN's own fields are OpenNebula's pre's business.
+  ['OVSDB syntax in an Open vSwitch BRIDGE', vmXml(withNic({ openvswitch: true, bridge: 'br0,x=y' })), /BRIDGE "br0,x=y" is not a valid interface name/],
+  ['a command in an Open vSwitch BRIDGE', vmXml(withNic({ openvswitch: true, bridge: 'br0 -- del-br' })), /BRIDGE .* is not a valid interface name/],
+  ['OVSDB syntax in an Open vSwitch TARGET', vmXml(withNic({ openvswitch: true, target: 'p{}"=x' })), /TARGET .* is not a valid interface name/],
+  [
+    'a VLAN_ID that is not a VLAN on Open vSwitch',
+    vmXml(withNic({ openvswitch: true, attributes: { VLAN_ID: '5 -- del-br x' } })),
+    /VLAN_ID .* is not a whole number/,
+  ],
+  ['an Open vSwitch bridge that does not exist', vmXml(withNic({ openvswitch: true, bridge: 'dvt-nosuch' })), /bridge dvt-nosuch does not exist on this host/],
+  [
+    'a VXLAN NIC whose PHYDEV and VLAN_ID carry shell, on a bridge that does not exist',
+    vmXml(withNic({ vnMad: 'vxlan', phydev: 'eth0;reboot', vlanId: '1 && reboot', bridge: 'dvt-nosuch' })),
+    /bridge dvt-nosuch does not exist on this host/,
+  ],
   [
     'an image that is not on the host',
     vmXml(withOptions({ IMAGE: 'dockvisor/not-here:1' })),
