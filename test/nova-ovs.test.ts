@@ -4,13 +4,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auth, instanceNames, removeInstances, spawnBody, testCompute, uuidMaker, type TestCompute } from './helpers/compute.ts';
-import { realEngine } from './helpers/engine.ts';
+import { realEngine, removeContainersOf } from './helpers/engine.ts';
 import { deleteLink, linkAlias, linksStartingWith, runInside as inside } from './helpers/net.ts';
 import { installHybridFirewall, removeHybridFirewall, simulateEngineRestart, type HybridPort } from './helpers/neutron-hybrid-firewall.ts';
 import { bridgeOfPort, createOvsBridge, deleteOvsBridge, deleteOvsPorts, ovsColumn, ovsPortsStartingWith, requireOvs } from './helpers/ovs.ts';
 import { repoRoot } from './helpers/paths.ts';
 import { testConfigPath } from './helpers/vmm.ts';
 import { testIds } from './helpers/test-ids.ts';
+import { runAction } from './helpers/vmm.ts';
+import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
 
 const ids = testIds(import.meta.filename);
 const uuids = uuidMaker(ids.uuidPrefix);
@@ -37,8 +39,15 @@ let compute: TestCompute;
 const X = uuids.next();
 const Y = uuids.next();
 
+/** An OpenNebula VM on the same Open vSwitch bridge as the instances: one L2 network for both front-ends. */
+const ONE_VM = ids.vm(0);
+const oneVm: VmDraft = { id: ONE_VM, nics: [{ nicId: 0, bridge: integration, openvswitch: true, ip: ids.address(0, 21), mask: '255.255.255.0' }] };
+
 async function cleanup(): Promise<void> {
   await removeInstances(await realEngine(), uuids.prefix);
+  await removeContainersOf(await realEngine(), [ONE_VM]);
+  deleteOvsPorts(`one-${ONE_VM}-0`);
+  for (const link of linksStartingWith(`one-${ONE_VM}-`)) deleteLink(link);
   removeHybridFirewall(firewallY);
   deleteOvsPorts(...devices);
   for (const link of linksStartingWith(...devices)) deleteLink(link);
@@ -125,6 +134,18 @@ test.serial(
     t.is(fetchedLastLine(pid, 8081), '', 'TCP 8081: still closed');
   },
 );
+
+test.serial("an OpenNebula VM and a Nova instance on one Open vSwitch bridge reach each other; terminate takes the VM's port away", async (t) => {
+  const deployed = await runAction('deploy', deployArgv(ONE_VM), vmXml(oneVm), testConfigPath({}, 'nova-ovs-one.json'));
+  t.is(deployed.code, 0, deployed.stderr);
+  const vmPid = (await (await realEngine()).inspectContainer(`one-${ONE_VM}`)).State.Pid;
+  t.true(pings(await pidOf(X), ids.address(0, 21)), 'instance to VM');
+  t.true(pings(vmPid, ids.address(0, 11)), 'VM to instance');
+  const terminated = await runAction('shutdown', idArgv(ONE_VM), actionXml({ ...oneVm, lcmState: 12 }), testConfigPath({}, 'nova-ovs-one.json'));
+  t.is(terminated.code, 0, terminated.stderr);
+  t.deepEqual(ovsPortsStartingWith(`one-${ONE_VM}-`), []);
+  t.deepEqual(linksStartingWith(`one-${ONE_VM}-`), []);
+});
 
 test.serial('attach and detach an ovs VIF; power-off, power-on and destroy leave nothing behind', async (t) => {
   const vifZ = vif(portZ, '02:00:c6:12:ab:0d', 13, { details: { ovs_hybrid_plug: true } });
