@@ -1,12 +1,15 @@
 """A thin Nova ComputeDriver: every verb is one call to the dockvisor compute service, which runs the containers."""
 import base64
+import re
 import shlex
 
 from oslo_log import log as logging
 
 from nova.compute import task_states
+from nova import context as nova_context
 from nova import exception
 from nova.image import glance
+from nova import objects
 from nova.virt import driver
 from nova.virt import hardware
 from nova.virt.dockvisor import client as service_client
@@ -22,6 +25,8 @@ DOCKER_IMAGE_PROPERTY = 'docker_image'
 RUNTIME_EXTRA_SPEC = 'dockvisor:runtime'
 RUNTIME_IMAGE_PROPERTY = 'dockvisor_runtime'
 MAX_SHUTDOWN_SECONDS = 3600
+# The names the service keeps; another instance_name_template's are looked up in nova's records instead.
+INSTANCE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$')
 
 
 class DockvisorDriver(driver.ComputeDriver):
@@ -94,7 +99,10 @@ class DockvisorDriver(driver.ComputeDriver):
         return self._service.get('list_instance_uuids', self._host_query('/v1/instances'))['uuids']
 
     def list_instances(self):
-        return ['nova-%s' % uuid for uuid in self.list_instance_uuids()]
+        answer = self._service.get('list_instances', self._host_query('/v1/instances'))
+        names = answer.get('names') or {}
+        unnamed = [uuid for uuid in answer['uuids'] if uuid not in names]
+        return [names[uuid] for uuid in answer['uuids'] if uuid in names] + _recorded_names(unnamed)
 
     def get_info(self, instance, use_cache=True):
         answer = self._service.get('get_info', self._path(instance), instance_uuid=instance.uuid)
@@ -116,6 +124,9 @@ class DockvisorDriver(driver.ComputeDriver):
         }
         if instance.hostname:
             body['hostname'] = instance.hostname
+        # Only an instance nova has recorded has an id, which the default instance_name_template needs.
+        if instance.obj_attr_is_set('id') and INSTANCE_NAME.match(instance.name or ''):
+            body['instance_name'] = instance.name
         if CONF.dockvisor.host:
             body['host'] = CONF.dockvisor.host
         properties = image_meta.properties if image_meta.obj_attr_is_set('properties') else None
@@ -208,6 +219,14 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def get_console_output(self, context, instance):
         return self._service.get('get_console_output', self._path(instance, '/console'), instance_uuid=instance.uuid)['output']
+
+
+def _recorded_names(uuids):
+    """Nova's names of instances spawned before the service kept them, from nova's records (via the conductor)."""
+    if not uuids:
+        return []
+    instances = objects.InstanceList.get_by_filters(nova_context.get_admin_context(), {'uuid': uuids}, expected_attrs=[])
+    return [instance.name for instance in instances]
 
 
 def _injected_file(path, contents):

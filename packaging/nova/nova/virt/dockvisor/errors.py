@@ -65,8 +65,8 @@ DEFAULT = {
     'internal': _failed,
 }
 
-# The host's verbs name no instance: a 404 is the [dockvisor] host the service does not manage.
-_HOST = {'not_found': _host_not_found}
+# The host's verbs name no instance, only [dockvisor] host: the service answers 400 for a host it does not manage.
+_HOST = {'not_found': _host_not_found, 'invalid_input': _host_not_found}
 
 VERBS = {
     'init_host': _HOST,
