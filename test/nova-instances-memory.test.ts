@@ -33,10 +33,11 @@ const novaOn = (t: Parameters<typeof memoryHost>[0]): { host: MemoryHost; nova: 
   return { host, nova: new NovaInstances(host.services, { registry: REGISTRY, pushTimeoutMs: 1000 }) };
 };
 
-test("spawn writes the injected files before the first start and plugs the VIFs; list names only Nova's instances", async (t) => {
+test("spawn writes the injected files before the first start and plugs the VIFs; list names only Nova's instances, with Nova's names", async (t) => {
   const { host, nova } = novaOn(t);
   const spawned = await nova.spawn(
     request(1, {
+      instance_name: 'instance-0000002a',
       injected_files: [{ path: '/etc/dockvisor/motd', contents: Buffer.from('injected\n').toString('base64') }],
       network_info: [vif('5a1d0000-aaaa', '02:00:00:00:01:01')],
     }),
@@ -51,7 +52,7 @@ test("spawn writes the injected files before the first start and plugs the VIFs;
     Labels: { 'io.dockvisor.owner': 'dockvisor', 'io.dockvisor.front-end': 'opennebula', 'io.dockvisor.vm-id': '5' },
     HostConfig: {},
   });
-  t.deepEqual(await nova.list(), [uuid(1)]);
+  t.deepEqual(await nova.list(), [{ uuid: uuid(1), name: 'instance-0000002a' }]);
   await t.throwsAsync(nova.spawn(request(1)), { message: /already exists/ });
 });
 

@@ -1,19 +1,16 @@
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { LABEL_SNAPSHOT_OF, LABEL_VM_ID } from '../drivers/core/labels.ts';
-import { TOKEN, instanceNames, removeInstances, uuidMaker } from './helpers/compute.ts';
+import { instanceNames, removeInstances, uuidMaker } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, linksStartingWith } from './helpers/net.ts';
-import { BASE_IMAGE, repoRoot } from './helpers/paths.ts';
+import { BASE_IMAGE } from './helpers/paths.ts';
+import { installShim, requirePythonNova, ShimSteps, startService, stopService } from './helpers/nova-shim.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
-import { testConfigPath } from './helpers/vmm.ts';
 import { testIds } from './helpers/test-ids.ts';
 
-const PYTHON = '/usr/bin/python3';
 const SERVICE = '127.0.0.1:5312';
 const ids = testIds(import.meta.filename);
 const uuids = uuidMaker(ids.uuidPrefix);
@@ -35,101 +32,19 @@ async function cleanup(): Promise<void> {
   deleteBridge(bridge);
 }
 
-/** The real service, as an operator starts it: the dockvisor command, the token in the environment. */
-async function startService(registryAddress: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/dockvisor.mjs'), 'compute', 'serve', '--listen', SERVICE, '--registry', registryAddress], {
-    env: { ...process.env, DOCKVISOR_COMPUTE_TOKEN: TOKEN, DOCKVISOR_CONFIG: testConfigPath({ shutdownTimeoutSeconds: 3 }, 'nova-shim.json') },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  for (let i = 0; i < 100 && child.exitCode === null; i++) {
-    try {
-      if ((await fetch(`http://${SERVICE}/openapi.json`)).ok) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill();
-  throw new Error(`the compute service did not start on ${SERVICE}: ${stderr.trim().slice(0, 300)}`);
-}
-
-/** What one step of the fixture saw, as it printed it. */
-type Seen = Record<string, any>;
-
-/**
- * test/fixtures/nova_shim_lifecycle.py, run once with the installed driver and stepped through one step a test:
- * the process outlives each step because importing nova takes seconds.
- */
-class ShimSteps {
-  private stderr = '';
-  private readonly answers: AsyncIterator<string>;
-
-  constructor(private readonly child: ChildProcess) {
-    child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
-    child.stdin!.on('error', () => undefined); // a process that died is reported by the step that waits for it
-    this.answers = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  }
-
-  static start(): ShimSteps {
-    const child = spawn(PYTHON, [join(repoRoot, 'test/fixtures/nova_shim_lifecycle.py')], {
-      cwd: tmpdir(),
-      env: {
-        ...process.env,
-        DVT_SHIM_PATH: installed,
-        DVT_URL: `http://${SERVICE}`,
-        DVT_TOKEN: TOKEN,
-        DVT_UUID: uuid,
-        DVT_BRIDGE: bridge,
-        DVT_IMAGE: BASE_IMAGE,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    return new ShimSteps(child);
-  }
-
-  /** Runs one step; a step that raised, or a process that ended, fails with its traceback or the end of its stderr. */
-  async step(name: string): Promise<Seen> {
-    this.child.stdin!.write(`${name}\n`);
-    const line = await this.answers.next();
-    if (line.done) throw new Error(`the shim fixture ended before answering ${name}: ${this.stderr.split('\n').slice(-15).join('\n')}`);
-    const answer = JSON.parse(line.value) as { seen?: Seen; error?: string };
-    if (answer.error !== undefined) throw new Error(`step ${name} raised:\n${answer.error}`);
-    return answer.seen!;
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.stdin!.end();
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(killer);
-  }
-}
-
 test.before(async () => {
-  // In CI a missing python3-nova fails here, loudly: scripts/setup.sh installs it.
-  const probe = spawnSync(PYTHON, ['-c', 'import nova.virt.driver'], { encoding: 'utf8' });
-  if (probe.status !== 0) throw new Error(`python3-nova is not installed (${probe.stderr.trim().split('\n').pop()}): run scripts/setup.sh`);
+  requirePythonNova();
   await cleanup();
   createBridge(bridge, ids.cidr(0, 1));
-  installed = mkdtempSync(join(tmpdir(), 'dvt-nova-shim-'));
-  const install = spawnSync('bash', [join(repoRoot, 'packaging/nova/install.sh'), '--target', installed], { encoding: 'utf8' });
-  if (install.status !== 0) throw new Error(`install.sh failed: ${install.stderr}`);
+  installed = installShim();
   registry = await startRegistry();
-  service = await startService(registry.address);
-  shim = ShimSteps.start();
+  service = await startService(SERVICE, registry.address, 'nova-shim.json');
+  shim = ShimSteps.start('nova_shim_lifecycle.py', installed, { DVT_URL: `http://${SERVICE}`, DVT_UUID: uuid, DVT_BRIDGE: bridge, DVT_IMAGE: BASE_IMAGE });
 });
 
 test.after.always(async () => {
   await shim?.close();
-  if (service && service.exitCode === null) {
-    const exited = new Promise((resolve) => service!.once('exit', resolve));
-    service.kill('SIGTERM');
-    await exited;
-  }
+  await stopService(service);
   await registry?.stop();
   if (installed) rmSync(installed, { recursive: true, force: true });
   await cleanup();

@@ -74,6 +74,9 @@ export const SpawnRequest = Type.Object(
     uuid: InstanceUuid,
     host: Type.Optional(hostName("the host to create it on (`local` is this machine); the service's first host by default")),
     name: Type.Optional(Type.String({ maxLength: 255, description: 'display name' })),
+    instance_name: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$', description: "Nova's instance.name (instance-0000002a), as list_instances answers it" }),
+    ),
     hostname: Type.Optional(Type.String({ maxLength: 253 })),
     image: Type.String({ minLength: 1, maxLength: 512, description: 'Docker image reference, e.g. registry:5000/repo@sha256:...' }),
     command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 64 })),
@@ -145,7 +148,10 @@ export const InstanceInfo = Type.Object({
   state: Type.String({ description: 'the power state by name' }),
 });
 
-export const InstanceList = Type.Object({ uuids: Type.Array(InstanceUuid) });
+export const InstanceList = Type.Object({
+  uuids: Type.Array(InstanceUuid),
+  names: Type.Record(Type.String(), Type.String(), { description: "uuid -> Nova's instance name, for the instances spawned with one" }),
+});
 export const SnapshotAnswer = Type.Object({ image: Type.String({ description: 'repository@sha256:digest in the registry' }) });
 export const ConsoleAnswer = Type.Object({ output: Type.String() });
 

@@ -2,7 +2,7 @@ import { HostUnavailableError, InvalidInputError, VmConflictError, VmNotFoundErr
 import type { HostServices } from '../core/host-services.ts';
 import { onHost } from './host-reach.ts';
 import { containerNameOf } from './instance-spec.ts';
-import { NovaInstances, type NovaOptions } from './nova-instances.ts';
+import { NovaInstances, type ListedInstance, type NovaOptions } from './nova-instances.ts';
 
 /** A host the service manages, under the name requests use for it. */
 export interface NamedHost {
@@ -90,8 +90,8 @@ export class ComputeHosts {
     return found;
   }
 
-  /** Instance uuids of one host, or of all of them; a host that does not answer fails the whole list. */
-  async list(name: string | undefined): Promise<string[]> {
+  /** Instances of one host, or of all of them; a host that does not answer fails the whole list. */
+  async list(name: string | undefined): Promise<ListedInstance[]> {
     const hosts = name === undefined ? this.hosts : [this.named(name)];
     const lists = await Promise.all(hosts.map((host) => onHost(host.name, () => host.instances.list())));
     return lists.flat();

@@ -4,7 +4,7 @@ import type { GuestFile } from '../core/guest-files.ts';
 import * as check from '../core/validate.ts';
 import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { SpawnRequest } from './api-schemas.ts';
-import { NOVA_LABEL_NICS, NOVA_LABEL_RESOURCES } from './nova-labels.ts';
+import { NOVA_LABEL_NAME, NOVA_LABEL_NICS, NOVA_LABEL_RESOURCES } from './nova-labels.ts';
 import { networkNics } from './vif-nics.ts';
 
 const MAX_FILE_BYTES = 16 * 1024;
@@ -35,6 +35,7 @@ export function instanceSpec(request: SpawnRequest): VmSpec {
     frontEndLabels: {
       [NOVA_LABEL_NICS]: JSON.stringify(nics),
       [NOVA_LABEL_RESOURCES]: JSON.stringify({ vcpus, memory_mb, root_gb }),
+      ...(request.instance_name === undefined ? {} : { [NOVA_LABEL_NAME]: request.instance_name }),
     },
   };
 }

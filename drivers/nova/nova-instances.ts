@@ -7,6 +7,7 @@ import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { VmRef, VmStatus } from '../core/vm-status.ts';
 import type { InstanceInfo, SpawnRequest, VifRequest } from './api-schemas.ts';
 import { containerNameOf, injectedFiles, instanceSpec, storedNics } from './instance-spec.ts';
+import { NOVA_LABEL_NAME } from './nova-labels.ts';
 import { PowerState, powerStateOf } from './power-state.ts';
 import { SuspendMarks } from './suspend-marks.ts';
 import { hybridNames } from './ovs-vifs.ts';
@@ -16,6 +17,12 @@ export interface NovaOptions {
   /** host:port of the registry snapshots are pushed to; without it, snapshots are not supported. */
   registry?: string;
   pushTimeoutMs: number;
+}
+
+/** An instance as list_instances sees it: the name only when it was spawned with one. */
+export interface ListedInstance {
+  uuid: string;
+  name: string | undefined;
 }
 
 /** What the service calls this machine. */
@@ -37,11 +44,11 @@ export class NovaInstances {
     this.marks = new SuspendMarks(host.config, hostName === LOCAL_HOST ? undefined : hostName);
   }
 
-  /** Uuids of Nova's instances on the host, whatever their state; OpenNebula's containers are not among them. */
-  async list(): Promise<string[]> {
+  /** Nova's instances on the host, whatever their state; OpenNebula's containers are not among them. */
+  async list(): Promise<ListedInstance[]> {
     const vms = await this.host.inventory.list('nova');
     this.marks.keepOnly(vms.map((vm) => vm.containerId));
-    return vms.map((vm) => vm.vmId).filter((uuid) => UUID.test(uuid));
+    return vms.filter((vm) => UUID.test(vm.vmId)).map((vm) => ({ uuid: vm.vmId, name: vm.labels[NOVA_LABEL_NAME] }));
   }
 
   /** Creates the instance, writes its injected files, and starts it unless `power_on` is false; a failure leaves nothing. */

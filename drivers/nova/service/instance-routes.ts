@@ -30,12 +30,15 @@ export function instanceRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
       {
         schema: {
           tags,
-          summary: "list_instance_uuids: Nova's instances on the given host, or on every host",
+          summary: "list_instance_uuids and list_instances: Nova's instances on the given host, or on every host",
           querystring: HostQuery,
           response: { 200: InstanceList, ...errorAnswers },
         },
       },
-      async (request) => ({ uuids: await hosts.list(request.query.host) }),
+      async (request) => {
+        const listed = await hosts.list(request.query.host);
+        return { uuids: listed.map((instance) => instance.uuid), names: Object.fromEntries(listed.flatMap(({ uuid, name }) => (name ? [[uuid, name]] : []))) };
+      },
     );
 
     app.post(

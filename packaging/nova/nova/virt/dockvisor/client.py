@@ -1,27 +1,30 @@
-"""HTTP calls to the dockvisor compute service, its errors raised as Nova's exceptions."""
+"""HTTP calls to the dockvisor compute service, its errors raised as Nova's exceptions (errors.py)."""
 import json
 import urllib.error
 import urllib.request
 
-from nova import exception
+from nova.virt.dockvisor import errors
 
 
 class ServiceClient(object):
-    def __init__(self, url, token, timeout):
+    """Each call names the ComputeDriver verb it serves, which decides the exception a failure raises."""
+
+    def __init__(self, url, token, timeout, host=None):
         self._base = url.rstrip('/')
         self._token = token
         self._timeout = timeout
+        self._host = host
 
-    def get(self, path, instance_uuid=None):
-        return self._call('GET', path, None, instance_uuid)
+    def get(self, verb, path, instance_uuid=None):
+        return self._call(verb, 'GET', path, None, instance_uuid)
 
-    def post(self, path, body=None, instance_uuid=None):
-        return self._call('POST', path, {} if body is None else body, instance_uuid)
+    def post(self, verb, path, body=None, instance_uuid=None):
+        return self._call(verb, 'POST', path, {} if body is None else body, instance_uuid)
 
-    def delete(self, path, instance_uuid=None):
-        return self._call('DELETE', path, None, instance_uuid)
+    def delete(self, verb, path, instance_uuid=None):
+        return self._call(verb, 'DELETE', path, None, instance_uuid)
 
-    def _call(self, method, path, body, instance_uuid):
+    def _call(self, verb, method, path, body, instance_uuid):
         data = None if body is None else json.dumps(body).encode('utf-8')
         request = urllib.request.Request(self._base + path, data=data, method=method)
         if data is not None:
@@ -33,24 +36,16 @@ class ServiceClient(object):
                 text = response.read()
                 return json.loads(text) if text else None
         except urllib.error.HTTPError as error:
-            raise _nova_error(error.code, error.read(), instance_uuid)
+            answer, message = _answer(error.read())
+            raise errors.nova_error(verb, errors.kind_of(error.code, answer), message or 'HTTP %s' % error.code,
+                                    instance_uuid, self._host)
         except (urllib.error.URLError, OSError) as error:
-            raise exception.HypervisorUnavailable(host='%s (%s)' % (self._base, error))
+            raise errors.nova_error(verb, 'unreachable', '%s (%s)' % (self._base, error), instance_uuid, self._host)
 
 
-def _nova_error(status, text, instance_uuid):
+def _answer(text):
     try:
-        message = json.loads(text).get('message') or ''
+        answer = json.loads(text)
     except ValueError:
-        message = text.decode('utf-8', 'replace')[:300]
-    if status == 404 and instance_uuid:
-        return exception.InstanceNotFound(instance_id=instance_uuid)
-    if status == 400:
-        return exception.InvalidInput(reason=message)
-    if status == 501:
-        return NotImplementedError(message)
-    if status == 503:
-        return exception.HypervisorUnavailable(host=message)
-    if status == 409 and instance_uuid:
-        return exception.InstanceInvalidState(instance_uuid=instance_uuid, attr='state', state=message, method='this action')
-    return exception.NovaException('dockvisor compute service answered %s: %s' % (status, message))
+        return None, text.decode('utf-8', 'replace')[:300]
+    return answer, (answer.get('message') or '') if isinstance(answer, dict) else ''

@@ -1,16 +1,20 @@
 """A thin Nova ComputeDriver: every verb is one call to the dockvisor compute service, which runs the containers."""
 import base64
+import re
 import shlex
 
 from oslo_log import log as logging
 
 from nova.compute import task_states
+from nova import context as nova_context
 from nova import exception
 from nova.image import glance
+from nova import objects
 from nova.virt import driver
 from nova.virt import hardware
 from nova.virt.dockvisor import client as service_client
 from nova.virt.dockvisor import conf
+from nova.virt.dockvisor import errors
 from nova.virt.dockvisor import vifs
 
 CONF = conf.CONF
@@ -21,6 +25,8 @@ DOCKER_IMAGE_PROPERTY = 'docker_image'
 RUNTIME_EXTRA_SPEC = 'dockvisor:runtime'
 RUNTIME_IMAGE_PROPERTY = 'dockvisor_runtime'
 MAX_SHUTDOWN_SECONDS = 3600
+# The names the service keeps; another instance_name_template's are looked up in nova's records instead.
+INSTANCE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$')
 
 
 class DockvisorDriver(driver.ComputeDriver):
@@ -37,7 +43,8 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def __init__(self, virtapi, read_only=False):
         super(DockvisorDriver, self).__init__(virtapi)
-        self._service = service_client.ServiceClient(CONF.dockvisor.url, CONF.dockvisor.token, CONF.dockvisor.timeout)
+        self._service = service_client.ServiceClient(CONF.dockvisor.url, CONF.dockvisor.token, CONF.dockvisor.timeout,
+                                                      CONF.dockvisor.host)
         self._image_api = glance.API()
         self._nodename = None
 
@@ -48,26 +55,26 @@ class DockvisorDriver(driver.ComputeDriver):
     def _path(self, instance, action=''):
         return '/v1/instances/%s%s' % (instance.uuid, action)
 
-    def _instance_call(self, instance, action, body=None):
-        return self._service.post(self._path(instance, action), body, instance_uuid=instance.uuid)
+    def _instance_call(self, verb, instance, action, body=None):
+        return self._service.post(verb, self._path(instance, action), body, instance_uuid=instance.uuid)
 
     # The host
 
     def init_host(self, host):
-        self._service.get(self._host_query('/v1/host/uptime'))
+        self._service.get('init_host', self._host_query('/v1/host/uptime'))
 
     def get_available_nodes(self, refresh=False):
         if refresh or not self._nodename:
-            self._nodename = self._service.get(self._host_query('/v1/host/resources'))['hypervisor_hostname']
+            self._nodename = self._service.get('get_available_nodes', self._host_query('/v1/host/resources'))['hypervisor_hostname']
         return [self._nodename]
 
     def get_available_resource(self, nodename):
-        resources = self._service.get(self._host_query('/v1/host/resources'))
+        resources = self._service.get('get_available_resource', self._host_query('/v1/host/resources'))
         resources['supported_instances'] = [tuple(item) for item in resources['supported_instances']]
         return resources
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
-        inventory = self._service.get(self._host_query('/v1/host/inventory'))
+        inventory = self._service.get('update_provider_tree', self._host_query('/v1/host/inventory'))
         ratios = self._get_allocation_ratios(inventory)
         reserved = {
             'VCPU': CONF.reserved_host_cpus,
@@ -80,7 +87,7 @@ class DockvisorDriver(driver.ComputeDriver):
         provider_tree.update_inventory(nodename, inventory)
 
     def get_host_uptime(self):
-        return self._service.get(self._host_query('/v1/host/uptime'))['uptime']
+        return self._service.get('get_host_uptime', self._host_query('/v1/host/uptime'))['uptime']
 
     def get_host_ip_addr(self):
         return CONF.my_ip
@@ -89,13 +96,16 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def list_instance_uuids(self):
         # Only this node's instances: Nova treats an instance it finds here but not in its records as foreign.
-        return self._service.get(self._host_query('/v1/instances'))['uuids']
+        return self._service.get('list_instance_uuids', self._host_query('/v1/instances'))['uuids']
 
     def list_instances(self):
-        return ['nova-%s' % uuid for uuid in self.list_instance_uuids()]
+        answer = self._service.get('list_instances', self._host_query('/v1/instances'))
+        names = answer.get('names') or {}
+        unnamed = [uuid for uuid in answer['uuids'] if uuid not in names]
+        return [names[uuid] for uuid in answer['uuids'] if uuid in names] + _recorded_names(unnamed)
 
     def get_info(self, instance, use_cache=True):
-        answer = self._service.get(self._path(instance), instance_uuid=instance.uuid)
+        answer = self._service.get('get_info', self._path(instance), instance_uuid=instance.uuid)
         return hardware.InstanceInfo(state=answer['power_state'])
 
     def spawn(self, context, instance, image_meta, injected_files, admin_password, allocations, network_info=None,
@@ -114,6 +124,9 @@ class DockvisorDriver(driver.ComputeDriver):
         }
         if instance.hostname:
             body['hostname'] = instance.hostname
+        # Only an instance nova has recorded has an id, which the default instance_name_template needs.
+        if instance.obj_attr_is_set('id') and INSTANCE_NAME.match(instance.name or ''):
+            body['instance_name'] = instance.name
         if CONF.dockvisor.host:
             body['host'] = CONF.dockvisor.host
         properties = image_meta.properties if image_meta.obj_attr_is_set('properties') else None
@@ -127,9 +140,9 @@ class DockvisorDriver(driver.ComputeDriver):
         if events and CONF.vif_plugging_timeout:
             with self.virtapi.wait_for_instance_event(instance, events, deadline=CONF.vif_plugging_timeout,
                                                       error_callback=self._vif_plugging_failed):
-                self._service.post('/v1/instances', body, instance_uuid=instance.uuid)
+                self._service.post('spawn', '/v1/instances', body, instance_uuid=instance.uuid)
         else:
-            self._service.post('/v1/instances', body, instance_uuid=instance.uuid)
+            self._service.post('spawn', '/v1/instances', body, instance_uuid=instance.uuid)
 
     def _vif_plugging_failed(self, event_name, instance):
         LOG.error('Neutron reported failure on event %s', event_name, instance=instance)
@@ -152,7 +165,7 @@ class DockvisorDriver(driver.ComputeDriver):
         return {}
 
     def destroy(self, context, instance, network_info, block_device_info=None, destroy_disks=True, destroy_secrets=True):
-        self._service.delete(self._path(instance), instance_uuid=instance.uuid)
+        self._service.delete('destroy', self._path(instance), instance_uuid=instance.uuid)
 
     def cleanup(self, context, instance, network_info, block_device_info=None, destroy_disks=True, migrate_data=None,
                 destroy_vifs=True, destroy_secrets=True):
@@ -161,30 +174,30 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def reboot(self, context, instance, network_info, reboot_type, block_device_info=None, bad_volumes_callback=None,
                accel_info=None):
-        self._instance_call(instance, '/reboot', {'type': reboot_type, 'network_info': vifs.service_network_info(network_info)})
+        self._instance_call('reboot', instance, '/reboot', {'type': reboot_type, 'network_info': vifs.service_network_info(network_info)})
 
     def power_off(self, instance, timeout=0, retry_interval=0):
         # The service bounds a graceful stop to an hour; Nova's shutdown_timeout may be set higher.
-        self._instance_call(instance, '/power-off', {'timeout': min(max(int(timeout), 0), MAX_SHUTDOWN_SECONDS)})
+        self._instance_call('power_off', instance, '/power-off', {'timeout': min(max(int(timeout), 0), MAX_SHUTDOWN_SECONDS)})
 
     def power_on(self, context, instance, network_info, block_device_info=None, accel_info=None):
-        self._instance_call(instance, '/power-on', {'network_info': vifs.service_network_info(network_info)})
+        self._instance_call('power_on', instance, '/power-on', {'network_info': vifs.service_network_info(network_info)})
 
     def pause(self, instance):
-        self._instance_call(instance, '/pause')
+        self._instance_call('pause', instance, '/pause')
 
     def unpause(self, instance):
-        self._instance_call(instance, '/unpause')
+        self._instance_call('unpause', instance, '/unpause')
 
     def suspend(self, context, instance):
-        self._instance_call(instance, '/suspend')
+        self._instance_call('suspend', instance, '/suspend')
 
     def resume(self, context, instance, network_info, block_device_info=None):
-        self._instance_call(instance, '/resume', {'network_info': vifs.service_network_info(network_info)})
+        self._instance_call('resume', instance, '/resume', {'network_info': vifs.service_network_info(network_info)})
 
     def snapshot(self, context, instance, image_id, update_task_state):
         update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
-        reference = self._instance_call(instance, '/snapshot', {'image_id': image_id})['image']
+        reference = self._instance_call('snapshot', instance, '/snapshot', {'image_id': image_id})['image']
         update_task_state(task_state=task_states.IMAGE_UPLOADING, expected_state=task_states.IMAGE_PENDING_UPLOAD)
         # The layers live in the registry; Glance keeps the pinned reference that spawn boots from.
         self._image_api.update(context, image_id, {
@@ -195,13 +208,25 @@ class DockvisorDriver(driver.ComputeDriver):
         return reference
 
     def attach_interface(self, context, instance, image_meta, vif):
-        self._instance_call(instance, '/interfaces', {'vif': vifs.service_vif(vif)})
+        try:
+            body = {'vif': vifs.service_vif(vif)}
+        except NotImplementedError as error:
+            raise errors.nova_error('attach_interface', 'not_supported', str(error), instance.uuid)
+        self._instance_call('attach_interface', instance, '/interfaces', body)
 
     def detach_interface(self, context, instance, vif):
-        self._service.delete(self._path(instance, '/interfaces/%s' % vif['id']), instance_uuid=instance.uuid)
+        self._service.delete('detach_interface', self._path(instance, '/interfaces/%s' % vif['id']), instance_uuid=instance.uuid)
 
     def get_console_output(self, context, instance):
-        return self._service.get(self._path(instance, '/console'), instance_uuid=instance.uuid)['output']
+        return self._service.get('get_console_output', self._path(instance, '/console'), instance_uuid=instance.uuid)['output']
+
+
+def _recorded_names(uuids):
+    """Nova's names of instances spawned before the service kept them, from nova's records (via the conductor)."""
+    if not uuids:
+        return []
+    instances = objects.InstanceList.get_by_filters(nova_context.get_admin_context(), {'uuid': uuids}, expected_attrs=[])
+    return [instance.name for instance in instances]
 
 
 def _injected_file(path, contents):

@@ -1,0 +1,98 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { TOKEN } from './compute.ts';
+import { repoRoot } from './paths.ts';
+import { testConfigPath } from './vmm.ts';
+
+export const PYTHON = '/usr/bin/python3';
+
+/** Fails loudly where python3-nova is missing: scripts/setup.sh installs it. */
+export function requirePythonNova(): void {
+  const probe = spawnSync(PYTHON, ['-c', 'import nova.virt.driver'], { encoding: 'utf8' });
+  if (probe.status !== 0) throw new Error(`python3-nova is not installed (${probe.stderr.trim().split('\n').pop()}): run scripts/setup.sh`);
+}
+
+/** The driver as packaging/nova/install.sh installs it, in a fresh directory the caller removes. */
+export function installShim(): string {
+  const installed = mkdtempSync(join(tmpdir(), 'dvt-nova-shim-'));
+  const install = spawnSync('bash', [join(repoRoot, 'packaging/nova/install.sh'), '--target', installed], { encoding: 'utf8' });
+  if (install.status !== 0) throw new Error(`install.sh failed: ${install.stderr}`);
+  return installed;
+}
+
+/** The real service, as an operator starts it: the dockvisor command, the token in the environment. */
+export async function startService(listen: string, registryAddress: string, configName: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/dockvisor.mjs'), 'compute', 'serve', '--listen', listen, '--registry', registryAddress], {
+    env: { ...process.env, DOCKVISOR_COMPUTE_TOKEN: TOKEN, DOCKVISOR_CONFIG: testConfigPath({ shutdownTimeoutSeconds: 3 }, configName) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    try {
+      if ((await fetch(`http://${listen}/openapi.json`)).ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill();
+  throw new Error(`the compute service did not start on ${listen}: ${stderr.trim().slice(0, 300)}`);
+}
+
+export async function stopService(service: ChildProcess | undefined): Promise<void> {
+  if (!service || service.exitCode !== null || service.signalCode !== null) return;
+  const exited = new Promise((resolve) => service.once('exit', resolve));
+  service.kill('SIGTERM');
+  await exited;
+}
+
+/** What one step of a fixture saw, as it printed it. */
+export type Seen = Record<string, any>;
+
+/**
+ * A fixture of test/fixtures run once with the installed driver and stepped through one step a test: the
+ * process outlives each step because importing nova takes seconds.
+ */
+export class ShimSteps {
+  private stderr = '';
+  private readonly answers: AsyncIterator<string>;
+
+  constructor(private readonly child: ChildProcess) {
+    child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
+    child.stdin!.on('error', () => undefined); // a process that died is reported by the step that waits for it
+    this.answers = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  }
+
+  /** `env`: the fixture's DVT_* variables beside the installed driver's path. */
+  static start(fixture: string, installed: string, env: Record<string, string>): ShimSteps {
+    const child = spawn(PYTHON, [join(repoRoot, 'test/fixtures', fixture)], {
+      cwd: tmpdir(),
+      env: { ...process.env, DVT_SHIM_PATH: installed, DVT_TOKEN: TOKEN, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    return new ShimSteps(child);
+  }
+
+  /** Runs one step; a step that raised, or a process that ended, fails with its traceback or the end of its stderr. */
+  async step(name: string): Promise<Seen> {
+    this.child.stdin!.write(`${name}\n`);
+    const line = await this.answers.next();
+    if (line.done) throw new Error(`the shim fixture ended before answering ${name}: ${this.stderr.split('\n').slice(-15).join('\n')}`);
+    const answer = JSON.parse(line.value) as { seen?: Seen; error?: string };
+    if (answer.error !== undefined) throw new Error(`step ${name} raised:\n${answer.error}`);
+    return answer.seen!;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.stdin!.end();
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killer);
+  }
+}
