@@ -4,6 +4,7 @@ import shlex
 
 from oslo_log import log as logging
 
+from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception
 from nova.image import glance
@@ -11,6 +12,7 @@ from nova.virt import driver
 from nova.virt import hardware
 from nova.virt.dockvisor import client as service_client
 from nova.virt.dockvisor import conf
+from nova.virt.dockvisor import diagnostics
 from nova.virt.dockvisor import vifs
 
 CONF = conf.CONF
@@ -84,6 +86,9 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def get_host_ip_addr(self):
         return CONF.my_ip
+
+    def get_host_cpu_stats(self):
+        return self._service.get(self._host_query('/v1/host/cpu-stats'))
 
     # Instances
 
@@ -202,6 +207,27 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def get_console_output(self, context, instance):
         return self._service.get(self._path(instance, '/console'), instance_uuid=instance.uuid)['output']
+
+    def get_serial_console(self, context, instance):
+        # A container has no serial port, and the service carries no console over a TCP port.
+        raise exception.ConsoleTypeUnavailable(console_type='serial')
+
+    def _diagnostics(self, instance):
+        return self._service.get(self._path(instance, '/diagnostics'), instance_uuid=instance.uuid)
+
+    def get_diagnostics(self, instance):
+        return diagnostics.legacy_diagnostics(self._diagnostics(instance))
+
+    def get_instance_diagnostics(self, instance):
+        return diagnostics.instance_diagnostics(self._diagnostics(instance))
+
+    def block_stats(self, instance, disk_id):
+        return diagnostics.block_stats(self._diagnostics(instance), disk_id)
+
+    def resume_state_on_host_boot(self, context, instance, network_info, block_device_info=None):
+        # Nova's record is how the instance was before the host went down: only a running one is started again.
+        if instance.power_state == power_state.RUNNING:
+            self.power_on(context, instance, network_info, block_device_info)
 
 
 def _injected_file(path, contents):
