@@ -1,7 +1,8 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostServices } from '../core/host-services.ts';
 import { netDevPath, parseNetDev } from '../core/net-dev.ts';
-import { prepareUserStateDir } from '../core/state-dir.ts';
+import { prepareUserStateDir, userStateDir } from '../core/state-dir.ts';
 import type { VmExit, VmStatus } from '../core/vm-status.ts';
 import { CgroupLayout } from '../monitoring/cgroup-layout.ts';
 import { sampleGuestUsage, type GuestUsage } from '../monitoring/guest-usage.ts';
@@ -87,4 +88,9 @@ async function interfaceCounters(host: HostServices, vm: VmStatus): Promise<Inst
 
 function lastExit(exit: VmExit): NonNullable<InstanceDiagnostics['last_exit']> {
   return { exit_code: exit.exitCode, oom_killed: exit.oomKilled, error: exit.error, finished_at: exit.finishedAt, last_lines: exit.lastLines };
+}
+
+/** Drops the CPU sample kept for an instance's diagnostics, once it is gone. */
+export function forgetDiagnostics(host: HostServices, containerName: string): void {
+  rmSync(join(userStateDir(host.config), `diagnostics-${containerName}.json`), { force: true });
 }

@@ -7,7 +7,7 @@ import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { VmRef, VmStatus } from '../core/vm-status.ts';
 import type { InstanceInfo, SpawnRequest, VifRequest } from './api-schemas.ts';
 import type { InstanceDiagnostics } from './diagnostics-schemas.ts';
-import { instanceDiagnostics } from './instance-diagnostics.ts';
+import { forgetDiagnostics, instanceDiagnostics } from './instance-diagnostics.ts';
 import { containerNameOf, injectedFiles, instanceSpec, storedNics } from './instance-spec.ts';
 import { PowerState, powerStateOf } from './power-state.ts';
 import { SuspendMarks } from './suspend-marks.ts';
@@ -76,6 +76,7 @@ export class NovaInstances {
     if (!vm) return;
     await this.host.vms.destroy({ ...spec, nics: storedNics(vm.labels) });
     this.marks.clear(vm.containerId);
+    forgetDiagnostics(this.host, spec.containerName);
   }
 
   /** SOFT: the processes get the stop signal, then start again; HARD: killed and started. Both end running. */
