@@ -22,6 +22,7 @@ export default {
     'test/monitoring-exits.test.ts',
     'test/monitoring-state-changes.test.ts',
     'test/network-settings.test.ts',
+    'test/nova-diagnostics-units.test.ts',
     'test/nova-instances-memory.test.ts',
     'test/nova-runtime.test.ts',
     'test/nova-units.test.ts',

@@ -7,6 +7,8 @@ export interface GuestUsage {
   name: string;
   /** Percent of one CPU over the interval since the previous sample. */
   cpuPercent: number;
+  /** CPU time used since the container started. */
+  cpuNanoseconds: number;
   memoryKb: number;
   netRx: number;
   netTx: number;
@@ -88,6 +90,7 @@ export async function sampleGuestUsage(
       vmId: guest.vmId,
       name: guest.name,
       cpuPercent: elapsedNs > 0 && used > 0 ? (used / elapsedNs) * 100 : 0,
+      cpuNanoseconds: reading.cpuNanoseconds,
       memoryKb: Math.round(reading.memoryBytes / 1024),
       netRx: net.rx,
       netTx: net.tx,

@@ -81,7 +81,8 @@ async function filesystemMb(access: HostAccess, path: string): Promise<{ totalMb
   return { totalMb: Math.floor(totalKb! / 1024), freeMb: Math.floor(availableKb! / 1024) };
 }
 
-function parseFlavor(text: string | undefined): { vcpus: number; memory_mb: number; root_gb: number } {
+/** The flavor an instance was spawned with, as its container records it; zeros when unreadable. */
+export function parseFlavor(text: string | undefined): { vcpus: number; memory_mb: number; root_gb: number } {
   try {
     const value = JSON.parse(text ?? '{}') as Record<string, unknown>;
     const number = (key: string) => (Number.isInteger(value[key]) ? (value[key] as number) : 0);

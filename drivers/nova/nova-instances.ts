@@ -6,6 +6,8 @@ import { netDevPath, parseNetDev } from '../core/net-dev.ts';
 import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { VmRef, VmStatus } from '../core/vm-status.ts';
 import type { InstanceInfo, SpawnRequest, VifRequest } from './api-schemas.ts';
+import type { InstanceDiagnostics } from './diagnostics-schemas.ts';
+import { forgetDiagnostics, instanceDiagnostics } from './instance-diagnostics.ts';
 import { containerNameOf, injectedFiles, instanceSpec, storedNics } from './instance-spec.ts';
 import { NOVA_LABEL_NAME } from './nova-labels.ts';
 import { PowerState, powerStateOf } from './power-state.ts';
@@ -81,6 +83,7 @@ export class NovaInstances {
     if (!vm) return;
     await this.host.vms.destroy({ ...spec, nics: storedNics(vm.labels) });
     this.marks.clear(vm.containerId);
+    forgetDiagnostics(this.host, spec.containerName);
   }
 
   /** SOFT: the processes get the stop signal, then start again; HARD: killed and started. Both end running. */
@@ -182,6 +185,12 @@ export class NovaInstances {
     const { spec } = await this.existingSpec(uuid);
     const output = Buffer.from(await this.host.vms.consoleLog(spec, CONSOLE_LINES));
     return output.subarray(Math.max(0, output.length - CONSOLE_BYTES)).toString('utf8');
+  }
+
+  /** Counters, HEALTHCHECK status and, once stopped, how the last run ended: what Nova's diagnostics show. */
+  async diagnostics(uuid: string): Promise<InstanceDiagnostics> {
+    const vm = await this.existing(uuid);
+    return instanceDiagnostics(this.host, uuid, vm, powerStateOf(vm, this.marks.has(vm.containerId)));
   }
 
   private async existing(uuid: string): Promise<VmStatus> {

@@ -7,9 +7,10 @@ export type PowerStateName = keyof typeof PowerState;
 
 /**
  * A VM's status as Nova's power state. Paused comes first: the engine also calls a paused
- * container running. A container that never started is shut down; one that failed by itself crashed.
+ * container running. A container that never started is shut down; one that failed by itself, or that the kernel
+ * killed for memory, crashed.
  */
-export function powerStateOf(vm: Pick<VmStatus, 'phase' | 'paused' | 'exitCode'>, suspended: boolean): PowerStateName {
+export function powerStateOf(vm: Pick<VmStatus, 'phase' | 'paused' | 'exitCode'> & Partial<Pick<VmStatus, 'oomKilled'>>, suspended: boolean): PowerStateName {
   if (vm.paused || vm.phase === 'paused') return suspended ? 'SUSPENDED' : 'PAUSED';
   if (vm.phase === 'created') return 'SHUTDOWN';
   if (vm.phase === 'restarting') return 'RUNNING';

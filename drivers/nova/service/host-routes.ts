@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AvailableResource, HostQuery, Inventory, Uptime } from '../api-schemas.ts';
 import type { ComputeHost, ComputeHosts } from '../compute-hosts.ts';
+import { HostCpuStats } from '../diagnostics-schemas.ts';
+import { hostCpuStats } from '../host-cpu-stats.ts';
 import { onHost } from '../host-reach.ts';
 import { availableResource, hostUptime, inventory } from '../host-resources.ts';
 import { errorAnswers } from './error-schemas.ts';
@@ -26,6 +28,11 @@ export function hostRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
     );
     app.get('/host/uptime', { schema: { tags, summary: 'get_host_uptime', querystring, response: { 200: Uptime, ...errorAnswers } } }, (request) =>
       on(request.query.host, (host) => hostUptime(host.services.access)),
+    );
+    app.get(
+      '/host/cpu-stats',
+      { schema: { tags, summary: 'get_host_cpu_stats: CPU times since boot and frequency', querystring, response: { 200: HostCpuStats, ...errorAnswers } } },
+      (request) => on(request.query.host, (host) => hostCpuStats(host.services.access)),
     );
   };
 }

@@ -15,6 +15,7 @@ import {
   SpawnRequest,
 } from '../api-schemas.ts';
 import type { ComputeHosts } from '../compute-hosts.ts';
+import { InstanceDiagnostics } from '../diagnostics-schemas.ts';
 import { requireRegistry } from '../nova-instances.ts';
 import { errorAnswers } from './error-schemas.ts';
 
@@ -136,6 +137,19 @@ export function instanceRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
       async (request) => ({
         output: await hosts.onInstance(request.params.uuid, (instances) => instances.consoleOutput(request.params.uuid)),
       }),
+    );
+
+    app.get(
+      '/instances/:uuid/diagnostics',
+      {
+        schema: {
+          tags,
+          summary: 'get_diagnostics, get_instance_diagnostics, block_stats: counters, health, last exit',
+          params: InstanceParams,
+          response: { 200: InstanceDiagnostics, ...errorAnswers },
+        },
+      },
+      (request) => hosts.onInstance(request.params.uuid, (instances) => instances.diagnostics(request.params.uuid)),
     );
   };
 }

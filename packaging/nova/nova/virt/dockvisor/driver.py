@@ -5,6 +5,7 @@ import shlex
 
 from oslo_log import log as logging
 
+from nova.compute import power_state
 from nova.compute import task_states
 from nova import context as nova_context
 from nova import exception
@@ -14,6 +15,7 @@ from nova.virt import driver
 from nova.virt import hardware
 from nova.virt.dockvisor import client as service_client
 from nova.virt.dockvisor import conf
+from nova.virt.dockvisor import diagnostics
 from nova.virt.dockvisor import errors
 from nova.virt.dockvisor import vifs
 
@@ -91,6 +93,9 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def get_host_ip_addr(self):
         return CONF.my_ip
+
+    def get_host_cpu_stats(self):
+        return self._service.get('get_host_cpu_stats', self._host_query('/v1/host/cpu-stats'))
 
     # Instances
 
@@ -219,6 +224,27 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def get_console_output(self, context, instance):
         return self._service.get('get_console_output', self._path(instance, '/console'), instance_uuid=instance.uuid)['output']
+
+    def get_serial_console(self, context, instance):
+        # A container has no serial port, and the service carries no console over a TCP port.
+        raise exception.ConsoleTypeUnavailable(console_type='serial')
+
+    def _diagnostics(self, verb, instance):
+        return self._service.get(verb, self._path(instance, '/diagnostics'), instance_uuid=instance.uuid)
+
+    def get_diagnostics(self, instance):
+        return diagnostics.legacy_diagnostics(self._diagnostics('get_diagnostics', instance))
+
+    def get_instance_diagnostics(self, instance):
+        return diagnostics.instance_diagnostics(self._diagnostics('get_instance_diagnostics', instance))
+
+    def block_stats(self, instance, disk_id):
+        return diagnostics.block_stats(self._diagnostics('block_stats', instance), disk_id)
+
+    def resume_state_on_host_boot(self, context, instance, network_info, block_device_info=None):
+        # Nova's record is how the instance was before the host went down: only a running one is started again.
+        if instance.power_state == power_state.RUNNING:
+            self.power_on(context, instance, network_info, block_device_info)
 
 
 def _recorded_names(uuids):

@@ -76,6 +76,7 @@ VERBS = {
     'get_host_uptime': _HOST,
     'list_instance_uuids': _HOST,
     'list_instances': _HOST,
+    'get_host_cpu_stats': _HOST,
     'get_info': {},
     'spawn': {'conflict': lambda failure: exception.InstanceExists(name=failure.uuid)},
     'destroy': {},
@@ -94,6 +95,9 @@ VERBS = {
     'detach_interface': dict(_every_kind(lambda failure: exception.InterfaceDetachFailed(instance_uuid=failure.uuid)),
                              not_found=_instance_not_found),
     'get_console_output': {},
+    'get_diagnostics': {},
+    'get_instance_diagnostics': {},
+    'block_stats': {},
 }
 
 
