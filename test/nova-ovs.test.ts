@@ -210,7 +210,7 @@ test.serial('the Nova driver sends ovs VIFs with their hybrid plug, waits for ne
     });
     t.is(seen.spawn_body.network_info[1].bridge, 'br-int', "an ovs VIF without a bridge goes to Nova's br-int");
     t.deepEqual(seen.awaited_events, [['network-vif-plugged', portY]]);
-    t.regex(seen.refused, /^NotImplementedError: VIF type vhostuser is not supported by dockvisor \(only bridge, ovs\)/);
+    t.regex(seen.refused, /^InterfaceAttachFailed: VIF type vhostuser is not supported by dockvisor \(only bridge, ovs\)/);
     t.false(seen.refused_called_service);
   } finally {
     rmSync(shim, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 import type { Engine } from '../engine/engine.ts';
 import { LABEL_IMAGE_VOLUME } from './image-volumes.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE, ownedContainerFilter, type FrontEnd } from './labels.ts';
-import { EXIT_OUTPUT_LINES, killedForMemory, vmStatusFromSummary, type HostEngineFacts, type VmExit, type VmStatus } from './vm-status.ts';
+import { endedInOomKill } from './oom-kill.ts';
+import { EXIT_OUTPUT_LINES, vmStatusFromSummary, type HostEngineFacts, type VmExit, type VmStatus } from './vm-status.ts';
 
 /** The VMs on a host as a front-end lists them, and what the host's engine says of itself. */
 export class VmInventory {
@@ -27,7 +28,7 @@ export class VmInventory {
     const output = await this.engine.containerLogs(containerName, EXIT_OUTPUT_LINES).catch(() => '');
     return {
       exitCode: container.State.ExitCode,
-      oomKilled: killedForMemory(container.State),
+      oomKilled: await endedInOomKill(this.engine, container),
       error: container.State.Error,
       finishedAt: container.State.FinishedAt,
       lastLines: output

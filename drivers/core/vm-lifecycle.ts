@@ -9,6 +9,7 @@ import type { HostSettings } from './host-settings.ts';
 import { HostMounts } from './host-mounts.ts';
 import { ensureImageVolumes, imageVolumeMounts, removeImageVolumes } from './image-volumes.ts';
 import { DiskHotplug } from './disk-hotplug.ts';
+import { endedInOomKill } from './oom-kill.ts';
 import { linkOwner } from './link-ownership.ts';
 import { LABEL_FRONT_END, LABEL_OWNER, LABEL_SNAPSHOT_OF, LABEL_VM_ID, OWNER_VALUE } from './labels.ts';
 import { netDevPath } from './net-dev.ts';
@@ -244,7 +245,7 @@ export class VmLifecycle {
   /** The VM's status, or undefined when it has no container on this host. */
   async status(ref: VmRef): Promise<VmStatus | undefined> {
     const container = await this.ownContainer(ref);
-    return container && vmStatusOf(container);
+    return container && { ...vmStatusOf(container), oomKilled: await endedInOomKill(this.engine, container) };
   }
 
   /** Writes files into the VM's filesystem before it first starts (files injected at boot); parents are created. */

@@ -269,6 +269,24 @@ export class EngineClient implements Engine {
     return JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as ContainerPathStat;
   }
 
+  async sawOomKill(name: string, since: string, until: string): Promise<boolean> {
+    const seconds = (iso: string, offset: number) => ((Date.parse(iso) + offset) / 1000).toFixed(3);
+    // A bounded window: the engine answers with what it recorded and closes, waiting at most until `until` (a
+    // moment after the exit, when asked right after it), so no stream stays open.
+    const response = await this.transport.call({
+      method: 'GET',
+      path: '/events',
+      query: {
+        since: seconds(since, -1000),
+        until: seconds(until, 1000),
+        filters: JSON.stringify({ type: ['container'], container: [name], event: ['oom'] }),
+      },
+      expect: [200],
+      subject: `container ${name}`,
+    });
+    return response.text.split('\n').some((line) => line.includes('"oom"'));
+  }
+
   async createExec(name: string, argv: string[], withStdin: boolean): Promise<string> {
     const created = await this.transport.json<{ Id: string }>({
       method: 'POST',

@@ -57,6 +57,8 @@ export interface Engine {
   /** A tar archive of `path` in the container's filesystem, read as it arrives. */
   openArchive(name: string, path: string, timeoutMs: number): Promise<NodeJS.ReadableStream>;
   containerLogs(name: string, tailLines: number): Promise<string>;
+  /** Whether the engine saw the kernel's OOM killer act in the container between two ISO times (its `oom` events). */
+  sawOomKill(name: string, since: string, until: string): Promise<boolean>;
   /** Whether `path` exists in the existing container's filesystem (a symbolic link counts, wherever it points). */
   pathExists(name: string, path: string): Promise<boolean>;
   /** What `path` is in the container's filesystem, resolved by the engine inside it; a symbolic link is not followed. */

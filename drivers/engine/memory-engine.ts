@@ -248,6 +248,13 @@ export class MemoryEngine implements Engine {
     return c.files.has(path) ? { name: base, mode: 0o644, linkTarget: '' } : undefined;
   }
 
+  /** Containers the kernel's OOM killer acted in, as the engine's `oom` events would show it. */
+  readonly oomKills = new Set<string>();
+
+  async sawOomKill(name: string, _since: string, _until: string): Promise<boolean> {
+    return this.oomKills.has(name);
+  }
+
   async createExec(name: string, argv: string[], _withStdin: boolean): Promise<string> {
     this.calls.push(`exec ${name}`);
     const c = this.container(name);
