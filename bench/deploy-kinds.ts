@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { deployArgv, macFor, vmXml } from '../test/helpers/vm-xml.ts';
+import { deployArgv, macFor, vmXml, type NicDraft } from '../test/helpers/vm-xml.ts';
 import { childEnv, describeFailure, runTimed, type TimedRun } from './child-process.ts';
 import { isBridgePort, removeLink, runWithInput } from './links.ts';
 import type { RawEngine } from './raw-engine.ts';
@@ -43,32 +43,48 @@ export interface DeployKind {
   deploy(ctx: KindContext, n: number, address: string): Promise<Deployed>;
 }
 
+/** How one bench NIC is plugged: its draft in the VM document, the check after deploy, and the teardown. */
+export interface NicPlacement {
+  nic(address: string): NicDraft;
+  check(engine: RawEngine, container: string, hostEnd: string): Promise<void>;
+  remove(engine: RawEngine, container: string, hostEnd: string): Promise<void>;
+}
+
 /** The driver end to end: remotes/vmm/dockvisor/deploy started as oned starts it, a <VM> document on stdin. */
-export const deployExecutableKind: DeployKind = {
-  name: 'deploy',
-  async deploy(ctx, n, address) {
-    const vmId = FIRST_VM_ID + n;
-    const container = `one-${vmId}`;
-    const hostEnd = `one-${vmId}-0`;
-    const xml = vmXml({ id: vmId, name: `bench-${n}`, nics: [{ nicId: 0, bridge: BRIDGE, ip: address, mask: '255.255.255.0' }] });
-    const teardown = () => removeVm(ctx.engine, container, hostEnd);
-    const run = await runTimed(deployExecutable, deployArgv(vmId), {
-      stdin: xml,
-      env: childEnv({ DOCKVISOR_CONFIG: ctx.configPath, ...ctx.extraEnv }),
-      timeoutMs: ctx.timeoutMs,
-      abort: ctx.abort,
-    });
-    try {
-      if (run.code !== 0) throw new Error(describeFailure(`deploy of VM ${vmId}`, run));
-      if (run.stdout.trim() !== container) throw new Error(`deploy of VM ${vmId} printed "${run.stdout.trim().slice(0, 80)}", not ${container}`);
-      await checkPlugged(ctx.engine, container, hostEnd);
-    } catch (error) {
-      await teardown().catch(() => undefined);
-      throw error;
-    }
-    return { ms: run.ms, run, teardown };
-  },
-};
+export function deployExecutableKindFor(placement: NicPlacement): DeployKind {
+  return {
+    name: 'deploy',
+    async deploy(ctx, n, address) {
+      const vmId = FIRST_VM_ID + n;
+      const container = `one-${vmId}`;
+      const hostEnd = `one-${vmId}-0`;
+      const xml = vmXml({ id: vmId, name: `bench-${n}`, nics: [placement.nic(address)] });
+      const teardown = () => placement.remove(ctx.engine, container, hostEnd);
+      const run = await runTimed(deployExecutable, deployArgv(vmId), {
+        stdin: xml,
+        env: childEnv({ DOCKVISOR_CONFIG: ctx.configPath, ...ctx.extraEnv }),
+        timeoutMs: ctx.timeoutMs,
+        abort: ctx.abort,
+      });
+      try {
+        if (run.code !== 0) throw new Error(describeFailure(`deploy of VM ${vmId}`, run));
+        if (run.stdout.trim() !== container) throw new Error(`deploy of VM ${vmId} printed "${run.stdout.trim().slice(0, 80)}", not ${container}`);
+        await placement.check(ctx.engine, container, hostEnd);
+      } catch (error) {
+        await teardown().catch(() => undefined);
+        throw error;
+      }
+      return { ms: run.ms, run, teardown };
+    },
+  };
+}
+
+/** The deploy executable with its NIC on the Linux bench bridge. */
+export const deployExecutableKind = deployExecutableKindFor({
+  nic: (address) => ({ nicId: 0, bridge: BRIDGE, ip: address, mask: '255.255.255.0' }),
+  check: checkPlugged,
+  remove: removeVm,
+});
 
 /**
  * The same work done directly in this already-running process: engine create + start + inspect

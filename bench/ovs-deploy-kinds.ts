@@ -1,23 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { addPortsArgv } from '../drivers/core/ovs-switch.ts';
-import { deployArgv, macFor, vmXml } from '../test/helpers/vm-xml.ts';
-import { childEnv, describeFailure, runTimed } from './child-process.ts';
-import type { DeployKind } from './deploy-kinds.ts';
+import { macFor } from '../test/helpers/vm-xml.ts';
+import { deployExecutableKindFor, type DeployKind } from './deploy-kinds.ts';
 import { removeLink, runWithInput } from './links.ts';
 import type { RawEngine } from './raw-engine.ts';
-import {
-  BENCH_LABEL,
-  BENCH_LABEL_VALUE,
-  COMMAND,
-  deployExecutable,
-  FIRST_VM_ID,
-  IMAGE,
-  RAW_CONTAINER_PREFIX,
-  RAW_HOST_PREFIX,
-  RAW_PEER_PREFIX,
-  VM_PREFIX_LENGTH,
-} from './settings.ts';
+import { BENCH_LABEL, BENCH_LABEL_VALUE, COMMAND, IMAGE, RAW_CONTAINER_PREFIX, RAW_HOST_PREFIX, RAW_PEER_PREFIX, VM_PREFIX_LENGTH } from './settings.ts';
 
 /** The Open vSwitch bench bridge, on the userspace datapath as this machine needs it. */
 export const OVS_BRIDGE = 'dvb-ovs0';
@@ -34,30 +22,11 @@ export function removeOvsBridge(): void {
 }
 
 /** The deploy executable with one NIC on the Open vSwitch bridge (BRIDGE_TYPE=openvswitch). */
-export const ovsDeployExecutableKind: DeployKind = {
-  name: 'deploy',
-  async deploy(ctx, n, address) {
-    const vmId = FIRST_VM_ID + n;
-    const container = `one-${vmId}`;
-    const hostEnd = `one-${vmId}-0`;
-    const nic = { nicId: 0, bridge: OVS_BRIDGE, openvswitch: true, ip: address, mask: '255.255.255.0' };
-    const teardown = () => removeVm(ctx.engine, container, hostEnd);
-    const run = await runTimed(deployExecutable, deployArgv(vmId), {
-      stdin: vmXml({ id: vmId, name: `bench-${n}`, nics: [nic] }),
-      env: childEnv({ DOCKVISOR_CONFIG: ctx.configPath, ...ctx.extraEnv }),
-      timeoutMs: ctx.timeoutMs,
-      abort: ctx.abort,
-    });
-    try {
-      if (run.code !== 0) throw new Error(describeFailure(`deploy of VM ${vmId}`, run));
-      checkPort(hostEnd);
-    } catch (error) {
-      await teardown().catch(() => undefined);
-      throw error;
-    }
-    return { ms: run.ms, run, teardown };
-  },
-};
+export const ovsDeployExecutableKind = deployExecutableKindFor({
+  nic: (address) => ({ nicId: 0, bridge: OVS_BRIDGE, openvswitch: true, ip: address, mask: '255.255.255.0' }),
+  check: async (_engine, _container, hostEnd) => checkPort(hostEnd),
+  remove: removeVm,
+});
 
 /**
  * The same work from an already running process: engine create + start + inspect, the bridge's check, the
