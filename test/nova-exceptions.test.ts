@@ -2,11 +2,9 @@ import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { LABEL_SNAPSHOT_OF, LABEL_VM_ID } from '../drivers/core/labels.ts';
-import { removeInstances, uuidMaker } from './helpers/compute.ts';
-import { realEngine } from './helpers/engine.ts';
-import { createBridge, deleteBridge, deleteLink, linksStartingWith } from './helpers/net.ts';
-import { installShim, requirePythonNova, ShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import { uuidMaker } from './helpers/compute.ts';
+import { createBridge } from './helpers/net.ts';
+import { installShim, removeShimLeftovers, requirePythonNova, ShimSteps, startService, stopService } from './helpers/nova-shim.ts';
 import { BASE_IMAGE, repoRoot } from './helpers/paths.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
 import { testIds } from './helpers/test-ids.ts';
@@ -23,15 +21,7 @@ let registry: SnapshotRegistry | undefined;
 let installed: string | undefined;
 let shim: ShimSteps | undefined;
 
-async function cleanup(): Promise<void> {
-  const engine = await realEngine();
-  await removeInstances(engine, uuids.prefix);
-  for (const image of await engine.listImages([LABEL_SNAPSHOT_OF])) {
-    if (image.Labels?.[LABEL_VM_ID]?.startsWith(uuids.prefix)) await engine.removeImage(image.Id).catch(() => undefined);
-  }
-  for (const link of linksStartingWith('tape0c0e0c')) deleteLink(link);
-  deleteBridge(bridge);
-}
+const cleanup = () => removeShimLeftovers(uuids.prefix, 'tape0c0e0c', bridge);
 
 test.before(async () => {
   requirePythonNova();

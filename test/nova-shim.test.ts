@@ -2,12 +2,11 @@ import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { LABEL_SNAPSHOT_OF, LABEL_VM_ID } from '../drivers/core/labels.ts';
-import { instanceNames, removeInstances, uuidMaker } from './helpers/compute.ts';
+import { instanceNames, uuidMaker } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
-import { createBridge, deleteBridge, deleteLink, linksStartingWith } from './helpers/net.ts';
+import { createBridge } from './helpers/net.ts';
 import { BASE_IMAGE } from './helpers/paths.ts';
-import { installShim, requirePythonNova, ShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import { installShim, removeShimLeftovers, requirePythonNova, ShimSteps, startService, stopService } from './helpers/nova-shim.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
 import { testIds } from './helpers/test-ids.ts';
 
@@ -21,16 +20,7 @@ let registry: SnapshotRegistry | undefined;
 let installed: string | undefined;
 let shim: ShimSteps | undefined;
 
-async function cleanup(): Promise<void> {
-  const engine = await realEngine();
-  await removeInstances(engine, uuids.prefix);
-  // The driver's destroy removes an instance's snapshot images; a run that ends before it leaves them here.
-  for (const image of await engine.listImages([LABEL_SNAPSHOT_OF])) {
-    if (image.Labels?.[LABEL_VM_ID]?.startsWith(uuids.prefix)) await engine.removeImage(image.Id).catch(() => undefined);
-  }
-  for (const link of linksStartingWith('tapc3c3c3c3')) deleteLink(link);
-  deleteBridge(bridge);
-}
+const cleanup = () => removeShimLeftovers(uuids.prefix, 'tapc3c3c3c3', bridge);
 
 test.before(async () => {
   requirePythonNova();

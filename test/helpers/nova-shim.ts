@@ -3,7 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TOKEN } from './compute.ts';
+import { LABEL_SNAPSHOT_OF, LABEL_VM_ID } from '../../drivers/core/labels.ts';
+import { removeInstances, TOKEN } from './compute.ts';
+import { realEngine } from './engine.ts';
+import { deleteBridge, deleteLink, linksStartingWith } from './net.ts';
 import { repoRoot } from './paths.ts';
 import { testConfigPath } from './vmm.ts';
 
@@ -95,4 +98,18 @@ export class ShimSteps {
     await exited;
     clearTimeout(killer);
   }
+}
+
+/**
+ * What a shim test file leaves: its instances, their snapshot images (the driver's destroy removes them; a run that
+ * ends before it leaves them), their taps and the file's bridge.
+ */
+export async function removeShimLeftovers(uuidPrefix: string, tapPrefix: string, bridge: string): Promise<void> {
+  const engine = await realEngine();
+  await removeInstances(engine, uuidPrefix);
+  for (const image of await engine.listImages([LABEL_SNAPSHOT_OF])) {
+    if (image.Labels?.[LABEL_VM_ID]?.startsWith(uuidPrefix)) await engine.removeImage(image.Id).catch(() => undefined);
+  }
+  for (const link of linksStartingWith(tapPrefix)) deleteLink(link);
+  deleteBridge(bridge);
 }
