@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auth, instanceNames, removeInstances, spawnBody, testCompute, uuidMaker, type TestCompute } from './helpers/compute.ts';
 import { realEngine, removeContainersOf } from './helpers/engine.ts';
-import { deleteLink, linkAlias, linksStartingWith, runInside as inside } from './helpers/net.ts';
+import { deleteLink, httpLastLineFrom, linkAlias, linksStartingWith, pingsFrom } from './helpers/net.ts';
 import { installHybridFirewall, removeHybridFirewall, simulateEngineRestart, type HybridPort } from './helpers/neutron-hybrid-firewall.ts';
 import { bridgeOfPort, createOvsBridge, deleteOvsBridge, deleteOvsPorts, ovsColumn, ovsPortsStartingWith, requireOvs } from './helpers/ovs.ts';
 import { repoRoot } from './helpers/paths.ts';
@@ -82,21 +82,6 @@ async function pidOf(uuid: string): Promise<number> {
   return (await (await realEngine()).inspectContainer(`nova-${uuid}`)).State.Pid;
 }
 
-function pings(pid: number, address: string): boolean {
-  try {
-    inside(pid, 'ping', '-c', '1', '-W', '2', address);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The last line X gets over TCP from Y's httpd on `port`: 40000 when the whole file came through, '' when nothing did. */
-function fetchedLastLine(pid: number, port: number): string {
-  const request = `(printf 'GET /f HTTP/1.0\\r\\n\\r\\n'; sleep 3) | nc -w 3 ${ids.address(0, 12)} ${port} 2>/dev/null | tail -n 1`;
-  return inside(pid, 'sh', '-c', request).trim();
-}
-
 test.serial("an ovs VIF is a port on the VIF's bridge named after devname, with the external_ids Neutron's agent reads", (t) => {
   const tap = `tap${portX.slice(0, 11)}`;
   t.is(bridgeOfPort(tap), integration);
@@ -121,17 +106,17 @@ test.serial(
   "Neutron's hybrid firewall filters the instance: what its group opens is open, what it closes is closed, also after the engine re-inserts its chains",
   async (t) => {
     const pid = await pidOf(X);
-    t.false(pings(pid, ids.address(0, 12)), "without Neutron's rules, Docker's FORWARD policy drops what crosses qbr");
+    t.false(pingsFrom(pid, ids.address(0, 12)), "without Neutron's rules, Docker's FORWARD policy drops what crosses qbr");
     installHybridFirewall(firewallY);
-    t.true(pings(pid, ids.address(0, 12)), 'ICMP: open');
-    t.is(fetchedLastLine(pid, 8080), '40000', 'TCP 8080: open, the whole file');
-    t.is(fetchedLastLine(pid, 8081), '', 'TCP 8081: closed');
+    t.true(pingsFrom(pid, ids.address(0, 12)), 'ICMP: open');
+    t.is(httpLastLineFrom(pid, ids.address(0, 12), 8080), '40000', 'TCP 8080: open, the whole file');
+    t.is(httpLastLineFrom(pid, ids.address(0, 12), 8081), '', 'TCP 8081: closed');
     // dockerd is not restarted here: other test files use it at the same time. What it does to FORWARD when it
     // starts (its jumps back on top, DOCKER-USER first) is done by hand instead.
     simulateEngineRestart();
-    t.true(pings(pid, ids.address(0, 12)), 'ICMP: still open');
-    t.is(fetchedLastLine(pid, 8080), '40000', 'TCP 8080: still open');
-    t.is(fetchedLastLine(pid, 8081), '', 'TCP 8081: still closed');
+    t.true(pingsFrom(pid, ids.address(0, 12)), 'ICMP: still open');
+    t.is(httpLastLineFrom(pid, ids.address(0, 12), 8080), '40000', 'TCP 8080: still open');
+    t.is(httpLastLineFrom(pid, ids.address(0, 12), 8081), '', 'TCP 8081: still closed');
   },
 );
 
@@ -139,8 +124,8 @@ test.serial("an OpenNebula VM and a Nova instance on one Open vSwitch bridge rea
   const deployed = await runAction('deploy', deployArgv(ONE_VM), vmXml(oneVm), testConfigPath({}, 'nova-ovs-one.json'));
   t.is(deployed.code, 0, deployed.stderr);
   const vmPid = (await (await realEngine()).inspectContainer(`one-${ONE_VM}`)).State.Pid;
-  t.true(pings(await pidOf(X), ids.address(0, 21)), 'instance to VM');
-  t.true(pings(vmPid, ids.address(0, 11)), 'VM to instance');
+  t.true(pingsFrom(await pidOf(X), ids.address(0, 21)), 'instance to VM');
+  t.true(pingsFrom(vmPid, ids.address(0, 11)), 'VM to instance');
   const terminated = await runAction('shutdown', idArgv(ONE_VM), actionXml({ ...oneVm, lcmState: 12 }), testConfigPath({}, 'nova-ovs-one.json'));
   t.is(terminated.code, 0, terminated.stderr);
   t.deepEqual(ovsPortsStartingWith(`one-${ONE_VM}-`), []);
@@ -159,7 +144,7 @@ test.serial('attach and detach an ovs VIF; power-off, power-on and destroy leave
   t.deepEqual(ovsPortsStartingWith('qvoe7e7e7e7', 'tape7e7e7e7'), [], 'no port after power-off');
   t.deepEqual(linksStartingWith('qbre7e7e7e7', 'qvbe7e7e7e7', 'qvoe7e7e7e7', 'tape7e7e7e7'), [], 'no link after power-off');
   await ok('POST', `/v1/instances/${Y}/power-on`, { network_info: [vifY] });
-  t.is(fetchedLastLine(await pidOf(X), 8080), '40000', 'TCP through the hybrid plug again after power-on');
+  t.is(httpLastLineFrom(await pidOf(X), ids.address(0, 12), 8080), '40000', 'TCP through the hybrid plug again after power-on');
 
   for (const uuid of [X, Y]) await ok('DELETE', `/v1/instances/${uuid}`);
   t.deepEqual(ovsPortsStartingWith(...devices), [], 'no port in OVSDB');

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
-import { deleteLink, ipInside, linkAlias, linkExists, linksStartingWith, runInside as inside } from './helpers/net.ts';
+import { deleteLink, httpLastLineFrom, ipInside, linkAlias, linkExists, linksStartingWith, pingsFrom } from './helpers/net.ts';
 import { bridgeOfPort, createOvsBridge, deleteOvsBridge, deleteOvsPorts, ovsColumn, ovsPortsStartingWith, requireOvs, vsctl } from './helpers/ovs.ts';
 import { assertOneLineRefusal, runAction } from './helpers/vmm.ts';
 import { actionXml, deployArgv, idArgv, macFor, vmXml, type NicDraft, type VmDraft } from './helpers/vm-xml.ts';
@@ -35,22 +35,6 @@ async function pidOf(id: number): Promise<number> {
   return (await (await realEngine()).inspectContainer(`one-${id}`)).State.Pid;
 }
 
-function pings(pid: number, address: string): boolean {
-  try {
-    inside(pid, 'ping', '-c', '1', '-W', '2', address);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The last line VM `pid` gets over TCP from VM A's httpd: 40000 when the whole file came through. */
-function fetchedLastLine(pid: number, address: string): string {
-  // The request's stdin stays open while the answer comes: busybox nc stops reading when its stdin ends.
-  const request = `(printf 'GET /f HTTP/1.0\\r\\n\\r\\n'; sleep 3) | nc -w 3 ${address} 8080 | tail -n 1`;
-  return inside(pid, 'sh', '-c', request).trim();
-}
-
 const cleanup = async () => {
   await removeContainersOf(await realEngine(), vmIds);
   deleteOvsPorts(...vmIds.map((id) => `one-${id}-`), 'dvt-ovs');
@@ -71,8 +55,8 @@ test.after.always(cleanup);
 
 test.serial('VMs on an Open vSwitch bridge reach each other: ping and a TCP exchange', async (t) => {
   const pidB = await pidOf(B);
-  t.true(pings(pidB, ids.address(0, 11)), 'B pings A');
-  t.is(fetchedLastLine(pidB, ids.address(0, 11)), '40000', 'B fetches the whole file from A over TCP');
+  t.true(pingsFrom(pidB, ids.address(0, 11)), 'B pings A');
+  t.is(httpLastLineFrom(pidB, ids.address(0, 11), 8080), '40000', 'B fetches the whole file from A over TCP');
 });
 
 test.serial("each NIC is a port named after its TARGET on the NIC's bridge, marked as the VM's on the port and its interface", (t) => {
@@ -106,9 +90,9 @@ test.serial('VLAN_ID tags the port and isolates; VLAN_TAGGED_ID trunks; QinQ mak
   t.is(ovsColumn('Port', `one-${G}-0`, 'other_config:qinq-ethtype'), '"802.1ad"');
 
   const pidC = await pidOf(C);
-  t.true(pings(pidC, ids.address(0, 14)), 'C reaches D on VLAN 100');
-  t.false(pings(pidC, ids.address(0, 15)), 'C does not reach E on VLAN 200');
-  t.false(pings(pidC, ids.address(0, 11)), 'C does not reach the untagged A');
+  t.true(pingsFrom(pidC, ids.address(0, 14)), 'C reaches D on VLAN 100');
+  t.false(pingsFrom(pidC, ids.address(0, 15)), 'C does not reach E on VLAN 200');
+  t.false(pingsFrom(pidC, ids.address(0, 11)), 'C does not reach the untagged A');
   for (const id of [C, D, E, F, G]) await ok('shutdown', idArgv(id), actionXml({ id, nics: [nic(id, 1)], lcmState: 12 }));
   t.deepEqual(ovsPortsStartingWith(...[C, D, E, F, G].map((id) => `one-${id}-`)), []);
 });
@@ -135,11 +119,11 @@ test.serial('poweroff removes the port, resume plugs it again, terminate leaves 
 
   await ok('deploy', deployArgv(B), vmXml({ ...vmB, lcmState: 20 }));
   t.is(bridgeOfPort(`one-${B}-0`), lan);
-  t.is(fetchedLastLine(await pidOf(B), ids.address(0, 11)), '40000', 'TCP works again after resume');
+  t.is(httpLastLineFrom(await pidOf(B), ids.address(0, 11), 8080), '40000', 'TCP works again after resume');
 
   await ok('reboot', idArgv(B), actionXml(vmB));
   t.deepEqual(ovsPortsStartingWith(`one-${B}-`), [`one-${B}-0`], 'one port after a reboot, the old one replaced');
-  t.true(pings(await pidOf(B), ids.address(0, 11)), 'B reaches A after its reboot');
+  t.true(pingsFrom(await pidOf(B), ids.address(0, 11)), 'B reaches A after its reboot');
 
   await ok('shutdown', idArgv(B), actionXml({ ...vmB, lcmState: 12 }));
   t.deepEqual(ovsPortsStartingWith(`one-${B}-`), [], 'no port after terminate');

@@ -76,3 +76,20 @@ export function hostPings(address: string): boolean {
 export function runInside(pid: number, ...command: string[]): string {
   return execFileSync('nsenter', [`--target=${pid}`, '--mount', '--uts', '--ipc', '--net', '--pid', ...command], { encoding: 'utf8', timeout: 10_000 });
 }
+
+/** One ICMP echo from inside a VM's network namespace, bounded in time; true when answered. */
+export function pingsFrom(pid: number, address: string): boolean {
+  try {
+    runInside(pid, 'ping', '-c', '1', '-W', '2', address);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The last line a VM gets of `GET /f` from an httpd at `address:port`: '' when nothing came through. */
+export function httpLastLineFrom(pid: number, address: string, port: number): string {
+  // The request's stdin stays open while the answer comes: busybox nc stops reading when its stdin ends.
+  const request = `(printf 'GET /f HTTP/1.0\\r\\n\\r\\n'; sleep 3) | nc -w 3 ${address} ${port} 2>/dev/null | tail -n 1`;
+  return runInside(pid, 'sh', '-c', request).trim();
+}
