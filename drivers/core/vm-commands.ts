@@ -6,6 +6,9 @@ import { pollUntil } from './poll.ts';
 import { printable } from './validate.ts';
 import type { VmRef } from './vm-status.ts';
 
+/** How long exec_cancel waits for a command its watcher has not started yet. */
+const CANCEL_WAIT_MS = 10_000;
+
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
@@ -68,11 +71,21 @@ export class VmCommands {
 
   /** Kills the VM's running command; with none running there is nothing to do. */
   async cancel(ref: VmRef): Promise<void> {
-    const record = this.records.read(ref.containerName);
-    if (!record || record.ended) return;
-    const state = await this.engine.inspectExec(record.execId).catch(() => undefined);
+    const { execId } = this.records.read(ref.containerName) ?? {};
+    if (!execId) return;
+    // A command cancelled right after exec may not have been started by its watcher yet: it is waited for (bounded)
+    // until it runs, ends, or its watcher is gone.
+    const running = await pollUntil(
+      async () => {
+        const record = this.records.read(ref.containerName);
+        if (!record || record.execId !== execId || record.ended || !this.records.watcherAlive(record)) return 'gone';
+        const state = await this.engine.inspectExec(execId).catch(() => undefined);
+        return state?.running && state.pid > 0 ? state : undefined;
+      },
+      { timeoutMs: CANCEL_WAIT_MS, intervalMs: 50 },
+    );
     // The engine vouches for the pid only while it says the command runs: that is the only time it is killed.
-    if (state?.running && state.pid > 0) await this.access.run(['kill', '-KILL', String(state.pid)], { root: true });
+    if (running && running !== 'gone') await this.access.run(['kill', '-KILL', String(running.pid)], { root: true });
   }
 
   private async findExecutable(containerName: string, command: string, env: string[]): Promise<string | undefined> {
