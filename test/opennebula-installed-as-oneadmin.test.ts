@@ -8,6 +8,8 @@ import { createBridge, deleteBridge, deleteLink, linkAlias, linkExists, runInsid
 import { testIds } from './helpers/test-ids.ts';
 import { createTestUser, removeTestUser, type TestUser } from './helpers/test-user.ts';
 import { collect, startExecutable } from './helpers/vmm.ts';
+import { runProbe } from './helpers/monitord-client.ts';
+import { recorded } from './helpers/paths.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
 
 // The real path: the driver as `dockvisor opennebula install` places it, copied to a host as oned copies it
@@ -39,8 +41,10 @@ test.before(async () => {
   deleteLink(`one-${ID}-0`);
   createBridge(bridge, ids.cidr(0, 1));
   user = createTestUser(USER);
-  const paths = ['ip', 'nsenter', 'iptables', 'tee', 'mount', 'umount'].map((name) =>
-    execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(),
+  const paths = ['ip', 'nsenter', 'iptables', 'tee', 'mount', 'umount', 'kill'].map((name) =>
+    execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
+      .trim()
+      .replace(/^kill$/, '/usr/bin/kill'),
   );
   writeFileSync(sudoers, `${USER} ALL=(root) NOPASSWD: ${paths.join(', ')}\n`, { mode: 0o440 });
 
@@ -84,4 +88,42 @@ test.serial("as oneadmin, from the installed and copied remotes: a NIC marked as
   t.deepEqual(await containersOf(await realEngine(), [ID]), []);
   t.false(linkExists(`one-${ID}-0`));
   t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(join(work, 'var-tmp')), 'the staged mount is gone');
+});
+
+/** The vm/execution probe as monitord's client runs it on the host, as the driver user. */
+async function executions(): Promise<string> {
+  const probe = join(hostCopy, 'im/dockvisor-probes.d/vm/execution/dockvisor_execution.sh');
+  const result = await runProbe(probe, readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8'), { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, '1', user);
+  if (result.code !== 0) throw new Error(`vm/execution: ${result.stderr}`);
+  return result.stdout;
+}
+
+async function reported(): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const line = (await executions()).split('\n').find((l) => l.includes(`ID="${ID}"`));
+    if (line) return line;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('vm/execution never reported the command');
+}
+
+test.serial('as oneadmin, from the copied remotes: exec runs in the VM, the probe reports it, exec_cancel kills through sudo', async (t) => {
+  const deployed = await runAsUser('deploy', deployArgv(ID), vmXml(vm()));
+  t.is(deployed.code, 0, deployed.stderr);
+  const document = (command: string) =>
+    actionXml({ ...vm(), lcmState: 3, extraTemplate: `<QEMU_GA_EXEC><COMMAND><![CDATA[${command}]]></COMMAND><STDIN><![CDATA[]]></STDIN></QEMU_GA_EXEC>` });
+  const ran = await runAsUser('exec', [String(ID), 'localhost', 'cat /data/hello'], document('cat /data/hello'));
+  t.is(ran.code, 0, ran.stderr);
+  const line = await reported();
+  t.regex(line, /STATUS="DONE", RETURN_CODE="0"/);
+  t.is(Buffer.from(/STDOUT="([^"]*)"/.exec(line)![1]!, 'base64').toString(), 'mounted for oneadmin\n');
+
+  t.is((await runAsUser('exec', [String(ID), 'localhost', 'sleep 300'], document('sleep 300'))).code, 0);
+  const cancelled = await runAsUser('exec_cancel', [String(ID), 'localhost'], actionXml({ ...vm(), lcmState: 3 }));
+  t.is(cancelled.code, 0, cancelled.stderr);
+  t.regex(await reported(), /RETURN_CODE="137"/);
+
+  const terminated = await runAsUser('cancel', idArgv(ID), actionXml({ ...vm(), lcmState: 12 }));
+  t.is(terminated.code, 0, terminated.stderr);
 });
