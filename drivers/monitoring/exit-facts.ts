@@ -25,7 +25,8 @@ export async function knownExits(path: string, vms: VmStatus[], lookUp: (contain
     kept[vm.containerId] = exit;
     found.set(vm.name, exit);
   }
-  writeState(path, kept);
+  // The probes run every few seconds: the file is written only when what it holds changed.
+  if (JSON.stringify(kept) !== JSON.stringify(remembered)) writeState(path, kept);
   return found;
 }
 
