@@ -106,5 +106,5 @@ test.serial("host/system names the engine's runtimes, so that SCHED_REQUIREMENTS
   const config = readFileSync(join(recorded, 'probe.stdin.xml'), 'utf8');
   const result = await runProbe(join(probesRoot, 'host/system/dockvisor_host.sh'), config, { ...process.env, DOCKVISOR_CONFIG: allowing });
   t.is(result.code, 0, result.stderr);
-  t.regex(result.stdout, /^RUNTIMES="runc( [a-z0-9-]+)* runsc( [a-z0-9-]+)*"$/m);
+  t.regex(result.stdout, /^RUNTIMES="runc( [A-Za-z0-9._-]+)* runsc( [A-Za-z0-9._-]+)*"$/m);
 });
