@@ -17,6 +17,7 @@ from nova.virt.dockvisor import client as service_client
 from nova.virt.dockvisor import conf
 from nova.virt.dockvisor import diagnostics
 from nova.virt.dockvisor import errors
+from nova.virt.dockvisor import faults
 from nova.virt.dockvisor import vifs
 
 CONF = conf.CONF
@@ -111,6 +112,8 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def get_info(self, instance, use_cache=True):
         answer = self._service.get('get_info', self._path(instance), instance_uuid=instance.uuid)
+        if answer['power_state'] == power_state.CRASHED:
+            faults.record_exit(instance, self._diagnostics('get_info', instance)['last_exit'])
         return hardware.InstanceInfo(state=answer['power_state'])
 
     def spawn(self, context, instance, image_meta, injected_files, admin_password, allocations, network_info=None,
