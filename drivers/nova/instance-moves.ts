@@ -36,7 +36,7 @@ export class InstanceMoves {
       checkFitsHost({ vmId: uuid, vcpu: request.flavor.vcpus, memoryMb: request.flavor.memory_mb }, destination.services.access),
     );
     return onHost(source.name, async () => {
-      await source.instances.powerOff(uuid, request.timeout);
+      await source.instances.stop(uuid, request.timeout);
       const moves = source.services.moves;
       if (!registry) {
         const image = await moves.saveFilesystem(reference(uuid), { repository: `dockvisor-nova-resize/${uuid}`, tag: MOVE_TAG }, false, 0);

@@ -102,11 +102,16 @@ export class NovaInstances {
 
   /** Graceful stop for `timeoutSeconds` (the host's default when absent) then a kill; 0 kills at once. Data is kept. */
   async powerOff(uuid: string, timeoutSeconds?: number): Promise<InstanceInfo> {
+    await this.stop(uuid, timeoutSeconds);
+    return this.info(uuid);
+  }
+
+  /** powerOff without the answer: the state of a process just killed is checked against the engine's OOM events, which takes a second. */
+  async stop(uuid: string, timeoutSeconds?: number): Promise<void> {
     const { spec, container } = await this.existingSpec(uuid);
     this.marks.clear(container.containerId);
     if (timeoutSeconds === 0) await this.host.vms.cancel(spec, true);
     else await this.host.vms.shutdown(spec, true, timeoutSeconds);
-    return this.info(uuid);
   }
 
   async powerOn(uuid: string, networkInfo?: VifRequest[]): Promise<InstanceInfo> {
