@@ -45,7 +45,7 @@ export async function cleanupBench(engine: RawEngine, progress: (line: string) =
   for (const c of await engine.containerNames({ label: [`${LABEL_OWNER}=${OWNER_VALUE}`] })) {
     const vmId = c.labels[LABEL_VM_ID] ?? '';
     if (isBenchVmId(vmId) && c.name === `one-${vmId}`) containers.push(c.name);
-    if (vmId.startsWith(NOVA_UUID_PREFIX) && c.name === `nova-${vmId}`) containers.push(c.name);
+    if (vmId.startsWith(NOVA_UUID_PREFIX) && [`nova-${vmId}`, `nova-${vmId}-resize-source`].includes(c.name)) containers.push(c.name);
   }
   const started = performance.now();
   let removed = 0;
