@@ -88,6 +88,10 @@ async function volumesOn(which: 'local' | 'nb'): Promise<string[]> {
   return onEngine(which, async (engine) => (await engine.listVolumes([`${LABEL_VM_ID}=${uuid}`])).sort());
 }
 
+async function imagesOn(which: 'local' | 'nb'): Promise<number> {
+  return onEngine(which, async (engine) => (await engine.listImages([`${LABEL_VM_ID}=${uuid}`])).length);
+}
+
 async function cleanEngines(): Promise<void> {
   await removeInstances(local, uuids.prefix).catch(() => undefined);
   for (const volume of await local.listVolumes([`${LABEL_VM_ID}=${uuid}`]).catch(() => [])) await local.removeVolume(volume).catch(() => undefined);
@@ -211,6 +215,7 @@ test.serial('cold migration to host B with a new flavor, confirmed: uuid, data a
   t.like(seen, { after_migrate: 4, after_finish: 1, after_confirm: 1, listed_on_b: 1 });
   t.deepEqual(await containersOn('local'), {}, 'nothing left on this machine');
   t.deepEqual(await volumesOn('local'), []);
+  t.is(await imagesOn('local'), 0, 'nor the filesystems saved by the resizes');
   t.deepEqual(await containersOn('nb'), { [container]: { running: true, cpuQuota: 200_000, memoryMb: 128 } });
   t.deepEqual(await volumesOn('nb'), [`${container}-vol-0`]);
   t.is(readInside('nb', '/root/kept'), 'in-the-filesystem\n');
@@ -239,6 +244,16 @@ test.serial('refusals are the exceptions nova-compute acts on, and leave the ins
   t.deepEqual(Object.keys(await containersOn('nb')), [container]);
 });
 
+test.serial('a finish that fails on the destination leaves nothing there and the source as it was; revert starts it', async (t) => {
+  t.deepEqual(await shim!.step('failed_finish'), { finish: 'ResizeError', after_failed_finish: 4, after_revert: 1 });
+  t.deepEqual(await containersOn('local'), {});
+  t.deepEqual(await volumesOn('local'), []);
+  t.is(await imagesOn('local'), 0, 'the saved filesystem pulled for the finish went with it');
+  t.deepEqual(await containersOn('nb'), { [container]: { running: true, cpuQuota: 200_000, memoryMb: 128 } });
+  t.is(readInside('nb', '/data/kept'), 'in-the-volume\n');
+  t.deepEqual(await registryTags(), []);
+});
+
 test.serial('without a registry, a migration to another host is 501 before anything stops', async (t) => {
   const service = await computeApp({ token: TOKEN, hosts, pushTimeoutMs: 60_000 });
   t.teardown(() => service.close());
@@ -257,7 +272,7 @@ test.serial('destroy leaves nothing on either host', async (t) => {
   t.deepEqual(await shim!.step('destroyed'), { exists: false });
   t.deepEqual(await containersOn('nb'), {});
   t.deepEqual(await volumesOn('nb'), []);
-  t.deepEqual(await onEngine('nb', async (engine) => (await engine.listImages([`${LABEL_VM_ID}=${uuid}`])).length), 0, 'the pulled migration image went too');
+  t.is(await imagesOn('nb'), 0, 'the pulled migration image went too');
 });
 
 async function registryRepositories(): Promise<string[]> {

@@ -82,6 +82,7 @@ export class InstanceMoves {
       this.hosts.remember(uuid, destination);
       return info;
     } catch (error) {
+      if (!disk.same_host) await onHost(destination.name, () => destination.services.moves.untag(disk.image)).catch(() => undefined);
       if (putAside) await onHost(source.name, () => source.instances.bringBack(uuid)).catch(() => undefined);
       throw error;
     }

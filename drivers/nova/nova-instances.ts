@@ -186,10 +186,14 @@ export class NovaInstances {
     await this.host.moves.rename(asideReference(uuid), containerNameOf(uuid));
   }
 
-  /** Confirm: the source container put aside goes; its image volumes too, unless the instance here uses them. */
+  /**
+   * Confirm: the source container put aside goes. When the instance moved to another host, what else it had here
+   * goes too (its image VOLUMEs, its saved filesystems); on the same host the instance still uses them.
+   */
   async dropAside(uuid: string): Promise<void> {
-    const keepImageVolumes = await this.host.inventory.nameTaken(containerNameOf(uuid));
-    await this.host.vms.destroy({ ...identity(uuid), containerName: resizeSourceNameOf(uuid) }, { keepImageVolumes });
+    const stillHere = await this.host.inventory.nameTaken(containerNameOf(uuid));
+    await this.host.vms.destroy({ ...identity(uuid), containerName: resizeSourceNameOf(uuid) }, { keepImageVolumes: true });
+    if (!stillHere) await this.host.vms.destroy(identity(uuid));
   }
 
   /** Commits the instance's filesystem and pushes it to the registry; returns the reference pinned by digest. */
