@@ -31,7 +31,8 @@ interface Context {
 
 /** The issue's goal: a resize through the shim at most 1.5 times the same work by hand (median). */
 export const NOVA_RESIZE_MAX_RATIO = 1.5;
-const RAW_IMAGE_REPOSITORY = 'dvb-raw-resize';
+/** Where the baseline's commits go: removed at the end of the part, and by the bench's cleanup after an interrupted run. */
+export const RAW_RESIZE_REPOSITORY = 'dvb-raw-resize';
 const FLAVORS = [
   { CpuPeriod: 100_000, CpuQuota: 100_000, Memory: 64 * 1024 * 1024, MemorySwap: 64 * 1024 * 1024 },
   { CpuPeriod: 100_000, CpuQuota: 200_000, Memory: 128 * 1024 * 1024, MemorySwap: 128 * 1024 * 1024 },
@@ -79,7 +80,7 @@ export async function runNovaResizeBench(ctx: Context, plan: NovaPlan, settleMs:
     await shim.close();
     rmSync(installed, { recursive: true, force: true });
     for (const name of raw) await ctx.engine.removeContainer(name).catch(() => undefined);
-    for (let i = 1; i <= raw.length; i++) await ctx.engine.expect('DELETE', `/images/${RAW_IMAGE_REPOSITORY}:${i}`, [200, 404, 409]).catch(() => undefined);
+    for (let i = 1; i <= raw.length; i++) await ctx.engine.expect('DELETE', `/images/${RAW_RESIZE_REPOSITORY}:${i}`, [200, 404, 409]).catch(() => undefined);
   }
   const service = summarize(samples.service);
   const rawSummary = summarize(samples.raw);
@@ -97,8 +98,8 @@ export async function runNovaResizeBench(ctx: Context, plan: NovaPlan, settleMs:
 async function rawResize(engine: RawEngine, from: string, to: string, round: number): Promise<number> {
   const started = performance.now();
   await engine.expect('POST', `/containers/${from}/stop?t=0`, [204, 304]);
-  await engine.expect('POST', `/commit?container=${from}&repo=${RAW_IMAGE_REPOSITORY}&tag=${round}`, [201]);
-  await engine.expect('POST', `/containers/create?name=${to}`, [201], rawBody(`${RAW_IMAGE_REPOSITORY}:${round}`, round % 2));
+  await engine.expect('POST', `/commit?container=${from}&repo=${RAW_RESIZE_REPOSITORY}&tag=${round}`, [201]);
+  await engine.expect('POST', `/containers/create?name=${to}`, [201], rawBody(`${RAW_RESIZE_REPOSITORY}:${round}`, round % 2));
   await engine.expect('POST', `/containers/${to}/start`, [204]);
   return performance.now() - started;
 }
