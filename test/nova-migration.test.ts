@@ -254,6 +254,32 @@ test.serial('a finish that fails on the destination leaves nothing there and the
   t.deepEqual(await registryTags(), []);
 });
 
+test.serial('bad input is 400 (a running source 409) with nothing stopped, renamed or created', async (t) => {
+  const post = async (path: string, payload: object) => {
+    const answer = await app!.inject({ method: 'POST', url: `/v1/instances/${uuid}/${path}`, headers: { authorization: `Bearer ${TOKEN}` }, payload });
+    return { status: answer.statusCode, message: String(answer.json<{ message?: string }>().message) };
+  };
+  const flavor = { vcpus: 1, memory_mb: 64, root_gb: 1 };
+  const sameHost = { source_host: 'nb', image: `dockvisor-nova-resize/${uuid}:resize`, same_host: true };
+  const refused: [string, object, number, RegExp][] = [
+    ['migration', { dest: 'nb; reboot', flavor }, 400, /dest/],
+    ['migration', { dest: 'nb', flavor: { ...flavor, vcpus: 0 } }, 400, /vcpus/],
+    ['migration', { dest: 'nb', flavor, live: true }, 400, /additional properties/],
+    ['migration/finish', { host: 'nb', disk_info: { ...sameHost, image: 'Bad Image!' }, flavor }, 400, /image/],
+    ['migration/finish', { host: 'nb', disk_info: sameHost, flavor, metadata: { 'A;B': 'x' } }, 400, /metadata key/],
+    ['migration/finish', { host: 'nb', disk_info: { ...sameHost, same_host: false }, flavor }, 400, /disk_info was saved for another host/],
+    ['migration/finish', { host: 'nb', disk_info: sameHost, flavor }, 409, /is running; it is put aside only once stopped/],
+    ['migration/revert', { power_on: 'yes' }, 400, /power_on/],
+  ];
+  for (const [path, payload, status, message] of refused) {
+    const answer = await post(path, payload);
+    t.is(answer.status, status, `${path} ${JSON.stringify(payload)}: ${answer.message}`);
+    t.regex(answer.message, message);
+  }
+  t.deepEqual(await containersOn('nb'), { [container]: { running: true, cpuQuota: 200_000, memoryMb: 128 } });
+  t.deepEqual(await containersOn('local'), {});
+});
+
 test.serial('without a registry, a migration to another host is 501 before anything stops', async (t) => {
   const service = await computeApp({ token: TOKEN, hosts, pushTimeoutMs: 60_000 });
   t.teardown(() => service.close());

@@ -51,9 +51,11 @@ export class ContainerMoves {
     await this.images.untag(reference);
   }
 
-  /** Renames the VM's container; refused when the new name is taken. */
-  async rename(ref: VmRef, newName: string): Promise<void> {
-    await this.requireOwn(ref);
+  /** Renames the VM's container; refused when the new name is taken, and with `stoppedOnly` when it runs. */
+  async rename(ref: VmRef, newName: string, options: { stoppedOnly?: boolean } = {}): Promise<void> {
+    const container = await this.requireOwn(ref);
+    if (options.stoppedOnly && container.State.Running)
+      throw new VmConflictError(`VM ${ref.vmId}: container ${ref.containerName} is running; it is put aside only once stopped`);
     if (await this.engine.findContainer(newName)) throw new VmConflictError(`VM ${ref.vmId}: a container named ${newName} exists already on this host`);
     await this.engine.renameContainer(ref.containerName, newName);
   }

@@ -178,7 +178,7 @@ export class NovaInstances {
 
   /** Puts the stopped source container of a resize aside, freeing the instance's name for its new container. */
   async putAside(uuid: string): Promise<void> {
-    await this.host.moves.rename(reference(uuid), resizeSourceNameOf(uuid));
+    await this.host.moves.rename(reference(uuid), resizeSourceNameOf(uuid), { stoppedOnly: true });
   }
 
   /** Revert: the source container put aside is the instance again, as it was when it was stopped. */

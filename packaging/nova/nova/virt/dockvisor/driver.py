@@ -37,7 +37,7 @@ class DockvisorDriver(driver.ComputeDriver):
         driver.ComputeDriver.capabilities,
         has_imagecache=False,
         supports_evacuate=False,
-        supports_migrate_to_same_host=True,
+        supports_migrate_to_same_host=False,
         supports_attach_interface=True,
         supports_multiattach=False,
         supports_image_type_raw=True,
