@@ -45,7 +45,7 @@ export class ComputeHosts {
     const host = this.hosts.find((candidate) => candidate.name === address || candidate.addresses?.includes(address));
     if (!host)
       throw new InvalidInputError(
-        `destination ${address} is no host of this service (it manages ${this.hosts.map((h) => [h.name, ...(h.addresses ?? [])].join(' at ')).join(', ')})`,
+        `destination ${address} is no host of this service: neither the name nor an address of ${this.hosts.map((h) => h.name).join(', ')}`,
       );
     return host;
   }
