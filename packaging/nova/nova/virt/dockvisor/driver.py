@@ -242,7 +242,8 @@ class DockvisorDriver(driver.ComputeDriver):
             body['instance_name'] = instance.name
         if CONF.dockvisor.host:
             body['host'] = CONF.dockvisor.host
-        runtime = _runtime(instance, {})
+        # The runtime as spawn chose it: the new flavor's extra spec, else the image's property.
+        runtime = _runtime(instance, self._glance_properties(context, image_meta))
         if runtime:
             body['runtime'] = runtime
         events = vifs.pending_plug_events(network_info) if power_on else []
