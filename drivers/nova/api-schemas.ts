@@ -69,50 +69,66 @@ export const Vif = Type.Object(
 
 export const NetworkInfo = Type.Array(Vif, { maxItems: 16, description: "the instance's VIFs in order; VIF n is eth<n> inside" });
 
+/** What an instance is made of, at spawn and again at rebuild. */
+const instanceFields = {
+  name: Type.Optional(Type.String({ maxLength: 255, description: 'display name' })),
+  instance_name: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$', description: "Nova's instance.name (instance-0000002a), as list_instances answers it" }),
+  ),
+  hostname: Type.Optional(Type.String({ maxLength: 253 })),
+  image: Type.String({ minLength: 1, maxLength: 512, description: 'Docker image reference, e.g. registry:5000/repo@sha256:...' }),
+  command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 64 })),
+  flavor: Type.Object(
+    {
+      vcpus: Type.Integer({ minimum: 1, maximum: 1024 }),
+      memory_mb: Type.Integer({ minimum: 16, maximum: 16 * 1024 * 1024 }),
+      root_gb: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'accounted, not enforced' }),
+    },
+    { additionalProperties: false },
+  ),
+  metadata: Type.Optional(
+    Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 255 }), {
+      maxProperties: 128,
+      description: 'instance metadata, given to the processes as environment variables',
+    }),
+  ),
+  injected_files: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          path: Type.String({ minLength: 2, maxLength: 255 }),
+          contents: Type.String({ maxLength: 21848, description: 'base64, at most 16 KiB decoded' }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 16 },
+    ),
+  ),
+  network_info: Type.Optional(NetworkInfo),
+  runtime: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+      description: "an OCI runtime of the host's engine (e.g. runsc), allowed by the host config's allow.runtimes",
+    }),
+  ),
+};
+
 export const SpawnRequest = Type.Object(
   {
     uuid: InstanceUuid,
     host: Type.Optional(hostName("the host to create it on (`local` is this machine); the service's first host by default")),
-    name: Type.Optional(Type.String({ maxLength: 255, description: 'display name' })),
-    instance_name: Type.Optional(
-      Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$', description: "Nova's instance.name (instance-0000002a), as list_instances answers it" }),
-    ),
-    hostname: Type.Optional(Type.String({ maxLength: 253 })),
-    image: Type.String({ minLength: 1, maxLength: 512, description: 'Docker image reference, e.g. registry:5000/repo@sha256:...' }),
-    command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 64 })),
-    flavor: Type.Object(
-      {
-        vcpus: Type.Integer({ minimum: 1, maximum: 1024 }),
-        memory_mb: Type.Integer({ minimum: 16, maximum: 16 * 1024 * 1024 }),
-        root_gb: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'accounted, not enforced' }),
-      },
-      { additionalProperties: false },
-    ),
-    metadata: Type.Optional(
-      Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 255 }), {
-        maxProperties: 128,
-        description: 'instance metadata, given to the processes as environment variables',
-      }),
-    ),
-    injected_files: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            path: Type.String({ minLength: 2, maxLength: 255 }),
-            contents: Type.String({ maxLength: 21848, description: 'base64, at most 16 KiB decoded' }),
-          },
-          { additionalProperties: false },
-        ),
-        { maxItems: 16 },
-      ),
-    ),
-    network_info: Type.Optional(NetworkInfo),
+    ...instanceFields,
     power_on: Type.Optional(Type.Boolean({ default: true })),
-    runtime: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
-        description: "an OCI runtime of the host's engine (e.g. runsc), allowed by the host config's allow.runtimes",
-      }),
+  },
+  { additionalProperties: false },
+);
+
+export const RebuildRequest = Type.Object(
+  {
+    ...instanceFields,
+    network_info: NetworkInfo,
+    preserve_ephemeral: Type.Optional(
+      Type.Boolean({ default: false, description: "keep the data of the image's VOLUME paths the new image declares too; without it they start empty" }),
     ),
   },
   { additionalProperties: false },
@@ -151,6 +167,10 @@ export const InstanceInfo = Type.Object({
 export const InstanceList = Type.Object({
   uuids: Type.Array(InstanceUuid),
   names: Type.Record(Type.String(), Type.String(), { description: "uuid -> Nova's instance name, for the instances spawned with one" }),
+});
+export const RebuildAnswer = Type.Object({
+  ...InstanceInfo.properties,
+  image: Type.String({ description: 'the image the instance now runs, pinned by digest: repository@sha256:... or the sha256 image id' }),
 });
 export const SnapshotAnswer = Type.Object({ image: Type.String({ description: 'repository@sha256:digest in the registry' }) });
 export const ConsoleAnswer = Type.Object({ output: Type.String() });
@@ -197,6 +217,8 @@ export const ErrorAnswer = Type.Object({
 });
 
 export type SpawnRequest = Static<typeof SpawnRequest>;
+export type RebuildRequest = Static<typeof RebuildRequest>;
+export type RebuildAnswer = Static<typeof RebuildAnswer>;
 export type VifRequest = Static<typeof Vif>;
 export type InstanceInfo = Static<typeof InstanceInfo>;
 export type AvailableResource = Static<typeof AvailableResource>;
