@@ -8,9 +8,14 @@ import type { ImageInspect } from '../engine/types.ts';
  */
 export function pinnedReference(reference: string, image: ImageInspect): string {
   if (reference.includes('@sha256:')) return reference;
-  const repository = repositoryOf(reference);
-  const pinned = (image.RepoDigests ?? []).find((digest) => digest.slice(0, digest.indexOf('@')) === repository);
+  const repository = familiar(repositoryOf(reference));
+  const pinned = (image.RepoDigests ?? []).find((digest) => familiar(digest.slice(0, digest.indexOf('@'))) === repository);
   return pinned ?? image.Id;
+}
+
+/** Docker Hub's repositories as the engine shows them: `docker.io/library/busybox` is `busybox`. */
+function familiar(repository: string): string {
+  return repository.replace(/^docker\.io\//, '').replace(/^library\//, '');
 }
 
 /** The reference without its tag: a colon after the last slash starts the tag, one before it is a registry's port. */
