@@ -100,15 +100,18 @@ test.serial('rebuild to a new image: same uuid, MAC and address, a fresh root fr
   t.true(hostPings(address), 'reachable at the same address after the rebuild');
 });
 
-test.serial("rebuild with preserve_ephemeral keeps the data of the image's VOLUME paths; an image never pushed is pinned by its id", async (t) => {
-  inside('echo kept across > /data/kept; echo gone > /run-marker');
-  t.deepEqual(await shim!.step('rebuild_preserving'), { state: 1 });
-  const after = await inspect();
-  t.is(after.Config.Image, (await (await realEngine()).inspectImage(OLD_IMAGE)).Id);
-  t.is(inside('cat /image-marker /data/kept'), 'old\nkept across\n');
-  t.regex(inside('cat /run-marker 2>&1 || true'), /No such file/);
-  t.true(hostPings(address));
-});
+test.serial(
+  "rebuild of a stopped instance with preserve_ephemeral keeps the data of the image's VOLUME paths and ends running; an image never pushed is pinned by its id",
+  async (t) => {
+    inside('echo kept across > /data/kept; echo gone > /run-marker');
+    t.deepEqual(await shim!.step('rebuild_preserving'), { stopped: 4, state: 1 });
+    const after = await inspect();
+    t.is(after.Config.Image, (await (await realEngine()).inspectImage(OLD_IMAGE)).Id);
+    t.is(inside('cat /image-marker /data/kept'), 'old\nkept across\n');
+    t.regex(inside('cat /run-marker 2>&1 || true'), /No such file/);
+    t.true(hostPings(address));
+  },
+);
 
 test.serial('hostile image properties, injected files and metadata are refused before the instance is touched', async (t) => {
   const before = await inspect();
