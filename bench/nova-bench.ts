@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NovaResizeResult } from './nova-resize-bench.ts';
 import type { RunningService } from './nova-service.ts';
 import { forEachBounded } from './pool.ts';
+import { runRebuildRounds, type RebuildResult } from './nova-rebuild-bench.ts';
 import type { RawEngine } from './raw-engine.ts';
 import { BENCH_LABEL, BENCH_LABEL_VALUE, COMMAND, IMAGE, NOVA_UUID_PREFIX, RAW_CONTAINER_PREFIX, type NovaPlan } from './settings.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -13,6 +14,8 @@ export interface NovaResult {
   rounds: number;
   /** One spawn at a time: POST /v1/instances until it answers RUNNING, against engine create + start. */
   single: { service: Summary; raw: Summary; ratio: { median: number; mean: number } };
+  /** Rebuild of a running instance through the service against stop + remove + create + start of a container. */
+  rebuild: RebuildResult;
   /** `spawns` spawns with `concurrency` in flight, wall time for all, against the engine at the same concurrency. */
   concurrent: {
     concurrency: number;
@@ -62,6 +65,7 @@ export async function runNovaBench(ctx: Context, plan: NovaPlan, settleMs: numbe
     );
   }
   const single = { service: summarize(samples.service), raw: summarize(samples.raw) };
+  const rebuild = await runRebuildRounds(ctx, plan, settleMs, progress);
 
   const serviceSeconds = await batch(
     plan,
@@ -86,6 +90,7 @@ export async function runNovaBench(ctx: Context, plan: NovaPlan, settleMs: numbe
     warmup: plan.warmup,
     rounds: plan.rounds,
     single: { ...single, ratio: { median: single.service.median / single.raw.median, mean: single.service.mean / single.raw.mean } },
+    rebuild,
     concurrent: {
       concurrency: plan.concurrency,
       spawns: plan.spawns,
@@ -119,12 +124,12 @@ async function batch<T>(plan: NovaPlan, abort: AbortSignal, make: () => Promise<
   }
 }
 
-function benchUuid(): string {
+export function benchUuid(): string {
   const hex = randomBytes(12).toString('hex');
   return `${NOVA_UUID_PREFIX}${hex.slice(0, 4)}-4${hex.slice(4, 7)}-8${hex.slice(7, 10)}-${hex.slice(10, 22)}`;
 }
 
-async function serviceSpawn(service: RunningService, uuid: string): Promise<string> {
+export async function serviceSpawn(service: RunningService, uuid: string): Promise<string> {
   const response = await fetch(`${service.url}/v1/instances`, {
     method: 'POST',
     headers: { authorization: `Bearer ${service.token}`, 'content-type': 'application/json' },
@@ -135,18 +140,18 @@ async function serviceSpawn(service: RunningService, uuid: string): Promise<stri
   return uuid;
 }
 
-async function serviceDestroy(service: RunningService, uuid: string): Promise<void> {
+export async function serviceDestroy(service: RunningService, uuid: string): Promise<void> {
   const response = await fetch(`${service.url}/v1/instances/${uuid}`, { method: 'DELETE', headers: { authorization: `Bearer ${service.token}` } });
   if (response.status !== 204) throw new Error(`destroy of ${uuid}: ${response.status} ${await response.text()}`);
 }
 
-/** The same image and command straight at the engine: create, then start. */
-async function rawSpawn(engine: RawEngine, name: string): Promise<string> {
+/** The same image and command straight at the engine: create, then start; `init` runs them under the engine's init, as the service's are. */
+export async function rawSpawn(engine: RawEngine, name: string, init = false): Promise<string> {
   await engine.expect('POST', `/containers/create?name=${encodeURIComponent(name)}`, [201], {
     Image: IMAGE,
     Cmd: COMMAND,
     Labels: { [BENCH_LABEL]: BENCH_LABEL_VALUE },
-    HostConfig: { NetworkMode: 'none' },
+    HostConfig: { NetworkMode: 'none', ...(init ? { Init: true } : {}) },
   });
   await engine.expect('POST', `/containers/${encodeURIComponent(name)}/start`, [204]);
   return name;

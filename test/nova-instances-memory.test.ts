@@ -124,3 +124,53 @@ test("the host's resources count Nova's instances' flavors, stopped ones include
   const resource = await availableResource(host.services);
   t.like(resource, { vcpus: 4, vcpus_used: 3, memory_mb_used: 384, local_gb_used: 4, hypervisor_type: 'docker', hypervisor_version: 27_000_000 });
 });
+
+test('rebuild remakes the container from the new image pinned by digest, the VIFs, metadata and name kept; it ends running', async (t) => {
+  const { host, nova } = novaOn(t);
+  const newImage = `${REGISTRY}/app:v2`;
+  host.engine.registry.set(newImage, { labels: {}, config: { Volumes: ['/data'] } });
+  const network_info = [vif('5a1d0040-aaaa', '02:00:00:00:40:01')];
+  const file = (path: string, text: string) => ({ path, contents: Buffer.from(text).toString('base64') });
+  const definition = {
+    name: 'memory instance',
+    instance_name: 'instance-00000040',
+    flavor: { vcpus: 1, memory_mb: 64, root_gb: 1 },
+    metadata: { ROLE: 'web' },
+  };
+  await nova.spawn(request(40, { ...definition, network_info, injected_files: [file('/etc/at-spawn', 'spawn\n')] }));
+  await nova.powerOff(uuid(40), 0);
+  const before = await host.engine.inspectContainer(`nova-${uuid(40)}`);
+
+  const rebuilt = await nova.rebuild(uuid(40), { ...definition, image: newImage, network_info, injected_files: [file('/etc/at-rebuild', 'rebuild\n')] });
+  t.like(rebuilt, { uuid: uuid(40), container: `nova-${uuid(40)}`, state: 'RUNNING' });
+  t.regex(rebuilt.image, new RegExp(`^${REGISTRY}/app@sha256:[a-f0-9]{64}$`));
+  const after = await host.engine.inspectContainer(`nova-${uuid(40)}`);
+  t.not(after.Id, before.Id);
+  t.is(after.Config.Image, rebuilt.image);
+  t.true(after.Config.Env?.includes('ROLE=web'));
+  t.is(host.engine.fileOf(`nova-${uuid(40)}`, '/etc/at-rebuild')?.toString(), 'rebuild\n');
+  t.is(host.engine.fileOf(`nova-${uuid(40)}`, '/etc/at-spawn'), undefined, 'a fresh root');
+  t.deepEqual(host.access.interfacesOf(after.State.Pid).get('eth0')?.addresses, ['10.20.0.5/24']);
+  t.deepEqual(await nova.list(), [{ uuid: uuid(40), name: 'instance-00000040' }]);
+
+  const local = await nova.rebuild(uuid(40), { ...definition, image: BASE_IMAGE, network_info });
+  t.is(local.image, (await host.engine.inspectImage(BASE_IMAGE)).Id, 'an image no registry gave a digest is pinned by its id');
+});
+
+test('rebuild refuses an unknown instance, an image no registry has and hostile files, leaving the instance as it was', async (t) => {
+  const { host, nova } = novaOn(t);
+  await nova.spawn(request(41));
+  const before = await host.engine.inspectContainer(`nova-${uuid(41)}`);
+  const flavor = { vcpus: 1, memory_mb: 64, root_gb: 1 };
+  await t.throwsAsync(nova.rebuild(uuid(42), { image: BASE_IMAGE, flavor, network_info: [] }), { name: 'VmNotFoundError' });
+  await t.throwsAsync(nova.rebuild(uuid(41), { image: `${REGISTRY}/absent:v1`, flavor, network_info: [] }), {
+    name: 'InvalidInputError',
+    message: /cannot be pulled/,
+  });
+  await t.throwsAsync(nova.rebuild(uuid(41), { image: BASE_IMAGE, flavor, network_info: [], injected_files: [{ path: '/etc/../proc/x', contents: '' }] }), {
+    name: 'InvalidInputError',
+  });
+  const after = await host.engine.inspectContainer(`nova-${uuid(41)}`);
+  t.is(after.Id, before.Id);
+  t.true(after.State.Running);
+});

@@ -58,6 +58,14 @@ export async function removeImageVolumes(engine: Engine, ref: VmRef): Promise<vo
   for (const volume of await engine.listVolumes(imageVolumeFilter(ref))) await engine.removeVolume(volume);
 }
 
+/** Removes the VM's image volumes but those `mounts` mount at the path they already hold: the data a rebuild keeps. */
+export async function removeImageVolumesExcept(engine: Engine, ref: VmRef, mounts: VolumeMount[]): Promise<void> {
+  const kept = new Set(mounts.map((mount) => `${mount.volume}\n${mount.containerPath}`));
+  for (const volume of await engine.describeVolumes(imageVolumeFilter(ref))) {
+    if (!kept.has(`${volume.Name}\n${volume.Labels[LABEL_IMAGE_VOLUME]}`)) await engine.removeVolume(volume.Name);
+  }
+}
+
 function normalPath(path: string): string {
   return path.length > 1 ? path.replace(/\/+$/, '') : path;
 }

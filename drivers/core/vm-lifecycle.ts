@@ -1,13 +1,14 @@
 import type { Engine } from '../engine/engine.ts';
 import { EngineConflictError, EngineNotFoundError } from '../engine/engine-errors.ts';
-import type { ContainerInspect } from '../engine/types.ts';
+import type { ContainerInspect, ImageInspect } from '../engine/types.ts';
 import { containerConfig, resourceLimits } from './container-config.ts';
 import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
 import type { GuestFile } from './guest-files.ts';
 import type { HostAccess } from './host-access.ts';
 import type { HostSettings } from './host-settings.ts';
 import { HostMounts } from './host-mounts.ts';
-import { ensureImageVolumes, imageVolumeMounts, removeImageVolumes } from './image-volumes.ts';
+import { ensureImageVolumes, imageVolumeMounts, removeImageVolumes, removeImageVolumesExcept } from './image-volumes.ts';
+import { pinnedReference } from './image-pin.ts';
 import { DiskHotplug } from './disk-hotplug.ts';
 import { endedInOomKill } from './oom-kill.ts';
 import { linkOwner } from './link-ownership.ts';
@@ -63,6 +64,41 @@ export class VmLifecycle {
   async create(spec: VmSpec): Promise<void> {
     await this.nics.checkHost(linkOwner(spec), spec.nics);
     await this.createUnlessPresent(spec);
+  }
+
+  /**
+   * Remakes the VM from `spec.image`, as a cloud's rebuild does: a fresh root filesystem from that image pinned by
+   * digest, under the same container name with the same NICs, `files` written into it, then started. The image is
+   * made present and read before the old container is touched, so an image that cannot be had changes nothing.
+   * The image's VOLUME volumes start empty, unless `keepVolumes`: then each one the new image mounts at the path it
+   * already held keeps its data. `previousNics` (the old container's) are unplugged with it. Answers the pinned
+   * reference; a failure once the old container is gone leaves no container behind.
+   */
+  async rebuild(spec: VmSpec, files: GuestFile[], options: { keepVolumes: boolean; previousNics: NicSpec[] }): Promise<string> {
+    const old = await this.requireContainer(spec);
+    await this.nics.checkHost(linkOwner(spec), spec.nics);
+    const wanted = await this.withPresentVolumes(spec);
+    const image = await this.presentImage(wanted);
+    const rebuilt = { ...wanted, image: pinnedReference(wanted.image, image) };
+    if (old.State.Paused) await this.engine.unpauseContainer(spec.containerName);
+    if (old.State.Running) await this.engine.stopContainer(spec.containerName, this.host.shutdownTimeoutSeconds);
+    await this.removeIfPresent(spec.containerName);
+    const unplugged = new Map([...options.previousNics, ...spec.nics].map((nic) => [nic.hostInterface, nic]));
+    await this.nics.unplug(linkOwner(spec), [...unplugged.values()]);
+    await this.hostMounts.release(spec.containerName);
+    await this.disks.release(spec.containerName);
+    if (options.keepVolumes) await removeImageVolumesExcept(this.engine, spec, imageVolumeMounts(wanted, image));
+    else await removeImageVolumes(this.engine, spec);
+    try {
+      await this.createUnlessPresent(rebuilt);
+      await this.writeGuestFiles(spec, files);
+      await this.bringUp(rebuilt, 'created');
+    } catch (error) {
+      await this.removeIfPresent(spec.containerName).catch(() => undefined);
+      await this.nics.unplug(linkOwner(spec), spec.nics).catch(() => undefined);
+      throw error;
+    }
+    return rebuilt.image;
   }
 
   /** Graceful stop bounded by the host's shutdown timeout, then kill; `keep` leaves the stopped container and its data. */
@@ -277,14 +313,7 @@ export class VmLifecycle {
     const existing = await this.ownContainer(wanted); // its image may be gone; the container does not need it
     if (existing) return existing;
     const spec = await this.withPresentVolumes(wanted);
-    let image = await this.engine.findImage(spec.image);
-    if (!image) {
-      if (this.host.imagePull === 'never') {
-        throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} is not on this host and pulling is disabled`);
-      }
-      await this.images.pull(spec.image, this.host.imagePullTimeoutMs);
-      image = await this.engine.inspectImage(spec.image);
-    }
+    const image = await this.presentImage(spec);
     const imageVolumes = imageVolumeMounts(spec, image);
     await ensureImageVolumes(this.engine, spec, imageVolumes);
     const config = containerConfig({ ...spec, volumes: [...(spec.volumes ?? []), ...imageVolumes] }, this.host);
@@ -295,6 +324,23 @@ export class VmLifecycle {
       if (error instanceof EngineConflictError) return this.requireContainer(spec);
       throw error;
     }
+  }
+
+  /** The VM's image, pulled first when the host does not have it and its policy allows. */
+  private async presentImage(spec: VmSpec): Promise<ImageInspect> {
+    const image = await this.engine.findImage(spec.image);
+    if (image) return image;
+    if (this.host.imagePull === 'never') {
+      throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} is not on this host and pulling is disabled`);
+    }
+    try {
+      await this.images.pull(spec.image, this.host.imagePullTimeoutMs);
+    } catch (error) {
+      // The registry has no such image: the request named a wrong one, which is not the VM missing.
+      if (error instanceof EngineNotFoundError) throw new InvalidInputError(`VM ${spec.vmId}: image ${spec.image} cannot be pulled: ${error.message}`);
+      throw error;
+    }
+    return this.engine.inspectImage(spec.image);
   }
 
   /** A resize done while the VM was off changed only the front-end's document: the stopped container takes it before it starts. */

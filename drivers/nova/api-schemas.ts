@@ -78,43 +78,59 @@ const Flavor = Type.Object(
   { additionalProperties: false },
 );
 
+/** What an instance is made of, at spawn and again at rebuild. */
+const instanceFields = {
+  name: Type.Optional(Type.String({ maxLength: 255, description: 'display name' })),
+  instance_name: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$', description: "Nova's instance.name (instance-0000002a), as list_instances answers it" }),
+  ),
+  hostname: Type.Optional(Type.String({ maxLength: 253 })),
+  image: Type.String({ minLength: 1, maxLength: 512, description: 'Docker image reference, e.g. registry:5000/repo@sha256:...' }),
+  command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 64 })),
+  flavor: Flavor,
+  metadata: Type.Optional(
+    Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 255 }), {
+      maxProperties: 128,
+      description: 'instance metadata, given to the processes as environment variables',
+    }),
+  ),
+  injected_files: Type.Optional(
+    Type.Array(
+      Type.Object(
+        {
+          path: Type.String({ minLength: 2, maxLength: 255 }),
+          contents: Type.String({ maxLength: 21848, description: 'base64, at most 16 KiB decoded' }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 16 },
+    ),
+  ),
+  network_info: Type.Optional(NetworkInfo),
+  runtime: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
+      description: "an OCI runtime of the host's engine (e.g. runsc), allowed by the host config's allow.runtimes",
+    }),
+  ),
+};
+
 export const SpawnRequest = Type.Object(
   {
     uuid: InstanceUuid,
     host: Type.Optional(hostName("the host to create it on (`local` is this machine); the service's first host by default")),
-    name: Type.Optional(Type.String({ maxLength: 255, description: 'display name' })),
-    instance_name: Type.Optional(
-      Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$', description: "Nova's instance.name (instance-0000002a), as list_instances answers it" }),
-    ),
-    hostname: Type.Optional(Type.String({ maxLength: 253 })),
-    image: Type.String({ minLength: 1, maxLength: 512, description: 'Docker image reference, e.g. registry:5000/repo@sha256:...' }),
-    command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 64 })),
-    flavor: Flavor,
-    metadata: Type.Optional(
-      Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 255 }), {
-        maxProperties: 128,
-        description: 'instance metadata, given to the processes as environment variables',
-      }),
-    ),
-    injected_files: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            path: Type.String({ minLength: 2, maxLength: 255 }),
-            contents: Type.String({ maxLength: 21848, description: 'base64, at most 16 KiB decoded' }),
-          },
-          { additionalProperties: false },
-        ),
-        { maxItems: 16 },
-      ),
-    ),
-    network_info: Type.Optional(NetworkInfo),
+    ...instanceFields,
     power_on: Type.Optional(Type.Boolean({ default: true })),
-    runtime: Type.Optional(
-      Type.String({
-        pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$',
-        description: "an OCI runtime of the host's engine (e.g. runsc), allowed by the host config's allow.runtimes",
-      }),
+  },
+  { additionalProperties: false },
+);
+
+export const RebuildRequest = Type.Object(
+  {
+    ...instanceFields,
+    network_info: NetworkInfo,
+    preserve_ephemeral: Type.Optional(
+      Type.Boolean({ default: false, description: "keep the data of the image's VOLUME paths the new image declares too; without it they start empty" }),
     ),
   },
   { additionalProperties: false },
@@ -202,6 +218,10 @@ export const InstanceList = Type.Object({
   uuids: Type.Array(InstanceUuid),
   names: Type.Record(Type.String(), Type.String(), { description: "uuid -> Nova's instance name, for the instances spawned with one" }),
 });
+export const RebuildAnswer = Type.Object({
+  ...InstanceInfo.properties,
+  image: Type.String({ description: 'the image the instance now runs, pinned by digest: repository@sha256:... or the sha256 image id' }),
+});
 export const SnapshotAnswer = Type.Object({ image: Type.String({ description: 'repository@sha256:digest in the registry' }) });
 export const ConsoleAnswer = Type.Object({ output: Type.String() });
 
@@ -251,6 +271,8 @@ export type MigrateRequest = Static<typeof MigrateRequest>;
 export type DiskInfo = Static<typeof DiskInfo>;
 export type FinishMigrationRequest = Static<typeof FinishMigrationRequest>;
 export type RevertMigrationRequest = Static<typeof RevertMigrationRequest>;
+export type RebuildRequest = Static<typeof RebuildRequest>;
+export type RebuildAnswer = Static<typeof RebuildAnswer>;
 export type VifRequest = Static<typeof Vif>;
 export type InstanceInfo = Static<typeof InstanceInfo>;
 export type AvailableResource = Static<typeof AvailableResource>;

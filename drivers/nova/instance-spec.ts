@@ -9,12 +9,15 @@ import { networkNics } from './vif-nics.ts';
 
 const MAX_FILE_BYTES = 16 * 1024;
 
+/** What spawn and rebuild both say of an instance. */
+export type InstanceDefinition = Omit<SpawnRequest, 'host' | 'power_on'>;
+
 export function containerNameOf(uuid: string): string {
   return `nova-${uuid}`;
 }
 
-/** What Nova asks for at spawn, as the core's VM: flavor, image, metadata as environment, VIFs as NICs. */
-export function instanceSpec(request: SpawnRequest): VmSpec {
+/** What Nova asks for at spawn or rebuild, as the core's VM: flavor, image, metadata as environment, VIFs as NICs. */
+export function instanceSpec(request: InstanceDefinition): VmSpec {
   const where = `instance ${request.uuid}: `;
   const containerName = containerNameOf(request.uuid);
   const nics = networkNics(request.network_info ?? [], request.uuid);
@@ -50,7 +53,7 @@ function metadataEnvironment(metadata: Record<string, string>, where: string): R
 }
 
 /** Injected files: absolute, normalised paths outside the kernel's and the engine's own trees, base64 contents. */
-export function injectedFiles(request: SpawnRequest): GuestFile[] {
+export function injectedFiles(request: InstanceDefinition): GuestFile[] {
   const where = `instance ${request.uuid}: injected file`;
   const seen = new Set<string>();
   return (request.injected_files ?? []).map(({ path, contents }) => {

@@ -5,7 +5,7 @@ import type { HostAccess } from '../core/host-access.ts';
 import { netDevPath, parseNetDev } from '../core/net-dev.ts';
 import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { VmRef, VmStatus } from '../core/vm-status.ts';
-import type { InstanceInfo, SpawnRequest, VifRequest } from './api-schemas.ts';
+import type { InstanceInfo, RebuildAnswer, RebuildRequest, SpawnRequest, VifRequest } from './api-schemas.ts';
 import type { InstanceDiagnostics } from './diagnostics-schemas.ts';
 import { forgetDiagnostics, instanceDiagnostics } from './instance-diagnostics.ts';
 import { containerNameOf, injectedFiles, instanceSpec, storedNics } from './instance-spec.ts';
@@ -70,6 +70,26 @@ export class NovaInstances {
       throw error;
     }
     return this.info(request.uuid);
+  }
+
+  /**
+   * Nova's rebuild: the instance remade from a new image, pinned by digest, with a fresh root filesystem; its uuid,
+   * container, VIFs (MACs and addresses), metadata and Nova name are kept and the injected files written anew. It
+   * ends running. Everything the request says is checked, and the image pulled, before the old container is touched.
+   */
+  async rebuild(uuid: string, request: RebuildRequest): Promise<RebuildAnswer> {
+    const container = await this.existing(uuid);
+    const instanceName = request.instance_name ?? container.labels[NOVA_LABEL_NAME];
+    const definition = { ...request, uuid, ...(instanceName === undefined ? {} : { instance_name: instanceName }) };
+    const spec = instanceSpec(definition);
+    const files = injectedFiles(definition);
+    const image = await this.host.vms.rebuild(spec, files, {
+      keepVolumes: request.preserve_ephemeral === true,
+      previousNics: storedNics(container.labels),
+    });
+    this.marks.clear(container.containerId);
+    forgetDiagnostics(this.host, spec.containerName);
+    return { ...(await this.info(uuid)), image };
   }
 
   async info(uuid: string): Promise<InstanceInfo> {

@@ -26,10 +26,10 @@ export function installShim(): string {
   return installed;
 }
 
-/** The real service, as an operator starts it: the dockvisor command, the token in the environment. */
-export async function startService(listen: string, registryAddress: string, configName: string): Promise<ChildProcess> {
+/** The real service, as an operator starts it: the dockvisor command, the token in the environment; `config`: host config overrides. */
+export async function startService(listen: string, registryAddress: string, configName: string, config: Record<string, unknown> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(repoRoot, 'bin/dockvisor.mjs'), 'compute', 'serve', '--listen', listen, '--registry', registryAddress], {
-    env: { ...process.env, DOCKVISOR_COMPUTE_TOKEN: TOKEN, DOCKVISOR_CONFIG: testConfigPath({ shutdownTimeoutSeconds: 3 }, configName) },
+    env: { ...process.env, DOCKVISOR_COMPUTE_TOKEN: TOKEN, DOCKVISOR_CONFIG: testConfigPath({ shutdownTimeoutSeconds: 3, ...config }, configName) },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -67,6 +67,7 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
   'opennebula-ovs.test.ts': { vmIds: [8500, 8519], bridgePrefix: 'dvt-ovs', subnets: ['198.18.170.0/24'] },
   'nova-ovs.test.ts': { vmIds: [8690, 8699], uuidPrefix: 'dcf60a06', bridgePrefix: 'dvt-novs', subnets: ['198.18.171.0/24'] },
   'nova-diagnostics.test.ts': { uuidPrefix: 'dcf60a0b', bridgePrefix: 'dvt-ndiag', subnets: ['198.18.196.0/24'] },
+  'nova-rebuild.test.ts': { uuidPrefix: 'dcf60a0f', bridgePrefix: 'dvt-nreb', subnets: ['198.18.204.0/24'] },
   // 198.18.130 is the hosts' rig; 133 and 134 are the VM bridges made inside host A's and host B's namespaces.
   'nova-remote-hosts.test.ts': {
     uuidPrefix: '5e7a0b1c',

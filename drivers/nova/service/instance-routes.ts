@@ -10,6 +10,8 @@ import {
   NetworkInfoRequest,
   PowerOffRequest,
   RebootRequest,
+  RebuildAnswer,
+  RebuildRequest,
   SnapshotAnswer,
   SnapshotRequest,
   SpawnRequest,
@@ -94,6 +96,20 @@ export function instanceRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
 
     app.post('/instances/:uuid/resume', { schema: { tags, summary: 'resume', params: InstanceParams, body: NetworkInfoRequest, response: info } }, (request) =>
       hosts.onInstance(request.params.uuid, (instances) => instances.resume(request.params.uuid, request.body.network_info)),
+    );
+
+    app.post(
+      '/instances/:uuid/rebuild',
+      {
+        schema: {
+          tags,
+          summary: 'rebuild: a fresh root from a new image pinned by digest; uuid, VIFs, metadata kept, injected files written anew',
+          params: InstanceParams,
+          body: RebuildRequest,
+          response: { 200: RebuildAnswer, ...errorAnswers },
+        },
+      },
+      (request) => hosts.onInstance(request.params.uuid, (instances) => instances.rebuild(request.params.uuid, request.body)),
     );
 
     app.post(

@@ -121,23 +121,43 @@ class DockvisorDriver(driver.ComputeDriver):
               block_device_info=None, power_on=True, accel_info=None):
         if driver.block_device_info_get_mapping(block_device_info):
             raise NotImplementedError('dockvisor does not attach volumes')
+        body = dict(self._instance_body(context, instance, image_meta, injected_files, network_info),
+                    uuid=instance.uuid, power_on=bool(power_on))
+        if CONF.dockvisor.host:
+            body['host'] = CONF.dockvisor.host
+        self._plugging(instance, network_info, lambda: self._service.post('spawn', '/v1/instances', body, instance_uuid=instance.uuid))
+
+    def rebuild(self, context, instance, image_meta, injected_files, admin_password, allocations, bdms, detach_block_devices,
+                attach_block_devices, network_info=None, evacuate=False, block_device_info=None, preserve_ephemeral=False,
+                accel_uuids=None, reimage_boot_volume=False):
+        # Nova's fallback, destroy then spawn, would unplug the VIFs and drop the container between two calls; the
+        # service remakes the container in place instead, and checks the new image and files before it touches it.
+        if evacuate:
+            # nova-compute refuses evacuate itself (capabilities: supports_evacuate False); this says it once more.
+            raise exception.InstanceEvacuateNotSupported()
+        if reimage_boot_volume or driver.block_device_info_get_mapping(block_device_info):
+            raise exception.NovaException('dockvisor does not attach volumes, so it has no volume-backed instance to rebuild')
+        body = dict(self._instance_body(context, instance, image_meta, injected_files, network_info),
+                    preserve_ephemeral=bool(preserve_ephemeral))
+        instance.task_state = task_states.REBUILD_SPAWNING
+        instance.save(expected_task_state=[task_states.REBUILDING])
+        self._plugging(instance, network_info, lambda: self._instance_call('rebuild', instance, '/rebuild', body))
+
+    def _instance_body(self, context, instance, image_meta, injected_files, network_info):
+        """What the instance is made of, as spawn and rebuild send it: image, flavor, metadata, files, VIFs, command."""
         body = {
-            'uuid': instance.uuid,
             'name': instance.display_name or instance.uuid,
             'image': self._image_reference(context, image_meta),
             'flavor': {'vcpus': instance.flavor.vcpus, 'memory_mb': instance.flavor.memory_mb, 'root_gb': instance.flavor.root_gb},
             'metadata': dict(instance.metadata or {}),
             'injected_files': [_injected_file(path, contents) for path, contents in (injected_files or [])],
             'network_info': vifs.service_network_info(network_info),
-            'power_on': bool(power_on),
         }
         if instance.hostname:
             body['hostname'] = instance.hostname
         # Only an instance nova has recorded has an id, which the default instance_name_template needs.
         if instance.obj_attr_is_set('id') and INSTANCE_NAME.match(instance.name or ''):
             body['instance_name'] = instance.name
-        if CONF.dockvisor.host:
-            body['host'] = CONF.dockvisor.host
         properties = image_meta.properties if image_meta.obj_attr_is_set('properties') else None
         command = properties.get('os_command_line') if properties else None
         if command:
@@ -145,13 +165,17 @@ class DockvisorDriver(driver.ComputeDriver):
         runtime = _runtime(instance, self._glance_properties(context, image_meta))
         if runtime:
             body['runtime'] = runtime
+        return body
+
+    def _plugging(self, instance, network_info, call):
+        """Runs `call`, which plugs the VIFs, waiting for Neutron's events of those not yet active."""
         events = vifs.pending_plug_events(network_info)
         if events and CONF.vif_plugging_timeout:
             with self.virtapi.wait_for_instance_event(instance, events, deadline=CONF.vif_plugging_timeout,
                                                       error_callback=self._vif_plugging_failed):
-                self._service.post('spawn', '/v1/instances', body, instance_uuid=instance.uuid)
+                call()
         else:
-            self._service.post('spawn', '/v1/instances', body, instance_uuid=instance.uuid)
+            call()
 
     def _vif_plugging_failed(self, event_name, instance):
         LOG.error('Neutron reported failure on event %s', event_name, instance=instance)

@@ -84,6 +84,7 @@ VERBS = {
     'get_host_cpu_stats': _HOST,
     'get_info': {},
     'spawn': {'conflict': lambda failure: exception.InstanceExists(name=failure.uuid)},
+    'rebuild': {},
     'destroy': {},
     'reboot': {'internal': _because(exception.InstanceRebootFailure)},
     'power_off': {'internal': _because(exception.InstancePowerOffFailure)},
