@@ -371,6 +371,40 @@ export class MemoryEngine implements Engine {
     return digest;
   }
 
+  /** A `docker save` archive of the image: manifest.json and its config (the in-memory image has no layers). */
+  async saveImage(reference: string, _timeoutMs: number): Promise<NodeJS.ReadableStream> {
+    this.calls.push(`save ${reference}`);
+    const image = this.image(reference);
+    if (!image) throw new EngineNotFoundError(`image ${reference} not found (reference does not exist)`);
+    const hex = image.id.replace(/^sha256:/, '');
+    const config = JSON.stringify({ config: { ...image.config, Labels: image.labels }, rootfs: { type: 'layers', diff_ids: [] } });
+    const manifest = JSON.stringify([{ Config: `${hex}.json`, RepoTags: null, Layers: [] }]);
+    return Readable.from([
+      writeTar([
+        { path: `${hex}.json`, contents: Buffer.from(config) },
+        { path: 'manifest.json', contents: Buffer.from(manifest) },
+      ]),
+    ]);
+  }
+
+  async loadImage(archive: NodeJS.ReadableStream, _timeoutMs: number): Promise<string[]> {
+    this.calls.push('load');
+    const chunks: Buffer[] = [];
+    for await (const chunk of archive as AsyncIterable<Buffer>) chunks.push(chunk);
+    const files = new Map(readTar(Buffer.concat(chunks)).map((file) => [file.path, file.contents]));
+    const manifestText = files.get('manifest.json');
+    if (!manifestText) throw new EngineError('image load failed: open manifest.json: no such file or directory');
+    const loaded: string[] = [];
+    for (const entry of JSON.parse(manifestText.toString('utf8')) as { Config: string; RepoTags: string[] | null }[]) {
+      const config = JSON.parse(files.get(entry.Config)?.toString('utf8') ?? '{}') as { config?: MemoryImage['config'] & { Labels?: Record<string, string> } };
+      const id = `sha256:${entry.Config.replace(/\.json$/, '')}`;
+      const { Labels: labels, ...rest } = config.config ?? {};
+      this.images.set(id, { id, tags: new Set(entry.RepoTags ?? []), digests: new Set(), labels: labels ?? {}, config: rest });
+      loaded.push(`Loaded image ID: ${id}`);
+    }
+    return loaded;
+  }
+
   async tagImage(reference: string, repo: string, tag: string): Promise<void> {
     const image = this.image(reference);
     if (!image) throw new EngineNotFoundError(`image ${reference} not found (No such image: ${reference})`);
@@ -542,6 +576,24 @@ function statusText(state: ContainerState): string {
 
 function joinPath(directory: string, path: string): string {
   return `${directory.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+/** A ustar archive of regular files, as readTar reads it back. */
+function writeTar(files: { path: string; contents: Buffer }[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const file of files) {
+    const header = Buffer.alloc(512);
+    header.write(file.path, 0, 100);
+    header.write('0000644\0', 100);
+    header.write(`${file.contents.length.toString(8).padStart(11, '0')}\0`, 124);
+    header.write('0', 156);
+    header.write('ustar\u000000', 257);
+    header.write('        ', 148);
+    const sum = header.reduce((total, byte) => total + byte, 0);
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    blocks.push(header, file.contents, Buffer.alloc((512 - (file.contents.length % 512)) % 512));
+  }
+  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
 }
 
 /** The regular files of a ustar archive (what tarArchive writes). */
