@@ -6,6 +6,7 @@ import type { NovaOptions } from '../nova-instances.ts';
 import { bearerAuth } from './auth.ts';
 import { errorAnswer } from './error-answers.ts';
 import { hostRoutes } from './host-routes.ts';
+import { imageRoutes } from './image-routes.ts';
 import { instanceRoutes } from './instance-routes.ts';
 
 export interface ComputeAppOptions extends NovaOptions {
@@ -41,5 +42,6 @@ export async function computeApp(options: ComputeAppOptions): Promise<FastifyIns
   const hosts = new ComputeHosts(options.hosts, options);
   await app.register(instanceRoutes(hosts), { prefix: '/v1' });
   await app.register(hostRoutes(hosts), { prefix: '/v1' });
+  await app.register(imageRoutes(hosts), { prefix: '/v1' });
   return app;
 }
