@@ -298,8 +298,9 @@ class _Archive(object):
         self.size = 0
 
     def read(self, size=-1):
+        # Glance's client asks for 64 KiB at a time; 1 MiB blocks make fewer, larger chunks for Glance to take in.
         try:
-            block = self._response.read(size)
+            block = self._response.read() if size is None or size < 0 else self._response.read(max(size, ARCHIVE_BLOCK))
             self.size += len(block)
             return block
         except (OSError, http.client.HTTPException) as error:
