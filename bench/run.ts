@@ -10,6 +10,7 @@ import { createBridge } from './links.ts';
 import { createOvsBridge, ovsDeployExecutableKind, ovsRawBaselineKind, removeOvsBridge } from './ovs-deploy-kinds.ts';
 import { runMonitorBench, type MonitorResult } from './monitor-bench.ts';
 import { runNovaBench, type NovaResult } from './nova-bench.ts';
+import { runNovaSnapshotBench, type NovaSnapshotResult } from './nova-snapshot-bench.ts';
 import { machineNode, runRuntimeBench, type RuntimeResult } from './runtime-bench.ts';
 import { startComputeService } from './nova-service.ts';
 import { describeMachine, preflight, writeHostConfig } from './preflight.ts';
@@ -122,6 +123,13 @@ async function main(): Promise<number> {
       }
     }
 
+    let novaSnapshot: NovaSnapshotResult | undefined;
+    if (plan.sections.includes('nova-snapshot')) {
+      const n = plan.novaSnapshot;
+      log(`nova snapshot: ${n.warmup} warm-up + ${n.rounds} rounds of the shim's snapshot into Glance vs engine commit + save`);
+      novaSnapshot = await runNovaSnapshotBench({ engine, configPath: writeHostConfig(), abort: abort.signal }, n, plan.settleMs, log);
+    }
+
     if (plan.sections.includes('datastore')) {
       log(`image datastore: cp vs pull + push, deploy from the datastore vs pull + create + start, ${plan.datastoreRounds} rounds each`);
       datastore = await runDatastoreBench(plan.datastoreRounds, plan.childTimeoutMs * 2, log);
@@ -139,7 +147,7 @@ async function main(): Promise<number> {
       disk = await runDiskBench({ configPath: writeHostConfig(), timeoutMs, abort: abort.signal }, 2, plan.diskRounds, log);
     }
 
-    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, exec, disk });
+    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, novaSnapshot, datastore, exec, disk });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;
