@@ -15,6 +15,7 @@ import { servedHosts } from '../drivers/nova/service/served-hosts.ts';
 import { instanceNames, removeInstances, TOKEN, uuidMaker } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
 import { startGlance, type TestGlance } from './helpers/glance.ts';
+import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
 import { createBridge, deleteBridge } from './helpers/net.ts';
 import { installShim, requirePythonNova } from './helpers/nova-shim.ts';
 import { BASE_IMAGE, stateDir } from './helpers/paths.ts';
@@ -37,11 +38,19 @@ const first = uuids.next();
 const fromSnapshot = uuids.next();
 const onRemote = uuids.next();
 const hostile = uuids.next();
+const withRegistry = uuids.next();
+const fromRegistry = uuids.next();
 const archives = mkdtempSync(join(tmpdir(), 'dvt-ngl-archives-'));
 
 let glance: TestGlance | undefined;
 let app: FastifyInstance | undefined;
+// The same machine served with a registry, and pulls allowed: snapshots are pushed there too.
+let registryApp: FastifyInstance | undefined;
+let registry: SnapshotRegistry | undefined;
+let serviceUrl = '';
+let registryServiceUrl = '';
 let hosts: NamedHost[] = [];
+let registryHosts: NamedHost[] = [];
 let installed: string | undefined;
 let shim: ShimSteps | undefined;
 let baseId = '';
@@ -106,12 +115,21 @@ test.before(async () => {
   app = await computeApp({ token: TOKEN, hosts, pushTimeoutMs: 120_000 });
   const port = await freePort();
   await app.listen({ host: '127.0.0.1', port });
+  serviceUrl = `http://127.0.0.1:${port}`;
+  registry = await startRegistry();
+  const pullingConfig = join(work, 'pulling.json');
+  writeFileSync(pullingConfig, JSON.stringify({ shutdownTimeoutSeconds: 3, stateDir: join(work, 'state') }));
+  registryHosts = servedHosts(loadHostSettings(pullingConfig), pullingConfig, { names: [], local: true }, store);
+  registryApp = await computeApp({ token: TOKEN, hosts: registryHosts, registry: registry.address, pushTimeoutMs: 120_000 });
+  const registryPort = await freePort();
+  await registryApp.listen({ host: '127.0.0.1', port: registryPort });
+  registryServiceUrl = `http://127.0.0.1:${registryPort}`;
   glance = await startGlance();
   installed = installShim();
   shim = ShimSteps.start('nova_glance_snapshots.py', {
     DVT_SHIM_PATH: installed,
     DVT_TOKEN: TOKEN,
-    DVT_URL: `http://127.0.0.1:${port}`,
+    DVT_URL: serviceUrl,
     DVT_GLANCE: glance.url,
     DVT_GLANCE_PID: String(glance.pid),
     DVT_IMAGE: BASE_IMAGE,
@@ -122,7 +140,9 @@ test.before(async () => {
 test.after.always(async () => {
   await shim?.close();
   await app?.close();
-  await Promise.allSettled(hosts.map((host) => host.services.close()));
+  await registryApp?.close();
+  await Promise.allSettled([...hosts, ...registryHosts].map((host) => host.services.close()));
+  await registry?.stop();
   await glance?.stop();
   await removeLeftovers().catch(() => undefined);
   await remote.stop();
@@ -171,6 +191,23 @@ test.serial("the snapshot boots on the service's other host too", async (t) => {
   t.teardown(() => remoteEngine.close());
   t.is((await remoteEngine.inspectContainer(`nova-${onRemote}`)).Image, snapshot.glance.properties.docker_image_id);
   t.deepEqual(await instanceNames(await realEngine(), onRemote), [], 'not on this machine');
+});
+
+test.serial('with a registry, the snapshot is pushed there too, pinned by digest in docker_image, which spawn then boots', async (t) => {
+  await shim!.step('use_service', registryServiceUrl);
+  t.teardown(() => shim!.step('use_service', serviceUrl));
+  t.like(await shim!.step('spawn', withRegistry, baseId, 'registry-origin'), { power_state: 1 });
+  t.is(await originOf(withRegistry), 'registry-origin');
+  const pushed = await shim!.step('snapshot', withRegistry, baseId);
+  t.like(pushed.glance, { status: 'active', container_format: 'docker', disk_format: 'raw' });
+  t.true(pushed.glance.size > 1_000_000);
+  t.regex(pushed.glance.properties.docker_image, new RegExp(`^127\\.0\\.0\\.1:5310/nova-snapshots/${withRegistry}@sha256:[a-f0-9]{64}$`));
+  t.is(pushed.returned, pushed.glance.properties.docker_image);
+  t.like(await shim!.step('spawn', fromRegistry, pushed.image_id, 'not-this'), { power_state: 1 });
+  t.is(await originOf(fromRegistry), 'registry-origin');
+  const container = await (await realEngine()).inspectContainer(`nova-${fromRegistry}`);
+  t.is(container.Config.Image, pushed.glance.properties.docker_image, 'booted from the registry reference');
+  t.is(container.Image, pushed.glance.properties.docker_image_id, 'the same image Glance holds');
 });
 
 /** `docker save` archives of the base image: by id (untagged, as snapshots are) and by its tag. */
