@@ -217,7 +217,7 @@ export class MemoryEngine implements Engine {
     this.calls.push(`commit ${name}`);
     const c = this.container(name);
     const base = this.images.get(c.imageId);
-    const id = this.newId(`image ${repo}:${tag}`);
+    const id = `sha256:${this.newId(`image ${repo}:${tag}`)}`;
     this.untagEverywhere(`${repo}:${tag}`);
     this.images.set(id, { id, tags: new Set([`${repo}:${tag}`]), digests: new Set(), labels: { ...labels }, config: { ...(base?.config ?? {}) } });
     return id;
