@@ -22,7 +22,7 @@ import { benchPlan, BRIDGE, BRIDGE_ADDRESS, vmAddress, type Section } from './se
  * `npm run bench`: the deploy executable against the raw baseline (and, when the ratio misses its goal,
  * a breakdown of the deploy executable's time), the driver's cold start against bare node, and the
  * monitoring probes against the engine's stats endpoint at 200 and 500 VMs, and the Nova compute service's
- * spawns against raw create + start (DVB_ONLY picks some of these); prints tables and writes bench/results/latest.json. Exits 0 whatever the figures are;
+ * spawns against raw create + start and the shim's snapshots into Glance against commit + save (DVB_ONLY picks some of these); prints tables and writes bench/results/latest.json. Exits 0 whatever the figures are;
  * non-zero only when the benchmark could not run (1) or was interrupted (130). Everything it made is
  * removed on the way out, and leftovers of an interrupted earlier run on the way in.
  */
