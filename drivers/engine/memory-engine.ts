@@ -43,6 +43,8 @@ interface MemoryImage {
   digests: Set<string>;
   labels: Record<string, string>;
   config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; Volumes?: string[] };
+  /** The image config as `docker save` writes it; a committed or loaded image's id is its sha256, as the engine's is. */
+  configBlob?: Buffer;
 }
 
 interface MemoryVolume {
@@ -217,9 +219,11 @@ export class MemoryEngine implements Engine {
     this.calls.push(`commit ${name}`);
     const c = this.container(name);
     const base = this.images.get(c.imageId);
-    const id = `sha256:${this.newId(`image ${repo}:${tag}`)}`;
+    const config = { ...(base?.config ?? {}) };
+    const configBlob = imageConfigBlob(config, labels, this.newId(`image ${repo}:${tag}`));
+    const id = `sha256:${hash(configBlob)}`;
     this.untagEverywhere(`${repo}:${tag}`);
-    this.images.set(id, { id, tags: new Set([`${repo}:${tag}`]), digests: new Set(), labels: { ...labels }, config: { ...(base?.config ?? {}) } });
+    this.images.set(id, { id, tags: new Set([`${repo}:${tag}`]), digests: new Set(), labels: { ...labels }, config, configBlob });
     return id;
   }
 
@@ -376,12 +380,12 @@ export class MemoryEngine implements Engine {
     this.calls.push(`save ${reference}`);
     const image = this.image(reference);
     if (!image) throw new EngineNotFoundError(`image ${reference} not found (reference does not exist)`);
-    const hex = image.id.replace(/^sha256:/, '');
-    const config = JSON.stringify({ config: { ...image.config, Labels: image.labels }, rootfs: { type: 'layers', diff_ids: [] } });
-    const manifest = JSON.stringify([{ Config: `${hex}.json`, RepoTags: null, Layers: [] }]);
+    const config = image.configBlob ?? imageConfigBlob(image.config, image.labels, image.id);
+    const name = `${hash(config)}.json`;
+    const manifest = JSON.stringify([{ Config: name, RepoTags: reference.startsWith('sha256:') ? null : [...image.tags], Layers: [] }]);
     return Readable.from([
       writeTar([
-        { path: `${hex}.json`, contents: Buffer.from(config) },
+        { path: name, contents: config },
         { path: 'manifest.json', contents: Buffer.from(manifest) },
       ]),
     ]);
@@ -396,10 +400,13 @@ export class MemoryEngine implements Engine {
     if (!manifestText) throw new EngineError('image load failed: open manifest.json: no such file or directory');
     const loaded: string[] = [];
     for (const entry of JSON.parse(manifestText.toString('utf8')) as { Config: string; RepoTags: string[] | null }[]) {
-      const config = JSON.parse(files.get(entry.Config)?.toString('utf8') ?? '{}') as { config?: MemoryImage['config'] & { Labels?: Record<string, string> } };
-      const id = `sha256:${entry.Config.replace(/\.json$/, '')}`;
+      const configBlob = files.get(entry.Config);
+      if (!configBlob) throw new EngineError(`image load failed: open ${entry.Config}: no such file or directory`);
+      const config = JSON.parse(configBlob.toString('utf8')) as { config?: MemoryImage['config'] & { Labels?: Record<string, string> } };
+      const id = `sha256:${hash(configBlob)}`;
       const { Labels: labels, ...rest } = config.config ?? {};
-      this.images.set(id, { id, tags: new Set(entry.RepoTags ?? []), digests: new Set(), labels: labels ?? {}, config: rest });
+      for (const tag of entry.RepoTags ?? []) this.untagEverywhere(tag);
+      this.images.set(id, { id, tags: new Set(entry.RepoTags ?? []), digests: new Set(), labels: labels ?? {}, config: rest, configBlob });
       loaded.push(`Loaded image ID: ${id}`);
     }
     return loaded;
@@ -541,8 +548,13 @@ export class MemoryEngine implements Engine {
   }
 }
 
-function hash(text: string): string {
+function hash(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** An image config as the engine writes it; `created` tells apart two commits of the same container. */
+function imageConfigBlob(config: MemoryImage['config'], labels: Record<string, string>, created: string): Buffer {
+  return Buffer.from(JSON.stringify({ config: { ...config, Labels: labels }, created, rootfs: { type: 'layers', diff_ids: [] } }));
 }
 
 /** `busybox` is `busybox:latest`; a reference by digest or with a tag is kept as it is. */
