@@ -236,6 +236,12 @@ test.serial('image data that is not the recorded image, or would retag host imag
   t.is(execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', BASE_IMAGE], { encoding: 'utf8' }), before);
 });
 
+test.serial('a snapshot of an instance that is not there is InstanceNotRunning, and uploads nothing', async (t) => {
+  const seen = await shim!.step('snapshot', hostile, baseId);
+  t.regex(seen.raised, /^InstanceNotRunning: /);
+  t.deepEqual(await (await realEngine()).imageTags(`nova-snapshots/${hostile}`), []);
+});
+
 test.serial('Glance dying mid-upload is the exception nova-compute gets from its glance API, and leaves nothing on the host', async (t) => {
   const before = await snapshotImages();
   const seen = await shim!.step('snapshot_glance_dies', first, baseId);
