@@ -1,9 +1,11 @@
 import test from 'ava';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { InvalidInputError } from '../drivers/core/errors.ts';
 import { tarArchive } from '../drivers/core/tar-archive.ts';
 import type { SpawnRequest, VifRequest } from '../drivers/nova/api-schemas.ts';
 import { availableResource } from '../drivers/nova/host-resources.ts';
+import { boundedBy } from '../drivers/nova/image-archive.ts';
 import { NovaInstances } from '../drivers/nova/nova-instances.ts';
 import { memoryHost, type MemoryHost } from './helpers/memory-host.ts';
 import { BASE_IMAGE } from './helpers/paths.ts';
@@ -159,6 +161,16 @@ test('an image archive is refused, and nothing loaded, unless it is one untagged
   }
   t.is(await host.engine.findImage(imageId), undefined, 'nothing was loaded');
   t.false(host.engine.calls.includes('load'));
+});
+
+test('an image archive larger than the room left for it is refused as it arrives', async (t) => {
+  const through: Buffer[] = [];
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (through.push(chunk), done()) });
+  await t.throwsAsync(pipeline(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), boundedBy(1000), sink), {
+    instanceOf: InvalidInputError,
+    message: /larger than the 0 MiB free for it/,
+  });
+  t.is(Buffer.concat(through).length, 600, 'what came before the limit went through, nothing after');
 });
 
 async function buffered(stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidInputError } from '../core/errors.ts';
 import type { HostServices } from '../core/host-services.ts';
@@ -9,11 +10,13 @@ import { listTarEntries } from '../images/tarball/tar-entries.ts';
 import { entry, readBytes } from '../images/tarball/tarball-import.ts';
 
 const IMAGE_ID = /^sha256:[a-f0-9]{64}$/;
+const SPOOL_MARGIN_BYTES = 1024 * 2 ** 20;
 
 /**
  * Loads a `docker save` archive (a Glance image's data) into the host's engine; returns the loaded image id. The
  * archive is kept in a temporary file and checked first: one image, and no tags, since the engine would move any
- * tag it names (`debian:12`) to the loaded image; `expectedId`, when given, must be that image's id.
+ * tag it names (`debian:12`) to the loaded image; `expectedId`, when given, must be that image's id. An archive
+ * larger than the spool's free space (less 1 GiB) is refused as it arrives.
  */
 export async function loadImageArchive(host: HostServices, archive: NodeJS.ReadableStream, expectedId: string | undefined, timeoutMs: number): Promise<string> {
   if (expectedId !== undefined && !IMAGE_ID.test(expectedId))
@@ -21,7 +24,7 @@ export async function loadImageArchive(host: HostServices, archive: NodeJS.Reada
   const dir = mkdtempSync(join(tmpdir(), 'dockvisor-image-'));
   try {
     const file = join(dir, 'image.tar');
-    await pipeline(archive, createWriteStream(file));
+    await pipeline(archive, boundedBy(spoolRoom(dir)), createWriteStream(file));
     const imageId = savedImageId(file);
     if (expectedId !== undefined && imageId !== expectedId)
       throw new InvalidInputError(`the image archive holds image ${imageId}, not the expected ${expectedId}; refused`);
@@ -32,6 +35,27 @@ export async function loadImageArchive(host: HostServices, archive: NodeJS.Reada
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** What the archive may take of the spool's filesystem: all of its free space but a margin for everything else. */
+function spoolRoom(dir: string): number {
+  const { bavail, bsize } = statfsSync(dir);
+  return Math.max(0, bavail * bsize - SPOOL_MARGIN_BYTES);
+}
+
+/** Passes `limit` bytes through; one more fails the copy, before the disk fills up. */
+export function boundedBy(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit)
+        return done(
+          new InvalidInputError(`the image archive is larger than the ${Math.floor(limit / 2 ** 20)} MiB free for it on the service's disk; refused`),
+        );
+      done(null, chunk);
+    },
+  });
 }
 
 /** The id of the one untagged image a `docker save` archive holds: the sha256 of its config. */
