@@ -16,7 +16,7 @@ import { instanceNames, removeInstances, TOKEN, uuidMaker } from './helpers/comp
 import { realEngine } from './helpers/engine.ts';
 import { startGlance, type TestGlance } from './helpers/glance.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
-import { createBridge, deleteBridge } from './helpers/net.ts';
+import { createBridge, deleteBridge, deleteLink, linksStartingWith } from './helpers/net.ts';
 import { installShim, requirePythonNova } from './helpers/nova-shim.ts';
 import { BASE_IMAGE, stateDir } from './helpers/paths.ts';
 import { ShimSteps, type Seen } from './helpers/shim-steps.ts';
@@ -28,6 +28,9 @@ import { testIds } from './helpers/test-ids.ts';
 // by the real provisioner; the shim talks to it and to a real Glance as nova-compute would.
 const ids = testIds(import.meta.filename);
 const rigBridge = ids.bridge('0');
+// The instances' VIFs: on the rig bridge here, on a bridge of that name's sibling inside the remote host.
+const remoteVmBridge = ids.bridge('v');
+const vif = (host: number): [string, string] => [rigBridge, ids.address(0, host)];
 const remote = new TestHost('dvt-ngl', ids.address(0, 11), rigBridge, ids.cidr(1, 1));
 const ONE_USER = 'dvtngl';
 const work = join(stateDir, 'nova-glance-snapshots');
@@ -71,7 +74,13 @@ async function committedTags(): Promise<string[]> {
   return (await realEngine()).imageTags(`nova-snapshots/${first}`);
 }
 
+/** The IPv4 addresses of eth0 inside a container, seen from the host by its pid. */
+function addressesOf(pid: number): string {
+  return execFileSync('nsenter', [`--target=${pid}`, '--net', 'ip', '-o', '-4', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' });
+}
+
 async function removeLeftovers(): Promise<void> {
+  for (const link of linksStartingWith(`tap${ids.uuidPrefix}`)) deleteLink(link);
   const engine = await realEngine();
   await removeInstances(engine, uuids.prefix);
   for (const id of await snapshotImages()) await engine.removeImage(id).catch(() => undefined);
@@ -97,6 +106,8 @@ test.before(async () => {
   forgetOneUser();
   createBridge(rigBridge, ids.cidr(0, 1));
   await remote.start();
+  execFileSync('ip', ['-n', remote.name, 'link', 'add', remoteVmBridge, 'type', 'bridge']);
+  execFileSync('ip', ['-n', remote.name, 'link', 'set', remoteVmBridge, 'up']);
   const key = join(work, 'id_ed25519');
   writeFileSync(key, remote.ssh.privateKey, { mode: 0o600 });
   const env = { ...process.env, XDG_CONFIG_HOME: join(work, 'config') };
@@ -146,6 +157,7 @@ test.after.always(async () => {
   await glance?.stop();
   await removeLeftovers().catch(() => undefined);
   await remote.stop();
+  for (const link of linksStartingWith(`tap${ids.uuidPrefix}`)) deleteLink(link);
   deleteBridge(rigBridge);
   forgetOneUser();
   if (installed) rmSync(installed, { recursive: true, force: true });
@@ -154,8 +166,9 @@ test.after.always(async () => {
 });
 
 test.serial('an instance spawned from a Glance image that has no data boots its name as a Docker reference', async (t) => {
-  t.like(await shim!.step('spawn', first, baseId, 'before-snapshot'), { power_state: 1 });
+  t.like(await shim!.step('spawn', first, baseId, 'before-snapshot', 'local', ...vif(50)), { power_state: 1 });
   t.is(await originOf(first), 'before-snapshot');
+  t.regex(addressesOf((await (await realEngine()).inspectContainer(`nova-${first}`)).State.Pid), new RegExp(` ${ids.address(0, 50)}/24 `));
 });
 
 test.serial("snapshot uploads the container's docker save stream into the image nova created, which ends active", async (t) => {
@@ -177,33 +190,40 @@ test.serial("snapshot uploads the container's docker save stream into the image 
 });
 
 test.serial('a new instance boots from the snapshot with the data written before it', async (t) => {
-  t.like(await shim!.step('spawn', fromSnapshot, snapshot.image_id, 'after-snapshot'), { power_state: 1 });
+  t.like(await shim!.step('spawn', fromSnapshot, snapshot.image_id, 'after-snapshot', 'local', ...vif(51)), { power_state: 1 });
   t.is(await originOf(fromSnapshot), 'before-snapshot');
   const engine = await realEngine();
   const container = await engine.inspectContainer(`nova-${fromSnapshot}`);
   t.is(container.Image, snapshot.glance.properties.docker_image_id, 'the loaded image is the one the snapshot recorded');
+  t.regex(addressesOf(container.State.Pid), new RegExp(` ${ids.address(0, 51)}/24 `), 'its VIF is plugged as for any spawn');
 });
 
 test.serial("the snapshot boots on the service's other host too", async (t) => {
-  t.like(await shim!.step('spawn', onRemote, snapshot.image_id, 'on-remote', 'remote'), { power_state: 1 });
+  t.like(await shim!.step('spawn', onRemote, snapshot.image_id, 'on-remote', 'remote', remoteVmBridge, ids.address(0, 60)), { power_state: 1 });
   t.is(await originOf(onRemote), 'before-snapshot');
   const remoteEngine = remote.engine.client();
   t.teardown(() => remoteEngine.close());
-  t.is((await remoteEngine.inspectContainer(`nova-${onRemote}`)).Image, snapshot.glance.properties.docker_image_id);
+  const container = await remoteEngine.inspectContainer(`nova-${onRemote}`);
+  t.is(container.Image, snapshot.glance.properties.docker_image_id);
+  t.regex(addressesOf(container.State.Pid), new RegExp(` ${ids.address(0, 60)}/24 `));
+  t.regex(
+    execFileSync('ip', ['-n', remote.name, '-o', 'link', 'show', 'master', remoteVmBridge], { encoding: 'utf8' }),
+    new RegExp(`tap${onRemote.slice(0, 11)}`),
+  );
   t.deepEqual(await instanceNames(await realEngine(), onRemote), [], 'not on this machine');
 });
 
 test.serial('with a registry, the snapshot is pushed there too, pinned by digest in docker_image, which spawn then boots', async (t) => {
   await shim!.step('use_service', registryServiceUrl);
   t.teardown(() => shim!.step('use_service', serviceUrl));
-  t.like(await shim!.step('spawn', withRegistry, baseId, 'registry-origin'), { power_state: 1 });
+  t.like(await shim!.step('spawn', withRegistry, baseId, 'registry-origin', 'local', ...vif(52)), { power_state: 1 });
   t.is(await originOf(withRegistry), 'registry-origin');
   const pushed = await shim!.step('snapshot', withRegistry, baseId);
   t.like(pushed.glance, { status: 'active', container_format: 'docker', disk_format: 'raw' });
   t.true(pushed.glance.size > 1_000_000);
   t.regex(pushed.glance.properties.docker_image, new RegExp(`^127\\.0\\.0\\.1:5310/nova-snapshots/${withRegistry}@sha256:[a-f0-9]{64}$`));
   t.is(pushed.returned, pushed.glance.properties.docker_image);
-  t.like(await shim!.step('spawn', fromRegistry, pushed.image_id, 'not-this'), { power_state: 1 });
+  t.like(await shim!.step('spawn', fromRegistry, pushed.image_id, 'not-this', 'local', ...vif(53)), { power_state: 1 });
   t.is(await originOf(fromRegistry), 'registry-origin');
   const container = await (await realEngine()).inspectContainer(`nova-${fromRegistry}`);
   t.is(container.Config.Image, pushed.glance.properties.docker_image, 'booted from the registry reference');
