@@ -24,6 +24,7 @@ export default {
     'test/network-settings.test.ts',
     'test/nova-diagnostics-units.test.ts',
     'test/nova-instances-memory.test.ts',
+    'test/nova-migration-memory.test.ts',
     'test/nova-runtime.test.ts',
     'test/nova-units.test.ts',
     'test/opennebula-document-limits.test.ts',

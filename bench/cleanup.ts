@@ -6,6 +6,7 @@ import { temporaryPeerName } from '../drivers/core/nic-plumbing.ts';
 import { linkExists, removeBridge, removeLink } from './links.ts';
 import { forEachBounded } from './pool.ts';
 import type { RawEngine } from './raw-engine.ts';
+import { RAW_RESIZE_REPOSITORY } from './nova-resize-bench.ts';
 import {
   BENCH_LABEL,
   BENCH_LABEL_VALUE,
@@ -45,7 +46,7 @@ export async function cleanupBench(engine: RawEngine, progress: (line: string) =
   for (const c of await engine.containerNames({ label: [`${LABEL_OWNER}=${OWNER_VALUE}`] })) {
     const vmId = c.labels[LABEL_VM_ID] ?? '';
     if (isBenchVmId(vmId) && c.name === `one-${vmId}`) containers.push(c.name);
-    if (vmId.startsWith(NOVA_UUID_PREFIX) && c.name === `nova-${vmId}`) containers.push(c.name);
+    if (vmId.startsWith(NOVA_UUID_PREFIX) && [`nova-${vmId}`, `nova-${vmId}-resize-source`].includes(c.name)) containers.push(c.name);
   }
   const started = performance.now();
   let removed = 0;
@@ -61,6 +62,14 @@ export async function cleanupBench(engine: RawEngine, progress: (line: string) =
       progress(`cleanup: ${removed}/${containers.length} containers removed (${((now - started) / 1000).toFixed(0)} s)`);
     }
   });
+
+  // The resize part's commits by hand (its instance's own go with the instance).
+  const commits = await engine.json<{ RepoTags: string[] | null }[]>(
+    'GET',
+    `/images/json?${new URLSearchParams({ filters: JSON.stringify({ reference: [`${RAW_RESIZE_REPOSITORY}:*`] }) })}`,
+    [200],
+  );
+  for (const tag of commits.flatMap((image) => image.RepoTags ?? [])) await engine.expect('DELETE', `/images/${encodeURIComponent(tag)}`, [200, 404, 409]);
 
   // The deploy kind's VMs have one NIC (id 0): host end one-<id>-0, and dvp<hash> while its peer is still on the host.
   const deployPeers = new Set(benchVmIds.map((id) => temporaryPeerName(`one-${id}-0`)));

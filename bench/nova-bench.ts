@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { NovaResizeResult } from './nova-resize-bench.ts';
 import type { RunningService } from './nova-service.ts';
 import { forEachBounded } from './pool.ts';
 import type { RawEngine } from './raw-engine.ts';
@@ -22,6 +23,8 @@ export interface NovaResult {
     rawPerSecond: number;
     ratio: number;
   };
+  /** Resize on one host through the shim against stop + commit + create + start by hand (bench/nova-resize-bench.ts). */
+  resize?: NovaResizeResult & { goal: { maxRatio: number; met: boolean } };
 }
 
 interface Context {

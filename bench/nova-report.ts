@@ -17,7 +17,21 @@ export function formatNova(nova: NovaResult): string {
     `  compute service: ${c.serviceSeconds.toFixed(2)} s, ${c.servicePerSecond.toFixed(2)} spawns/s`,
     `  raw engine:      ${c.rawSeconds.toFixed(2)} s, ${c.rawPerSecond.toFixed(2)} spawns/s`,
     `  ratio service / raw (spawns per second): ${c.ratio.toFixed(2)}`,
+    ...(nova.resize ? formatResize(nova.resize) : []),
   ].join('\n');
+}
+
+function formatResize(resize: NonNullable<NovaResult['resize']>): string[] {
+  const row = (name: string, s: Summary) =>
+    `  ${name.padEnd(34)} ${s.median.toFixed(1).padStart(8)} ${s.mean.toFixed(1).padStart(8)} ${s.min.toFixed(1).padStart(8)} ${s.max.toFixed(1).padStart(8)}`;
+  return [
+    `resize on one host through the Nova shim (migrate_disk_and_power_off + finish_migration) against stop + commit + create + start`,
+    `(${resize.rounds} rounds after ${resize.warmup} warm-up; ms)        median     mean      min      max`,
+    row('shim resize', resize.service),
+    row('shim confirm_migration (apart)', resize.confirm),
+    row('raw stop + commit + create + start', resize.raw),
+    `  ratio shim / raw: median ${resize.ratio.median.toFixed(2)}, mean ${resize.ratio.mean.toFixed(2)}; goal <= ${resize.goal.maxRatio}: ${resize.goal.met ? 'met' : 'NOT met'}`,
+  ];
 }
 
 /** The nova-snapshot part: the shim's snapshot into Glance against engine commit + save, with its goal. */

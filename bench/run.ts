@@ -12,6 +12,7 @@ import { runMonitorBench, type MonitorResult } from './monitor-bench.ts';
 import { runNovaBench, type NovaResult } from './nova-bench.ts';
 import { runNovaSnapshotBench, type NovaSnapshotResult } from './nova-snapshot-bench.ts';
 import { machineNode, runRuntimeBench, type RuntimeResult } from './runtime-bench.ts';
+import { NOVA_RESIZE_MAX_RATIO, runNovaResizeBench } from './nova-resize-bench.ts';
 import { startComputeService } from './nova-service.ts';
 import { describeMachine, preflight, writeHostConfig } from './preflight.ts';
 import { RawEngine } from './raw-engine.ts';
@@ -118,6 +119,9 @@ async function main(): Promise<number> {
       const service = await startComputeService(writeHostConfig());
       try {
         nova = await runNovaBench({ engine, service, abort: abort.signal }, n, plan.settleMs, log);
+        log(`nova: ${n.warmup} warm-up + ${n.rounds} rounds of resize on one host through the Nova shim vs stop + commit + create + start`);
+        const resize = await runNovaResizeBench({ engine, service, abort: abort.signal }, n, plan.settleMs, log);
+        nova = { ...nova, resize: { ...resize, goal: { maxRatio: NOVA_RESIZE_MAX_RATIO, met: resize.ratio.median <= NOVA_RESIZE_MAX_RATIO } } };
       } finally {
         await service.stop();
       }

@@ -24,8 +24,9 @@ command -v rsync >/dev/null || need_packages+=(rsync)
 # The Nova driver's tests drive real nova objects, and snapshots go to a local registry.
 /usr/bin/python3 -c 'import nova.virt.driver' >/dev/null 2>&1 || need_packages+=(python3-nova)
 [ -x /usr/bin/docker-registry ] || need_packages+=(docker-registry)
-# VMs may ask for gVisor (DOCKVISOR/RUNTIME="runsc"): the engine learns the runtime from daemon.json.
+# VMs may ask for gVisor or crun (DOCKVISOR/RUNTIME="runsc"): the engine learns the runtimes from daemon.json.
 command -v runsc >/dev/null || need_packages+=(runsc)
+command -v crun >/dev/null || need_packages+=(crun)
 # The package's tests check it with lintian and install it on a clean Debian root made by debootstrap.
 command -v lintian >/dev/null || need_packages+=(lintian)
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need_packages+=(debootstrap)
@@ -68,11 +69,21 @@ export PATH="/usr/lib/dockvisor/node/bin:$PATH"
 
 engine_socket=/var/run/docker.sock
 engine_up() { curl -fsS --max-time 2 --unix-socket "$engine_socket" http://engine/_ping >/dev/null 2>&1; }
-runtimes_changed=$(as_root node scripts/engine-runtimes.mjs /etc/docker/daemon.json "$(command -v runsc)")
+# crun refuses a hybrid cgroup layout whose v2 side holds controllers ("drop all controllers from cgroupv2"). systemd's
+# own hybrid layout has every controller on v1; where one is left on the v2 side (hugetlb on some kernels' boots), it
+# is mounted as a v1 hierarchy too, as systemd would have done.
+if [ "$(stat -fc %T /sys/fs/cgroup)" = tmpfs ] && [ -r /sys/fs/cgroup/unified/cgroup.controllers ]; then
+  for controller in $(cat /sys/fs/cgroup/unified/cgroup.controllers); do
+    log "mounting the $controller cgroup controller on v1, beside the others"
+    as_root mkdir -p "/sys/fs/cgroup/$controller"
+    as_root mount -t cgroup -o "$controller" cgroup "/sys/fs/cgroup/$controller"
+  done
+fi
+runtimes_changed=$(as_root node scripts/engine-runtimes.mjs /etc/docker/daemon.json "runsc=$(command -v runsc)" "crun=$(command -v crun)")
 if [ -n "$runtimes_changed" ] && engine_up; then
-  log "telling the running dockerd about runsc"
+  log "telling the running dockerd about runsc and crun"
   as_root kill -HUP "$(pidof dockerd)"
-  for _ in $(seq 1 20); do curl -fsS --unix-socket "$engine_socket" http://engine/info | grep -q '"runsc"' && break; sleep 0.25; done
+  for _ in $(seq 1 20); do curl -fsS --unix-socket "$engine_socket" http://engine/info | grep -q '"crun"' && break; sleep 0.25; done
 fi
 if ! engine_up; then
   log "starting dockerd"

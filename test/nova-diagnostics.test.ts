@@ -187,6 +187,22 @@ test.serial('an instance that exits by itself is CRASHED, with its exit code and
   t.like(seen.legacy, { state: 'crashed', exit_code: 3, oom_killed: false, last_output: 'going\naway' });
 });
 
+test.serial("the exit becomes the instance's fault in nova's database, once however often nova-compute looks", async (t) => {
+  await diagnosticsUntil(exits, (b) => b.last_exit !== null);
+  const seen = await shim!.step('faults', exits);
+  t.deepEqual(seen.states, [6, 6]);
+  t.is(seen.faults.length, 1);
+  t.like(seen.faults[0], { code: 500, host: 'diag-compute', message: 'exited by itself with code 3; last output: going | away' });
+  t.regex(seen.faults[0].details, /^exited at \S+\nexited by itself with code 3; last output: going \| away\nlast output:\ngoing\naway$/);
+});
+
+test.serial('an OOM kill is the fault too, named as such', async (t) => {
+  await diagnosticsUntil(oom, (b) => b.last_exit !== null);
+  const seen = await shim!.step('faults', oom);
+  t.is(seen.faults.length, 1);
+  t.regex(seen.faults[0].message, /^killed by the kernel for want of memory \(out of memory\); last output: filling/);
+});
+
 test.serial('an instance the kernel killed for memory is CRASHED and named as an OOM kill', async (t) => {
   const body = await diagnosticsUntil(oom, (b) => b.last_exit !== null);
   t.like(body, { state: 'CRASHED', last_exit: { exit_code: 137, oom_killed: true, last_lines: ['filling'] } });

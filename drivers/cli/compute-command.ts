@@ -11,7 +11,11 @@ export const computeCommand: CommandModule = {
       .option('listen', { type: 'string', default: '127.0.0.1:8775', describe: 'host:port to listen on' })
       .option('token-file', { type: 'string', describe: 'file holding the bearer token (else DOCKVISOR_COMPUTE_TOKEN)' })
       .option('config', { type: 'string', describe: 'host config file (JSON)', default: process.env.DOCKVISOR_CONFIG })
-      .option('registry', { type: 'string', describe: 'registry host:port that snapshots are pushed to', default: process.env.DOCKVISOR_COMPUTE_REGISTRY })
+      .option('registry', {
+        type: 'string',
+        describe: 'registry host:port that snapshots and migrations between hosts go through',
+        default: process.env.DOCKVISOR_COMPUTE_REGISTRY,
+      })
       .option('host', { type: 'string', array: true, describe: 'a host recorded by `dockvisor host create` to manage (repeatable)' })
       .option('local', { type: 'boolean', describe: 'manage this machine too (the default when no --host is given)' }),
   handler: async (argv) => {

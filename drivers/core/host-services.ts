@@ -1,4 +1,5 @@
 import type { Engine } from '../engine/engine.ts';
+import { ContainerMoves } from './container-moves.ts';
 import { CommandRunner } from './command-runner.ts';
 import { directReach, HostImages, type RegistryReach } from './host-images.ts';
 import { LocalHostAccess, type HostAccess } from './host-access.ts';
@@ -16,6 +17,8 @@ export interface HostServices {
   /** Commands, files and links on the host the engine runs on. */
   access: HostAccess;
   vms: VmLifecycle;
+  /** Cold moves of stopped VMs: saved filesystems, image volumes, containers put aside. */
+  moves: ContainerMoves;
   inventory: VmInventory;
   /** Commands run in VMs (exec), kept in the user's state directory. */
   commands: VmCommands;
@@ -34,8 +37,10 @@ export function localEngine(config: Pick<HostSettings, 'engineSocket' | 'engineT
 
 /** The core's verbs on the host an engine and a HostAccess reach, pulling and pushing through `reach`; closing closes both. */
 export function hostServices(config: HostSettings, engine: Engine, access: HostAccess, reach: RegistryReach = directReach): HostServices {
-  const vms = new VmLifecycle(engine, new NicPlumbing(access), config, access, new HostImages(engine, reach));
+  const images = new HostImages(engine, reach);
+  const vms = new VmLifecycle(engine, new NicPlumbing(access), config, access, images);
+  const moves = new ContainerMoves(engine, images, config.imagePullTimeoutMs);
   const inventory = new VmInventory(engine);
   const commands = new VmCommands(engine, access, () => prepareUserStateDir(config));
-  return { config, access, vms, inventory, commands, close: async () => void (await Promise.allSettled([engine.close(), access.close()])) };
+  return { config, access, vms, moves, inventory, commands, close: async () => void (await Promise.allSettled([engine.close(), access.close()])) };
 }

@@ -82,11 +82,14 @@ export class VmLifecycle {
     await this.finishStop(spec, keep);
   }
 
-  /** Removes the container, its NICs, its image volumes and its snapshot images, whatever state they are in. */
-  async destroy(spec: VmSpec): Promise<void> {
+  /**
+   * Removes the container, its NICs, its image volumes and its snapshot images, whatever state they are in.
+   * `keepImageVolumes`: another container of the VM on this host (the source of a move to this host) still uses them.
+   */
+  async destroy(spec: VmSpec, options: { keepImageVolumes?: boolean } = {}): Promise<void> {
     const container = await this.ownContainer(spec);
     if (container) await this.removeIfPresent(spec.containerName);
-    await removeImageVolumes(this.engine, spec);
+    if (!options.keepImageVolumes) await removeImageVolumes(this.engine, spec);
     await this.nics.unplug(linkOwner(spec), spec.nics);
     await this.hostMounts.release(spec.containerName);
     await this.disks.release(spec.containerName);

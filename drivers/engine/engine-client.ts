@@ -140,6 +140,16 @@ export class EngineClient implements Engine {
     await this.transport.call({ method: 'POST', path: `/containers/${enc(name)}/update`, body, expect: [200], subject: `container ${name}` });
   }
 
+  async renameContainer(name: string, newName: string): Promise<void> {
+    await this.transport.call({
+      method: 'POST',
+      path: `/containers/${enc(name)}/rename`,
+      query: { name: newName },
+      expect: [204],
+      subject: `container ${name}`,
+    });
+  }
+
   /** Saves the container's filesystem as an image `repo:tag`; returns the image id. */
   async commitContainer(name: string, repo: string, tag: string, labels: Record<string, string>): Promise<string> {
     const committed = await this.transport.json<{ Id: string }>({

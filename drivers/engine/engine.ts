@@ -50,6 +50,8 @@ export interface Engine {
   /** Forced: a running container is killed first; its anonymous volumes go with it. */
   removeContainer(name: string): Promise<void>;
   updateContainer(name: string, body: ContainerUpdateBody): Promise<void>;
+  /** A name another container has is an EngineConflictError. */
+  renameContainer(name: string, newName: string): Promise<void>;
   /** Saves the container's filesystem as an image `repo:tag`; returns the image id. */
   commitContainer(name: string, repo: string, tag: string, labels: Record<string, string>): Promise<string>;
   /** Copies a tar archive into the container's filesystem, unpacked at `path`. */

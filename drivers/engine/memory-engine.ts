@@ -215,6 +215,13 @@ export class MemoryEngine implements Engine {
     c.body.HostConfig = { ...c.body.HostConfig, ...body };
   }
 
+  async renameContainer(name: string, newName: string): Promise<void> {
+    this.calls.push(`rename ${name} ${newName}`);
+    const c = this.container(name);
+    if (this.lookup(newName)) throw new EngineConflictError(`container name ${newName} is already in use`);
+    c.name = newName;
+  }
+
   async commitContainer(name: string, repo: string, tag: string, labels: Record<string, string>): Promise<string> {
     this.calls.push(`commit ${name}`);
     const c = this.container(name);

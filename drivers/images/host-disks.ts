@@ -2,7 +2,7 @@ import { CONTEXT_MOUNT, contextVolume, diskVolume, rootDiskImage, rootDiskReposi
 import { InvalidInputError, VmConflictError } from '../core/errors.ts';
 import { defaultHostSettings } from '../core/host-settings.ts';
 import { LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../core/labels.ts';
-import { imageVolumeFilter, LABEL_IMAGE_VOLUME } from '../core/image-volumes.ts';
+import { openImageVolumeArchive, type ImageVolumeArchive } from '../core/image-volume-archive.ts';
 import { CommandRunner } from '../core/command-runner.ts';
 import { LocalHostAccess } from '../core/host-access.ts';
 import { HostImages } from '../core/host-images.ts';
@@ -16,9 +16,6 @@ import type { RegistryCredentials } from './registry/registry-auth.ts';
 import { registryReach } from './registry-reach.ts';
 import { DATABLOCK_DIR, DATABLOCK_LABEL } from './tarball/datablock-layer.ts';
 import { tarArchive, type TarFile } from '../core/tar-archive.ts';
-
-/** Where a helper container mounts a VM's image volumes, each below it at its own path. */
-const IMAGE_VOLUMES_ROOT = '/dockvisor-image-volumes';
 
 /** Marks containers made only to fill a volume; they are never started and never look like VMs. */
 const LABEL_HELPER_OF = 'io.dockvisor.volume-helper-of';
@@ -120,34 +117,10 @@ export class HostDisks {
     }
   }
 
-  /**
-   * The VM's image volumes as one tar stream holding each at its path (`./var/lib/app/...`), what a layer over its
-   * root disk holds; read through a helper container, which `done` removes. Undefined when the VM has none.
-   */
-  async openImageVolumes(vmId: number, timeoutMs: number): Promise<{ archive: NodeJS.ReadableStream; paths: string[]; done: () => Promise<void> } | undefined> {
+  /** The VM's image volumes as one tar stream (see openImageVolumeArchive); undefined when the VM has none. */
+  async openImageVolumes(vmId: number, timeoutMs: number): Promise<ImageVolumeArchive | undefined> {
     const ref = { frontEnd: 'opennebula' as const, vmId: String(vmId), containerName: this.vmName(vmId) };
-    const volumes = await this.engine.describeVolumes(imageVolumeFilter(ref));
-    if (volumes.length === 0) return undefined;
-    const mounts = volumes.map((v) => ({ volume: v.Name, path: v.Labels[LABEL_IMAGE_VOLUME]! }));
-    const helper = `${this.vmName(vmId)}-image-volumes`;
-    await this.engine.removeContainer(helper).catch(() => undefined);
-    await this.engine.createContainer(helper, {
-      Image: await this.anyLocalImage(vmId),
-      Cmd: ['/nonexistent'],
-      Labels: { [LABEL_HELPER_OF]: this.vmName(vmId) },
-      HostConfig: {
-        NetworkMode: 'none',
-        Mounts: mounts.map((m) => ({ Type: 'volume' as const, Source: m.volume, Target: `${IMAGE_VOLUMES_ROOT}${m.path}`, ReadOnly: true })),
-      },
-    });
-    const done = () => this.engine.removeContainer(helper).catch(() => undefined);
-    try {
-      // `<dir>/.` archives the directory's content without its own name: the paths come out as they are in the VM.
-      return { archive: await this.engine.openArchive(helper, `${IMAGE_VOLUMES_ROOT}/.`, timeoutMs), paths: mounts.map((m) => m.path), done };
-    } catch (error) {
-      await done();
-      throw error;
-    }
+    return openImageVolumeArchive(this.engine, ref, await this.anyLocalImage(vmId), { [LABEL_HELPER_OF]: this.vmName(vmId) }, timeoutMs);
   }
 
   /** Removes one disk: the root disk takes the whole container with it; another disk is its volume. */

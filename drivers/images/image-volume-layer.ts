@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { InvalidInputError } from '../core/errors.ts';
 import { tarArchive } from '../core/tar-archive.ts';
+import type { ImageVolumeArchive } from '../core/image-volume-archive.ts';
 import type { HostDisks } from './host-disks.ts';
 import { ImageUpload } from './registry/image-upload.ts';
 import { DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_MANIFEST, type ImageManifest } from './registry/media-types.ts';
@@ -19,14 +20,25 @@ const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
  * VM without image volumes.
  */
 export async function addImageVolumesLayer(disks: HostDisks, vmId: number, registry: RegistryClient, repository: string, tag: string): Promise<void> {
-  const opened = await disks.openImageVolumes(vmId, ARCHIVE_TIMEOUT_MS);
+  await addVolumesLayer((timeoutMs) => disks.openImageVolumes(vmId, timeoutMs), `VM ${vmId}`, registry, repository, tag);
+}
+
+/** addImageVolumesLayer for any VM: `open` gives its image volumes' archive (undefined: none), `owner` names it in messages. */
+export async function addVolumesLayer(
+  open: (timeoutMs: number) => Promise<ImageVolumeArchive | undefined>,
+  owner: string,
+  registry: RegistryClient,
+  repository: string,
+  tag: string,
+): Promise<void> {
+  const opened = await open(ARCHIVE_TIMEOUT_MS);
   if (!opened) return;
   const upload = new ImageUpload(registry, repository);
   try {
     const fetched = await registry.getManifest(repository, tag);
     if (fetched.mediaType !== DOCKER_MANIFEST && fetched.mediaType !== OCI_MANIFEST)
       throw new InvalidInputError(
-        `VM ${vmId}: its saved root disk ${repository}:${tag} is a ${fetched.mediaType}, not one image; its image volumes cannot join it`,
+        `${owner}: its saved root disk ${repository}:${tag} is a ${fetched.mediaType}, not one image; its image volumes cannot join it`,
       );
     const manifest = JSON.parse(fetched.body.toString('utf8')) as ImageManifest;
     const config = JSON.parse((await registry.readBlob(repository, manifest.config.digest, CONFIG_LIMIT)).toString('utf8')) as ImageConfig;
@@ -37,7 +49,7 @@ export async function addImageVolumesLayer(disks: HostDisks, vmId: number, regis
     config.rootfs.diff_ids.push(layer.diffId());
     config.history = [
       ...(config.history ?? []),
-      { created: new Date().toISOString(), created_by: `dockvisor: image volumes ${opened.paths.join(' ')} of VM ${vmId}` },
+      { created: new Date().toISOString(), created_by: `dockvisor: image volumes ${opened.paths.join(' ')} of ${owner}` },
     ];
     const configBody = Buffer.from(JSON.stringify(config));
     const configDigest = sha256(configBody);

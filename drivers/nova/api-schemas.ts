@@ -69,6 +69,15 @@ export const Vif = Type.Object(
 
 export const NetworkInfo = Type.Array(Vif, { maxItems: 16, description: "the instance's VIFs in order; VIF n is eth<n> inside" });
 
+const Flavor = Type.Object(
+  {
+    vcpus: Type.Integer({ minimum: 1, maximum: 1024 }),
+    memory_mb: Type.Integer({ minimum: 16, maximum: 16 * 1024 * 1024 }),
+    root_gb: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'accounted, not enforced' }),
+  },
+  { additionalProperties: false },
+);
+
 export const SpawnRequest = Type.Object(
   {
     uuid: InstanceUuid,
@@ -80,14 +89,7 @@ export const SpawnRequest = Type.Object(
     hostname: Type.Optional(Type.String({ maxLength: 253 })),
     image: Type.String({ minLength: 1, maxLength: 512, description: 'Docker image reference, e.g. registry:5000/repo@sha256:...' }),
     command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 64 })),
-    flavor: Type.Object(
-      {
-        vcpus: Type.Integer({ minimum: 1, maximum: 1024 }),
-        memory_mb: Type.Integer({ minimum: 16, maximum: 16 * 1024 * 1024 }),
-        root_gb: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'accounted, not enforced' }),
-      },
-      { additionalProperties: false },
-    ),
+    flavor: Flavor,
     metadata: Type.Optional(
       Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 255 }), {
         maxProperties: 128,
@@ -135,6 +137,54 @@ export const NetworkInfoRequest = Type.Object(
 
 export const SnapshotRequest = Type.Object(
   { image_id: Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$', description: 'Glance image id, used as the tag' }) },
+  { additionalProperties: false },
+);
+
+export const MigrateRequest = Type.Object(
+  {
+    dest: Type.String({
+      pattern: '^[A-Za-z0-9:][A-Za-z0-9.:-]{0,252}$',
+      description: "Nova's migration.dest_host (the destination compute's my_ip): a host's name, its SSH address, or an address of this machine for `local`",
+    }),
+    flavor: Flavor,
+    timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'seconds of graceful shutdown before the kill; 0 kills at once' })),
+  },
+  { additionalProperties: false },
+);
+
+export const DiskInfo = Type.Object(
+  {
+    source_host: hostName('the host the instance was stopped on'),
+    image: Type.String({
+      minLength: 1,
+      maxLength: 512,
+      description: "the saved filesystem: a local tag on the same host, else pinned by digest in the service's registry",
+    }),
+    same_host: Type.Boolean(),
+  },
+  { additionalProperties: false, description: 'what migrate_disk_and_power_off answered; nova-compute hands it to finish_migration' },
+);
+
+export const MigrateAnswer = Type.Object({ disk_info: DiskInfo });
+
+export const FinishMigrationRequest = Type.Object(
+  {
+    host: Type.Optional(hostName("the destination host (`local` is this machine); the service's first host by default")),
+    disk_info: DiskInfo,
+    name: Type.Optional(Type.String({ maxLength: 255, description: 'display name' })),
+    instance_name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$', description: "Nova's instance.name" })),
+    hostname: Type.Optional(Type.String({ maxLength: 253 })),
+    flavor: Flavor,
+    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 255 }), { maxProperties: 128 })),
+    network_info: Type.Optional(NetworkInfo),
+    power_on: Type.Optional(Type.Boolean({ default: true })),
+    runtime: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RevertMigrationRequest = Type.Object(
+  { network_info: Type.Optional(NetworkInfo), power_on: Type.Optional(Type.Boolean({ default: true })) },
   { additionalProperties: false },
 );
 
@@ -205,6 +255,10 @@ export const ErrorAnswer = Type.Object({
 });
 
 export type SpawnRequest = Static<typeof SpawnRequest>;
+export type MigrateRequest = Static<typeof MigrateRequest>;
+export type DiskInfo = Static<typeof DiskInfo>;
+export type FinishMigrationRequest = Static<typeof FinishMigrationRequest>;
+export type RevertMigrationRequest = Static<typeof RevertMigrationRequest>;
 export type VifRequest = Static<typeof Vif>;
 export type InstanceInfo = Static<typeof InstanceInfo>;
 export type AvailableResource = Static<typeof AvailableResource>;

@@ -8,6 +8,8 @@ import { NovaInstances, type ListedInstance, type NovaOptions } from './nova-ins
 export interface NamedHost {
   name: string;
   services: HostServices;
+  /** The addresses Nova may know the host by (its my_ip): its SSH address, or this machine's own for `local`. */
+  addresses?: string[];
 }
 
 export interface ComputeHost extends NamedHost {
@@ -36,6 +38,27 @@ export class ComputeHosts {
     const host = this.hosts.find((candidate) => candidate.name === name);
     if (!host) throw new InvalidInputError(`host ${name} is not managed by this service (it manages ${this.hosts.map((h) => h.name).join(', ')})`);
     return host;
+  }
+
+  /** The host Nova names by its address (a compute's my_ip) or by the host's own name; refused with 400 when none is. */
+  byAddress(address: string): ComputeHost {
+    const host = this.hosts.find((candidate) => candidate.name === address || candidate.addresses?.includes(address));
+    if (!host)
+      throw new InvalidInputError(
+        `destination ${address} is no host of this service: neither the name nor an address of ${this.hosts.map((h) => h.name).join(', ')}`,
+      );
+    return host;
+  }
+
+  /** The hosts that answer yes to `test`, asking all of them at once; a host that cannot be asked fails the question. */
+  async allWith(test: (host: ComputeHost) => Promise<boolean>): Promise<ComputeHost[]> {
+    const answers = await Promise.all(this.hosts.map((host) => onHost(host.name, () => test(host))));
+    return this.hosts.filter((_host, i) => answers[i]);
+  }
+
+  /** Notes where the instance is now, after it moved. */
+  remember(uuid: string, host: ComputeHost): void {
+    this.lastSeenOn.set(uuid, host);
   }
 
   /** Runs a verb on the host the instance is on; refused with 404 when no host has it. */

@@ -10,7 +10,8 @@ import type { InstanceDiagnostics } from './diagnostics-schemas.ts';
 import { loadImageArchive } from './image-archive.ts';
 import { forgetDiagnostics, instanceDiagnostics } from './instance-diagnostics.ts';
 import { containerNameOf, injectedFiles, instanceSpec, storedNics } from './instance-spec.ts';
-import { NOVA_LABEL_NAME } from './nova-labels.ts';
+import { parseFlavor } from './host-resources.ts';
+import { NOVA_LABEL_NAME, NOVA_LABEL_RESOURCES } from './nova-labels.ts';
 import { PowerState, powerStateOf } from './power-state.ts';
 import { SuspendMarks } from './suspend-marks.ts';
 import { hybridNames } from './ovs-vifs.ts';
@@ -61,7 +62,8 @@ export class NovaInstances {
   async list(): Promise<ListedInstance[]> {
     const vms = await this.host.inventory.list('nova');
     this.marks.keepOnly(vms.map((vm) => vm.containerId));
-    return vms.filter((vm) => UUID.test(vm.vmId)).map((vm) => ({ uuid: vm.vmId, name: vm.labels[NOVA_LABEL_NAME] }));
+    // A container put aside by a resize until it is confirmed or reverted is no instance of its own.
+    return vms.filter((vm) => UUID.test(vm.vmId) && vm.name === containerNameOf(vm.vmId)).map((vm) => ({ uuid: vm.vmId, name: vm.labels[NOVA_LABEL_NAME] }));
   }
 
   /** Creates the instance, writes its injected files, and starts it unless `power_on` is false; a failure leaves nothing. */
@@ -87,12 +89,15 @@ export class NovaInstances {
     return { uuid, container: containerNameOf(uuid), host: this.hostName, power_state: PowerState[state], state };
   }
 
-  /** Removes the instance with its NICs; an instance already gone is no error. */
+  /**
+   * Removes the instance with its NICs; an instance already gone is no error. Its image volumes stay while a
+   * resize on this host keeps its source container aside: that container uses them.
+   */
   async destroy(uuid: string): Promise<void> {
     const spec = identity(uuid);
     const vm = await this.host.vms.status(spec);
     if (!vm) return;
-    await this.host.vms.destroy({ ...spec, nics: storedNics(vm.labels) });
+    await this.host.vms.destroy({ ...spec, nics: storedNics(vm.labels) }, { keepImageVolumes: await this.hasAside(uuid) });
     this.marks.clear(vm.containerId);
     forgetDiagnostics(this.host, spec.containerName);
   }
@@ -108,11 +113,16 @@ export class NovaInstances {
 
   /** Graceful stop for `timeoutSeconds` (the host's default when absent) then a kill; 0 kills at once. Data is kept. */
   async powerOff(uuid: string, timeoutSeconds?: number): Promise<InstanceInfo> {
+    await this.stop(uuid, timeoutSeconds);
+    return this.info(uuid);
+  }
+
+  /** powerOff without the answer: the state of a process just killed is checked against the engine's OOM events, which takes a second. */
+  async stop(uuid: string, timeoutSeconds?: number): Promise<void> {
     const { spec, container } = await this.existingSpec(uuid);
     this.marks.clear(container.containerId);
     if (timeoutSeconds === 0) await this.host.vms.cancel(spec, true);
     else await this.host.vms.shutdown(spec, true, timeoutSeconds);
-    return this.info(uuid);
   }
 
   async powerOn(uuid: string, networkInfo?: VifRequest[]): Promise<InstanceInfo> {
@@ -149,6 +159,52 @@ export class NovaInstances {
     await this.host.vms.resume(spec);
     this.marks.clear(container.containerId);
     return this.info(uuid);
+  }
+
+  /** The flavor the instance was made with, as its container keeps it. */
+  async flavor(uuid: string): Promise<{ vcpus: number; memory_mb: number; root_gb: number }> {
+    return parseFlavor((await this.existing(uuid)).labels[NOVA_LABEL_RESOURCES]);
+  }
+
+  /**
+   * Creates a moved instance from its saved filesystem, starting it when `powerOn`; one already made by an
+   * earlier try is kept. A failure removes it, but not the image volumes a source container here still uses.
+   */
+  async place(spec: VmSpec, powerOn: boolean): Promise<InstanceInfo> {
+    await checkFitsHost(spec, this.host.access);
+    try {
+      await this.host.vms.create(spec);
+      if (powerOn) await this.host.vms.deploy(spec);
+    } catch (error) {
+      await this.host.vms.destroy(spec, { keepImageVolumes: await this.hasAside(spec.vmId) }).catch(() => undefined);
+      throw error;
+    }
+    return this.info(spec.vmId);
+  }
+
+  /** True when a resize keeps the instance's source container aside on this host. */
+  async hasAside(uuid: string): Promise<boolean> {
+    return this.host.moves.has(asideReference(uuid));
+  }
+
+  /** Puts the stopped source container of a resize aside, freeing the instance's name for its new container. */
+  async putAside(uuid: string): Promise<void> {
+    await this.host.moves.rename(reference(uuid), resizeSourceNameOf(uuid), { stoppedOnly: true });
+  }
+
+  /** Revert: the source container put aside is the instance again, as it was when it was stopped. */
+  async bringBack(uuid: string): Promise<void> {
+    await this.host.moves.rename(asideReference(uuid), containerNameOf(uuid));
+  }
+
+  /**
+   * Confirm: the source container put aside goes. When the instance moved to another host, what else it had here
+   * goes too (its image VOLUMEs, its saved filesystems); on the same host the instance still uses them.
+   */
+  async dropAside(uuid: string): Promise<void> {
+    const stillHere = await this.host.inventory.nameTaken(containerNameOf(uuid));
+    await this.host.vms.destroy({ ...identity(uuid), containerName: resizeSourceNameOf(uuid) }, { keepImageVolumes: true });
+    if (!stillHere) await this.host.vms.destroy(identity(uuid));
   }
 
   /** Commits the instance's filesystem and pushes it to the registry; returns the reference pinned by digest. */
@@ -244,13 +300,22 @@ export class NovaInstances {
 }
 
 /** Where snapshots go; without a registry they are not supported, whichever the instance. */
-export function requireRegistry(options: NovaOptions): string {
-  if (!options.registry) throw new NotSupportedError('snapshot: no registry is configured (start the service with --registry host:port)');
+export function requireRegistry(options: NovaOptions, what = 'snapshot'): string {
+  if (!options.registry) throw new NotSupportedError(`${what}: no registry is configured (start the service with --registry host:port)`);
   return options.registry;
 }
 
+/** The source container of a resize, kept stopped on its host until the resize is confirmed or reverted. */
+export function resizeSourceNameOf(uuid: string): string {
+  return `${containerNameOf(uuid)}-resize-source`;
+}
+
+function asideReference(uuid: string): VmRef {
+  return { ...reference(uuid), containerName: resizeSourceNameOf(uuid) };
+}
+
 /** Which VM the instance is. */
-function reference(uuid: string): VmRef {
+export function reference(uuid: string): VmRef {
   if (!UUID.test(uuid)) throw new InvalidInputError(`instance uuid "${uuid.slice(0, 40)}" is not a lower-case uuid`);
   return { frontEnd: 'nova', vmId: uuid, containerName: containerNameOf(uuid) };
 }

@@ -61,6 +61,19 @@ export function engineContract(test: TestFn, prefix: string, open: () => Promise
     await t.throwsAsync(engine.removeContainer(name('nothing')), { instanceOf: EngineNotFoundError });
   });
 
+  test.serial('rename keeps the container under its new name; a name in use is a conflict, a missing container not found', async (t) => {
+    const engine = await fresh(t, 'rename-a');
+    await engine.removeContainer(name('rename-b')).catch(() => undefined);
+    t.teardown(() => engine.removeContainer(name('rename-b')).catch(() => undefined));
+    const id = (await engine.inspectContainer(name('rename-a'))).Id;
+    await engine.renameContainer(name('rename-a'), name('rename-b'));
+    t.is((await engine.inspectContainer(name('rename-b'))).Id, id);
+    t.is(await engine.findContainer(name('rename-a')), undefined);
+    await engine.createContainer(name('rename-a'), body());
+    await t.throwsAsync(engine.renameContainer(name('rename-a'), name('rename-b')), { instanceOf: EngineConflictError });
+    await t.throwsAsync(engine.renameContainer(name('nothing'), name('rename-c')), { instanceOf: EngineNotFoundError });
+  });
+
   test.serial('start runs it with a pid; starting again and stopping twice are no errors', async (t) => {
     const engine = await fresh(t, 'start');
     await engine.startContainer(name('start'));

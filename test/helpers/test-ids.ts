@@ -74,6 +74,9 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
     bridgePrefix: 'dvt-nrig',
     subnets: ['198.18.130.0/24', '198.18.131.0/24', '198.18.132.0/24', '198.18.133.0/24', '198.18.134.0/24'],
   },
+  // 202 is the LAN between this machine and host B; 203 holds the instance's network (.0/25, a bridge on this
+  // machine and one inside host B's namespace) and host B's engine bridge (.128/25).
+  'nova-migration.test.ts': { uuidPrefix: 'dcf60a0e', bridgePrefix: 'dvt-nmig', subnets: ['198.18.202.0/24', '198.18.203.0/24'] },
   // 193 is the datastore rig's LAN, 194 and 195 its two hosts' engine bridges.
   'image-volumes.test.ts': {
     vmIds: [8650, 8669],

@@ -8,6 +8,7 @@ import { errorAnswer } from './error-answers.ts';
 import { hostRoutes } from './host-routes.ts';
 import { imageRoutes } from './image-routes.ts';
 import { instanceRoutes } from './instance-routes.ts';
+import { moveRoutes } from './move-routes.ts';
 
 export interface ComputeAppOptions extends NovaOptions {
   token: string;
@@ -41,6 +42,7 @@ export async function computeApp(options: ComputeAppOptions): Promise<FastifyIns
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   const hosts = new ComputeHosts(options.hosts, options);
   await app.register(instanceRoutes(hosts), { prefix: '/v1' });
+  await app.register(moveRoutes(hosts), { prefix: '/v1' });
   await app.register(hostRoutes(hosts), { prefix: '/v1' });
   await app.register(imageRoutes(hosts), { prefix: '/v1' });
   return app;

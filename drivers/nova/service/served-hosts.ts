@@ -1,3 +1,4 @@
+import { hostname, networkInterfaces } from 'node:os';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { HostSettings } from '../../core/host-settings.ts';
 import { hostServices, openHostServices } from '../../core/host-services.ts';
@@ -29,11 +30,12 @@ export function servedHosts(config: HostSettings, configPath: string | undefined
     seen.add(name);
   }
   const records = choice.names.map((name) => store.get(name));
-  const hosts: NamedHost[] = local ? [{ name: LOCAL_HOST, services: openHostServices(configPath) }] : [];
+  const hosts: NamedHost[] = local ? [{ name: LOCAL_HOST, services: openHostServices(configPath), addresses: ownAddresses() }] : [];
   for (const record of records) {
     const engine = hostEngine(record, config.engineTimeoutMs);
     hosts.push({
       name: record.name,
+      addresses: [record.ssh.address],
       services: hostServices(
         config,
         engine,
@@ -43,4 +45,10 @@ export function servedHosts(config: HostSettings, configPath: string | undefined
     });
   }
   return hosts;
+}
+
+/** This machine's addresses and name, as a nova-compute running on it may give them as its my_ip. */
+function ownAddresses(): string[] {
+  const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
+  return [...new Set([...addresses, hostname()])];
 }

@@ -1,6 +1,7 @@
 """A thin Nova ComputeDriver: every verb is one call to the dockvisor compute service, which runs the containers."""
 import base64
 import http.client
+import json
 import os
 import re
 import shlex
@@ -24,6 +25,7 @@ from nova.virt.dockvisor import client as service_client
 from nova.virt.dockvisor import conf
 from nova.virt.dockvisor import diagnostics
 from nova.virt.dockvisor import errors
+from nova.virt.dockvisor import faults
 from nova.virt.dockvisor import vifs
 
 CONF = conf.CONF
@@ -123,6 +125,8 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def get_info(self, instance, use_cache=True):
         answer = self._service.get('get_info', self._path(instance), instance_uuid=instance.uuid)
+        if answer['power_state'] == power_state.CRASHED:
+            faults.record_exit(instance, self._diagnostics('get_info', instance)['last_exit'])
         return hardware.InstanceInfo(state=answer['power_state'])
 
     def spawn(self, context, instance, image_meta, injected_files, admin_password, allocations, network_info=None,
@@ -254,6 +258,55 @@ class DockvisorDriver(driver.ComputeDriver):
             raise exception.ImageUnacceptable(image_id=image_id, reason='Glance holds %s bytes of the %d uploaded' % (image.get('size'), data.size))
         return pinned
 
+    # Resize and cold migration: the filesystem travels through the service's registry; nothing is live.
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor, network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        if driver.block_device_info_get_mapping(block_device_info):
+            raise exception.InstanceFaultRollback(exception.MigrationPreCheckError(reason='dockvisor does not attach volumes'))
+        # The service waits out the graceful stop itself; retry_interval has nothing to signal again.
+        body = {'dest': dest, 'flavor': _flavor(flavor), 'timeout': min(max(int(timeout), 0), MAX_SHUTDOWN_SECONDS)}
+        answer = self._instance_call('migrate_disk_and_power_off', instance, '/migration', body)
+        return json.dumps(answer['disk_info'])
+
+    def finish_migration(self, context, migration, instance, disk_info, network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True):
+        if driver.block_device_info_get_mapping(block_device_info):
+            raise exception.ResizeError(reason='dockvisor does not attach volumes')
+        body = {
+            'disk_info': json.loads(disk_info) if isinstance(disk_info, str) else disk_info,
+            'name': instance.display_name or instance.uuid,
+            'flavor': _flavor(instance.flavor),
+            'metadata': dict(instance.metadata or {}),
+            'network_info': vifs.service_network_info(network_info),
+            'power_on': bool(power_on),
+        }
+        if instance.hostname:
+            body['hostname'] = instance.hostname
+        if instance.obj_attr_is_set('id') and INSTANCE_NAME.match(instance.name or ''):
+            body['instance_name'] = instance.name
+        if CONF.dockvisor.host:
+            body['host'] = CONF.dockvisor.host
+        # The runtime as spawn chose it: the new flavor's extra spec, else the image's property.
+        runtime = _runtime(instance, self._glance_image(context, image_meta).get('properties') or {})
+        if runtime:
+            body['runtime'] = runtime
+        events = vifs.pending_plug_events(network_info) if power_on else []
+        if events and CONF.vif_plugging_timeout:
+            with self.virtapi.wait_for_instance_event(instance, events, deadline=CONF.vif_plugging_timeout,
+                                                      error_callback=self._vif_plugging_failed):
+                self._instance_call('finish_migration', instance, '/migration/finish', body)
+        else:
+            self._instance_call('finish_migration', instance, '/migration/finish', body)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        self._instance_call('confirm_migration', instance, '/migration/confirm')
+
+    def finish_revert_migration(self, context, instance, network_info, migration, block_device_info=None,
+                                power_on=True):
+        self._instance_call('finish_revert_migration', instance, '/migration/revert',
+                            {'network_info': vifs.service_network_info(network_info), 'power_on': bool(power_on)})
+
     def attach_interface(self, context, instance, image_meta, vif):
         try:
             body = {'vif': vifs.service_vif(vif)}
@@ -319,6 +372,10 @@ def _injected_file(path, contents):
     if isinstance(contents, str):
         contents = contents.encode('utf-8')
     return {'path': path, 'contents': base64.b64encode(contents).decode('ascii')}
+
+
+def _flavor(flavor):
+    return {'vcpus': flavor.vcpus, 'memory_mb': flavor.memory_mb, 'root_gb': flavor.root_gb}
 
 
 def _runtime(instance, glance_properties):

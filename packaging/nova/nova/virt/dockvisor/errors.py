@@ -49,6 +49,11 @@ def _because(exception_class):
     return lambda failure: exception_class(reason=failure.message)
 
 
+def _rolled_back(inner):
+    # nova-compute puts the instance back as it was (its vm_state, its flavor) and reraises the inner exception.
+    return lambda failure: exception.InstanceFaultRollback(inner_exception=inner(reason=failure.message))
+
+
 def _every_kind(make):
     return {kind: make for kind in DEFAULT}
 
@@ -94,6 +99,16 @@ VERBS = {
     # An instance gone is logged quietly by nova-compute; an interface already gone is no error for the service.
     'detach_interface': dict(_every_kind(lambda failure: exception.InterfaceDetachFailed(instance_uuid=failure.uuid)),
                              not_found=_instance_not_found),
+    # Refused before anything was stopped or saved: nova-compute rolls the resize back and the instance stays as it was.
+    'migrate_disk_and_power_off': {'invalid_input': _rolled_back(exception.ResizeError),
+                                   'too_large': _rolled_back(exception.ResizeError),
+                                   'conflict': _rolled_back(exception.ResizeError),
+                                   'not_supported': _rolled_back(exception.MigrationPreCheckError),
+                                   'internal': _because(exception.ResizeError)},
+    'finish_migration': {'invalid_input': _because(exception.ResizeError), 'conflict': _because(exception.ResizeError),
+                         'internal': _because(exception.ResizeError)},
+    'confirm_migration': {},
+    'finish_revert_migration': {},
     'get_console_output': {},
     'get_diagnostics': {},
     'get_instance_diagnostics': {},
