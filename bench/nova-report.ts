@@ -1,4 +1,5 @@
 import type { NovaResult } from './nova-bench.ts';
+import type { NovaSnapshotResult } from './nova-snapshot-bench.ts';
 import type { Summary } from './stats.ts';
 
 /** The nova part as a table: one spawn at a time, then throughput at the same concurrency, with the ratios. */
@@ -35,4 +36,17 @@ function formatResize(resize: NonNullable<NovaResult['resize']>): string[] {
     row('raw stop + commit + create + start', resize.raw),
     `  ratio shim / raw: median ${resize.ratio.median.toFixed(2)}, mean ${resize.ratio.mean.toFixed(2)}; goal <= ${resize.goal.maxRatio}: ${resize.goal.met ? 'met' : 'NOT met'}`,
   ];
+}
+
+/** The nova-snapshot part: the shim's snapshot into Glance against engine commit + save, with its goal. */
+export function formatNovaSnapshot(snapshot: NovaSnapshotResult & { goal: { maxRatio: number; met: boolean } }): string {
+  const row = (name: string, s: Summary) =>
+    `  ${name.padEnd(34)} ${s.median.toFixed(1).padStart(8)} ${s.mean.toFixed(1).padStart(8)} ${s.min.toFixed(1).padStart(8)} ${s.max.toFixed(1).padStart(8)}`;
+  return [
+    `nova snapshot: an instance that wrote ${snapshot.writtenMb} MB, into a real Glance through the shim (${(snapshot.glanceBytes / 1e6).toFixed(1)} MB stored)`,
+    `against engine commit + save to a file of the same container (${snapshot.rounds} rounds after ${snapshot.warmup} warm-up; ms)  median     mean      min      max`,
+    row('shim snapshot() into Glance', snapshot.service),
+    row('commit + save', snapshot.raw),
+    `  ratio shim / raw: median ${snapshot.ratio.median.toFixed(2)}, mean ${snapshot.ratio.mean.toFixed(2)} (goal <= ${snapshot.goal.maxRatio}: ${snapshot.goal.met ? 'met' : 'NOT met'})`,
+  ].join('\n');
 }

@@ -8,9 +8,10 @@ import type { PhaseBreakdown } from './deploy-phases.ts';
 import { formatExec, type ExecResult } from './exec-bench.ts';
 import { formatHosts, type HostsResult } from './hosts-bench.ts';
 import { PROBE_KINDS, type MonitorResult } from './monitor-bench.ts';
-import { formatNova } from './nova-report.ts';
+import { formatNova, formatNovaSnapshot } from './nova-report.ts';
 import { formatRuntime, type RuntimeResult } from './runtime-bench.ts';
 import type { NovaResult } from './nova-bench.ts';
+import type { NovaSnapshotResult } from './nova-snapshot-bench.ts';
 import { GOALS, resultsDir } from './settings.ts';
 import { round, type Summary } from './stats.ts';
 
@@ -26,6 +27,7 @@ export interface BenchReport {
   monitor?: MonitorResult;
   hosts?: HostsResult;
   nova?: NovaResult;
+  novaSnapshot?: NovaSnapshotResult & { goal: { maxRatio: number; met: boolean } };
   datastore?: DatastoreResult;
   exec?: ExecResult;
   disk?: DiskResult;
@@ -40,6 +42,7 @@ export interface BenchParts {
   monitor?: MonitorResult;
   hosts?: HostsResult;
   nova?: NovaResult;
+  novaSnapshot?: NovaSnapshotResult;
   datastore?: DatastoreResult;
   exec?: ExecResult;
   disk?: DiskResult;
@@ -51,7 +54,7 @@ export function deployGoalMet(deploy: DeployResult): boolean {
 
 export function buildReport(
   machine: BenchReport['machine'],
-  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, exec, disk }: BenchParts,
+  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, novaSnapshot, datastore, exec, disk }: BenchParts,
 ): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
@@ -66,6 +69,10 @@ export function buildReport(
     monitor,
     hosts,
     nova,
+    novaSnapshot: novaSnapshot && {
+      ...novaSnapshot,
+      goal: { maxRatio: GOALS.maxNovaSnapshotRatio, met: novaSnapshot.ratio.median <= GOALS.maxNovaSnapshotRatio },
+    },
     datastore,
     exec,
     disk,
@@ -83,6 +90,7 @@ export function formatReport(report: BenchReport): string {
   if (report.monitor) parts.push(formatMonitor(report.monitor));
   if (report.hosts) parts.push(formatHosts(report.hosts));
   if (report.nova) parts.push(formatNova(report.nova));
+  if (report.novaSnapshot) parts.push(formatNovaSnapshot(report.novaSnapshot));
   if (report.datastore) parts.push(formatDatastore(report.datastore));
   if (report.exec) parts.push(formatExec(report.exec));
   if (report.disk) parts.push(formatDisk(report.disk));

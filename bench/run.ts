@@ -10,6 +10,7 @@ import { createBridge } from './links.ts';
 import { createOvsBridge, ovsDeployExecutableKind, ovsRawBaselineKind, removeOvsBridge } from './ovs-deploy-kinds.ts';
 import { runMonitorBench, type MonitorResult } from './monitor-bench.ts';
 import { runNovaBench, type NovaResult } from './nova-bench.ts';
+import { runNovaSnapshotBench, type NovaSnapshotResult } from './nova-snapshot-bench.ts';
 import { machineNode, runRuntimeBench, type RuntimeResult } from './runtime-bench.ts';
 import { NOVA_RESIZE_MAX_RATIO, runNovaResizeBench } from './nova-resize-bench.ts';
 import { startComputeService } from './nova-service.ts';
@@ -22,7 +23,7 @@ import { benchPlan, BRIDGE, BRIDGE_ADDRESS, vmAddress, type Section } from './se
  * `npm run bench`: the deploy executable against the raw baseline (and, when the ratio misses its goal,
  * a breakdown of the deploy executable's time), the driver's cold start against bare node, and the
  * monitoring probes against the engine's stats endpoint at 200 and 500 VMs, and the Nova compute service's
- * spawns against raw create + start (DVB_ONLY picks some of these); prints tables and writes bench/results/latest.json. Exits 0 whatever the figures are;
+ * spawns against raw create + start and the shim's snapshots into Glance against commit + save (DVB_ONLY picks some of these); prints tables and writes bench/results/latest.json. Exits 0 whatever the figures are;
  * non-zero only when the benchmark could not run (1) or was interrupted (130). Everything it made is
  * removed on the way out, and leftovers of an interrupted earlier run on the way in.
  */
@@ -126,6 +127,13 @@ async function main(): Promise<number> {
       }
     }
 
+    let novaSnapshot: NovaSnapshotResult | undefined;
+    if (plan.sections.includes('nova-snapshot')) {
+      const n = plan.novaSnapshot;
+      log(`nova snapshot: ${n.warmup} warm-up + ${n.rounds} rounds of the shim's snapshot into Glance vs engine commit + save`);
+      novaSnapshot = await runNovaSnapshotBench({ engine, configPath: writeHostConfig(), abort: abort.signal }, n, plan.settleMs, log);
+    }
+
     if (plan.sections.includes('datastore')) {
       log(`image datastore: cp vs pull + push, deploy from the datastore vs pull + create + start, ${plan.datastoreRounds} rounds each`);
       datastore = await runDatastoreBench(plan.datastoreRounds, plan.childTimeoutMs * 2, log);
@@ -143,7 +151,7 @@ async function main(): Promise<number> {
       disk = await runDiskBench({ configPath: writeHostConfig(), timeoutMs, abort: abort.signal }, 2, plan.diskRounds, log);
     }
 
-    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, datastore, exec, disk });
+    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, novaSnapshot, datastore, exec, disk });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;

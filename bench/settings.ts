@@ -58,7 +58,7 @@ export const MONITOR_MAX_VMS = 5_000;
 export const MONITOR_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** The parts of `npm run bench`; DVB_ONLY=<part>[,<part>...] runs only those. */
-export const SECTIONS = ['deploy', 'ovs', 'cold-start', 'runtime', 'monitor', 'hosts', 'nova', 'datastore', 'exec', 'disk'] as const;
+export const SECTIONS = ['deploy', 'ovs', 'cold-start', 'runtime', 'monitor', 'hosts', 'nova', 'nova-snapshot', 'datastore', 'exec', 'disk'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface MonitorPlan {
@@ -97,6 +97,8 @@ export interface BenchPlan {
   diskRounds: number;
   monitor: MonitorPlan;
   nova: NovaPlan;
+  /** Snapshots of one ~30 MB instance into Glance, after warm-up ones. */
+  novaSnapshot: { warmup: number; rounds: number };
   deployWarmup: number;
   deployRounds: number;
   coldWarmup: number;
@@ -119,6 +121,8 @@ export const GOALS = {
   maxProbeMs: 1000,
   /** Stats-endpoint time / probe time, at every fleet size. */
   minStatsRatio: 50,
+  /** The shim's snapshot into Glance / engine commit + save of the same container, median. */
+  maxNovaSnapshotRatio: 1.5,
   /** Linear cost: at the largest size, at most this much above the straight line through the two smallest sizes. */
   maxLinearDeviation: 0.2,
 } as const;
@@ -192,6 +196,7 @@ export function benchPlan(): BenchPlan {
       spawns: count('DVB_NOVA_SPAWNS', 24, 1),
       concurrency: count('DVB_NOVA_CONCURRENCY', 8, 1),
     },
+    novaSnapshot: { warmup: count('DVB_NOVA_SNAPSHOT_WARMUP', 1, 0), rounds: count('DVB_NOVA_SNAPSHOT_ROUNDS', 7, 1) },
     datastoreRounds: count('DVB_DATASTORE_ROUNDS', 5, 1),
     diskRounds: count('DVB_DISK_ROUNDS', 10, 1),
     deployWarmup: count('DVB_DEPLOY_WARMUP', 2, 0),

@@ -39,6 +39,24 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "${need_packages[@]}" >/dev/null
 fi
 
+# The Nova tests upload snapshots into a real Glance: each starts its own glance-api on loopback. The package's own
+# daemon is not needed, so it is kept from starting (policy-rc.d) unless this machine already has a policy.
+if [ ! -x /usr/bin/glance-api ]; then
+  log "installing glance-api (its daemon is not started)"
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# dockvisor setup: no daemon starts while glance-api is installed\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 755 "$policy"
+    own_policy=1
+  fi
+  as_root apt-get update -q >/dev/null
+  installed=0
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends glance-api >/dev/null || installed=$?
+  if [ -n "$own_policy" ]; then as_root rm -f "$policy"; fi
+  [ "$installed" = 0 ] || exit "$installed"
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null

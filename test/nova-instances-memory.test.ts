@@ -1,6 +1,11 @@
 import test from 'ava';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { InvalidInputError } from '../drivers/core/errors.ts';
+import { tarArchive } from '../drivers/core/tar-archive.ts';
 import type { SpawnRequest, VifRequest } from '../drivers/nova/api-schemas.ts';
 import { availableResource } from '../drivers/nova/host-resources.ts';
+import { boundedBy } from '../drivers/nova/image-archive.ts';
 import { NovaInstances } from '../drivers/nova/nova-instances.ts';
 import { memoryHost, type MemoryHost } from './helpers/memory-host.ts';
 import { BASE_IMAGE } from './helpers/paths.ts';
@@ -116,6 +121,85 @@ test('snapshot commits and pushes, answering the reference pinned by digest; con
   host.engine.writeLog(`nova-${uuid(6)}`, 'booted\nready\n');
   t.is(await nova.consoleOutput(uuid(6)), 'booted\nready\n');
 });
+
+test("a snapshot for Glance is the committed image's docker save stream, which another host loads and boots; the commit leaves once released", async (t) => {
+  const { host, nova } = novaOn(t);
+  await nova.spawn(request(9));
+  const snapshot = await nova.snapshotArchive(uuid(9), 'glance-1');
+  t.regex(snapshot.imageId, /^sha256:[a-f0-9]{64}$/);
+  t.regex(snapshot.pinned ?? '', new RegExp(`^${REGISTRY}/nova-snapshots/${uuid(9)}@sha256:`));
+  const archive = await buffered(snapshot.archive);
+  await snapshot.release();
+  t.deepEqual(await host.engine.imageTags(`${REGISTRY}/nova-snapshots/${uuid(9)}`), []);
+  const other = novaOn(t);
+  t.is(await other.nova.loadImage(Readable.from([archive]), snapshot.imageId), snapshot.imageId);
+  t.like(await other.nova.spawn(request(10, { image: snapshot.imageId })), { state: 'RUNNING' });
+});
+
+test('an image archive is refused, and nothing loaded, unless it is one untagged image of the expected id', async (t) => {
+  const { host, nova } = novaOn(t);
+  await nova.spawn(request(11));
+  const { imageId, archive, release } = await nova.snapshotArchive(uuid(11), 'glance-2');
+  const saved = await buffered(archive);
+  await release();
+  await host.engine.removeImage(imageId).catch(() => undefined);
+  const files = tarFiles(saved);
+  const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as { Config: string; RepoTags: string[] | null; Layers: string[] }[];
+  const withManifest = (entries: unknown[]) =>
+    tarArchive([...files].map(([name, content]) => ({ name, content: name === 'manifest.json' ? Buffer.from(JSON.stringify(entries)) : content })));
+  const refused: [string, Buffer, string | undefined, RegExp][] = [
+    ['not a tar', Buffer.from('not an archive at all'.repeat(40)), undefined, /not a tar archive|truncated/],
+    ['no manifest', tarArchive([{ name: 'layer.tar', content: Buffer.from('x') }]), undefined, /has no manifest\.json/],
+    ['two images', withManifest([manifest[0], manifest[0]]), undefined, /exactly one image/],
+    ['a tag', withManifest([{ ...manifest[0], RepoTags: ['debian:12'] }]), undefined, /names image tags/],
+    ['another image', saved, `sha256:${'0'.repeat(64)}`, /not the expected sha256:0{64}/],
+    ['cut short', saved.subarray(0, saved.length - 1024 - 100), undefined, /truncated/],
+    ['a bad expected id', saved, 'sha256:../x', /is not sha256:<64 hex>/],
+  ];
+  for (const [what, bytes, expected, message] of refused) {
+    await t.throwsAsync(nova.loadImage(Readable.from([bytes]), expected), { instanceOf: InvalidInputError, message }, what);
+  }
+  t.is(await host.engine.findImage(imageId), undefined, 'nothing was loaded');
+  t.false(host.engine.calls.includes('load'));
+});
+
+test('an image archive larger than the room left for it is refused as it arrives', async (t) => {
+  const through: Buffer[] = [];
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (through.push(chunk), done()) });
+  await t.throwsAsync(pipeline(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), boundedBy(1000), sink), {
+    instanceOf: InvalidInputError,
+    message: /larger than the 0 MiB free for it/,
+  });
+  t.is(Buffer.concat(through).length, 600, 'what came before the limit went through, nothing after');
+});
+
+async function buffered(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** The regular files of a ustar archive, in order. */
+function tarFiles(tar: Buffer): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (let at = 0; at + 512 <= tar.length && tar[at] !== 0;) {
+    const name = tar
+      .subarray(at, at + 100)
+      .toString('utf8')
+      .replace(/\0.*$/s, '');
+    const size = parseInt(
+      tar
+        .subarray(at + 124, at + 136)
+        .toString('utf8')
+        .replace(/\0.*$/s, '')
+        .trim() || '0',
+      8,
+    );
+    files.set(name, Buffer.from(tar.subarray(at + 512, at + 512 + size)));
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return files;
+}
 
 test("the host's resources count Nova's instances' flavors, stopped ones included", async (t) => {
   const { host, nova } = novaOn(t);

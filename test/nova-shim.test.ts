@@ -78,12 +78,13 @@ test.serial('get_console_output shows what the instance printed', async (t) => {
   t.regex((await shim!.step('console')).console, /shim booted/);
 });
 
-test.serial('snapshot pushes to the registry, walks the task states and gives glance the pinned reference', async (t) => {
+test.serial('snapshot pushes to the registry, walks the task states and gives glance the pinned reference and the data', async (t) => {
   const seen = await shim!.step('snapshot');
   t.teardown(async () => (await realEngine()).removeImage(seen.snapshot).catch(() => undefined));
   t.regex(seen.snapshot, new RegExp(`^127\\.0\\.0\\.1:5310/nova-snapshots/${uuid}@sha256:[a-f0-9]{64}$`));
   t.deepEqual(seen.snapshot_task_states, ['image_pending_upload', 'image_uploading']);
   t.is(seen.glance_updates[0].image.properties.docker_image, seen.snapshot);
+  t.true(seen.glance_updates[0].size > 0, 'the docker save stream went to the image service');
 });
 
 test.serial('get_available_resource reports a docker hypervisor and the vcpus the instance uses', async (t) => {

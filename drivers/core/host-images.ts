@@ -41,6 +41,16 @@ export class HostImages {
     }
   }
 
+  /** The image as `docker save` writes it, read as it arrives. */
+  save(reference: string, timeoutMs: number): Promise<NodeJS.ReadableStream> {
+    return this.engine.saveImage(reference, timeoutMs);
+  }
+
+  /** Loads a `docker save` archive; returns the engine's report, one line an image loaded. */
+  load(archive: NodeJS.ReadableStream, timeoutMs: number): Promise<string[]> {
+    return this.engine.loadImage(archive, timeoutMs);
+  }
+
   /** Removes a local tag; one already gone is fine. */
   async untag(reference: string): Promise<void> {
     await this.engine.removeImage(reference).catch((error: unknown) => {

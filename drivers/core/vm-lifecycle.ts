@@ -299,10 +299,41 @@ export class VmLifecycle {
    * returns the image reference pinned by digest, what a host pulls to boot a VM from the snapshot.
    */
   async publishSnapshot(ref: VmRef, target: { repository: string; tag: string }, pushTimeoutMs: number): Promise<string> {
+    return (await this.commitSnapshot(ref, target, pushTimeoutMs)).pinned!;
+  }
+
+  /**
+   * Saves the VM's filesystem as the image `repository:tag`, pushed to the registry the repository names when
+   * `pushTimeoutMs` is given. Returns the image id, and the pushed reference pinned by digest. `removedWithVm`:
+   * the VM's destroy removes the image; not for an image whose copies may run other VMs on this host (its id,
+   * and so its labels, are the same in every copy).
+   */
+  async commitSnapshot(
+    ref: VmRef,
+    target: { repository: string; tag: string },
+    pushTimeoutMs?: number,
+    removedWithVm = true,
+  ): Promise<{ imageId: string; pinned?: string }> {
     await this.requireContainer(ref);
-    const labels = { [LABEL_OWNER]: OWNER_VALUE, [LABEL_SNAPSHOT_OF]: ref.containerName, [LABEL_VM_ID]: ref.vmId };
+    const labels = { [LABEL_OWNER]: OWNER_VALUE, [LABEL_VM_ID]: ref.vmId, ...(removedWithVm ? { [LABEL_SNAPSHOT_OF]: ref.containerName } : {}) };
+    if (pushTimeoutMs === undefined) return { imageId: await this.engine.commitContainer(ref.containerName, target.repository, target.tag, labels) };
     const digest = await this.images.commitAndPush(ref.containerName, target, labels, pushTimeoutMs);
-    return `${target.repository}@${digest}`;
+    return { imageId: (await this.engine.inspectImage(`${target.repository}:${target.tag}`)).Id, pinned: `${target.repository}@${digest}` };
+  }
+
+  /** An image on this host as `docker save` writes it (by id: the archive then names no tag), read as it arrives. */
+  openImageArchive(reference: string, timeoutMs: number): Promise<NodeJS.ReadableStream> {
+    return this.images.save(reference, timeoutMs);
+  }
+
+  /** Loads a `docker save` archive into this host's engine; returns the engine's report, one line an image loaded. */
+  loadImageArchive(archive: NodeJS.ReadableStream, timeoutMs: number): Promise<string[]> {
+    return this.images.load(archive, timeoutMs);
+  }
+
+  /** Removes an image tag from this host; one already gone is fine. */
+  removeImage(reference: string): Promise<void> {
+    return this.images.untag(reference);
   }
 
   /**

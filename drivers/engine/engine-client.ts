@@ -230,6 +230,26 @@ export class EngineClient implements Engine {
     return digest;
   }
 
+  /** The image as `docker save` writes it (manifest.json, its config, one tar a layer), read as it arrives. */
+  saveImage(reference: string, timeoutMs: number): Promise<NodeJS.ReadableStream> {
+    return this.transport.open({ method: 'GET', path: `/images/${enc(reference)}/get`, expect: [200], subject: `image ${reference}`, timeoutMs });
+  }
+
+  /** Loads a `docker save` archive; returns what the engine reported loading (`Loaded image ID: sha256:…` lines). */
+  async loadImage(archive: NodeJS.ReadableStream, timeoutMs: number): Promise<string[]> {
+    const response = await this.transport.call({
+      method: 'POST',
+      path: '/images/load',
+      query: { quiet: true },
+      rawBody: archive,
+      contentType: 'application/x-tar',
+      expect: [200],
+      subject: 'image load',
+      timeoutMs,
+    });
+    return loadEvents(response.text);
+  }
+
   /** Copies a tar archive into the container's filesystem, unpacked at `path`; works on a created, stopped container. */
   async putArchive(name: string, path: string, tar: Buffer): Promise<void> {
     await this.transport.call({
@@ -451,6 +471,23 @@ function progressEvents(text: string, subject: string, verb: 'pull' | 'push'): P
     events.push(event);
   }
   return events;
+}
+
+/** What a load reported, one line a loaded image; a failure reported inside the stream is an error. */
+function loadEvents(text: string): string[] {
+  const loaded: string[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let event: { stream?: string; error?: string };
+    try {
+      event = JSON.parse(line) as { stream?: string; error?: string };
+    } catch {
+      throw new EngineError(`image load: the engine's answer is not readable: ${line.slice(0, 120)}`);
+    }
+    if (event.error) throw new EngineError(`image load failed: ${event.error}`);
+    if (event.stream?.trim()) loaded.push(event.stream.trim());
+  }
+  return loaded;
 }
 
 /**

@@ -83,6 +83,10 @@ export interface Engine {
   pullImage(reference: string, timeoutMs: number, registryAuth?: string): Promise<void>;
   /** Returns the digest the registry gave the pushed image. */
   pushImage(repository: string, tag: string, timeoutMs: number, registryAuth?: string): Promise<string>;
+  /** The image as `docker save` writes it, read as it arrives. */
+  saveImage(reference: string, timeoutMs: number): Promise<NodeJS.ReadableStream>;
+  /** Loads a `docker save` archive; returns the engine's report, one `Loaded image ID: sha256:…` (or `Loaded image: name`) line an image. */
+  loadImage(archive: NodeJS.ReadableStream, timeoutMs: number): Promise<string[]>;
   tagImage(reference: string, repo: string, tag: string): Promise<void>;
   /** Tags of images in `repository` (`repo:tag` strings). */
   imageTags(repository: string): Promise<string[]>;

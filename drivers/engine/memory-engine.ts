@@ -43,6 +43,8 @@ interface MemoryImage {
   digests: Set<string>;
   labels: Record<string, string>;
   config: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; Volumes?: string[] };
+  /** The image config as `docker save` writes it; a committed or loaded image's id is its sha256, as the engine's is. */
+  configBlob?: Buffer;
 }
 
 interface MemoryVolume {
@@ -224,9 +226,11 @@ export class MemoryEngine implements Engine {
     this.calls.push(`commit ${name}`);
     const c = this.container(name);
     const base = this.images.get(c.imageId);
-    const id = this.newId(`image ${repo}:${tag}`);
+    const config = { ...(base?.config ?? {}) };
+    const configBlob = imageConfigBlob(config, labels, this.newId(`image ${repo}:${tag}`));
+    const id = `sha256:${hash(configBlob)}`;
     this.untagEverywhere(`${repo}:${tag}`);
-    this.images.set(id, { id, tags: new Set([`${repo}:${tag}`]), digests: new Set(), labels: { ...labels }, config: { ...(base?.config ?? {}) } });
+    this.images.set(id, { id, tags: new Set([`${repo}:${tag}`]), digests: new Set(), labels: { ...labels }, config, configBlob });
     return id;
   }
 
@@ -378,6 +382,43 @@ export class MemoryEngine implements Engine {
     return digest;
   }
 
+  /** A `docker save` archive of the image: manifest.json and its config (the in-memory image has no layers). */
+  async saveImage(reference: string, _timeoutMs: number): Promise<NodeJS.ReadableStream> {
+    this.calls.push(`save ${reference}`);
+    const image = this.image(reference);
+    if (!image) throw new EngineNotFoundError(`image ${reference} not found (reference does not exist)`);
+    const config = image.configBlob ?? imageConfigBlob(image.config, image.labels, image.id);
+    const name = `${hash(config)}.json`;
+    const manifest = JSON.stringify([{ Config: name, RepoTags: reference.startsWith('sha256:') ? null : [...image.tags], Layers: [] }]);
+    return Readable.from([
+      writeTar([
+        { path: name, contents: config },
+        { path: 'manifest.json', contents: Buffer.from(manifest) },
+      ]),
+    ]);
+  }
+
+  async loadImage(archive: NodeJS.ReadableStream, _timeoutMs: number): Promise<string[]> {
+    this.calls.push('load');
+    const chunks: Buffer[] = [];
+    for await (const chunk of archive as AsyncIterable<Buffer>) chunks.push(chunk);
+    const files = new Map(readTar(Buffer.concat(chunks)).map((file) => [file.path, file.contents]));
+    const manifestText = files.get('manifest.json');
+    if (!manifestText) throw new EngineError('image load failed: open manifest.json: no such file or directory');
+    const loaded: string[] = [];
+    for (const entry of JSON.parse(manifestText.toString('utf8')) as { Config: string; RepoTags: string[] | null }[]) {
+      const configBlob = files.get(entry.Config);
+      if (!configBlob) throw new EngineError(`image load failed: open ${entry.Config}: no such file or directory`);
+      const config = JSON.parse(configBlob.toString('utf8')) as { config?: MemoryImage['config'] & { Labels?: Record<string, string> } };
+      const id = `sha256:${hash(configBlob)}`;
+      const { Labels: labels, ...rest } = config.config ?? {};
+      for (const tag of entry.RepoTags ?? []) this.untagEverywhere(tag);
+      this.images.set(id, { id, tags: new Set(entry.RepoTags ?? []), digests: new Set(), labels: labels ?? {}, config: rest, configBlob });
+      loaded.push(`Loaded image ID: ${id}`);
+    }
+    return loaded;
+  }
+
   async tagImage(reference: string, repo: string, tag: string): Promise<void> {
     const image = this.image(reference);
     if (!image) throw new EngineNotFoundError(`image ${reference} not found (No such image: ${reference})`);
@@ -514,8 +555,13 @@ export class MemoryEngine implements Engine {
   }
 }
 
-function hash(text: string): string {
+function hash(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** An image config as the engine writes it; `created` tells apart two commits of the same container. */
+function imageConfigBlob(config: MemoryImage['config'], labels: Record<string, string>, created: string): Buffer {
+  return Buffer.from(JSON.stringify({ config: { ...config, Labels: labels }, created, rootfs: { type: 'layers', diff_ids: [] } }));
 }
 
 /** `busybox` is `busybox:latest`; a reference by digest or with a tag is kept as it is. */
@@ -549,6 +595,24 @@ function statusText(state: ContainerState): string {
 
 function joinPath(directory: string, path: string): string {
   return `${directory.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+}
+
+/** A ustar archive of regular files, as readTar reads it back. */
+function writeTar(files: { path: string; contents: Buffer }[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const file of files) {
+    const header = Buffer.alloc(512);
+    header.write(file.path, 0, 100);
+    header.write('0000644\0', 100);
+    header.write(`${file.contents.length.toString(8).padStart(11, '0')}\0`, 124);
+    header.write('0', 156);
+    header.write('ustar\u000000', 257);
+    header.write('        ', 148);
+    const sum = header.reduce((total, byte) => total + byte, 0);
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    blocks.push(header, file.contents, Buffer.alloc((512 - (file.contents.length % 512)) % 512));
+  }
+  return Buffer.concat([...blocks, Buffer.alloc(1024)]);
 }
 
 /** The regular files of a ustar archive (what tarArchive writes). */

@@ -223,6 +223,14 @@ export const RebuildAnswer = Type.Object({
   image: Type.String({ description: 'the image the instance now runs, pinned by digest: repository@sha256:... or the sha256 image id' }),
 });
 export const SnapshotAnswer = Type.Object({ image: Type.String({ description: 'repository@sha256:digest in the registry' }) });
+export const ImageLoadQuery = Type.Object(
+  {
+    host: Type.Optional(hostName('the host to load the image on (`local` is this machine)')),
+    image_id: Type.Optional(Type.String({ pattern: '^sha256:[a-f0-9]{64}$', description: 'the image id the archive must hold' })),
+  },
+  { additionalProperties: false },
+);
+export const ImageLoadAnswer = Type.Object({ image: Type.String({ description: 'the loaded image id, sha256:<hex>, to spawn from' }) });
 export const ConsoleAnswer = Type.Object({ output: Type.String() });
 
 export const AvailableResource = Type.Object({

@@ -7,6 +7,7 @@ import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { VmRef, VmStatus } from '../core/vm-status.ts';
 import type { InstanceInfo, RebuildAnswer, RebuildRequest, SpawnRequest, VifRequest } from './api-schemas.ts';
 import type { InstanceDiagnostics } from './diagnostics-schemas.ts';
+import { loadImageArchive } from './image-archive.ts';
 import { forgetDiagnostics, instanceDiagnostics } from './instance-diagnostics.ts';
 import { containerNameOf, injectedFiles, instanceSpec, storedNics } from './instance-spec.ts';
 import { parseFlavor } from './host-resources.ts';
@@ -17,9 +18,19 @@ import { hybridNames } from './ovs-vifs.ts';
 import { networkNics, vifNic } from './vif-nics.ts';
 
 export interface NovaOptions {
-  /** host:port of the registry snapshots are pushed to; without it, snapshots are not supported. */
+  /** host:port of the registry snapshots are pushed to; without it, snapshots go to Glance only. */
   registry?: string;
+  /** Bounds a push, a `docker save` and a load. */
   pushTimeoutMs: number;
+}
+
+/** A snapshot as Glance takes it: the image's id, its pinned registry reference when pushed, and its `docker save` stream. */
+export interface SnapshotArchive {
+  imageId: string;
+  pinned?: string;
+  archive: NodeJS.ReadableStream;
+  /** Removes the committed image from the host. */
+  release: () => Promise<void>;
 }
 
 /** An instance as list_instances sees it: the name only when it was spawned with one. */
@@ -221,6 +232,31 @@ export class NovaInstances {
     const registry = requireRegistry(this.options);
     const { spec } = await this.existingSpec(uuid);
     return this.host.vms.publishSnapshot(spec, { repository: `${registry}/nova-snapshots/${uuid}`, tag: imageId }, this.options.pushTimeoutMs);
+  }
+
+  /**
+   * Commits the instance's filesystem (pushed to the registry too when one is configured) and opens the image as
+   * `docker save` writes it, for Glance. The committed image is the host's only until `release`, which the caller
+   * runs once the archive is read or abandoned; a failure before the archive opens leaves nothing.
+   */
+  async snapshotArchive(uuid: string, imageId: string): Promise<SnapshotArchive> {
+    const { spec } = await this.existingSpec(uuid);
+    const registry = this.options.registry;
+    const target = { repository: `${registry ? `${registry}/` : ''}nova-snapshots/${uuid}`, tag: imageId };
+    const release = () => this.host.vms.removeImage(`${target.repository}:${target.tag}`);
+    try {
+      // Glance's copies boot other instances here, with the same id: the instance's destroy must leave them.
+      const committed = await this.host.vms.commitSnapshot(spec, target, registry ? this.options.pushTimeoutMs : undefined, false);
+      return { ...committed, archive: await this.host.vms.openImageArchive(committed.imageId, this.options.pushTimeoutMs), release };
+    } catch (error) {
+      await release().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Loads a `docker save` archive (a Glance image's data) on this host; returns the image id spawn then boots from. */
+  loadImage(archive: NodeJS.ReadableStream, expectedId: string | undefined): Promise<string> {
+    return loadImageArchive(this.host, archive, expectedId, this.options.pushTimeoutMs);
   }
 
   /** Hot-plugs a VIF as the next free eth<n>; a stopped instance gets it from network_info at its next start. */

@@ -1,4 +1,5 @@
 import type { ExecutionContext, TestFn } from 'ava';
+import { Readable } from 'node:stream';
 import type { Engine } from '../../drivers/engine/engine.ts';
 import { EngineConflictError, EngineError, EngineNotFoundError } from '../../drivers/engine/engine-errors.ts';
 import type { ContainerCreateBody } from '../../drivers/engine/types.ts';
@@ -141,6 +142,22 @@ export function engineContract(test: TestFn, prefix: string, open: () => Promise
     t.is(await engine.findImage(`${repo}:snap-2`), undefined);
     await t.throwsAsync(engine.removeImage(`${repo}:snap-2`), { instanceOf: EngineNotFoundError });
     await t.throwsAsync(engine.inspectImage(`${repo}:nothing`), { instanceOf: EngineNotFoundError, message: new RegExp(`^image ${repo}:nothing not found`) });
+  });
+
+  test.serial('an image saved by id loads back as the same image, untagged; a missing one is not found', async (t) => {
+    const engine = await fresh(t, 'save');
+    const repo = `dockvisor-contract/${prefix}-save`;
+    const id = await engine.commitContainer(name('save'), repo, 'snap-1', { [CONTRACT_LABEL]: prefix });
+    t.teardown(() => engine.removeImage(id).catch(() => undefined));
+    const chunks: Buffer[] = [];
+    for await (const chunk of (await engine.saveImage(id, 60_000)) as AsyncIterable<Buffer>) chunks.push(chunk);
+    await engine.removeImage(`${repo}:snap-1`);
+    t.is(await engine.findImage(id), undefined);
+    t.deepEqual(await engine.loadImage(Readable.from([Buffer.concat(chunks)]), 60_000), [`Loaded image ID: ${id}`]);
+    const loaded = await engine.inspectImage(id);
+    t.deepEqual(loaded.RepoTags, [], 'saved by id, the archive names no tag');
+    t.is(loaded.Config?.Labels?.[CONTRACT_LABEL], prefix);
+    await t.throwsAsync(engine.saveImage(`${repo}:nothing`, 60_000), { instanceOf: EngineNotFoundError });
   });
 
   test.serial('volumes: made once, listed by label, kept while a container mounts them, removed without error when gone', async (t) => {

@@ -59,6 +59,7 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
   'nova-hostile-input.test.ts': { uuidPrefix: 'dcf60a02', bridgePrefix: 'dvt-nova-bad', subnets: ['198.18.110.0/24'] },
   'nova-lifecycle.test.ts': { uuidPrefix: 'dcf60a03', bridgePrefix: 'dvt-nova-lc', subnets: ['198.18.111.0/24', '198.18.112.0/24'] },
   'nova-side-by-side.test.ts': { vmIds: [96110, 96119], uuidPrefix: 'dcf60a04', bridgePrefix: 'dvt-nova-sbs', subnets: ['198.18.113.0/24'] },
+  'nova-glance-snapshots.test.ts': { uuidPrefix: 'dcf60a0d', bridgePrefix: 'dvt-ngl', subnets: ['198.18.205.0/24', '198.18.206.0/24'] },
   'nova-shim.test.ts': { uuidPrefix: 'dcf60a05', bridgePrefix: 'dvt-nova-shim', subnets: ['198.18.114.0/24'] },
   'nova-exceptions.test.ts': { uuidPrefix: 'dcf60a0c', bridgePrefix: 'dvt-nexc', subnets: ['198.18.197.0/24'] },
   'opennebula-security-groups.test.ts': { vmIds: [8550, 8569], bridgePrefix: 'dvt-sg', subnets: ['198.18.175.0/24'] },

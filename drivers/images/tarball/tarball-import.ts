@@ -124,13 +124,15 @@ function blob(tar: string, byName: Map<string, TarEntry>, digest: string): Buffe
   return bytes;
 }
 
-function entry(byName: Map<string, TarEntry>, name: string): TarEntry {
+/** The regular file `name` of a listed tarball; one it names but lacks is refused. */
+export function entry(byName: Map<string, TarEntry>, name: string): TarEntry {
   const found = byName.get(name.replace(/^(\.\/)+/, ''));
   if (!found || found.type !== 'file') throw new InvalidInputError(`the tarball names ${name.slice(0, 100)} but does not contain it`);
   return found;
 }
 
-function readBytes(tar: string, item: TarEntry): Buffer {
+/** An entry's content, at most 16 MB (manifests and configs, not layers). */
+export function readBytes(tar: string, item: TarEntry): Buffer {
   if (item.size > 16 * 1024 * 1024) throw new InvalidInputError(`${item.name.slice(0, 100)} in the tarball is larger than 16 MB; refused`);
   const fd = openSync(tar, 'r');
   try {

@@ -6,6 +6,7 @@ import type { NovaOptions } from '../nova-instances.ts';
 import { bearerAuth } from './auth.ts';
 import { errorAnswer } from './error-answers.ts';
 import { hostRoutes } from './host-routes.ts';
+import { imageRoutes } from './image-routes.ts';
 import { instanceRoutes } from './instance-routes.ts';
 import { moveRoutes } from './move-routes.ts';
 
@@ -43,5 +44,6 @@ export async function computeApp(options: ComputeAppOptions): Promise<FastifyIns
   await app.register(instanceRoutes(hosts), { prefix: '/v1' });
   await app.register(moveRoutes(hosts), { prefix: '/v1' });
   await app.register(hostRoutes(hosts), { prefix: '/v1' });
+  await app.register(imageRoutes(hosts), { prefix: '/v1' });
   return app;
 }

@@ -130,6 +130,32 @@ export function instanceRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
     );
 
     app.post(
+      '/instances/:uuid/snapshot/archive',
+      {
+        schema: {
+          tags,
+          summary:
+            'snapshot for Glance: commit (and push when a registry is configured), answered as the `docker save` stream; ' +
+            'headers x-dockvisor-image-id and, when pushed, x-dockvisor-docker-image',
+          params: InstanceParams,
+          body: SnapshotRequest,
+          response: { 200: { description: 'the `docker save` archive (application/x-tar)' }, ...errorAnswers },
+        },
+      },
+      async (request, reply) => {
+        const snapshot = await hosts.onInstance(request.params.uuid, (instances) => instances.snapshotArchive(request.params.uuid, request.body.image_id));
+        // Read to the end or cut off by the client, the committed image leaves the host: Glance and the registry keep it.
+        reply.raw.once('close', () => {
+          (snapshot.archive as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+          void snapshot.release().catch((error: unknown) => request.log.warn({ err: error }, 'removing a snapshot image'));
+        });
+        reply.header('content-type', 'application/x-tar').header('x-dockvisor-image-id', snapshot.imageId);
+        if (snapshot.pinned) reply.header('x-dockvisor-docker-image', snapshot.pinned);
+        return reply.send(snapshot.archive);
+      },
+    );
+
+    app.post(
       '/instances/:uuid/interfaces',
       { schema: { tags, summary: 'attach_interface', params: InstanceParams, body: AttachInterfaceRequest, response: done } },
       async (request, reply) => {

@@ -1,10 +1,17 @@
 """A thin Nova ComputeDriver: every verb is one call to the dockvisor compute service, which runs the containers."""
 import base64
+import http.client
 import json
+import os
 import re
 import shlex
+import tempfile
+import urllib.parse
 
+import glanceclient.exc
 from oslo_log import log as logging
+import requests
+import urllib3
 
 from nova.compute import power_state
 from nova.compute import task_states
@@ -24,11 +31,16 @@ from nova.virt.dockvisor import vifs
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
-# The Glance image property a snapshot records its Docker reference in, and spawn reads first.
+# The Glance image property a snapshot records its Docker reference in (with a registry), and spawn reads first.
 DOCKER_IMAGE_PROPERTY = 'docker_image'
+# The image id a snapshot's `docker save` data holds: spawn has the service check the loaded image against it.
+DOCKER_IMAGE_ID_PROPERTY = 'docker_image_id'
 RUNTIME_EXTRA_SPEC = 'dockvisor:runtime'
 RUNTIME_IMAGE_PROPERTY = 'dockvisor_runtime'
 MAX_SHUTDOWN_SECONDS = 3600
+ARCHIVE_BLOCK = 1024 * 1024
+GLANCE_CONNECTION_ERRORS = (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError, requests.exceptions.RequestException,
+                            glanceclient.exc.CommunicationError)
 # The names the service keeps; another instance_name_template's are looked up in nova's records instead.
 INSTANCE_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$')
 
@@ -145,9 +157,10 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def _instance_body(self, context, instance, image_meta, injected_files, network_info):
         """What the instance is made of, as spawn and rebuild send it: image, flavor, metadata, files, VIFs, command."""
+        glance_image = self._glance_image(context, image_meta)
         body = {
             'name': instance.display_name or instance.uuid,
-            'image': self._image_reference(context, image_meta),
+            'image': self._image_reference(context, instance, image_meta, glance_image),
             'flavor': {'vcpus': instance.flavor.vcpus, 'memory_mb': instance.flavor.memory_mb, 'root_gb': instance.flavor.root_gb},
             'metadata': dict(instance.metadata or {}),
             'injected_files': [_injected_file(path, contents) for path, contents in (injected_files or [])],
@@ -162,7 +175,7 @@ class DockvisorDriver(driver.ComputeDriver):
         command = properties.get('os_command_line') if properties else None
         if command:
             body['command'] = shlex.split(command)
-        runtime = _runtime(instance, self._glance_properties(context, image_meta))
+        runtime = _runtime(instance, glance_image.get('properties') or {})
         if runtime:
             body['runtime'] = runtime
         return body
@@ -182,19 +195,34 @@ class DockvisorDriver(driver.ComputeDriver):
         if CONF.vif_plugging_is_fatal:
             raise exception.VirtualInterfaceCreateException()
 
-    def _image_reference(self, context, image_meta):
-        """The Docker reference of a Glance image: its docker_image property (set by snapshots), else its name."""
+    def _image_reference(self, context, instance, image_meta, glance_image):
+        """What spawn boots: the image's docker_image property (a registry reference), else its `docker save` data
+        in Glance loaded on the host, else its name as a Docker reference (as nova-docker did)."""
         if image_meta.obj_attr_is_set('container_format') and image_meta.container_format not in ('docker', 'bare'):
             raise exception.InvalidInput(reason='image %s is not a Docker image (container_format %s)' % (image_meta.id, image_meta.container_format))
-        properties = self._glance_properties(context, image_meta)
+        properties = glance_image.get('properties') or {}
         if properties.get(DOCKER_IMAGE_PROPERTY):
             return properties[DOCKER_IMAGE_PROPERTY]
+        if glance_image.get('container_format') == 'docker' and glance_image.get('size'):
+            return self._load_glance_image(context, instance, image_meta.id, properties.get(DOCKER_IMAGE_ID_PROPERTY))
         return image_meta.name
 
-    def _glance_properties(self, context, image_meta):
-        """The image's own properties in Glance (nova's ImageMetaProps leaves custom ones out)."""
+    def _load_glance_image(self, context, instance, image_id, expected_id):
+        """Fetches the image's data from Glance into a temporary file, as libvirt fetches a disk image, then streams it
+        to the service, which loads it on this node's host."""
+        query = [('host', CONF.dockvisor.host)] if CONF.dockvisor.host else []
+        if expected_id:
+            query.append(('image_id', expected_id))
+        with tempfile.TemporaryFile(dir=CONF.instances_path if os.path.isdir(CONF.instances_path) else None) as data:
+            self._image_api.download(context, image_id, data=data)
+            data.seek(0)
+            blocks = iter(lambda: data.read(ARCHIVE_BLOCK), b'')
+            return self._service.post_archive('spawn', '/v1/images?' + urllib.parse.urlencode(query), blocks, instance_uuid=instance.uuid)['image']
+
+    def _glance_image(self, context, image_meta):
+        """The image as Glance has it, with its own properties (nova's ImageMetaProps leaves custom ones out)."""
         if image_meta.obj_attr_is_set('id') and image_meta.id:
-            return self._image_api.get(context, image_meta.id).get('properties') or {}
+            return self._image_api.get(context, image_meta.id)
         return {}
 
     def destroy(self, context, instance, network_info, block_device_info=None, destroy_disks=True, destroy_secrets=True):
@@ -230,15 +258,29 @@ class DockvisorDriver(driver.ComputeDriver):
 
     def snapshot(self, context, instance, image_id, update_task_state):
         update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
-        reference = self._instance_call('snapshot', instance, '/snapshot', {'image_id': image_id})['image']
-        update_task_state(task_state=task_states.IMAGE_UPLOADING, expected_state=task_states.IMAGE_PENDING_UPLOAD)
-        # The layers live in the registry; Glance keeps the pinned reference that spawn boots from.
-        self._image_api.update(context, image_id, {
-            'container_format': 'docker',
-            'disk_format': 'raw',
-            'properties': {DOCKER_IMAGE_PROPERTY: reference},
-        }, purge_props=False)
-        return reference
+        # The service commits the container (and pushes it when it has a registry), then streams `docker save`.
+        archive = self._service.open_archive('snapshot', self._path(instance, '/snapshot/archive'), {'image_id': image_id},
+                                             instance_uuid=instance.uuid)
+        with archive:
+            update_task_state(task_state=task_states.IMAGE_UPLOADING, expected_state=task_states.IMAGE_PENDING_UPLOAD)
+            properties = {DOCKER_IMAGE_ID_PROPERTY: archive.headers['x-dockvisor-image-id']}
+            pinned = archive.headers.get('x-dockvisor-docker-image')
+            if pinned:
+                properties[DOCKER_IMAGE_PROPERTY] = pinned
+            metadata = {'container_format': 'docker', 'disk_format': 'raw', 'properties': properties}
+            data = _Archive(archive, instance.uuid)
+            try:
+                image = self._image_api.update(context, image_id, metadata, data=data, purge_props=False)
+            except exception.NovaException:
+                raise
+            except GLANCE_CONNECTION_ERRORS as error:
+                # nova's glance API raises this for a Glance it cannot reach, except when the failure comes in a
+                # retry of the upload (its retries re-send a stream that is partly read): the same for both.
+                raise exception.GlanceConnectionFailed(server=','.join(CONF.glance.api_servers or ['glance']), reason=repr(error))
+        # A retried upload sends only the rest of the stream: Glance must hold every byte the service sent.
+        if image.get('size') != data.size:
+            raise exception.ImageUnacceptable(image_id=image_id, reason='Glance holds %s bytes of the %d uploaded' % (image.get('size'), data.size))
+        return pinned
 
     # Resize and cold migration: the filesystem travels through the service's registry; nothing is live.
 
@@ -270,7 +312,7 @@ class DockvisorDriver(driver.ComputeDriver):
         if CONF.dockvisor.host:
             body['host'] = CONF.dockvisor.host
         # The runtime as spawn chose it: the new flavor's extra spec, else the image's property.
-        runtime = _runtime(instance, self._glance_properties(context, image_meta))
+        runtime = _runtime(instance, self._glance_image(context, image_meta).get('properties') or {})
         if runtime:
             body['runtime'] = runtime
         events = vifs.pending_plug_events(network_info) if power_on else []
@@ -322,6 +364,24 @@ class DockvisorDriver(driver.ComputeDriver):
         # Nova's record is how the instance was before the host went down: only a running one is started again.
         if instance.power_state == power_state.RUNNING:
             self.power_on(context, instance, network_info, block_device_info)
+
+
+class _Archive(object):
+    """The service's `docker save` stream as Glance's client reads it; a cut stream is the service's failure."""
+
+    def __init__(self, response, uuid):
+        self._response = response
+        self._uuid = uuid
+        self.size = 0
+
+    def read(self, size=-1):
+        # Glance's client asks for 64 KiB at a time; 1 MiB blocks make fewer, larger chunks for Glance to take in.
+        try:
+            block = self._response.read() if size is None or size < 0 else self._response.read(max(size, ARCHIVE_BLOCK))
+            self.size += len(block)
+            return block
+        except (OSError, http.client.HTTPException) as error:
+            raise errors.nova_error('snapshot', 'internal', 'the snapshot stream broke off: %r' % error, self._uuid)
 
 
 def _recorded_names(uuids):
