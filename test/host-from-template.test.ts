@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { LABEL_OWNER, OWNER_VALUE } from '../drivers/core/labels.ts';
 import { HostStore } from '../drivers/hosts/host-store.ts';
 import { removeHost } from '../drivers/machine/host-removal.ts';
+import { importHost } from '../drivers/machine/host-transfer.ts';
 import { silentProgress, type ProvisionProgress } from '../drivers/machine/provision/progress.ts';
 import { createHostFromTemplate, type TemplateHostOptions } from '../drivers/machine/template-host.ts';
 import { connectOpenNebula } from '../drivers/opennebula/rpc/host-registration.ts';
@@ -354,6 +355,21 @@ test.serial('refusals before any VM: missing template, quota exceeded, hostile n
     t.regex(result.stderr, /^dockvisor: [^\n]+\n$/, `${args.join(' ')}: ${result.stderr}`);
   }
   assertNothingLeft(t);
+  t.deepEqual(store.list(), []);
+
+  // A bundle from another operator cannot smuggle text into what goes to oned.
+  const bundle = (vm: unknown) =>
+    JSON.stringify({
+      format: 'dockvisor-host/1',
+      host: { name: NAME, ssh: { user: 'root', address: vmHost.address, port: 22, hostKey: 'ssh-ed25519 AAAA' }, steps: {}, opennebula: null, vm },
+    });
+  for (const vm of [
+    { template: { id: '8"]', name: 'x' }, startTimeoutMs: 1000 },
+    { template: { id: 8, name: 'x' }, startTimeoutMs: 1000, cpu: '1"\nX="' },
+    'vm',
+  ]) {
+    t.throws(() => importHost(store, bundle(vm), {}), { message: 'the host bundle has a malformed vm section' });
+  }
   t.deepEqual(store.list(), []);
 });
 

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../../core/errors.ts';
 import { printable } from '../../core/validate.ts';
+import type { CloudVm } from '../../machine/cloud-vms.ts';
 import { child, children, parseDocument, text, type XmlNode } from '../xml.ts';
 import { OneRpcError } from './one-errors.ts';
 import type { OneRpc } from './one-rpc.ts';
@@ -29,20 +30,8 @@ const LCM_FAILURES: Record<number, string> = {
   50: 'PROLOG_UNDEPLOY_FAILURE',
 };
 
-export interface OneVm {
-  id: number;
-  name: string;
-  /** `PENDING`, `ACTIVE/PROLOG`, `ACTIVE/RUNNING`, `DONE`...: the VM state, with the LCM state while ACTIVE. */
-  state: string;
-  running: boolean;
-  done: boolean;
-  /** oned's own words when the VM stopped in a failure state (USER_TEMPLATE/ERROR), or the state's name. */
-  failure?: string;
-  /** The first NIC's address (EXTERNAL_IP, else IP, else IP6_GLOBAL), or why it cannot be used. */
-  address: { address: string } | { refusal: string } | undefined;
-  /** CONTEXT/SSH_PUBLIC_KEY, to tell a VM made for a host from another of the same name. */
-  sshPublicKey?: string;
-}
+/** A VM as oned describes it, in the terms provisioning uses. */
+export type OneVm = CloudVm;
 
 export interface OneTemplate {
   id: number;
