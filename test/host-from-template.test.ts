@@ -267,8 +267,8 @@ for (const [when, trigger, check] of killPoints) {
 }
 
 /** A failed create: one line naming the cause, the VM terminated when there was one, nothing left. */
-async function failsWithNothingLeft(t: import('ava').ExecutionContext, message: RegExp, extra: Partial<TemplateHostOptions> = {}) {
-  const error = await t.throwsAsync(createHostFromTemplate(store, NAME, options(extra), { knownHostsFile: knownHosts, env }, silentProgress, clouds));
+async function failsWithNothingLeft(t: import('ava').ExecutionContext, message: RegExp, extra: Partial<TemplateHostOptions> = {}, knownHostsFile = knownHosts) {
+  const error = await t.throwsAsync(createHostFromTemplate(store, NAME, options(extra), { knownHostsFile, env }, silentProgress, clouds));
   t.regex(error!.message, message);
   t.false(error!.message.includes('\n'), 'one line');
   assertNothingLeft(t);
@@ -327,6 +327,19 @@ test.serial('SSH that never comes up is refused within --start-timeout and the V
   await failsWithNothingLeft(t, /^SSH to root@198\.18\.210\.10 never came up within \d+ s: .*; VM 518 terminated, host dvhost1 forgotten$/, {
     startTimeoutMs: 3000,
   });
+});
+
+test.serial('a known_hosts line with another key for the address is refused at once, not waited out', async (t) => {
+  const stale = join(work, 'known_hosts.stale');
+  writeFileSync(stale, `${vmHost.address} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l6GKLl\n`);
+  const started = Date.now();
+  await failsWithNothingLeft(
+    t,
+    /^the host key of 198\.18\.210\.10:22 changed: .*known_hosts\.stale:1 holds another key.*; VM 518 terminated, host dvhost1 forgotten$/,
+    {},
+    stale,
+  );
+  t.true(Date.now() - started < 10_000, 'well within --start-timeout');
 });
 
 test.serial('refusals before any VM: missing template, quota exceeded, hostile names, one line each and nothing left', async (t) => {

@@ -84,6 +84,11 @@ export async function waitForSsh(
         return session.hostKeyLine;
       } catch (error) {
         last = (error as Error).message;
+        // known_hosts holding another key for the address (a VM that had it before): waiting will not change it.
+        if (/host key of \S+ (changed|\(.*\) is revoked)/.test(last)) {
+          progress.failed(title, last);
+          throw new VmStartFailure(last);
+        }
         progress.waiting?.(title, 'no answer yet', Date.now() - started);
         return undefined;
       }
