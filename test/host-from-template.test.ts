@@ -385,23 +385,3 @@ test.serial('refusals before any VM: missing template, quota exceeded, hostile n
   }
   t.deepEqual(store.list(), []);
 });
-
-test.serial("the extra template carries the template's CONTEXT with the host's on top, and the NIC by network id", async (t) => {
-  // No instantiate with --network was recorded: the text oned would get is checked here.
-  const { instantiateTemplateText } = await import('../drivers/opennebula/rpc/instantiate-template-text.ts');
-  const text = instantiateTemplateText(
-    [
-      ['NETWORK', 'YES'],
-      ['SET_HOSTNAME', '$NAME'],
-      ['GREETING', 'hi'],
-    ],
-    { hostname: NAME, sshPublicKey: 'ssh-ed25519 AAAA dockvisor-host-dvhost1', networkId: 0, username: 'debian' },
-  );
-  t.is(
-    text,
-    'CONTEXT=[NETWORK="YES",SET_HOSTNAME="dvhost1",GREETING="hi",SSH_PUBLIC_KEY="ssh-ed25519 AAAA dockvisor-host-dvhost1",USERNAME="debian"]\nNIC=[NETWORK_ID="0"]',
-  );
-  t.throws(() => instantiateTemplateText([['START_SCRIPT', 'echo "hi"']], { hostname: NAME, sshPublicKey: 'k' }), {
-    message: /^CONTEXT\/START_SCRIPT "echo "hi"" holds a quote, backslash or line break, which cannot be passed to OpenNebula safely$/,
-  });
-});
