@@ -266,6 +266,18 @@ for (const [when, trigger, check] of killPoints) {
   });
 }
 
+test.serial('rm of a create killed before oned gave the VM id finds the VM by its name and key and terminates it', async (t) => {
+  oned.instantiateDelayMs = 3000;
+  await createKilledWhen(() => oned.count('one.template.instantiate') > 0);
+  t.is(store.get(NAME).vm?.id, undefined);
+  t.true(oned.vmExists);
+  const removed = await cli('host', 'rm', NAME);
+  t.is(removed.code, 0, removed.stderr);
+  t.is(removed.stdout, `${NAME}: VM 518 terminated\n${NAME}: removed from the host store\n`);
+  assertNothingLeft(t);
+  t.deepEqual(oned.unexpected, []);
+});
+
 /** A failed create: one line naming the cause, the VM terminated when there was one, nothing left. */
 async function failsWithNothingLeft(t: import('ava').ExecutionContext, message: RegExp, extra: Partial<TemplateHostOptions> = {}, knownHostsFile = knownHosts) {
   const error = await t.throwsAsync(createHostFromTemplate(store, NAME, options(extra), { knownHostsFile, env }, silentProgress, clouds));

@@ -25,6 +25,16 @@ export function hostKeyPair(file: string, comment: string): { privateKeyFile: st
   return { privateKeyFile: file, publicKey: `${key.type} ${key.getPublicSSH().toString('base64')} ${comment}` };
 }
 
+/** The public half of a key pair made for a host, as its VM's context holds it; undefined when the file is gone. */
+export function hostPublicKey(file: string, comment: string): string | undefined {
+  return existsSync(file) ? hostKeyPair(file, comment).publicKey : undefined;
+}
+
 export function removeHostKeyPair(file: string): void {
   rmSync(file, { force: true });
+}
+
+/** The comment of the key made for a host: who it is for, in the VM's authorized_keys. */
+export function hostKeyComment(name: string): string {
+  return `dockvisor-host-${name}`;
 }

@@ -3,8 +3,8 @@ import { hostEngine } from '../hosts/host-engine.ts';
 import { connectToHost } from '../hosts/host-connection.ts';
 import type { HostRecord, HostStore } from '../hosts/host-store.ts';
 import type { CloudConnect } from './cloud-registration.ts';
-import type { CloudVmsConnect } from './cloud-vms.ts';
-import { removeHostKeyPair } from './host-key-pair.ts';
+import type { CloudVms, CloudVmsConnect } from './cloud-vms.ts';
+import { hostKeyComment, hostPublicKey, removeHostKeyPair } from './host-key-pair.ts';
 import { enginePurgePlan } from './package-plans.ts';
 import { ProvisionContext } from './provision/context.ts';
 import { osStep } from './provision/os-step.ts';
@@ -63,9 +63,9 @@ export async function removeHost(store: HostStore, name: string, options: Remove
   if (record.vm) {
     const cloud = options.vms!({ env, ...(record.vm.endpoint ? { endpoint: record.vm.endpoint } : {}) });
     try {
-      if (record.vm.id !== undefined) {
-        await cloud.terminate(record.vm.id);
-        options.say(`${name}: VM ${record.vm.id} terminated`);
+      for (const id of await vmsOf(record, cloud)) {
+        await cloud.terminate(id);
+        options.say(`${name}: VM ${id} terminated`);
       }
     } finally {
       cloud.close();
@@ -75,6 +75,17 @@ export async function removeHost(store: HostStore, name: string, options: Remove
   store.remove(name);
   const kept = options.purge || record.vm ? '' : ' (its engine and containers are untouched)';
   options.say(`${name}: removed from the host store${kept}`);
+}
+
+/**
+ * The VM of a host made from a template: the recorded one, or, for a create cut short before oned gave its id,
+ * the VM of the host's name whose context holds the host's key (any of that name when the pool does not show it).
+ */
+async function vmsOf(record: HostRecord, cloud: CloudVms): Promise<number[]> {
+  if (record.vm!.id !== undefined) return [record.vm!.id];
+  const key = record.ssh.identityFile ? hostPublicKey(record.ssh.identityFile, hostKeyComment(record.name)) : undefined;
+  if (!key) return [];
+  return (await cloud.vmsNamed(record.name)).filter((vm) => vm.sshPublicKey === undefined || vm.sshPublicKey === key).map((vm) => vm.id);
 }
 
 /** Refuses while dockvisor VMs exist on the host; a host whose engine was never set up has none. */

@@ -4,7 +4,7 @@ import type { ConnectOptions } from '../hosts/host-connection.ts';
 import { parseSshTarget } from '../hosts/ssh-target.ts';
 import type { CloudConnect } from './cloud-registration.ts';
 import type { CloudVms, CloudVmsConnect } from './cloud-vms.ts';
-import { hostKeyFile, hostKeyPair, removeHostKeyPair } from './host-key-pair.ts';
+import { hostKeyComment, hostKeyFile, hostKeyPair, removeHostKeyPair } from './host-key-pair.ts';
 import { checkHostSettings, provisionHost, type ProvisionSummary } from './provisioner.ts';
 import type { ProvisionProgress } from './provision/progress.ts';
 import { waitForRunningVm, waitForSsh, VmStartFailure } from './vm-start.ts';
@@ -61,7 +61,7 @@ export async function createHostFromTemplate(
   } finally {
     cloud.close();
   }
-  const { privateKeyFile } = hostKeyPair(hostKeyFile(store, name), keyComment(name));
+  const { privateKeyFile } = hostKeyPair(hostKeyFile(store, name), hostKeyComment(name));
   const now = new Date().toISOString();
   const record: HostRecord = {
     name,
@@ -137,7 +137,7 @@ export async function provisionTemplateHost(
 /** The VM for a record that has no VM id yet: the one an earlier run asked for, found by its name and key, or a new one. */
 async function obtainVm(store: HostStore, record: HostRecord, cloud: CloudVms, progress: ProvisionProgress): Promise<number> {
   const vm = record.vm!;
-  const { publicKey } = hostKeyPair(record.ssh.identityFile!, keyComment(record.name));
+  const { publicKey } = hostKeyPair(record.ssh.identityFile!, hostKeyComment(record.name));
   const title = `VM from template ${vm.template.name} (${vm.template.id})`;
   progress.started(title);
   const earlier = (await cloud.vmsNamed(record.name)).filter((found) => found.sshPublicKey === undefined || found.sshPublicKey === publicKey);
@@ -179,8 +179,4 @@ async function discard(store: HostStore, record: HostRecord, cloud: CloudVms, re
     store.remove(record.name);
   }
   throw new HostSetupError(`${reason}${left || (id !== undefined ? `; VM ${id} terminated, host ${record.name} forgotten` : '')}`);
-}
-
-function keyComment(name: string): string {
-  return `dockvisor-host-${name}`;
 }
