@@ -65,7 +65,7 @@ test('the extra template carries the template’s CONTEXT with the host’s on t
   t.throws(() => instantiateTemplateText([['X', 'a\\']], { hostname: 'h', sshPublicKey: 'k' }), { message: /holds a quote, backslash or line break/ });
 });
 
-test('a VM is read from oned’s recorded answers: PENDING, ACTIVE/BOOT, RUNNING with its NIC, DONE', async (t) => {
+test.serial('a VM is read from oned’s recorded answers: PENDING, ACTIVE/BOOT, RUNNING with its NIC, DONE', async (t) => {
   const client = rpc();
   t.teardown(() => client.close());
   for (const [name, state, running] of [
@@ -82,7 +82,7 @@ test('a VM is read from oned’s recorded answers: PENDING, ACTIVE/BOOT, RUNNING
   }
 });
 
-test('a boot failure carries oned’s own error text; a VM oned no longer has is undefined; terminating it is fine', async (t) => {
+test.serial('a boot failure carries oned’s own error text; a VM oned no longer has is undefined; terminating it is fine', async (t) => {
   const client = rpc();
   t.teardown(() => client.close());
   replay('vm-info-boot-failure');
@@ -99,7 +99,7 @@ test('a boot failure carries oned’s own error text; a VM oned no longer has is
   t.true(terminated.isDone());
 });
 
-test('templates and networks are found by name or id in the recorded pools; a missing one is one line', async (t) => {
+test.serial('templates and networks are found by name or id in the recorded pools; a missing one is one line', async (t) => {
   const client = rpc();
   t.teardown(() => client.close());
   replay('templatepool-info-docker-host');
@@ -121,4 +121,17 @@ test('templates and networks are found by name or id in the recorded pools; a mi
   // The recorded call sends an empty extra template, which the client writes as <string/>: answered whatever it sent.
   nock(ONED).post('/RPC2').reply(200, recordedResponse('template-instantiate-missing'), { 'Content-Type': 'text/xml' });
   await t.throwsAsync(instantiateTemplate(client, 99999, 'nohost', ''), { message: 'OpenNebula has no VM template 99999' });
+});
+
+test.serial('names with XML or shell syntax are matched as oned decodes them, and never sent anywhere', async (t) => {
+  const client = rpc();
+  t.teardown(() => client.close());
+  // The recorded pool with the template renamed `<b>&"$(id)`: escaped once in oned's document, once more in XML-RPC.
+  const hostile = recordedResponse('templatepool-info-docker-host').replace(
+    '&lt;NAME&gt;docker-host&lt;/NAME&gt;',
+    '&lt;NAME&gt;&amp;lt;b&amp;gt;&amp;amp;"$(id)&lt;/NAME&gt;',
+  );
+  nock(ONED).post('/RPC2').times(2).reply(200, hostile, { 'Content-Type': 'text/xml' });
+  t.like(await findTemplate(client, '<b>&"$(id)'), { id: 8, name: '<b>&"$(id)' });
+  await t.throwsAsync(findTemplate(client, '&lt;b&gt;&amp;"$(id)'), { message: 'OpenNebula has no VM template named "&lt;b&gt;&amp;"$(id)"' });
 });
