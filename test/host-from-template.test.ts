@@ -374,11 +374,14 @@ test.serial('refusals before any VM: missing template, quota exceeded, hostile n
     ['host', 'create', NAME, '--opennebula-template', 'docker-host', '--cpu', '1e3'],
     ['host', 'create', NAME, '--opennebula-template', 'docker-host', '--ssh', 'root@198.18.210.10'],
   ];
+  const lines: string[] = [];
   for (const args of attempts) {
     const result = await cli(...args);
     t.is(result.code, 1, args.join(' '));
     t.regex(result.stderr, /^dockvisor: [^\n]+\n$/, `${args.join(' ')}: ${result.stderr}`);
+    lines.push(result.stderr);
   }
+  t.true(lines.includes('dockvisor: --ssh-user "root;reboot" is not a user name\n'), lines.join(''));
   assertNothingLeft(t);
   t.deepEqual(store.list(), []);
 

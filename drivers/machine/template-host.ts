@@ -1,4 +1,5 @@
 import { HostSetupError, InvalidInputError } from '../core/errors.ts';
+import { printable } from '../core/validate.ts';
 import type { HostRecord, HostStore } from '../hosts/host-store.ts';
 import type { ConnectOptions } from '../hosts/host-connection.ts';
 import { parseSshTarget } from '../hosts/ssh-target.ts';
@@ -49,7 +50,7 @@ export async function createHostFromTemplate(
   clouds: TemplateHostClouds,
 ): Promise<ProvisionSummary> {
   if (store.find(name)) throw new InvalidInputError(`host ${name} exists already: \`dockvisor host provision ${name}\` runs its steps again`);
-  const user = parseSshTarget(`${options.sshUser}@localhost`).user;
+  const user = sshUser(options.sshUser);
   checkHostSettings({ ...options, ...(options.register ? { clusterId: options.register.clusterId } : {}) });
   const at = { env: connect.env ?? process.env, ...(options.endpoint ? { endpoint: options.endpoint } : {}) };
   const cloud = clouds.vms(at);
@@ -179,4 +180,12 @@ async function discard(store: HostStore, record: HostRecord, cloud: CloudVms, re
     store.remove(record.name);
   }
   throw new HostSetupError(`${reason}${left || (id !== undefined ? `; VM ${id} terminated, host ${record.name} forgotten` : '')}`);
+}
+
+function sshUser(user: string): string {
+  try {
+    return parseSshTarget(`${user}@localhost`).user;
+  } catch {
+    throw new InvalidInputError(`--ssh-user "${printable(user)}" is not a user name`);
+  }
 }
