@@ -13,6 +13,7 @@ export default {
     'test/engine-faults.test.ts',
     'test/entry-point.test.ts',
     'test/host-capacity.test.ts',
+    'test/host-from-template-units.test.ts',
     'test/host-opennebula-tools.test.ts',
     'test/host-store.test.ts',
     'test/host-units.test.ts',

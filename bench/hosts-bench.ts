@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostStore } from '../drivers/hosts/host-store.ts';
 import { createHost } from '../drivers/machine/provisioner.ts';
@@ -7,17 +7,21 @@ import { silentProgress } from '../drivers/machine/provision/progress.ts';
 import { importHost, exportHost } from '../drivers/machine/host-transfer.ts';
 import { BASE_IMAGE, repoRoot, stateDir } from '../test/helpers/paths.ts';
 import { TestHost } from '../test/helpers/test-host.ts';
+import { recordedRequest, recordedResponse } from '../test/helpers/oned-mock.ts';
+import { TemplateOned } from '../test/helpers/template-oned.ts';
 import { childEnv, describeFailure, runTimed } from './child-process.ts';
 import { createBridge, removeBridge } from './links.ts';
 import { round, summarize, type Summary } from './stats.ts';
 
-export const HOSTS_BRIDGE = 'dvb-hosts0';
+// Not dvb-h...: the cleanup of every bench run takes links named so for a raw baseline's veths.
+export const HOSTS_BRIDGE = 'dvb-nodes0';
 const BRIDGE_ADDRESS = '198.18.76.1/24';
 const LS_HOSTS = 10;
 
 export interface HostsResult {
   provision: { summary: Summary; baseline: Summary; ratio: number; changes: number[] };
   ls: { hosts: number; summary: Summary; baseline: Summary; ratio: number };
+  template: { summary: Summary; baseline: Summary; ratio: number };
 }
 
 interface HostsContext {
@@ -86,8 +90,8 @@ export async function runHostsBench(context: HostsContext, log: (line: string) =
       '--format',
       '{{.Server.Version}}',
     ];
-    const timed = async (file: string, args: string[], what: string) => {
-      const run = await runTimed(file, args, { env, timeoutMs: context.timeoutMs, abort: context.abort });
+    const timed = async (file: string, args: string[], what: string, runEnv = env) => {
+      const run = await runTimed(file, args, { env: runEnv, timeoutMs: context.timeoutMs, abort: context.abort });
       if (run.code !== 0) throw new Error(describeFailure(what, run));
       return run;
     };
@@ -119,6 +123,8 @@ export async function runHostsBench(context: HostsContext, log: (line: string) =
       ls.push(run.ms);
       lsBaseline.push(baseMs);
     }
+    const fromTemplate = await benchTemplateCreate(context, log, { host: hosts[0]!, key, knownHosts, config, cli, timed });
+
     const p = summarize(provision);
     const pb = summarize(provisionBaseline);
     const l = summarize(ls);
@@ -126,6 +132,7 @@ export async function runHostsBench(context: HostsContext, log: (line: string) =
     return {
       provision: { summary: p, baseline: pb, ratio: round(p.median / pb.median), changes },
       ls: { hosts: LS_HOSTS, summary: l, baseline: lb, ratio: round(l.median / lb.median) },
+      template: fromTemplate,
     };
   } finally {
     await Promise.allSettled(hosts.map((host) => host.stop()));
@@ -146,5 +153,107 @@ export function formatHosts(result: HostsResult): string {
     line(`${result.ls.hosts} x ssh host docker version, in parallel`, result.ls.baseline),
     `provision / baseline: ${result.provision.ratio}; changes made by each provision: ${result.provision.changes.join(', ')}`,
     `ls / baseline: ${result.ls.ratio}`,
+    line('dockvisor host create --opennebula-template', result.template.summary),
+    line('instantiate, poll, ssh, host create --ssh', result.template.baseline),
+    `create from a template / raw sequence: ${result.template.ratio}`,
   ].join('\n');
+}
+
+interface TemplateBenchSetup {
+  host: TestHost;
+  key: string;
+  knownHosts: string;
+  config: string;
+  cli: string;
+  timed: (file: string, args: string[], what: string, env?: NodeJS.ProcessEnv) => Promise<{ ms: number; stdout: string }>;
+}
+
+const POLL_MS = 1000; // as the CLI polls the VM's state
+
+/**
+ * `dockvisor host create --opennebula-template` against the raw sequence a script would run for the same host:
+ * `one.template.instantiate`, `one.vm.info` every second until RUNNING, one `ssh host true`, then today's
+ * `dockvisor host create --ssh` (the same provisioning and registration). oned is the recorded exchanges of
+ * OpenNebula 7.4 on a loopback port, the VM's address rewritten to the bench host's; both sides provision the
+ * same, already provisioned host. The VM and the host are removed after each run, outside the timing.
+ */
+async function benchTemplateCreate(context: HostsContext, log: (line: string) => void, setup: TemplateBenchSetup): Promise<HostsResult['template']> {
+  const { host, key, knownHosts, config, cli, timed } = setup;
+  const authorizedKeys = join(stateDir, `sshd-${host.name}`, 'authorized_keys');
+  const oned = new TemplateOned((publicKey) => appendFileSync(authorizedKeys, `${publicKey}\n`));
+  const atBenchHost = () => recordedResponse('vm-info-running-at-test-host').replaceAll('198.18.210.', `${host.address.split('.').slice(0, 3).join('.')}.`);
+  const reset = () => {
+    oned.reset();
+    oned.runningAnswer = atBenchHost;
+  };
+  const url = await oned.listen();
+  const oneAuth = join(config, 'one_auth');
+  writeFileSync(oneAuth, 'oneadmin:SECRET\n', { mode: 0o600 });
+  const env = childEnv({ XDG_CONFIG_HOME: config, ONE_XMLRPC: url, ONE_AUTH: oneAuth });
+  const settings = [
+    '--engine-socket',
+    host.engineSocket,
+    '--one-user',
+    'dvbone',
+    '--probe-image',
+    BASE_IMAGE,
+    '--one-name',
+    'fixture-host',
+    '--known-hosts',
+    knownHosts,
+  ];
+  const publicKey = execFileSync('ssh-keygen', ['-y', '-f', key], { encoding: 'utf8' }).trim();
+  const call = async (body: string) => (await fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'text/xml' }, signal: context.abort })).text();
+  try {
+    log(`create from a template vs instantiate + poll + ssh + host create --ssh: 1 warm-up + ${context.runs} pairs`);
+    const made: number[] = [];
+    const raw: number[] = [];
+    for (let i = 0; i <= context.runs; i++) {
+      reset();
+      const run = await timed(
+        process.execPath,
+        [cli, 'host', 'create', 'dvhost1', '--opennebula-template', 'docker-host', '--cpu', '0.5', '--vcpu', '1', '--memory', '96', ...settings],
+        'dockvisor host create --opennebula-template',
+        env,
+      );
+      if (oned.count('one.template.instantiate') !== 1 || oned.unexpected.length)
+        throw new Error(`host create --opennebula-template: ${oned.unexpected.join('; ')}`);
+      await timed(process.execPath, [cli, 'host', 'rm', 'dvhost1', '--force'], 'dockvisor host rm', env);
+
+      reset();
+      const started = performance.now();
+      const instantiate = recordedRequest('template-instantiate').replace(
+        /ssh-ed25519 [A-Za-z0-9+/=]+ dockvisor-host-dvhost1/,
+        `${publicKey.split(' ').slice(0, 2).join(' ')} dockvisor-host-dvhost1`,
+      );
+      if (!/<i4>518<\/i4>/.test(await call(instantiate))) throw new Error('raw one.template.instantiate failed');
+      for (;;) {
+        if (/&lt;STATE&gt;3&lt;\/STATE&gt;&lt;LCM_STATE&gt;3&lt;/.test(await call(recordedRequest('vm-info-running')))) break;
+        if (performance.now() - started > context.timeoutMs) throw new Error('raw sequence: the VM never ran');
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+      await timed(
+        'ssh',
+        ['-o', `IdentityFile=${key}`, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'BatchMode=yes', `root@${host.address}`, 'true'],
+        'ssh true',
+        env,
+      );
+      await timed(
+        process.execPath,
+        [cli, 'host', 'create', 'raw', '--ssh', `root@${host.address}`, '--identity', key, ...settings],
+        'dockvisor host create --ssh',
+        env,
+      );
+      const rawMs = performance.now() - started;
+      await timed(process.execPath, [cli, 'host', 'rm', 'raw'], 'dockvisor host rm', env);
+      if (i === 0) continue;
+      made.push(run.ms);
+      raw.push(rawMs);
+    }
+    const m = summarize(made);
+    const r = summarize(raw);
+    return { summary: m, baseline: r, ratio: round(m.median / r.median) };
+  } finally {
+    oned.close();
+  }
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { SHELLS, type Shell } from '../machine/shell-env.ts';
 import { wholeNumberFlag } from './whole-number-flag.ts';
+import { positiveNumber } from '../core/validate.ts';
 
 type SetExitCode = (code: number) => void;
 
@@ -21,6 +22,12 @@ const timeoutFlag = {
   coerce: wholeNumberFlag('--timeout', { min: 1, max: 3_600_000 }),
   describe: `milliseconds each host may take (default ${HOST_TIMEOUT_MS})`,
 } as const;
+
+const START_TIMEOUT_S = 300;
+const cpuFlag = (value: unknown) => {
+  if (Array.isArray(value)) throw new InvalidInputError('--cpu is given more than once');
+  return positiveNumber(String(value), '--cpu', 1024);
+};
 
 async function store() {
   const { HostStore } = await import('../hosts/host-store.ts');
@@ -51,39 +58,92 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
       yargs
         .command({
           command: 'create <name>',
-          describe: 'turn a Linux server reachable over SSH into a dockvisor host and register it with OpenNebula',
+          describe:
+            'turn a Linux server reachable over SSH (--ssh), or a VM made from an OpenNebula template (--opennebula-template), into a dockvisor host and register it with OpenNebula',
           builder: (y) =>
             connectFlags(y)
               .positional('name', { type: 'string', demandOption: true })
-              .option('ssh', { type: 'string', demandOption: true, describe: 'user@address[:port]' })
+              .option('ssh', { type: 'string', describe: 'user@address[:port] of an existing server' })
               .option('identity', { alias: 'i', type: 'string', describe: 'SSH private key file (default: ssh-agent, then ~/.ssh/id_*)' })
+              .option('opennebula-template', { type: 'string', describe: 'make the host from a VM instantiated from this OpenNebula template (name or id)' })
+              .option('network', { type: 'string', describe: "the VM's one NIC on this virtual network (name or id; default: the template's NICs)" })
+              .option('cpu', { type: 'string', coerce: cpuFlag, describe: "the VM's CPU (default: the template's)" })
+              .option('vcpu', { type: 'string', coerce: wholeNumberFlag('--vcpu', { min: 1, max: 1024 }), describe: "the VM's VCPU (default: the template's)" })
+              .option('memory', {
+                type: 'string',
+                coerce: wholeNumberFlag('--memory', { min: 1, max: 2 ** 31 }),
+                describe: "the VM's memory in MB (default: the template's)",
+              })
+              .option('ssh-user', { type: 'string', describe: 'the user the VM authorises the key made for it for (default root)' })
+              .option('start-timeout', {
+                type: 'string',
+                coerce: wholeNumberFlag('--start-timeout', { min: 1, max: 86_400 }),
+                describe: `seconds the VM may take to run, get an address and answer SSH (default ${START_TIMEOUT_S})`,
+              })
               .option('cluster', clusterFlag)
               .option('opennebula', { type: 'string', describe: 'oned XML-RPC endpoint (default $ONE_XMLRPC or http://localhost:2633/RPC2)' })
               .option('one-name', { type: 'string', describe: 'the host name OpenNebula reaches it by (default: the SSH address)' })
               .option('register', { type: 'boolean', default: true, describe: 'register with OpenNebula (--no-register to skip)' })
               .option('engine-socket', { type: 'string', describe: 'engine socket on the host (default /var/run/docker.sock)' })
               .option('one-user', { type: 'string', describe: "OpenNebula's user on the host (default oneadmin)" })
-              .option('probe-image', { type: 'string', describe: 'image of the end-to-end check container (default busybox:latest)' }),
+              .option('probe-image', { type: 'string', describe: 'image of the end-to-end check container (default busybox:latest)' })
+              .check((argv) => {
+                const template = argv['opennebula-template'] !== undefined;
+                if (template === (argv.ssh !== undefined)) throw new InvalidInputError('create needs either --ssh or --opennebula-template (not both)');
+                const vmOnly = ['network', 'cpu', 'vcpu', 'memory', 'ssh-user', 'start-timeout'].filter((flag) => argv[flag] !== undefined);
+                if (!template && vmOnly.length) throw new InvalidInputError(`--${vmOnly[0]} goes with --opennebula-template`);
+                if (template && argv.identity !== undefined)
+                  throw new InvalidInputError('--identity does not go with --opennebula-template: a key pair is made for the host');
+                return true;
+              }),
           handler: async (argv) => {
-            const { createHost } = await import('../machine/provisioner.ts');
             const { progressFor } = await import('../machine/provision/progress.ts');
             const { connectOpenNebula } = await import('../opennebula/rpc/host-registration.ts');
+            const settings = {
+              ...(argv['engine-socket'] ? { engineSocket: argv['engine-socket'] } : {}),
+              ...(argv['one-user'] ? { oneUser: argv['one-user'] } : {}),
+              ...(argv['probe-image'] ? { probeImage: argv['probe-image'] } : {}),
+            };
+            const register = argv.register
+              ? {
+                  clusterId: argv.cluster ?? NO_CLUSTER,
+                  ...(argv['one-name'] ? { hostName: argv['one-name'] } : {}),
+                }
+              : false;
+            if (argv['opennebula-template'] !== undefined) {
+              const { createHostFromTemplate } = await import('../machine/template-host.ts');
+              const { connectOpenNebulaVms } = await import('../opennebula/rpc/vm-hosts.ts');
+              const summary = await createHostFromTemplate(
+                await store(),
+                argv.name!,
+                {
+                  ...settings,
+                  template: argv['opennebula-template'],
+                  ...(argv.network !== undefined ? { network: argv.network } : {}),
+                  ...(argv.cpu !== undefined ? { cpu: argv.cpu } : {}),
+                  ...(argv.vcpu !== undefined ? { vcpu: argv.vcpu } : {}),
+                  ...(argv.memory !== undefined ? { memoryMb: argv.memory } : {}),
+                  sshUser: argv['ssh-user'] ?? 'root',
+                  startTimeoutMs: (argv['start-timeout'] ?? START_TIMEOUT_S) * 1000,
+                  ...(argv.opennebula ? { endpoint: argv.opennebula } : {}),
+                  register,
+                },
+                connectOptions(argv),
+                progressFor(process.stderr),
+                { registration: connectOpenNebula, vms: connectOpenNebulaVms },
+              );
+              say(provisionSummary(argv.name!, summary));
+              return;
+            }
+            const { createHost } = await import('../machine/provisioner.ts');
             const summary = await createHost(
               await store(),
               argv.name!,
               {
-                ssh: argv.ssh,
+                ...settings,
+                ssh: argv.ssh!,
                 ...(argv.identity ? { identityFile: argv.identity } : {}),
-                ...(argv['engine-socket'] ? { engineSocket: argv['engine-socket'] } : {}),
-                ...(argv['one-user'] ? { oneUser: argv['one-user'] } : {}),
-                ...(argv['probe-image'] ? { probeImage: argv['probe-image'] } : {}),
-                register: argv.register
-                  ? {
-                      clusterId: argv.cluster ?? NO_CLUSTER,
-                      ...(argv.opennebula ? { endpoint: argv.opennebula } : {}),
-                      ...(argv['one-name'] ? { hostName: argv['one-name'] } : {}),
-                    }
-                  : false,
+                register: register ? { ...register, ...(argv.opennebula ? { endpoint: argv.opennebula } : {}) } : false,
               },
               connectOptions(argv),
               progressFor(process.stderr),
@@ -98,9 +158,15 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
           builder: (y) => connectFlags(y).positional('name', { type: 'string', demandOption: true }),
           handler: async (argv) => {
             const { provisionHost } = await import('../machine/provisioner.ts');
+            const { provisionTemplateHost } = await import('../machine/template-host.ts');
             const { progressFor } = await import('../machine/provision/progress.ts');
             const { connectOpenNebula } = await import('../opennebula/rpc/host-registration.ts');
-            const summary = await provisionHost(await store(), argv.name!, connectOptions(argv), progressFor(process.stderr), connectOpenNebula);
+            const { connectOpenNebulaVms } = await import('../opennebula/rpc/vm-hosts.ts');
+            const hosts = await store();
+            const progress = progressFor(process.stderr);
+            const summary = hosts.get(argv.name!).vm
+              ? await provisionTemplateHost(hosts, argv.name!, connectOptions(argv), progress, { registration: connectOpenNebula, vms: connectOpenNebulaVms })
+              : await provisionHost(hosts, argv.name!, connectOptions(argv), progress, connectOpenNebula);
             say(provisionSummary(argv.name!, summary));
           },
         })
@@ -109,13 +175,15 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
           describe: 'every host with its state, engine, containers and OpenNebula id (in parallel)',
           builder: (y) => y.option('json', { type: 'boolean', default: false }).option('timeout', timeoutFlag),
           handler: async (argv) => {
-            const { hostStatuses } = await import('../machine/host-status.ts');
+            const { hostStatuses, withVmStates } = await import('../machine/host-status.ts');
             const { formatHostTable } = await import('./host-table.ts');
             const records = (await store()).list();
             const cloud = records.some((record) => record.oneHostId !== undefined) ? await optionalCloud() : undefined;
+            const timeoutMs = argv.timeout ?? HOST_TIMEOUT_MS;
             try {
-              const statuses = await hostStatuses(records, argv.timeout ?? HOST_TIMEOUT_MS, cloud);
-              process.stdout.write(argv.json ? `${JSON.stringify(statuses, null, 2)}\n` : formatHostTable(statuses));
+              const [statuses, vms] = await Promise.all([hostStatuses(records, timeoutMs, cloud), optionalVms(records)]);
+              const withVms = await withVmStates(statuses, records, vms, timeoutMs);
+              process.stdout.write(argv.json ? `${JSON.stringify(withVms, null, 2)}\n` : formatHostTable(withVms));
             } finally {
               cloud?.close();
             }
@@ -135,10 +203,13 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
           builder: (y) =>
             y.positional('name', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }).option('timeout', timeoutFlag),
           handler: async (argv) => {
-            const { hostStatus } = await import('../machine/host-status.ts');
-            const status = await hostStatus((await store()).get(argv.name!), argv.timeout ?? HOST_TIMEOUT_MS);
-            say(argv.json ? JSON.stringify(status, null, 2) : `${status.state}${status.error ? `: ${status.error}` : ''}`);
-            if (status.state !== 'Running') setExitCode(1);
+            const { hostStatus, withVmStates } = await import('../machine/host-status.ts');
+            const record = (await store()).get(argv.name!);
+            const timeoutMs = argv.timeout ?? HOST_TIMEOUT_MS;
+            const [status] = await withVmStates([await hostStatus(record, timeoutMs)], [record], await optionalVms([record]), timeoutMs);
+            const vm = status!.vm ? `; VM ${status!.vm.id ?? '-'} ${status!.vm.state}` : '';
+            say(argv.json ? JSON.stringify(status, null, 2) : `${status!.state}${status!.error ? `: ${status!.error}` : ''}${vm}`);
+            if (status!.state !== 'Running') setExitCode(1);
           },
         })
         .command({
@@ -168,7 +239,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
         })
         .command({
           command: 'rm <names..>',
-          describe: 'unregister hosts from OpenNebula and forget them; the engine stays unless --purge',
+          describe: 'unregister hosts from OpenNebula and forget them; the engine stays unless --purge; a host made from a template goes with its VM',
           builder: (y) =>
             y
               .positional('names', { type: 'string', array: true, demandOption: true })
@@ -177,13 +248,16 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
                 alias: 'f',
                 type: 'boolean',
                 default: false,
-                describe: 'forget the host even when OpenNebula cannot be told; purge with VMs',
+                describe: 'forget the host even when OpenNebula cannot be told; purge, or terminate its VM, with dockvisor VMs on it',
               }),
           handler: async (argv) => {
             const { removeHost } = await import('../machine/host-removal.ts');
             const { connectOpenNebula } = await import('../opennebula/rpc/host-registration.ts');
+            const { connectOpenNebulaVms } = await import('../opennebula/rpc/vm-hosts.ts');
             const hosts = await store();
-            for (const name of argv.names as string[]) await removeHost(hosts, name, { purge: argv.purge, force: argv.force, cloud: connectOpenNebula, say });
+            for (const name of argv.names as string[]) {
+              await removeHost(hosts, name, { purge: argv.purge, force: argv.force, cloud: connectOpenNebula, vms: connectOpenNebulaVms, say });
+            }
           },
         })
         .command({
@@ -239,6 +313,19 @@ async function optionalCloud() {
   const { connectOpenNebula } = await import('../opennebula/rpc/host-registration.ts');
   try {
     return connectOpenNebula({ env: process.env });
+  } catch {
+    return undefined;
+  }
+}
+
+/** OpenNebula's VMs for listings of hosts made from templates, when credentials are at hand. */
+async function optionalVms(records: Array<{ vm?: unknown }>) {
+  if (!records.some((record) => record.vm)) return undefined;
+  const { connectOpenNebulaVms } = await import('../opennebula/rpc/vm-hosts.ts');
+  const { oneEndpoint } = await import('../opennebula/rpc/one-credentials.ts');
+  try {
+    oneEndpoint({}, process.env);
+    return connectOpenNebulaVms;
   } catch {
     return undefined;
   }

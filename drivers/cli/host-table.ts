@@ -2,7 +2,7 @@ import type { HostStatus } from '../machine/host-status.ts';
 
 /** `dockvisor host ls` as a table, widths from the content. */
 export function formatHostTable(statuses: HostStatus[]): string {
-  const header = ['NAME', 'SSH', 'STATE', 'ENGINE', 'CONTAINERS', 'VMS', 'OPENNEBULA', 'ERROR'];
+  const header = ['NAME', 'SSH', 'STATE', 'ENGINE', 'CONTAINERS', 'VMS', 'OPENNEBULA', 'VM', 'ERROR'];
   const rows = statuses.map((status) => [
     status.name,
     status.ssh,
@@ -11,6 +11,7 @@ export function formatHostTable(statuses: HostStatus[]): string {
     status.containers?.toString() ?? '-',
     status.vms?.toString() ?? '-',
     status.opennebula ? `${status.opennebula.id} ${status.opennebula.state}` : status.opennebula === null ? 'not registered' : '-',
+    status.vm ? `${status.vm.id ?? '-'} ${status.vm.state}` : '-',
     (status.error ?? '').slice(0, 80),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));

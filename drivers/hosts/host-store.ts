@@ -29,8 +29,26 @@ export interface HostRecord {
   /** Where the host is registered; null when the operator chose not to register it. */
   opennebula?: { endpoint?: string; clusterId: number; hostName: string } | null;
   oneHostId?: number;
+  /**
+   * The cloud VM the host is, when dockvisor made it from a VM template: written before the VM is asked for,
+   * its id as soon as the cloud gives it, so that a create cut short anywhere is resumed, never forgotten.
+   */
+  vm?: HostVm;
   createdAt: string;
   updatedAt: string;
+}
+
+export interface HostVm {
+  template: { id: number; name: string };
+  /** The cloud's endpoint (its default when absent). */
+  endpoint?: string;
+  networkId?: number;
+  cpu?: number;
+  vcpu?: number;
+  memoryMb?: number;
+  /** How long the VM may take to run, get an address and answer SSH. */
+  startTimeoutMs: number;
+  id?: number;
 }
 
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/;

@@ -3,6 +3,7 @@ import { hostEngine } from '../hosts/host-engine.ts';
 import type { HostRecord } from '../hosts/host-store.ts';
 import { formatSshTarget } from '../hosts/ssh-target.ts';
 import type { CloudHost, CloudRegistration } from './cloud-registration.ts';
+import type { CloudVmsConnect } from './cloud-vms.ts';
 
 export interface HostStatus {
   name: string;
@@ -12,12 +13,17 @@ export interface HostStatus {
   containers?: number;
   vms?: number;
   opennebula?: { id: number; state: string } | null;
+  /** The cloud VM the host is, when dockvisor made it from a template: its id (null before the cloud gave one) and state. */
+  vm?: { id: number | null; state: string };
   error?: string;
 }
 
 /** One host's state, bounded by `timeoutMs` whatever the network does. */
 export async function hostStatus(record: HostRecord, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<HostStatus> {
   const base = { name: record.name, ssh: formatSshTarget(record.ssh) };
+  if (record.vm && !record.ssh.address) {
+    return { ...base, state: 'Provisioning incomplete', error: `its VM has no address yet: dockvisor host provision ${record.name}` };
+  }
   let engine: ReturnType<typeof hostEngine> | undefined;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<HostStatus>((resolve) => {
@@ -66,4 +72,40 @@ export async function hostStatuses(
     const host = byId.get(record.oneHostId);
     return { ...status, opennebula: host ? { id: host.id, state: host.state } : { id: record.oneHostId, state: 'GONE' } };
   });
+}
+
+/**
+ * The states of the VMs of hosts made from templates, each within `timeoutMs`, added to their statuses; a host
+ * whose VM cannot be looked at says why in its state. Hosts of other kinds are left as they are.
+ */
+export async function withVmStates(
+  statuses: HostStatus[],
+  records: HostRecord[],
+  vms: CloudVmsConnect | undefined,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<HostStatus[]> {
+  return Promise.all(
+    statuses.map(async (status, index) => {
+      const vm = records[index]!.vm;
+      if (!vm) return status;
+      if (vm.id === undefined) return { ...status, vm: { id: null, state: 'not asked for yet' } };
+      if (!vms) return { ...status, vm: { id: vm.id, state: 'UNKNOWN (no OpenNebula credentials)' } };
+      let cloud: ReturnType<CloudVmsConnect> | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        cloud = vms({ env, ...(vm.endpoint ? { endpoint: vm.endpoint } : {}) });
+        const found = await Promise.race([
+          cloud.vm(vm.id),
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+        ]);
+        return { ...status, vm: { id: vm.id, state: found ? found.state : 'GONE' } };
+      } catch (error) {
+        return { ...status, vm: { id: vm.id, state: `UNKNOWN (${(error as Error).message.slice(0, 80)})` } };
+      } finally {
+        clearTimeout(timer);
+        cloud?.close();
+      }
+    }),
+  );
 }

@@ -4,7 +4,7 @@ import { writeFileAtomically } from '../core/atomic-file.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { readSmallFile } from '../core/regular-file.ts';
 import { readBoundedStdin } from '../core/bounded-stdin.ts';
-import type { HostRecord, HostStore } from '../hosts/host-store.ts';
+import type { HostRecord, HostStore, HostVm } from '../hosts/host-store.ts';
 import { checkHostSettings } from './provisioner.ts';
 import { parseSshTarget } from '../hosts/ssh-target.ts';
 
@@ -65,6 +65,7 @@ export function importHost(store: HostStore, text: string, options: { name?: str
   ) {
     throw new InvalidInputError('the host bundle has a malformed opennebula section');
   }
+  if (host.vm !== undefined && !isHostVm(host.vm)) throw new InvalidInputError('the host bundle has a malformed vm section');
   if (store.find(name)) throw new InvalidInputError(`host ${name} exists already here: import it under another name with --name`);
   let identityFile = options.identityFile;
   if (bundle.identityKey !== undefined) {
@@ -90,4 +91,26 @@ export function importHost(store: HostStore, text: string, options: { name?: str
     updatedAt: now,
   };
   return store.save(record);
+}
+
+/** The VM section of a host made from a template, as a bundle may carry it: whole numbers where oned takes ids. */
+function isHostVm(vm: unknown): vm is HostVm {
+  if (typeof vm !== 'object' || vm === null) return false;
+  const { template, id, networkId, cpu, vcpu, memoryMb, startTimeoutMs, endpoint } = vm as Record<string, unknown>;
+  const whole = (value: unknown) => value === undefined || (Number.isSafeInteger(value) && (value as number) >= 0);
+  const t = template as Record<string, unknown> | null;
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    whole(t.id) &&
+    t.id !== undefined &&
+    typeof t.name === 'string' &&
+    whole(id) &&
+    whole(networkId) &&
+    whole(vcpu) &&
+    whole(memoryMb) &&
+    (cpu === undefined || (typeof cpu === 'number' && cpu > 0 && cpu <= 1024)) &&
+    Number.isSafeInteger(startTimeoutMs) &&
+    (endpoint === undefined || (typeof endpoint === 'string' && /^https?:\/\/\S+$/.test(endpoint)))
+  );
 }

@@ -1,0 +1,137 @@
+import test from 'ava';
+import nock from 'nock';
+import { OneRpc } from '../drivers/opennebula/rpc/one-rpc.ts';
+import { instantiateTemplateText } from '../drivers/opennebula/rpc/instantiate-template-text.ts';
+import { nicAddress } from '../drivers/opennebula/rpc/vm-address.ts';
+import { findNetwork, findTemplate, instantiateTemplate, terminateVm, vmInfo } from '../drivers/opennebula/rpc/vms.ts';
+import { ONED, recordedResponse, replay, SESSION } from './helpers/oned-mock.ts';
+
+const rpc = () => new OneRpc({ url: `${ONED}/RPC2`, session: SESSION }, 5000);
+
+test.before(() => nock.disableNetConnect());
+test.after.always(() => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+test('the address is the first NIC’s EXTERNAL_IP, else IP, else IP6_GLOBAL', (t) => {
+  const context = { ETH0_NETWORK: '198.18.7.0', ETH0_MASK: '255.255.255.0' };
+  t.deepEqual(nicAddress({ NIC_ID: '0', EXTERNAL_IP: '203.0.113.9', IP: '198.18.7.10' }, context), { address: '203.0.113.9' });
+  t.deepEqual(nicAddress({ NIC_ID: '0', IP: '198.18.7.10', IP6_GLOBAL: '2001:db8::10' }, context), { address: '198.18.7.10' });
+  t.deepEqual(nicAddress({ NIC_ID: '0', IP6_GLOBAL: '2001:db8::10' }, context), { address: '2001:db8::10' });
+  t.is(nicAddress({ NIC_ID: '0', MAC: '02:00:c6:12:07:0a' }, context), undefined, 'no address yet');
+  t.is(nicAddress(undefined, context), undefined, 'no NIC');
+});
+
+test('an address no host can have, or a leased IP outside the NIC’s network, is refused', (t) => {
+  const context = { ETH0_NETWORK: '198.18.7.0', ETH0_MASK: '255.255.255.0', ETH1_NETWORK: '10.0.0.0', ETH1_MASK: '255.0.0.0' };
+  const refusal = (nic: Record<string, string>) => {
+    const found = nicAddress(nic, context);
+    return found && 'refusal' in found ? found.refusal : undefined;
+  };
+  t.is(refusal({ IP: '127.0.0.1' }), 'the VM\'s NIC gives IP "127.0.0.1", which no host can be reached at');
+  t.is(refusal({ IP: '0.0.0.0' }), 'the VM\'s NIC gives IP "0.0.0.0", which no host can be reached at');
+  t.is(refusal({ EXTERNAL_IP: '239.1.1.1' }), 'the VM\'s NIC gives EXTERNAL_IP "239.1.1.1", which no host can be reached at');
+  t.is(refusal({ IP6_GLOBAL: 'fe80::1' }), 'the VM\'s NIC gives IP6_GLOBAL "fe80::1", which no host can be reached at');
+  t.is(refusal({ IP: 'evil.example.com' }), 'the VM\'s NIC gives IP "evil.example.com", which is not an IP address');
+  t.is(refusal({ IP: '198.18.7.10 -oProxyCommand=id' }), 'the VM\'s NIC gives IP "198.18.7.10 -oProxyCommand=id", which is not an IP address');
+  t.is(refusal({ NIC_ID: '0', IP: '198.18.8.10' }), 'the VM\'s NIC gives IP "198.18.8.10", outside the NIC\'s network 198.18.7.0/255.255.255.0');
+  t.is(refusal({ NIC_ID: '1', IP: '10.9.8.7' }), undefined, "each NIC is checked against its own context's network");
+});
+
+test('the extra template carries the template’s CONTEXT with the host’s on top; values that could break out are refused', (t) => {
+  const text = instantiateTemplateText(
+    [
+      ['NETWORK', 'YES'],
+      ['SET_HOSTNAME', '$NAME'],
+      ['GREETING', 'hi'],
+    ],
+    { hostname: 'dvhost1', sshPublicKey: 'ssh-ed25519 AAAA dockvisor-host-dvhost1', networkId: 0, username: 'debian', memoryMb: 96, cpu: 0.5, vcpu: 1 },
+  );
+  t.is(
+    text,
+    [
+      'CONTEXT=[NETWORK="YES",SET_HOSTNAME="dvhost1",GREETING="hi",SSH_PUBLIC_KEY="ssh-ed25519 AAAA dockvisor-host-dvhost1",USERNAME="debian"]',
+      'NIC=[NETWORK_ID="0"]',
+      'MEMORY="96"',
+      'CPU="0.5"',
+      'VCPU="1"',
+    ].join('\n'),
+  );
+  t.throws(() => instantiateTemplateText([['START_SCRIPT', 'echo "hi"']], { hostname: 'h', sshPublicKey: 'k' }), {
+    message: 'CONTEXT/START_SCRIPT "echo "hi"" holds a quote, backslash or line break, which cannot be passed to OpenNebula safely',
+  });
+  t.throws(() => instantiateTemplateText([['A\\B', 'x']], { hostname: 'h', sshPublicKey: 'k' }), { message: /has an attribute named "A\\B"/ });
+  t.throws(() => instantiateTemplateText([['X', 'a\\']], { hostname: 'h', sshPublicKey: 'k' }), { message: /holds a quote, backslash or line break/ });
+});
+
+test.serial('a VM is read from oned’s recorded answers: PENDING, ACTIVE/BOOT, RUNNING with its NIC, DONE', async (t) => {
+  const client = rpc();
+  t.teardown(() => client.close());
+  for (const [name, state, running] of [
+    ['vm-info-pending', 'PENDING', false],
+    ['vm-info-prolog-boot', 'ACTIVE/BOOT', false],
+    ['vm-info-running', 'ACTIVE/RUNNING', true],
+    ['vm-info-done', 'DONE', false],
+  ] as const) {
+    const scope = replay(name);
+    const vm = await vmInfo(client, 518);
+    t.true(scope.isDone());
+    t.like(vm, { id: 518, name: 'dvhost1', state, running, done: state === 'DONE', address: { address: '198.18.7.10' } }, name);
+    t.is(vm?.failure, undefined);
+  }
+});
+
+test.serial('a boot failure carries oned’s own error text; a VM oned no longer has is undefined; terminating it is fine', async (t) => {
+  const client = rpc();
+  t.teardown(() => client.close());
+  replay('vm-info-boot-failure');
+  const failed = await vmInfo(client, 519);
+  t.is(failed?.state, 'ACTIVE/BOOT_FAILURE');
+  t.regex(failed!.failure!, /^Sun Nov 29 22:22:54 2026: DEPLOY: dockvisor deploy: image dockvisor\/missing-image:none: engine answered 500: /);
+  replay('vm-info-missing');
+  t.is(await vmInfo(client, 99999), undefined);
+  const missing = replay('vm-action-missing');
+  await terminateVm(client, 99999);
+  t.true(missing.isDone());
+  const terminated = replay('vm-action-terminate-hard');
+  await terminateVm(client, 518);
+  t.true(terminated.isDone());
+});
+
+test.serial('templates and networks are found by name or id in the recorded pools; a missing one is one line', async (t) => {
+  const client = rpc();
+  t.teardown(() => client.close());
+  replay('templatepool-info-docker-host');
+  t.like(await findTemplate(client, 'docker-host'), {
+    id: 8,
+    name: 'docker-host',
+    context: [
+      ['NETWORK', 'YES'],
+      ['SET_HOSTNAME', '$NAME'],
+    ],
+  });
+  replay('template-info');
+  t.like(await findTemplate(client, '8'), { id: 8, name: 'docker-host' });
+  replay('templatepool-info-docker-host');
+  await t.throwsAsync(findTemplate(client, 'docker-host</NAME><NAME>x'), { message: 'OpenNebula has no VM template named "docker-host</NAME><NAME>x"' });
+  replay('vnpool-info-accnet', 2);
+  t.deepEqual(await findNetwork(client, 'accnet'), { id: 0, name: 'accnet' });
+  t.deepEqual(await findNetwork(client, '0'), { id: 0, name: 'accnet' });
+  // The recorded call sends an empty extra template, which the client writes as <string/>: answered whatever it sent.
+  nock(ONED).post('/RPC2').reply(200, recordedResponse('template-instantiate-missing'), { 'Content-Type': 'text/xml' });
+  await t.throwsAsync(instantiateTemplate(client, 99999, 'nohost', ''), { message: 'OpenNebula has no VM template 99999' });
+});
+
+test.serial('names with XML or shell syntax are matched as oned decodes them, and never sent anywhere', async (t) => {
+  const client = rpc();
+  t.teardown(() => client.close());
+  // The recorded pool with the template renamed `<b>&"$(id)`: escaped once in oned's document, once more in XML-RPC.
+  const hostile = recordedResponse('templatepool-info-docker-host').replace(
+    '&lt;NAME&gt;docker-host&lt;/NAME&gt;',
+    '&lt;NAME&gt;&amp;lt;b&amp;gt;&amp;amp;"$(id)&lt;/NAME&gt;',
+  );
+  nock(ONED).post('/RPC2').times(2).reply(200, hostile, { 'Content-Type': 'text/xml' });
+  t.like(await findTemplate(client, '<b>&"$(id)'), { id: 8, name: '<b>&"$(id)' });
+  await t.throwsAsync(findTemplate(client, '&lt;b&gt;&amp;"$(id)'), { message: 'OpenNebula has no VM template named "&lt;b&gt;&amp;"$(id)"' });
+});
