@@ -3,8 +3,9 @@
 // every other main (the dockvisor command, the demo) into build/<name>/, built apart, so that what only it needs
 // (the compute service, fastify, yargs, ssh2) never goes to the hosts.
 // Each directory of bundles is replaced in one rename, so a process started meanwhile never finds its bundle missing.
-import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import { build } from 'esbuild';
 
 const mains = readdirSync('mains').map((file) => basename(file, '.ts'));
@@ -16,6 +17,25 @@ await Promise.all([
   bundle(remotesBundles, 'remotes/lib/dockvisor'),
   ...mains.filter((name) => !remotesBundles.includes(name)).map((name) => bundle([name], `build/${name}`)),
 ]);
+
+/**
+ * remotes/lib/dockvisor/VERSION: the release and a digest of the bundles, what a resident part (the front-end's
+ * connection keeper) compares with the remotes of the actions it serves, so that one left from before an upgrade
+ * (or an `onehost sync`) is not used. OpenNebula's own remotes/VERSION is left alone.
+ */
+function writeRemotesVersion(dir) {
+  const digest = createHash('sha256');
+  const walk = (path) => {
+    for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else digest.update(`${relative(dir, child)}\0`).update(readFileSync(child));
+    }
+  };
+  walk(dir);
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+  writeFileSync(join(dir, 'VERSION'), `${version}+${digest.digest('hex').slice(0, 16)}\n`);
+}
 
 async function bundle(names, target) {
   const staging = `${target}.new-${process.pid}`;
@@ -35,6 +55,7 @@ async function bundle(names, target) {
     external: ['*.node', 'cpu-features'],
     logLevel: 'warning',
   });
+  if (target === 'remotes/lib/dockvisor') writeRemotesVersion(staging);
   const retired = `${target}.old-${process.pid}`;
   try {
     renameSync(target, retired);

@@ -26,7 +26,7 @@ export class SshEngineDispatcher {
 
   current(): ChannelPool {
     if (this.pool && !this.pool.failed) return this.pool;
-    this.pool = new ChannelPool(() => this.openChannel(), this.connections);
+    this.pool = new ChannelPool(() => this.openEngineChannel(), this.connections);
     return this.pool;
   }
 
@@ -116,7 +116,8 @@ export class SshEngineDispatcher {
     };
   }
 
-  private async openChannel(): Promise<Duplex> {
+  /** A new stream to the engine's socket on the host, over the one SSH connection. */
+  async openEngineChannel(): Promise<Duplex> {
     const ssh = await this.connection();
     return new Promise<Duplex>((resolve, reject) => {
       const timer = setTimeout(() => reject(new EngineUnreachableError(`opening the engine socket on ${this.endpoint.host} timed out`)), this.connectTimeoutMs);
