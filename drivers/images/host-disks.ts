@@ -43,10 +43,11 @@ export class HostDisks {
   /** Pulls a datastore image (unless the host has it) and makes it disk `diskId` of the VM. */
   async placeDisk(vmId: number, diskId: number, image: ImageName & { digest: string }): Promise<'root' | 'volume'> {
     const reference = `${image.registry}/${image.repository}@${image.digest}`;
-    if (!(await this.engine.findImage(reference))) {
+    let inspected = await this.engine.findImage(reference);
+    if (!inspected) {
       await this.images.pull(reference, this.pullTimeoutMs);
+      inspected = await this.engine.inspectImage(reference);
     }
-    const inspected = await this.engine.inspectImage(reference);
     if (inspected.Config?.Labels?.[DATABLOCK_LABEL] !== undefined) {
       await this.fillVolume(vmId, diskVolume(this.vmName(vmId), diskId), reference, `/${DATABLOCK_DIR}`);
       return 'volume';
