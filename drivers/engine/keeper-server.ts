@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { dirname, isAbsolute } from 'node:path';
 import type { EngineEndpoint } from './endpoint.ts';
 import { SshEngineDispatcher } from './ssh-exchange.ts';
@@ -29,6 +30,8 @@ interface SharedForward {
 export class ConnectionKeeper {
   private readonly hosts = new Map<string, SshEngineDispatcher>();
   private readonly forwards = new Map<string, SharedForward>();
+  /** Per host, the engine channel opened ahead for the next action. */
+  private readonly spares = new Map<string, Promise<Duplex>>();
   private readonly server: Server;
   /** Engine connections and forwards handed out so far. */
   readonly served = { engine: 0, forward: 0 };
@@ -96,7 +99,7 @@ export class ConnectionKeeper {
     try {
       const host = this.dispatcherFor(request.config, request.host);
       if (request.open === 'engine') {
-        const channel = await host.key.openEngineChannel();
+        const channel = await this.channelTo(host.id, host.key);
         this.served.engine += 1;
         answer(client, { ok: true });
         channel.on('error', () => client.destroy());
@@ -130,6 +133,22 @@ export class ConnectionKeeper {
       this.hosts.set(id, dispatcher);
     }
     return { id, key: dispatcher };
+  }
+
+  /**
+   * A stream to the host's engine socket: one opened ahead for the next action when there is one, so that an
+   * action's first call does not wait for the channel to open; another is opened ahead for the one after.
+   */
+  private async channelTo(id: string, host: SshEngineDispatcher): Promise<Duplex> {
+    const spare = this.spares.get(id);
+    this.spares.delete(id);
+    const ready = spare && (await spare.catch(() => undefined));
+    // One the engine or the SSH connection closed meanwhile is not handed out.
+    const channel = ready && !ready.destroyed && ready.writable && !ready.readableEnded ? ready : await host.openEngineChannel();
+    const next = host.openEngineChannel();
+    this.spares.set(id, next);
+    next.catch(() => this.spares.get(id) === next && this.spares.delete(id));
+    return channel;
   }
 
   private async shareForward(id: string, host: SshEngineDispatcher, port: number, target: { host: string; port: number }): Promise<() => Promise<void>> {
