@@ -37,10 +37,23 @@ function writeRemotesVersion(dir) {
   writeFileSync(join(dir, 'VERSION'), `${version}+${digest.digest('hex').slice(0, 16)}\n`);
 }
 
+/**
+ * The remotes' bundles are `<name>-main.mjs`, started through `<name>.mjs`, which first turns on node's compile
+ * cache (drivers/runtime/compile-cache.ts), so that the bundle and its chunks load from compiled code.
+ */
+function writeCachedStarts(names, dir) {
+  for (const name of names) {
+    writeFileSync(join(dir, `${name}.mjs`), `// Made by scripts/build.mjs.\nimport './compile-cache.mjs';\nawait import('./${name}-main.mjs');\n`);
+  }
+}
+
 async function bundle(names, target) {
   const staging = `${target}.new-${process.pid}`;
+  const remotes = target === 'remotes/lib/dockvisor';
   await build({
-    entryPoints: Object.fromEntries(names.map((name) => [name, `mains/${name}.ts`])),
+    entryPoints: remotes
+      ? { ...Object.fromEntries(names.map((name) => [`${name}-main`, `mains/${name}.ts`])), 'compile-cache': 'drivers/runtime/compile-cache.ts' }
+      : Object.fromEntries(names.map((name) => [name, `mains/${name}.ts`])),
     outdir: staging,
     bundle: true,
     splitting: true,
@@ -55,7 +68,10 @@ async function bundle(names, target) {
     external: ['*.node', 'cpu-features'],
     logLevel: 'warning',
   });
-  if (target === 'remotes/lib/dockvisor') writeRemotesVersion(staging);
+  if (remotes) {
+    writeCachedStarts(names, staging);
+    writeRemotesVersion(staging);
+  }
   const retired = `${target}.old-${process.pid}`;
   try {
     renameSync(target, retired);
