@@ -144,17 +144,20 @@ test.serial('a keeper of other remotes is not used: the actions connect by thems
 });
 
 test.serial('a keeper killed while deploys use it: what failed succeeds when run again, without it, and nothing is left', async (t) => {
-  const vids = [30, 31, 32, 33].map((i) => ids.vm(i));
-  const keeper = await TestKeeper.start(withKeeper);
-  await forgetImage();
-  const first = Promise.allSettled(vids.map((vid) => boot(withKeeper, vid)));
-  await sleep(150);
-  await keeper.stop('SIGKILL');
-  const results = await first;
-  const failed = vids.filter((_, i) => results[i]!.status === 'rejected');
-  t.log(`${failed.length} of ${vids.length} deploys failed when the keeper was killed`);
-  // oned runs a failed deploy again from the start: the socket the dead keeper left answers nothing now.
-  for (const vid of failed) await boot(withKeeper, vid);
-  await checkBooted(t, vids);
-  await terminateAll(t, withKeeper, vids);
+  // Killed at different points of the deploys: before the actions reach it, while clones or contexts use it.
+  for (const [wave, delayMs] of [250, 500, 800].entries()) {
+    const vids = [0, 1, 2].map((i) => ids.vm(30 + 10 * wave + i));
+    const keeper = await TestKeeper.start(withKeeper);
+    await forgetImage();
+    const first = Promise.allSettled(vids.map((vid) => boot(withKeeper, vid)));
+    await sleep(delayMs);
+    await keeper.stop('SIGKILL');
+    const results = await first;
+    const failed = vids.filter((_, i) => results[i]!.status === 'rejected');
+    t.log(`killed after ${delayMs} ms: ${failed.length} of ${vids.length} deploys failed`);
+    // oned runs a failed deploy again from the start: the socket the dead keeper left answers nothing now.
+    for (const vid of failed) await boot(withKeeper, vid);
+    await checkBooted(t, vids);
+    await terminateAll(t, withKeeper, vids);
+  }
 });
