@@ -99,3 +99,16 @@ test('a keeper does not start where another one answers, and takes the place of 
   await next.close();
   t.pass();
 });
+
+test('a keeper that accepts and never answers is given up on within the time asked, as if absent', async (t) => {
+  const socket = inFreshDir('keeper.sock');
+  const silent = createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(socket, resolve));
+  try {
+    const refusal = await t.throwsAsync(openKeeper(socket, { open: 'hello', version: '1+a' }, 200), { instanceOf: KeeperRefusal });
+    t.true(refusal!.absent);
+    t.regex(refusal!.message, /no answer within 200 ms/);
+  } finally {
+    silent.close();
+  }
+});

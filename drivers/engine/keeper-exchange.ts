@@ -7,6 +7,8 @@ import { KeeperRefusal, openKeeper, type KeeperRoute } from './keeper-protocol.t
 
 type SshEndpoint = Extract<EngineEndpoint, { kind: 'ssh' }>;
 
+const HELLO_TIMEOUT_MS = 2000;
+
 /**
  * The engine of a host reached through the front-end's connection keeper, which holds one SSH connection per
  * host for every action: no handshake, no ssh2 to load. Without a keeper of the same version (none running, a
@@ -14,7 +16,8 @@ type SshEndpoint = Extract<EngineEndpoint, { kind: 'ssh' }>;
  */
 export async function keeperOrDirectExchange(endpoint: SshEndpoint, route: KeeperRoute, timeoutMs: number): Promise<HttpExchange> {
   try {
-    (await openKeeper(route.socketPath, { open: 'hello', version: route.version }, timeoutMs)).destroy();
+    // A keeper that does not answer at once (stopped, overloaded) is not waited for: the action connects itself.
+    (await openKeeper(route.socketPath, { open: 'hello', version: route.version }, Math.min(timeoutMs, HELLO_TIMEOUT_MS))).destroy();
   } catch (error) {
     if (!(error instanceof KeeperRefusal)) throw error;
     const { sshExchange } = await import('./ssh-exchange.ts');
