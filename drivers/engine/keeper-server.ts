@@ -99,7 +99,8 @@ export class ConnectionKeeper {
     try {
       const host = this.dispatcherFor(request.config, request.host);
       if (request.open === 'engine') {
-        const channel = await this.channelTo(host.id, host.key);
+        const channel = await this.channelTo(host.id, host.dispatcher);
+        if (client.destroyed) return void channel.destroy(); // the action died while its channel was opening
         this.served.engine += 1;
         answer(client, { ok: true });
         channel.on('error', () => client.destroy());
@@ -108,7 +109,8 @@ export class ConnectionKeeper {
         client.pipe(channel).pipe(client);
         return;
       }
-      const release = await this.shareForward(host.id, host.key, request.port, request.target);
+      const release = await this.shareForward(host.id, host.dispatcher, request.port, request.target);
+      if (client.destroyed) return void release();
       this.served.forward += 1;
       answer(client, { ok: true });
       client.resume();
@@ -121,7 +123,7 @@ export class ConnectionKeeper {
   }
 
   /** The SSH connection for `host` as `config` says to reach it; a changed config (address, key, port) gets a new one. */
-  private dispatcherFor(config: string, host: string): { id: string; key: SshEngineDispatcher } {
+  private dispatcherFor(config: string, host: string): { id: string; dispatcher: SshEngineDispatcher } {
     const { endpoint, timeoutMs } = this.resolve(config, host);
     const key = endpoint.privateKey;
     const id = createHash('sha256')
@@ -132,7 +134,7 @@ export class ConnectionKeeper {
       dispatcher = new SshEngineDispatcher(endpoint, timeoutMs);
       this.hosts.set(id, dispatcher);
     }
-    return { id, key: dispatcher };
+    return { id, dispatcher };
   }
 
   /**
