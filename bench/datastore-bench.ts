@@ -12,7 +12,7 @@ import { createBridge, deleteBridge } from '../test/helpers/net.ts';
 import { TestRegistry } from '../test/helpers/registry.ts';
 import { TestHost } from '../test/helpers/test-host.ts';
 import { testConfigPath } from '../test/helpers/vmm.ts';
-import { vmXml } from '../drivers/opennebula/vm-document-builder.ts';
+import { actionXml, idArgv, vmXml } from '../drivers/opennebula/vm-document-builder.ts';
 import { childEnv, describeFailure, runTimed, type TimedRun } from './child-process.ts';
 import { phasesOf, summarizePhases, type CodeLabels, type Marks, type PhaseBreakdown } from './deploy-phases.ts';
 import { ENGINE_SOCKET, phaseMarksPreload, repoRoot, resultsDir } from './settings.ts';
@@ -36,6 +36,8 @@ export interface DatastoreResult {
   deployCachedDirect: { summary: { ours: Summary; raw: Summary }; ratio: number };
   /** Where the time of clone + context + deploy with the image on the host goes, action by action. */
   cachedPhases: PhaseBreakdown;
+  /** Terminate (shutdown + the transfer's deletes) of the VM with its root disk from the datastore, and made from DOCKVISOR/IMAGE. */
+  terminate: { datastore: Summary; image: Summary };
 }
 
 const PHASE_RUNS = 3;
@@ -166,9 +168,36 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
     let uncached, cached;
     const perRun: Map<string, { ms: number; count: number }>[] = [];
     const totals: number[] = [];
+    const terminates = { datastore: [] as number[], image: [] as number[] };
     try {
       uncached = await measure(false);
       cached = await measure(true);
+
+      // Terminate as oned does it (shutdown, then the transfer's delete of each disk and of the VM's directory), of
+      // the VM with its root disk from the datastore and of the same VM made from DOCKVISOR/IMAGE, both through the keeper.
+      const plain = { id: BENCH_VM_ID, systemTm: 'dockvisor', dockvisor: { IMAGE: reference, CMD: 'sleep infinity' } };
+      const vmm = (action: string, args: string[], stdin: string) =>
+        timed(`vmm ${action}`, join(repoRoot, 'remotes/vmm/dockvisor', action), args, { stdin, env: { DOCKVISOR_CONFIG: vmmConfig } });
+      const bootPlain = async () => {
+        await tmWith(tmConfig, 'context', context, disk.replace(/disk\.0$/, 'disk.1'), String(BENCH_VM_ID), '100');
+        await vmm('deploy', [`/var/lib/one//datastores/100/${BENCH_VM_ID}/deployment.0`, host.name, String(BENCH_VM_ID), host.name], vmXml(plain));
+      };
+      const terminate = async (withDisk: boolean) => {
+        let ms = await vmm('shutdown', idArgv(BENCH_VM_ID), actionXml({ ...(withDisk ? draft : plain), lcmState: 12 }));
+        if (withDisk) ms += await tmWith(tmConfig, 'delete', disk, String(BENCH_VM_ID), '101');
+        return ms + (await tmWith(tmConfig, 'delete', disk.replace(/\/disk\.0$/, ''), String(BENCH_VM_ID), '100'));
+      };
+      for (let i = 0; i < rounds + 1; i++) {
+        const ms: Record<'datastore' | 'image', number> = { datastore: 0, image: 0 };
+        for (const kind of i % 2 ? (['image', 'datastore'] as const) : (['datastore', 'image'] as const)) {
+          await teardown(true);
+          if (kind === 'datastore') await ours(tmConfig);
+          else await bootPlain();
+          ms[kind] = await terminate(kind === 'datastore');
+          if (i > 0) terminates[kind].push(ms[kind]);
+        }
+        log(`terminate round ${i}: datastore root disk ${Math.round(ms.datastore)} ms, DOCKVISOR/IMAGE ${Math.round(ms.image)} ms`);
+      }
 
       // Where the time of a deploy with the image on the host goes: a few instrumented runs through the keeper, each action cut into phases.
       for (let i = 0; i < PHASE_RUNS; i++) {
@@ -205,6 +234,7 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       deployUncachedDirect: { summary: { ours: ud.a, raw: ud.b }, ratio: ud.ratio },
       deployCachedDirect: { summary: { ours: cd.a, raw: cd.b }, ratio: cd.ratio },
       cachedPhases: summarizePhases(perRun, totals),
+      terminate: { datastore: summarize(terminates.datastore), image: summarize(terminates.image) },
     };
   } finally {
     await local.removeImage(`${image}:1`).catch(() => undefined);
@@ -241,6 +271,9 @@ export function formatDatastore(result: DatastoreResult): string {
     line('  the same without the connection keeper', result.deployCachedDirect.summary.ours),
     line('raw create + start (image on host)', result.deployCached.summary.raw),
     `  ratio: ${result.deployCached.ratio} (goal <= 1.5); without the keeper: ${result.deployCachedDirect.ratio}`,
+    line('terminate, root disk from the datastore', result.terminate.datastore),
+    line('terminate, the same VM from DOCKVISOR/IMAGE', result.terminate.image),
+    `  difference: ${(result.terminate.datastore.median - result.terminate.image.median).toFixed(0)} ms (goal: one registry call, about 10 ms)`,
     ...formatActionPhases(result.cachedPhases),
   ].join('\n');
 }
