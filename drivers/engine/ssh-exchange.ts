@@ -51,6 +51,9 @@ export class SshEngineDispatcher {
       }, this.connectTimeoutMs);
       client.once('ready', () => {
         clearTimeout(timer);
+        // Engine calls are small request/answer exchanges: without this, Nagle's algorithm holds a request's
+        // last segment until the previous one is acknowledged, and a delayed acknowledgement costs 40 ms a call.
+        client.setNoDelay(true);
         resolve(client);
       });
       // `on`, not `once`: ssh2 can emit a second error (e.g. a reset after a protocol error), and an
