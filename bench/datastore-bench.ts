@@ -1,6 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
 import { withRegistryReach } from '../drivers/images/registry-reach.ts';
 import { RegistryClient } from '../drivers/images/registry/registry-client.ts';
@@ -10,9 +12,10 @@ import { createBridge, deleteBridge } from '../test/helpers/net.ts';
 import { TestRegistry } from '../test/helpers/registry.ts';
 import { TestHost } from '../test/helpers/test-host.ts';
 import { testConfigPath } from '../test/helpers/vmm.ts';
-import { vmXml } from '../drivers/opennebula/vm-document-builder.ts';
-import { childEnv, describeFailure, runTimed } from './child-process.ts';
-import { ENGINE_SOCKET, repoRoot, resultsDir } from './settings.ts';
+import { actionXml, idArgv, vmXml } from '../drivers/opennebula/vm-document-builder.ts';
+import { childEnv, describeFailure, runTimed, type TimedRun } from './child-process.ts';
+import { phasesOf, summarizePhases, type CodeLabels, type Marks, type PhaseBreakdown } from './deploy-phases.ts';
+import { ENGINE_SOCKET, phaseMarksPreload, repoRoot, resultsDir } from './settings.ts';
 import { round, summarize, type Summary } from './stats.ts';
 
 /**
@@ -28,7 +31,17 @@ export interface DatastoreResult {
   register: { summary: { cp: Summary; raw: Summary }; ratio: number };
   deployUncached: { summary: { ours: Summary; raw: Summary }; ratio: number };
   deployCached: { summary: { ours: Summary; raw: Summary }; ratio: number };
+  /** The same without the connection keeper: every transfer action opens its own SSH connection. */
+  deployUncachedDirect: { summary: { ours: Summary; raw: Summary }; ratio: number };
+  deployCachedDirect: { summary: { ours: Summary; raw: Summary }; ratio: number };
+  /** Where the time of clone + context + deploy with the image on the host goes, action by action. */
+  cachedPhases: PhaseBreakdown;
+  /** Terminate (shutdown + the transfer's deletes) of the VM with its root disk from the datastore, and made from DOCKVISOR/IMAGE. */
+  terminate: { datastore: Summary; image: Summary };
 }
+
+const PHASE_RUNS = 3;
+const TM_LABELS: CodeLabels = { first: 'bundle load, arguments, config (to 1st call)', between: 'driver code between calls' };
 
 const DATASTORE = '127.0.0.1:5400';
 const UPSTREAM_PORT = 5408;
@@ -51,6 +64,7 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
     await local.pushImage(image, '1', 120_000);
     await local.removeImage(`${image}:1`);
     const tmConfig = tmConfigFor([host], 'bench');
+    const tmConfigDirect = tmConfigFor([host], 'bench-direct', { connectionKeeper: '' });
     const onHost = host.engineOverSsh();
     const vmmConfig = testConfigPath({ engineSocket: host.engine.socket }, 'bench-datastore-vmm.json');
 
@@ -92,25 +106,30 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       dockvisor: { CMD: 'sleep infinity' },
       disks: [{ diskId: 0, source, tmMad: 'dockvisor', imageId: FIRST_IMAGE_ID }],
     };
-    const tm = async (action: string, ...argv: string[]) => {
-      const run = await runTimed(join(repoRoot, 'remotes/tm/dockvisor', action), argv, { env: childEnv({ DOCKVISOR_TM_CONFIG: tmConfig }), timeoutMs });
-      if (run.code !== 0) throw new Error(describeFailure(`tm ${action}`, run));
+    // With `instrument`, each action runs with the phase marks preloaded and hands its run and marks over.
+    let instrument: ((action: string, run: TimedRun, marks: Marks) => void) | undefined;
+    const marksPath = join(resultsDir, `datastore-phase-marks-${process.pid}.json`);
+    const timed = async (what: string, file: string, args: string[], options: { env: Record<string, string>; stdin?: string }) => {
+      const extra: Record<string, string> = instrument ? { NODE_OPTIONS: `--import=${phaseMarksPreload}`, DVB_PHASE_MARKS: marksPath } : {};
+      rmSync(marksPath, { force: true });
+      const run = await runTimed(file, args, { env: childEnv({ ...options.env, ...extra }), timeoutMs, ...(options.stdin ? { stdin: options.stdin } : {}) });
+      if (run.code !== 0) throw new Error(describeFailure(what, run));
+      if (instrument) instrument(what, run, JSON.parse(readFileSync(marksPath, 'utf8')) as Marks);
       return run.ms;
     };
-    const ours = async () => {
-      let ms = await tm('clone', source, disk, String(BENCH_VM_ID), '101');
-      ms += await tm('context', context, disk.replace(/disk\.0$/, 'disk.1'), String(BENCH_VM_ID), '100');
-      const deploy = await runTimed(
+    const tm = (action: string, ...argv: string[]) => tmWith(tmConfigDirect, action, ...argv);
+    const tmWith = (config: string, action: string, ...argv: string[]) =>
+      timed(`tm ${action}`, join(repoRoot, 'remotes/tm/dockvisor', action), argv, { env: { DOCKVISOR_TM_CONFIG: config } });
+    const ours = async (config: string) => {
+      let ms = await tmWith(config, 'clone', source, disk, String(BENCH_VM_ID), '101');
+      ms += await tmWith(config, 'context', context, disk.replace(/disk\.0$/, 'disk.1'), String(BENCH_VM_ID), '100');
+      ms += await timed(
+        'vmm deploy',
         join(repoRoot, 'remotes/vmm/dockvisor/deploy'),
         [`/var/lib/one//datastores/100/${BENCH_VM_ID}/deployment.0`, host.name, String(BENCH_VM_ID), host.name],
-        {
-          stdin: vmXml(draft),
-          env: childEnv({ DOCKVISOR_CONFIG: vmmConfig }),
-          timeoutMs,
-        },
+        { stdin: vmXml(draft), env: { DOCKVISOR_CONFIG: vmmConfig } },
       );
-      if (deploy.code !== 0) throw new Error(describeFailure('vmm deploy', deploy));
-      return ms + deploy.ms;
+      return ms;
     };
     const raw = async () => {
       const started = performance.now();
@@ -126,39 +145,96 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       if (!keepImage) await onHost.removeImage(reference).catch(() => undefined);
     };
 
+    // Each round: the raw baseline, the actions on their own (each its own SSH connection) and through the
+    // connection keeper, in an order that rotates so that the machine's drift hits all three alike.
     const measure = async (cached: boolean) => {
-      const oursMs: number[] = [];
-      const rawMs: number[] = [];
+      const times = { raw: [] as number[], direct: [] as number[], keeper: [] as number[] };
+      const kinds = ['raw', 'direct', 'keeper'] as const;
       for (let i = 0; i < rounds + 1; i++) {
-        await teardown(cached);
-        if (cached && !(await onHost.findImage(reference))) await raw().then(() => teardown(true));
-        const a = i % 2 ? await raw() : await ours();
-        await teardown(cached);
-        const b = i % 2 ? await ours() : await raw();
-        if (i > 0) {
-          oursMs.push(i % 2 ? b : a);
-          rawMs.push(i % 2 ? a : b);
+        const ms: Partial<Record<(typeof kinds)[number], number>> = {};
+        for (let k = 0; k < kinds.length; k++) {
+          const kind = kinds[(i + k) % kinds.length]!;
+          await teardown(cached);
+          if (cached && !(await onHost.findImage(reference))) await raw().then(() => teardown(true));
+          ms[kind] = kind === 'raw' ? await raw() : await ours(kind === 'keeper' ? tmConfig : tmConfigDirect);
+          if (i > 0) times[kind].push(ms[kind]);
         }
-        log(`deploy ${cached ? 'cached' : 'not cached'} round ${i}: ours ${Math.round(i % 2 ? b : a)} ms, raw ${Math.round(i % 2 ? a : b)} ms`);
+        log(`deploy ${cached ? 'cached' : 'not cached'} round ${i}: ${kinds.map((kind) => `${kind} ${Math.round(ms[kind]!)} ms`).join(', ')}`);
       }
       await teardown(false);
-      return { ours: oursMs, raw: rawMs };
+      return times;
     };
-    const uncached = await measure(false);
-    const cached = await measure(true);
+    const keeper = await startKeeper(tmConfig);
+    let uncached, cached;
+    const perRun: Map<string, { ms: number; count: number }>[] = [];
+    const totals: number[] = [];
+    const terminates = { datastore: [] as number[], image: [] as number[] };
+    try {
+      uncached = await measure(false);
+      cached = await measure(true);
+
+      // Terminate as oned does it (shutdown, then the transfer's delete of each disk and of the VM's directory), of
+      // the VM with its root disk from the datastore and of the same VM made from DOCKVISOR/IMAGE, both through the keeper.
+      const plain = { id: BENCH_VM_ID, systemTm: 'dockvisor', dockvisor: { IMAGE: reference, CMD: 'sleep infinity' } };
+      const vmm = (action: string, args: string[], stdin: string) =>
+        timed(`vmm ${action}`, join(repoRoot, 'remotes/vmm/dockvisor', action), args, { stdin, env: { DOCKVISOR_CONFIG: vmmConfig } });
+      const bootPlain = async () => {
+        await tmWith(tmConfig, 'context', context, disk.replace(/disk\.0$/, 'disk.1'), String(BENCH_VM_ID), '100');
+        await vmm('deploy', [`/var/lib/one//datastores/100/${BENCH_VM_ID}/deployment.0`, host.name, String(BENCH_VM_ID), host.name], vmXml(plain));
+      };
+      const terminate = async (withDisk: boolean) => {
+        let ms = await vmm('shutdown', idArgv(BENCH_VM_ID), actionXml({ ...(withDisk ? draft : plain), lcmState: 12 }));
+        if (withDisk) ms += await tmWith(tmConfig, 'delete', disk, String(BENCH_VM_ID), '101');
+        return ms + (await tmWith(tmConfig, 'delete', disk.replace(/\/disk\.0$/, ''), String(BENCH_VM_ID), '100'));
+      };
+      for (let i = 0; i < rounds + 1; i++) {
+        const ms: Record<'datastore' | 'image', number> = { datastore: 0, image: 0 };
+        for (const kind of i % 2 ? (['image', 'datastore'] as const) : (['datastore', 'image'] as const)) {
+          await teardown(true);
+          if (kind === 'datastore') await ours(tmConfig);
+          else await bootPlain();
+          ms[kind] = await terminate(kind === 'datastore');
+          if (i > 0) terminates[kind].push(ms[kind]);
+        }
+        log(`terminate round ${i}: datastore root disk ${Math.round(ms.datastore)} ms, DOCKVISOR/IMAGE ${Math.round(ms.image)} ms`);
+      }
+
+      // Where the time of a deploy with the image on the host goes: a few instrumented runs through the keeper, each action cut into phases.
+      for (let i = 0; i < PHASE_RUNS; i++) {
+        await teardown(true);
+        const phases = new Map<string, { ms: number; count: number }>();
+        instrument = (action, run, marks) => {
+          for (const [name, phase] of phasesOf(run, marks, TM_LABELS)) phases.set(`${action}: ${name}`, phase);
+        };
+        totals.push(await ours(tmConfig));
+        instrument = undefined;
+        perRun.push(phases);
+      }
+    } finally {
+      instrument = undefined;
+      rmSync(marksPath, { force: true });
+      await keeper.stop();
+    }
+    await teardown(false);
     await onHost.close();
     await removeRepository(registry, `dockvisor/image-${FIRST_IMAGE_ID + (rounds % 5)}`);
 
     const pair = (a: number[], b: number[]) => ({ a: summarize(a), b: summarize(b), ratio: round(summarize(a).median / summarize(b).median) });
     const register = pair(cp, rawCopy);
-    const u = pair(uncached.ours, uncached.raw);
-    const c = pair(cached.ours, cached.raw);
+    const u = pair(uncached.keeper, uncached.raw);
+    const c = pair(cached.keeper, cached.raw);
+    const ud = pair(uncached.direct, uncached.raw);
+    const cd = pair(cached.direct, cached.raw);
     return {
       imageMb: round(RANDOM_BYTES / (1024 * 1024) + 4, 0),
       rounds,
       register: { summary: { cp: register.a, raw: register.b }, ratio: register.ratio },
       deployUncached: { summary: { ours: u.a, raw: u.b }, ratio: u.ratio },
       deployCached: { summary: { ours: c.a, raw: c.b }, ratio: c.ratio },
+      deployUncachedDirect: { summary: { ours: ud.a, raw: ud.b }, ratio: ud.ratio },
+      deployCachedDirect: { summary: { ours: cd.a, raw: cd.b }, ratio: cd.ratio },
+      cachedPhases: summarizePhases(perRun, totals),
+      terminate: { datastore: summarize(terminates.datastore), image: summarize(terminates.image) },
     };
   } finally {
     await local.removeImage(`${image}:1`).catch(() => undefined);
@@ -188,10 +264,54 @@ export function formatDatastore(result: DatastoreResult): string {
     line('raw pull + push of the same image', result.register.summary.raw),
     `  ratio cp / raw: ${result.register.ratio}`,
     line('clone + context + deploy, image not on host', result.deployUncached.summary.ours),
+    line('  the same without the connection keeper', result.deployUncachedDirect.summary.ours),
     line('raw pull + create + start', result.deployUncached.summary.raw),
-    `  ratio: ${result.deployUncached.ratio}`,
+    `  ratio: ${result.deployUncached.ratio} (goal <= 1.3); without the keeper: ${result.deployUncachedDirect.ratio}`,
     line('clone + context + deploy, image on host', result.deployCached.summary.ours),
+    line('  the same without the connection keeper', result.deployCachedDirect.summary.ours),
     line('raw create + start (image on host)', result.deployCached.summary.raw),
-    `  ratio: ${result.deployCached.ratio}`,
+    `  ratio: ${result.deployCached.ratio} (goal <= 1.5); without the keeper: ${result.deployCachedDirect.ratio}`,
+    line('terminate, root disk from the datastore', result.terminate.datastore),
+    line('terminate, the same VM from DOCKVISOR/IMAGE', result.terminate.image),
+    `  difference: ${(result.terminate.datastore.median - result.terminate.image.median).toFixed(0)} ms (goal: one registry call, about 10 ms)`,
+    ...formatActionPhases(result.cachedPhases),
   ].join('\n');
+}
+
+/** The phases in the order they happened (the actions one after the other), each with its share of the total. */
+function formatActionPhases(breakdown: PhaseBreakdown): string[] {
+  const label = (p: { name: string; count: number }) => (p.count > 1 ? `${p.name} (x${p.count})` : p.name);
+  const width = Math.max(...breakdown.phases.map((p) => label(p).length));
+  return [
+    `  where the time goes, image on host (medians of ${breakdown.runs} instrumented runs of ${breakdown.totalMedianMs.toFixed(0)} ms):`,
+    ...breakdown.phases.map(
+      (p) =>
+        `    ${label(p).padEnd(width)}  ${p.medianMs.toFixed(1).padStart(7)} ms  ${((100 * p.medianMs) / breakdown.totalMedianMs).toFixed(0).padStart(3)}%`,
+    ),
+  ];
+}
+
+/** The front-end's connection keeper of the built remotes, on the socket `config` names, until stop(). */
+async function startKeeper(config: string): Promise<{ stop: () => Promise<void> }> {
+  const socket = (JSON.parse(readFileSync(config, 'utf8')) as { connectionKeeper: string }).connectionKeeper;
+  const child = spawn(process.execPath, [join(repoRoot, 'remotes/lib/dockvisor/tm-keeper.mjs'), socket], {
+    env: childEnv({ DOCKVISOR_TM_CONFIG: config }),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let waited = 0; !stderr.includes('listening'); waited += 20) {
+    if (child.exitCode !== null || waited > 10_000) {
+      child.kill('SIGKILL');
+      throw new Error(`the connection keeper did not start: ${stderr.trim()}`);
+    }
+    await sleep(20);
+  }
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -95,7 +95,9 @@ export function phasesOf(run: TimedRun, { timeOrigin, marks }: Marks, labels: Co
   add('node boot', preload);
   add('bundle load (to main)', main - preload);
   let first = true;
-  for (let i = marks.findIndex(([, m]) => m === 'main'); i >= 0 && i < marks.length - 1; i++) {
+  // An action that reads no stdin has no 'main' mark: its code starts at the preload, bundle load included.
+  const start = marks.findIndex(([, m]) => m === 'main');
+  for (let i = start >= 0 ? start : marks.findIndex(([, m]) => m === 'preload'); i >= 0 && i < marks.length - 1; i++) {
     const [from, what] = marks[i]!;
     const [to] = marks[i + 1]!;
     if (what.startsWith('http> ')) add(`engine ${normalize(what.slice(6))}`, to - from);
@@ -114,6 +116,8 @@ function normalize(label: string): string {
   return label
     .replace(/one-[0-9]+/g, 'one-<id>')
     .replace(/filters=[^&]*/, 'filters=<labels>')
+    .replace(/fromImage=[^&]*/, 'fromImage=<image>')
+    .replace(/\/v2\/.*\/manifests\//, '/v2/<repository>/manifests/')
     .replace(/--target=[0-9]+/g, '--target=<pid>')
     .replace(/\/v1\.[0-9]+\//, '/v*/')
     .replace(/\/images\/[^/]+\//, '/images/<image>/');

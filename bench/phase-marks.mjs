@@ -14,10 +14,14 @@ const mark = (/** @type {string} */ what) => marks.push([performance.now(), what
 mark('preload');
 
 const request = http.request;
-http.request = function (/** @type {any} */ options, /** @type {any} */ callback) {
-  const label = `${options.method ?? 'GET'} ${options.path}`;
+// Called as (options, callback) by the engine client and as (url, options, callback) by the registry client.
+http.request = function (/** @type {any[]} */ ...args) {
+  const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+  const url = typeof args[0] === 'string' || args[0] instanceof URL ? new URL(args.shift()) : undefined;
+  const options = args[0] ?? {};
+  const label = `${options.method ?? 'GET'} ${options.path ?? (url ? url.pathname + url.search : '')}`;
   mark(`http> ${label}`);
-  return request.call(this, options, (/** @type {http.IncomingMessage} */ res) => {
+  return request.call(this, ...(url ? [url] : []), options, (/** @type {http.IncomingMessage} */ res) => {
     res.on('end', () => mark(`http< ${label}`));
     callback?.(res);
   });

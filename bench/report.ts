@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColdStartResult } from './cold-start-bench.ts';
 import type { DeployResult } from './deploy-bench.ts';
+import { formatBurst, type BurstResult } from './deploy-burst.ts';
 import { formatDatastore, type DatastoreResult } from './datastore-bench.ts';
 import { formatDisk, type DiskResult } from './disk-bench.ts';
 import type { PhaseBreakdown } from './deploy-phases.ts';
@@ -22,6 +23,7 @@ export interface BenchReport {
   deploy?: DeployResult & { goal: { maxRatio: number; met: boolean }; phases?: PhaseBreakdown };
   /** The deploy with one NIC on an Open vSwitch bridge, against the same engine, ip and ovs-vsctl work. */
   ovsDeploy?: DeployResult & { goal: { maxRatio: number; met: boolean } };
+  burst?: BurstResult;
   coldStart?: ColdStartResult & { goal: { maxDifferenceMs: number; met: boolean } };
   runtime?: RuntimeResult;
   monitor?: MonitorResult;
@@ -36,6 +38,7 @@ export interface BenchReport {
 export interface BenchParts {
   deploy?: DeployResult;
   ovsDeploy?: DeployResult;
+  burst?: BurstResult;
   phases?: PhaseBreakdown;
   coldStart?: ColdStartResult;
   runtime?: RuntimeResult;
@@ -54,13 +57,14 @@ export function deployGoalMet(deploy: DeployResult): boolean {
 
 export function buildReport(
   machine: BenchReport['machine'],
-  { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, novaSnapshot, datastore, exec, disk }: BenchParts,
+  { deploy, ovsDeploy, burst, phases, coldStart, runtime, monitor, hosts, nova, novaSnapshot, datastore, exec, disk }: BenchParts,
 ): BenchReport {
   return {
     generatedAt: new Date().toISOString(),
     machine,
     deploy: deploy && { ...deploy, goal: { maxRatio: GOALS.maxDeployRatio, met: deployGoalMet(deploy) }, phases },
     ovsDeploy: ovsDeploy && { ...ovsDeploy, goal: { maxRatio: GOALS.maxDeployRatio, met: deployGoalMet(ovsDeploy) } },
+    burst,
     coldStart: coldStart && {
       ...coldStart,
       goal: { maxDifferenceMs: GOALS.maxColdStartMs, met: coldStart.differenceMs.median <= GOALS.maxColdStartMs },
@@ -86,6 +90,7 @@ export function formatReport(report: BenchReport): string {
   const parts: string[] = [];
   if (report.deploy || report.coldStart) parts.push(formatProcessCosts(report));
   if (report.ovsDeploy) parts.push(formatOvsDeploy(report.ovsDeploy));
+  if (report.burst) parts.push(formatBurst(report.burst));
   if (report.runtime) parts.push(formatRuntime(report.runtime));
   if (report.monitor) parts.push(formatMonitor(report.monitor));
   if (report.hosts) parts.push(formatHosts(report.hosts));

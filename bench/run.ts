@@ -5,6 +5,7 @@ import { runDiskBench, type DiskResult } from './disk-bench.ts';
 import { cleanupBench } from './cleanup.ts';
 import { runDeployBench, type DeployResult } from './deploy-bench.ts';
 import { runDeployPhases, type PhaseBreakdown } from './deploy-phases.ts';
+import { runDeployBurst, type BurstResult } from './deploy-burst.ts';
 import { runHostsBench, type HostsResult } from './hosts-bench.ts';
 import { createBridge } from './links.ts';
 import { createOvsBridge, ovsDeployExecutableKind, ovsRawBaselineKind, removeOvsBridge } from './ovs-deploy-kinds.ts';
@@ -17,7 +18,7 @@ import { startComputeService } from './nova-service.ts';
 import { describeMachine, preflight, writeHostConfig } from './preflight.ts';
 import { RawEngine } from './raw-engine.ts';
 import { buildReport, deployGoalMet, formatReport, writeReport } from './report.ts';
-import { benchPlan, BRIDGE, BRIDGE_ADDRESS, vmAddress, type Section } from './settings.ts';
+import { benchPlan, BRIDGE, BRIDGE_ADDRESS, BURST_FIRST_N, vmAddress, type Section } from './settings.ts';
 
 /**
  * `npm run bench`: the deploy executable against the raw baseline (and, when the ratio misses its goal,
@@ -65,9 +66,10 @@ async function main(): Promise<number> {
     let monitor: MonitorResult | undefined;
     let datastore: DatastoreResult | undefined;
     let runtime: RuntimeResult | undefined;
-    if (['deploy', 'ovs', 'cold-start', 'runtime'].some((section) => plan.sections.includes(section as Section))) {
+    let burst: BurstResult | undefined;
+    if (['deploy', 'ovs', 'burst', 'cold-start', 'runtime'].some((section) => plan.sections.includes(section as Section))) {
       const configPath = writeHostConfig();
-      if (plan.sections.includes('deploy') || plan.sections.includes('runtime')) await createBridge(BRIDGE, BRIDGE_ADDRESS);
+      if (['deploy', 'burst', 'runtime'].some((section) => plan.sections.includes(section as Section))) await createBridge(BRIDGE, BRIDGE_ADDRESS);
       if (plan.sections.includes('deploy')) {
         log(`deploy executable vs raw baseline: ${plan.deployWarmup} warm-up + ${plan.deployRounds} rounds`);
         const kindContext = { engine, configPath, timeoutMs, abort: abort.signal };
@@ -87,6 +89,10 @@ async function main(): Promise<number> {
         } finally {
           removeOvsBridge();
         }
+      }
+      if (plan.sections.includes('burst')) {
+        log(`${plan.burstCount} deploys at once, raw baseline and deploy executable, two passes each`);
+        burst = await runDeployBurst({ engine, configPath, timeoutMs, abort: abort.signal }, plan.burstCount, BURST_FIRST_N, vmAddress, log);
       }
       if (plan.sections.includes('cold-start')) {
         log(`cold start vs node -e 0: ${plan.coldWarmup} warm-up + ${plan.coldRuns} pairs`);
@@ -151,7 +157,7 @@ async function main(): Promise<number> {
       disk = await runDiskBench({ configPath: writeHostConfig(), timeoutMs, abort: abort.signal }, 2, plan.diskRounds, log);
     }
 
-    const report = buildReport(machine, { deploy, ovsDeploy, phases, coldStart, runtime, monitor, hosts, nova, novaSnapshot, datastore, exec, disk });
+    const report = buildReport(machine, { deploy, ovsDeploy, burst, phases, coldStart, runtime, monitor, hosts, nova, novaSnapshot, datastore, exec, disk });
     const path = writeReport(report);
     process.stdout.write(`\n${formatReport(report)}\n\nwritten to ${path}\n`);
     return 0;

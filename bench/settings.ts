@@ -37,6 +37,8 @@ export const VM_PREFIX_LENGTH = 24;
 /** Guest addresses are 198.18.200.<FIRST_HOST + n>: two per deploy round (one per kind), then one per phase run. */
 export const FIRST_HOST = 10;
 export const vmAddress = (n: number) => `198.18.200.${FIRST_HOST + n}`;
+/** The burst part's VMs are numbers BURST_FIRST_N.. (after the deploy part's rounds and phase runs); at most 50 fit. */
+export const BURST_FIRST_N = 40;
 
 /** OpenNebula VM ids of the deploy kind: containers one-<id>, host veths one-<id>-0. */
 export const FIRST_VM_ID = 9700;
@@ -58,7 +60,7 @@ export const MONITOR_MAX_VMS = 5_000;
 export const MONITOR_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** The parts of `npm run bench`; DVB_ONLY=<part>[,<part>...] runs only those. */
-export const SECTIONS = ['deploy', 'ovs', 'cold-start', 'runtime', 'monitor', 'hosts', 'nova', 'nova-snapshot', 'datastore', 'exec', 'disk'] as const;
+export const SECTIONS = ['deploy', 'ovs', 'burst', 'cold-start', 'runtime', 'monitor', 'hosts', 'nova', 'nova-snapshot', 'datastore', 'exec', 'disk'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface MonitorPlan {
@@ -95,6 +97,8 @@ export interface BenchPlan {
   datastoreRounds: number;
   /** Counted attach/detach rounds of the disk part (after its warm-up). */
   diskRounds: number;
+  /** Deploys started at once by the burst part (each kind). */
+  burstCount: number;
   monitor: MonitorPlan;
   nova: NovaPlan;
   /** Snapshots of one ~30 MB instance into Glance, after warm-up ones. */
@@ -199,6 +203,7 @@ export function benchPlan(): BenchPlan {
     novaSnapshot: { warmup: count('DVB_NOVA_SNAPSHOT_WARMUP', 1, 0), rounds: count('DVB_NOVA_SNAPSHOT_ROUNDS', 7, 1) },
     datastoreRounds: count('DVB_DATASTORE_ROUNDS', 5, 1),
     diskRounds: count('DVB_DISK_ROUNDS', 10, 1),
+    burstCount: Math.min(count('DVB_BURST_COUNT', 50, 1), 50),
     deployWarmup: count('DVB_DEPLOY_WARMUP', 2, 0),
     deployRounds: count('DVB_DEPLOY_ROUNDS', 10, 1),
     coldWarmup: count('DVB_COLD_WARMUP', 2, 0),

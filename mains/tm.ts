@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { remotesVersion } from '../drivers/opennebula/transfer/remotes-version.ts';
 import { monitorSystemDatastore } from '../drivers/opennebula/transfer/system-ds-monitor.ts';
 import { tmActions } from '../drivers/opennebula/transfer/tm-actions.ts';
 import { loadTmConfig } from '../drivers/opennebula/transfer/tm-config.ts';
@@ -16,7 +17,8 @@ async function main(): Promise<void> {
   // The system datastore's capacity comes from OpenNebula's view of its hosts, not from a host reached here.
   if (action === 'monitor') return void process.stdout.write(await monitorSystemDatastore(argv, await readBoundedStdin(MAX_DOCUMENT_BYTES)));
   if (!Object.hasOwn(tmActions, action)) throw new NotSupportedError(`${action || '(no action)'}: not supported by dockvisor`);
-  const tm = new TransferContext(loadTmConfig(configPath));
+  const version = remotesVersion(import.meta.dirname);
+  const tm = new TransferContext(loadTmConfig(configPath), version ? { configPath: resolve(configPath), version } : undefined);
   try {
     await tmActions[action]!(argv, tm);
   } finally {

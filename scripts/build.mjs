@@ -3,8 +3,9 @@
 // every other main (the dockvisor command, the demo) into build/<name>/, built apart, so that what only it needs
 // (the compute service, fastify, yargs, ssh2) never goes to the hosts.
 // Each directory of bundles is replaced in one rename, so a process started meanwhile never finds its bundle missing.
-import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import { build } from 'esbuild';
 
 const mains = readdirSync('mains').map((file) => basename(file, '.ts'));
@@ -17,10 +18,42 @@ await Promise.all([
   ...mains.filter((name) => !remotesBundles.includes(name)).map((name) => bundle([name], `build/${name}`)),
 ]);
 
+/**
+ * remotes/lib/dockvisor/VERSION: the release and a digest of the bundles, what a resident part (the front-end's
+ * connection keeper) compares with the remotes of the actions it serves, so that one left from before an upgrade
+ * (or an `onehost sync`) is not used. OpenNebula's own remotes/VERSION is left alone.
+ */
+function writeRemotesVersion(dir) {
+  const digest = createHash('sha256');
+  const walk = (path) => {
+    for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else digest.update(`${relative(dir, child)}\0`).update(readFileSync(child));
+    }
+  };
+  walk(dir);
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+  writeFileSync(join(dir, 'VERSION'), `${version}+${digest.digest('hex').slice(0, 16)}\n`);
+}
+
+/**
+ * The remotes' bundles are `<name>-main.mjs`, started through `<name>.mjs`, which first turns on node's compile
+ * cache (drivers/runtime/compile-cache.ts), so that the bundle and its chunks load from compiled code.
+ */
+function writeCachedStarts(names, dir) {
+  for (const name of names) {
+    writeFileSync(join(dir, `${name}.mjs`), `// Made by scripts/build.mjs.\nimport './compile-cache.mjs';\nawait import('./${name}-main.mjs');\n`);
+  }
+}
+
 async function bundle(names, target) {
   const staging = `${target}.new-${process.pid}`;
+  const remotes = target === 'remotes/lib/dockvisor';
   await build({
-    entryPoints: Object.fromEntries(names.map((name) => [name, `mains/${name}.ts`])),
+    entryPoints: remotes
+      ? { ...Object.fromEntries(names.map((name) => [`${name}-main`, `mains/${name}.ts`])), 'compile-cache': 'drivers/runtime/compile-cache.ts' }
+      : Object.fromEntries(names.map((name) => [name, `mains/${name}.ts`])),
     outdir: staging,
     bundle: true,
     splitting: true,
@@ -35,6 +68,10 @@ async function bundle(names, target) {
     external: ['*.node', 'cpu-features'],
     logLevel: 'warning',
   });
+  if (remotes) {
+    writeCachedStarts(names, staging);
+    writeRemotesVersion(staging);
+  }
   const retired = `${target}.old-${process.pid}`;
   try {
     renameSync(target, retired);

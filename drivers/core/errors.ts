@@ -102,6 +102,11 @@ export function engineFailed(error: unknown): boolean {
   return error instanceof EngineError;
 }
 
+/** The engine refused a request as conflicting with what it has (409: a name in use). */
+export function engineConflict(error: unknown): boolean {
+  return error instanceof EngineConflictError;
+}
+
 /** The host's engine did not answer: the host is down, not the request wrong (its message does not name the host). */
 export function engineUnreachable(error: unknown): boolean {
   return error instanceof EngineUnreachableError;

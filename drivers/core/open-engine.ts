@@ -1,5 +1,6 @@
 import { EngineClient } from '../engine/engine-client.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { KeeperRoute } from '../engine/keeper-protocol.ts';
 
 /** Where a host's engine listens: its socket on this machine, or on a host reached over SSH. */
 export interface EngineLocation {
@@ -16,6 +17,8 @@ export interface EngineLocation {
     hostKeySha256?: string;
     /** Without a fingerprint: an OpenSSH known_hosts file that must list the host's key. */
     knownHostsFile?: string;
+    /** The front-end's connection keeper, used when it runs (same version), else the action connects itself. */
+    keeper?: KeeperRoute;
   };
 }
 

@@ -1,3 +1,5 @@
+import type { KeeperRoute } from './keeper-protocol.ts';
+
 /** Where a Docker engine listens: the local unix socket, or a remote host's socket reached over SSH. */
 export type EngineEndpoint =
   | { kind: 'unix'; socketPath: string }
@@ -15,4 +17,6 @@ export type EngineEndpoint =
       hostKeySha256?: string;
       /** Without a fingerprint: an OpenSSH known_hosts file that must list the host's key. */
       knownHostsFile?: string;
+      /** The front-end's connection keeper to go through when it runs, with the same version as this process. */
+      keeper?: KeeperRoute;
     };

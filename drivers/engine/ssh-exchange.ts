@@ -26,7 +26,7 @@ export class SshEngineDispatcher {
 
   current(): ChannelPool {
     if (this.pool && !this.pool.failed) return this.pool;
-    this.pool = new ChannelPool(() => this.openChannel(), this.connections);
+    this.pool = new ChannelPool(() => this.openEngineChannel(), this.connections);
     return this.pool;
   }
 
@@ -51,6 +51,9 @@ export class SshEngineDispatcher {
       }, this.connectTimeoutMs);
       client.once('ready', () => {
         clearTimeout(timer);
+        // Engine calls are small request/answer exchanges: without this, Nagle's algorithm holds a request's
+        // last segment until the previous one is acknowledged, and a delayed acknowledgement costs 40 ms a call.
+        client.setNoDelay(true);
         resolve(client);
       });
       // `on`, not `once`: ssh2 can emit a second error (e.g. a reset after a protocol error), and an
@@ -116,7 +119,8 @@ export class SshEngineDispatcher {
     };
   }
 
-  private async openChannel(): Promise<Duplex> {
+  /** A new stream to the engine's socket on the host, over the one SSH connection. */
+  async openEngineChannel(): Promise<Duplex> {
     const ssh = await this.connection();
     return new Promise<Duplex>((resolve, reject) => {
       const timer = setTimeout(() => reject(new EngineUnreachableError(`opening the engine socket on ${this.endpoint.host} timed out`)), this.connectTimeoutMs);

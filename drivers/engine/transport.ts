@@ -63,7 +63,10 @@ export class EngineTransport {
       this.exchange = Promise.resolve(new UnixSocketExchange(endpoint.socketPath));
     } else {
       // Loaded on demand: actions on the local socket never pay for ssh2.
-      this.exchange = import('./ssh-exchange.ts').then(({ sshExchange }) => sshExchange(endpoint, this.defaultTimeoutMs));
+      const keeper = endpoint.keeper;
+      this.exchange = keeper
+        ? import('./keeper-exchange.ts').then(({ keeperOrDirectExchange }) => keeperOrDirectExchange(endpoint, keeper, this.defaultTimeoutMs))
+        : import('./ssh-exchange.ts').then(({ sshExchange }) => sshExchange(endpoint, this.defaultTimeoutMs));
     }
     return this.exchange;
   }

@@ -78,6 +78,8 @@ export class SshSession {
       }, timeoutMs);
       client.once('ready', () => {
         clearTimeout(timer);
+        // Commands and forwarded engine calls are small exchanges: no 40 ms wait for a delayed acknowledgement (Nagle).
+        client.setNoDelay(true);
         resolve();
       });
       client.on('error', (error: Error & { level?: string }) => {

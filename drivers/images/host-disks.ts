@@ -1,5 +1,5 @@
 import { CONTEXT_MOUNT, contextVolume, diskVolume, rootDiskImage, rootDiskRepository, rootDiskTag } from '../core/disk-names.ts';
-import { InvalidInputError, VmConflictError } from '../core/errors.ts';
+import { engineConflict, InvalidInputError, VmConflictError } from '../core/errors.ts';
 import { defaultHostSettings } from '../core/host-settings.ts';
 import { LABEL_OWNER, LABEL_VM_ID, OWNER_VALUE } from '../core/labels.ts';
 import { openImageVolumeArchive, type ImageVolumeArchive } from '../core/image-volume-archive.ts';
@@ -40,10 +40,11 @@ export class HostDisks {
   /** Pulls a datastore image (unless the host has it) and makes it disk `diskId` of the VM. */
   async placeDisk(vmId: number, diskId: number, image: ImageName & { digest: string }): Promise<'root' | 'volume'> {
     const reference = `${image.registry}/${image.repository}@${image.digest}`;
-    if (!(await this.engine.findImage(reference))) {
+    let inspected = await this.engine.findImage(reference);
+    if (!inspected) {
       await this.images.pull(reference, this.pullTimeoutMs);
+      inspected = await this.engine.inspectImage(reference);
     }
-    const inspected = await this.engine.inspectImage(reference);
     if (inspected.Config?.Labels?.[DATABLOCK_LABEL] !== undefined) {
       await this.fillVolume(vmId, diskVolume(this.vmName(vmId), diskId), reference, `/${DATABLOCK_DIR}`);
       return 'volume';
@@ -61,8 +62,11 @@ export class HostDisks {
   /** Replaces the context volume's files (context.sh and the context FILES). */
   async writeContext(vmId: number, files: TarFile[]): Promise<void> {
     const volume = contextVolume(this.vmName(vmId));
-    await this.engine.removeVolume(volume).catch(() => undefined); // stale files of an earlier boot go
-    await this.withHelper(vmId, volume, CONTEXT_MOUNT, await this.anyLocalImage(vmId), async (helper) => {
+    const [image] = await Promise.all([
+      this.anyLocalImage(vmId),
+      this.engine.removeVolume(volume).catch(() => undefined), // stale files of an earlier boot go
+    ]);
+    await this.withHelper(vmId, volume, CONTEXT_MOUNT, image, async (helper) => {
       await this.engine.putArchive(helper, CONTEXT_MOUNT, tarArchive(files));
     });
   }
@@ -180,12 +184,18 @@ export class HostDisks {
   private async withHelper(vmId: number, volume: string, path: string, image: string, use: (helper: string) => Promise<void>): Promise<void> {
     await this.engine.createVolume(volume, volumeLabels(vmId));
     const helper = this.helperName(vmId, volume);
-    await this.engine.removeContainer(helper).catch(() => undefined);
-    await this.engine.createContainer(helper, {
-      Image: image,
-      Cmd: ['/nonexistent'],
-      Labels: { [LABEL_HELPER_OF]: this.vmName(vmId) },
-      HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: path }] },
+    const create = () =>
+      this.engine.createContainer(helper, {
+        Image: image,
+        Cmd: ['/nonexistent'],
+        Labels: { [LABEL_HELPER_OF]: this.vmName(vmId) },
+        HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volume, Target: path }] },
+      });
+    // A helper is only there when an earlier run was killed before removing it: removed then, not asked for every time.
+    await create().catch(async (error: unknown) => {
+      if (!engineConflict(error)) throw error;
+      await this.engine.removeContainer(helper).catch(() => undefined);
+      await create();
     });
     try {
       await use(helper);

@@ -70,7 +70,9 @@ export function tmConfigFor(hosts: TestHost[], name: string, extra: Record<strin
     };
   }
   const path = join(dir, 'dockvisor.conf');
-  writeFileAtomically(path, JSON.stringify({ hosts: entries, engineTimeoutMs: 20_000, pullTimeoutMs: 120_000, ...extra }));
+  // The connection keeper of these actions, when a test starts one, is this config's own.
+  const connectionKeeper = join(dir, 'keeper.sock');
+  writeFileAtomically(path, JSON.stringify({ hosts: entries, engineTimeoutMs: 20_000, pullTimeoutMs: 120_000, connectionKeeper, ...extra }));
   return path;
 }
 

@@ -40,6 +40,7 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
     subnets: ['198.18.190.0/24', '198.18.191.0/24', '198.18.192.0/24'],
   },
   'opennebula-runtimes.test.ts': { vmIds: [8610, 8619], bridgePrefix: 'dvt-gvr', subnets: ['198.18.180.0/24', '198.18.181.0/24'] },
+  'datastore-concurrent-deploys.test.ts': { vmIds: [8720, 8799], bridgePrefix: 'dvt-fast', subnets: ['198.18.220.0/24', '198.18.221.0/24'] },
   'opennebula-addresses.test.ts': { vmIds: [8520, 8539], bridgePrefix: 'dvt-addr', subnets: ['198.18.172.0/24'] },
   'opennebula-bandwidth.test.ts': { vmIds: [8540, 8549], bridgePrefix: 'dvt-bw', subnets: ['198.18.174.0/24'] },
   // The recording's own values (test/fixtures/opennebula-7.4/recorded): VMs 1 and 2 on bridge br-dv, whose

@@ -37,6 +37,8 @@ export interface TmConfig {
   pullTimeoutMs: number;
   /** The name oned gives the front-end in transfer paths (its HOSTNAME); by default this machine's host name. */
   frontEndHostname?: string;
+  /** The unix socket of the connection keeper (`tm-keeper.mjs`), used when one runs there; "" never uses one. */
+  connectionKeeper: string;
 }
 
 const text = Type.String({ minLength: 1, expected: 'a non-empty string' });
@@ -65,6 +67,7 @@ export const TM_CONFIG_FILE = object(
     engineTimeoutMs: Type.Optional(whole(1)),
     pullTimeoutMs: Type.Optional(whole(1)),
     frontEndHostname: Type.Optional(Type.String({ expected: 'a string' })),
+    connectionKeeper: Type.Optional(Type.String({ expected: 'a unix socket path, or "" for none' })),
   },
   'a JSON object',
 );
@@ -84,6 +87,7 @@ export function defaultTmConfig(): TmConfig {
     plainHttpRegistries: [],
     engineTimeoutMs: 30_000,
     pullTimeoutMs: 600_000,
+    connectionKeeper: join(homedir(), '.dockvisor/tm-connection-keeper.sock'),
   };
 }
 
@@ -93,7 +97,14 @@ export function loadTmConfig(path: string): TmConfig {
   return config;
 }
 
-export function hostEndpoint(config: TmConfig, host: string): EngineLocation {
+/** What a transfer action tells the connection keeper: the config it read (by path) and the remotes' version. */
+export interface KeeperUse {
+  configPath: string;
+  version: string;
+}
+
+/** How to reach `host`'s engine; with `keeper`, through the connection keeper when it runs. */
+export function hostEndpoint(config: TmConfig, host: string, keeper?: KeeperUse): EngineLocation {
   const access = { ...config.defaults, ...config.hosts[host] };
   let privateKey: Buffer;
   try {
@@ -110,6 +121,9 @@ export function hostEndpoint(config: TmConfig, host: string): EngineLocation {
       privateKey,
       hostKeySha256: config.hosts[host]?.hostKeySha256,
       knownHostsFile: access.knownHostsFile,
+      ...(keeper && config.connectionKeeper
+        ? { keeper: { socketPath: config.connectionKeeper, version: keeper.version, config: keeper.configPath, host } }
+        : {}),
     },
   };
 }

@@ -5,19 +5,23 @@ import { isFrontEnd } from './front-end.ts';
 import { oneContainerName } from '../one-labels.ts';
 import { parkedOn } from './parked-vms.ts';
 import type { HostPath } from './tm-args.ts';
-import { hostEndpoint, registryCredentialsFor, registryEndpointFor, type TmConfig } from './tm-config.ts';
+import { hostEndpoint, registryCredentialsFor, registryEndpointFor, type KeeperUse, type TmConfig } from './tm-config.ts';
 
-/** What every transfer action works with: the front-end's config and one SSH connection per host it touches. */
+/** What every transfer action works with: the front-end's config and one SSH connection per host it touches (its own, or the keeper's). */
 export class TransferContext {
   private readonly engines = new Map<string, HostEngine>();
   private readonly registries = new Map<string, RegistryClient>();
 
-  constructor(readonly config: TmConfig) {}
+  constructor(
+    readonly config: TmConfig,
+    /** Set when the action may go through the front-end's connection keeper. */
+    private readonly keeper?: KeeperUse,
+  ) {}
 
   disksOn(host: string): HostDisks {
     let engine = this.engines.get(host);
     if (!engine) {
-      engine = openEngine(hostEndpoint(this.config, host), this.config.engineTimeoutMs);
+      engine = openEngine(hostEndpoint(this.config, host, this.keeper), this.config.engineTimeoutMs);
       this.engines.set(host, engine);
     }
     return new HostDisks(engine, (registry) => registryCredentialsFor(this.config, registry), this.config.pullTimeoutMs, oneContainerName);
