@@ -32,7 +32,8 @@ for (const arch of wanted) {
 function layOut(stage: string, runtimeDir: string): void {
   const place = (from: string, to: string) => {
     mkdirSync(dirname(join(stage, to)), { recursive: true });
-    cpSync(from, join(stage, to), { recursive: true, verbatimSymlinks: true });
+    // Python's bytecode caches are made where the driver is installed, never shipped.
+    cpSync(from, join(stage, to), { recursive: true, verbatimSymlinks: true, filter: (source) => !/(^|\/)__pycache__(\/|$)|\.pyc$/.test(source) });
   };
   place(join(runtimeDir, 'bin/node'), `${PACKAGE_LAYOUT.runtime}/bin/node`);
   place(join(runtimeDir, 'LICENSE'), `${PACKAGE_LAYOUT.runtime}/LICENSE`);
