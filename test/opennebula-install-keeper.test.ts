@@ -1,5 +1,5 @@
 import test from 'ava';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -156,6 +156,21 @@ test.serial('install --no-keeper starts none; the dry run says what install woul
   t.false(existsSync(socket));
 });
 
+test.serial('a keeper killed leaves its socket; the next install starts a new one there', async (t) => {
+  const first = install();
+  t.truthy(first.pid, first.stdout);
+  process.kill(first.pid!, 'SIGKILL');
+  t.true(await gone(first.pid!));
+  t.true(statSync(socket).isSocket(), 'the dead keeper left its socket');
+  const next = install();
+  t.truthy(next.pid, next.stdout);
+  t.not(next.pid, first.pid);
+  t.true(alive(next.pid!));
+  const removed = dockvisorOpennebula(['uninstall', ...fe.flags, '--one-version', '7.4.0']);
+  t.is(removed.status, 0, removed.stderr);
+  t.true(await gone(next.pid!));
+});
+
 test.serial('something else at the socket is left alone, with one line', async (t) => {
   mkdirSync(join(home, '.dockvisor'), { recursive: true, mode: 0o700 });
   rmSync(socket, { force: true });
@@ -169,5 +184,25 @@ test.serial('something else at the socket is left alone, with one line', async (
     t.true(statSync(socket).isSocket());
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test.serial("a socket of oned's user that does not answer as a keeper is left alone, with one line", async (t) => {
+  rmSync(socket, { force: true });
+  const listener = spawn(process.execPath, ['-e', "require('net').createServer((c) => c.end('no\\n')).listen(process.argv[1])", socket], {
+    uid: user.uid,
+    gid: user.gid,
+    stdio: 'ignore',
+  });
+  try {
+    for (let waited = 0; !existsSync(socket) && waited < 10_000; waited += 50) await sleep(50);
+    const run = install();
+    t.is(run.status, 0, run.stderr);
+    const lines = keeperLine(run.stdout);
+    t.is(lines.length, 1, run.stdout);
+    t.regex(lines[0]!, new RegExp(`^connection keeper: not started: ${socket} does not answer as a connection keeper \\(.+\\); left alone$`));
+    t.is(listener.exitCode, null, 'still running');
+  } finally {
+    listener.kill();
   }
 });

@@ -96,7 +96,9 @@ async function startDetached(plan: KeeperPlan, say: (line: string) => void): Pro
   if (!asRoot && process.getuid?.() !== user.uid) return say(`connection keeper: not started: run the install as root or as ${user.name}`);
   const dir = dirname(plan.socket);
   if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Only the socket's own directory is made: a missing home is not root's to make.
+    if (!existsSync(dirname(dir))) return say(`connection keeper: not started: ${dirname(dir)} does not exist`);
+    mkdirSync(dir, { mode: 0o700 });
     if (asRoot) fchownPath(dir, user);
   }
   const owner = statSync(dir).uid;
