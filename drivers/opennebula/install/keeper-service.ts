@@ -28,7 +28,7 @@ const runsSystemd = () => existsSync('/run/systemd/system');
 
 /**
  * After the remotes are in place: the installed remotes' connection keeper running as oned's user. Under systemd
- * a unit (re)started on every install; elsewhere a detached process, started unless ours of the same remotes
+ * a unit, written and (re)started; elsewhere a detached process, started unless ours of the same remotes
  * already answers, after one of other remotes stepped down. Something else at the socket is left alone.
  */
 export async function startKeeper(step: KeeperStep): Promise<void> {
@@ -41,21 +41,7 @@ export async function startKeeper(step: KeeperStep): Promise<void> {
     const how = systemd ? `by systemd (${unit}, restarted)` : 'detached (no systemd here), unless it already runs';
     return say(`would start the connection keeper of remotes ${plan.version} as ${plan.user.name} on ${plan.socket}, ${how}`);
   }
-  if (systemd) {
-    const found = await askKeeper(plan.socket, plan.user.uid, plan.version);
-    if (found.state === 'foreign') return say(`connection keeper: not started: ${found.why}; left alone`);
-    const text = keeperUnit(plan);
-    if (!existsSync(unit) || readFileSync(unit, 'utf8') !== text) writeFileSync(unit, text, { mode: 0o644 });
-    try {
-      for (const args of [['daemon-reload'], ['enable', KEEPER_UNIT], ['restart', KEEPER_UNIT]]) systemctl(args);
-    } catch (error) {
-      // The keeper is optional: the remotes and the configuration are in place, the actions connect by themselves.
-      return say(`connection keeper: not started: ${(error as Error).message}`);
-    }
-    const serving = await waitUntilServing(plan.socket, plan.user.uid, plan.version, START_TIMEOUT_MS, () => false);
-    if (serving.state === 'same') return say(`connection keeper: remotes ${plan.version} running as ${plan.user.name} on ${plan.socket} (${KEEPER_UNIT})`);
-    return say(`connection keeper: ${KEEPER_UNIT} does not answer on ${plan.socket} (journalctl -u ${KEEPER_UNIT})`);
-  }
+  if (systemd) return startUnit(plan, unit, say);
   const found = await askKeeper(plan.socket, plan.user.uid, plan.version);
   if (found.state === 'foreign') return say(`connection keeper: not started: ${found.why}; left alone`);
   if (found.state === 'same') return say(`connection keeper: remotes ${plan.version} already runs on ${plan.socket}, left running`);
@@ -87,6 +73,26 @@ export async function stopKeeper(step: KeeperStep): Promise<void> {
   if (found.state !== 'stale') return;
   if (await waitUntilClosed(plan.socket, STEP_DOWN_TIMEOUT_MS)) say(`connection keeper on ${plan.socket}: stopped`);
   else say(`connection keeper on ${plan.socket}: asked to stop, still takes connections`);
+}
+
+/** Under systemd: the unit written (when it changed), enabled and (re)started, and the keeper waited for. */
+async function startUnit(plan: KeeperPlan, unit: string, say: (line: string) => void): Promise<void> {
+  const found = await askKeeper(plan.socket, plan.user.uid, plan.version);
+  if (found.state === 'foreign') return say(`connection keeper: not started: ${found.why}; left alone`);
+  const text = keeperUnit(plan);
+  const changed = !existsSync(unit) || readFileSync(unit, 'utf8') !== text;
+  if (changed) writeFileSync(unit, text, { mode: 0o644 });
+  // The keeper of these remotes under this very unit stays; anything else is (re)started from the unit.
+  const run = found.state === 'same' && !changed ? 'start' : 'restart';
+  try {
+    for (const args of [['daemon-reload'], ['enable', KEEPER_UNIT], [run, KEEPER_UNIT]]) systemctl(args);
+  } catch (error) {
+    // The keeper is optional: the remotes and the configuration are in place, the actions connect by themselves.
+    return say(`connection keeper: not started: ${(error as Error).message}`);
+  }
+  const serving = await waitUntilServing(plan.socket, plan.user.uid, plan.version, START_TIMEOUT_MS, () => false);
+  if (serving.state === 'same') return say(`connection keeper: remotes ${plan.version} running as ${plan.user.name} on ${plan.socket} (${KEEPER_UNIT})`);
+  return say(`connection keeper: ${KEEPER_UNIT} does not answer on ${plan.socket} (journalctl -u ${KEEPER_UNIT})`);
 }
 
 /** Started in its own session as the keeper's user, its output appended to a log beside its socket. */
