@@ -82,7 +82,11 @@ for (const [version, flag] of RELEASES) {
       const after = snapshot(fe.dir);
       const again = dockvisorOpennebula(['install', ...args]);
       t.is(again.status, 0, again.stderr);
-      t.is(again.stdout, `OpenNebula ${flag} (--one-version)\nnothing to change: dockvisor is installed on this front-end\n`);
+      t.is(
+        again.stdout,
+        `OpenNebula ${flag} (--one-version)\nnothing to change: dockvisor is installed on this front-end\n` +
+          `connection keeper: not started: ${fe.remotes} belongs to root, not to the user oned runs as\n`,
+      );
       t.deepEqual(snapshot(fe.dir), after, 'not a byte, not a backup');
 
       const removed = dockvisorOpennebula(['uninstall', ...args]);

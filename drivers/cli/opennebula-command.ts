@@ -55,12 +55,18 @@ export function opennebulaCommand(setExitCode: SetExitCode): CommandModule {
       yargs
         .command({
           command: 'install',
-          describe: 'place the remotes and add dockvisor to oned.conf and monitord.conf (a backup of each changed file is kept)',
+          describe: 'place the remotes, add dockvisor to oned.conf and monitord.conf (a backup of each changed file is kept), start the connection keeper',
           builder: (y) =>
-            frontEndFlags(y).option('dry-run', { type: 'boolean', default: false, describe: 'print what would change, as diffs, and write nothing' }),
+            frontEndFlags(y)
+              .option('dry-run', { type: 'boolean', default: false, describe: 'print what would change, as diffs, and write nothing' })
+              .option('keeper', {
+                type: 'boolean',
+                default: true,
+                describe: "start (or restart) the transfer actions' connection keeper as oneadmin (--no-keeper: not)",
+              }),
           handler: async (argv) => {
             const { installOnFrontEnd } = await import('../opennebula/install/front-end-setup.ts');
-            installOnFrontEnd({ ...(await frontEnd(argv)), dryRun: argv['dry-run'], say });
+            await installOnFrontEnd({ ...(await frontEnd(argv)), dryRun: argv['dry-run'], keeper: argv.keeper, say });
           },
         })
         .command({
@@ -72,7 +78,7 @@ export function opennebulaCommand(setExitCode: SetExitCode): CommandModule {
               .option('purge', { type: 'boolean', default: false, describe: 'also remove remotes/etc/vmm/dockvisor and remotes/etc/tm/dockvisor' }),
           handler: async (argv) => {
             const { uninstallFromFrontEnd } = await import('../opennebula/install/front-end-setup.ts');
-            uninstallFromFrontEnd({ ...(await frontEnd(argv)), dryRun: argv['dry-run'], purge: argv.purge, say });
+            await uninstallFromFrontEnd({ ...(await frontEnd(argv)), dryRun: argv['dry-run'], purge: argv.purge, say });
           },
         })
         .command({

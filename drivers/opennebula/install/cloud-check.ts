@@ -10,6 +10,7 @@ import { oneEndpoint } from '../rpc/one-credentials.ts';
 import { OneRpc } from '../rpc/one-rpc.ts';
 import { child, children, parseDocument, text } from '../xml.ts';
 import type { Finding } from './findings.ts';
+import { passwdEntry } from './passwd-entry.ts';
 import { SYSTEM_RUNTIME_DIR } from '../../runtime/runtime.ts';
 import { nodeIsRecentEnough } from './node-runtime.ts';
 
@@ -137,7 +138,7 @@ async function registryFinding(id: number, name: string, attribute: (name: strin
  * OpenNebula's own SSH drivers log in.
  */
 function loginsFrom(options: CloudCheckOptions): (host: string) => HostLogin {
-  const home = options.oneadminHome ?? homeOf('oneadmin') ?? '/var/lib/one';
+  const home = options.oneadminHome ?? (passwdEntry({ name: 'oneadmin' })?.home || undefined) ?? '/var/lib/one';
   let raw: Partial<Pick<TmConfig, 'defaults' | 'hosts'>> = {};
   try {
     raw = readSettingsFile(join(options.remotes, 'etc/tm/dockvisor/dockvisor.conf'), 'transfer config', TM_CONFIG_FILE, {});
@@ -155,17 +156,6 @@ function loginsFrom(options: CloudCheckOptions): (host: string) => HostLogin {
       knownHostsFile: access.knownHostsFile ?? join(home, '.ssh/known_hosts'),
     };
   };
-}
-
-function homeOf(user: string): string | undefined {
-  try {
-    const line = readFileSync('/etc/passwd', 'utf8')
-      .split('\n')
-      .find((entry) => entry.startsWith(`${user}:`));
-    return line?.split(':')[5] || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number, late: () => T): Promise<T> {

@@ -7,7 +7,7 @@ import { giveFrontEndId } from './front-end-id.ts';
 import { planConfigFile, type ConfigFilePlan } from './config-files.ts';
 import type { ConfigFileRole } from './dockvisor-stanzas.ts';
 import { oneVersion, type OneVersion, type VersionSources } from './one-version.ts';
-import { compareTree, isSame, ownerOf, pathExists, placeTree, removeSharedFiles, removeTree, type TreeDifference } from './remotes-placement.ts';
+import { compareTree, isSame, ownerOf, pathExists, placeTree, removeSharedFiles, removeTree, type Owner, type TreeDifference } from './remotes-placement.ts';
 import { ADMIN_DIRS, DRIVER_DIRS, packageRoot, SHARED_FILES, sharedTrees, wantedTrees, type RemotesTree } from './remotes-trees.ts';
 import { unifiedDiff } from './unified-diff.ts';
 
@@ -34,6 +34,10 @@ export interface SetupOptions {
   /** The dockvisor package whose remotes are placed (default: the one running). */
   packageRoot?: string;
   now?: Date;
+  /** install: start (or restart) the connection keeper of the placed remotes (default true). */
+  keeper?: boolean;
+  /** Whether systemd runs this machine (default: /run/systemd/system exists). */
+  systemd?: boolean;
 }
 
 const RESTART = 'restart OpenNebula (systemctl restart opennebula) so that oned and monitord read their configuration again';
@@ -43,7 +47,7 @@ const RESTART = 'restart OpenNebula (systemctl restart opennebula) so that oned 
  * and monitord.conf. Everything is read and checked before anything is written; a second run finds nothing to do
  * and says so.
  */
-export function installOnFrontEnd(options: SetupOptions): void {
+export async function installOnFrontEnd(options: SetupOptions): Promise<void> {
   const { paths, say } = options;
   const version = checkedVersion(options.version);
   checkRemotesDir(paths.remotes);
@@ -56,6 +60,7 @@ export function installOnFrontEnd(options: SetupOptions): void {
     for (const { tree, difference } of changedTrees)
       say(`would place ${paths.remotes}/${placed(tree)}: ${describe(difference)}${tree.note ? `, ${tree.note}` : ''}`);
     showPlans(plans, say, 'install');
+    await keeperStep(options, owner);
     say('dry run: nothing written');
     return;
   }
@@ -70,13 +75,22 @@ export function installOnFrontEnd(options: SetupOptions): void {
   const written = writePlans(plans, say, options.now);
   if (changedTrees.length === 0 && written === 0 && !identity.given) say('nothing to change: dockvisor is installed on this front-end');
   else if (written > 0) say(RESTART);
+  await keeperStep(options, owner);
+}
+
+/** The connection keeper of the remotes now in place, once everything else is. */
+async function keeperStep(options: SetupOptions, owner: Owner): Promise<void> {
+  if (options.keeper === false) return options.say('connection keeper: not started (--no-keeper)');
+  const { startKeeper } = await import('./keeper-service.ts');
+  const packageLib = join(options.packageRoot ?? packageRoot(), 'remotes/lib/dockvisor');
+  await startKeeper({ remotes: options.paths.remotes, owner, dryRun: options.dryRun, say: options.say, systemd: options.systemd, packageLib });
 }
 
 /**
  * `dockvisor opennebula uninstall`: takes out what install added (the stanzas, `dockvisor` in the driver lists,
  * the remotes it placed); the admin's configuration under remotes/etc stays unless `purge`.
  */
-export function uninstallFromFrontEnd(options: SetupOptions): void {
+export async function uninstallFromFrontEnd(options: SetupOptions): Promise<void> {
   const { paths, say } = options;
   const version = checkedVersion(options.version);
   checkRemotesDir(paths.remotes);
@@ -84,12 +98,17 @@ export function uninstallFromFrontEnd(options: SetupOptions): void {
   const dirs = [...DRIVER_DIRS, ...(options.purge ? ADMIN_DIRS : [])].filter((dir) => pathExists(`${paths.remotes}/${dir}`));
   const files = SHARED_FILES.filter((path) => pathExists(`${paths.remotes}/${path}`));
   say(`OpenNebula ${version.version} (${version.source})`);
+  const { stopKeeper } = await import('./keeper-service.ts');
+  const keeper = { remotes: paths.remotes, owner: ownerOf(paths.remotes), dryRun: options.dryRun, say, systemd: options.systemd };
   if (options.dryRun) {
     showPlans(plans, say, 'uninstall');
     for (const path of [...dirs, ...files]) say(`would remove ${paths.remotes}/${path}`);
+    await stopKeeper(keeper);
     say('dry run: nothing written');
     return;
   }
+  // Stopped while its remotes are still there to say on which socket it listens.
+  await stopKeeper(keeper);
   const written = writePlans(plans, say, options.now);
   for (const dir of dirs) if (removeTree(paths.remotes, dir)) say(`${paths.remotes}/${dir}: removed`);
   for (const tree of sharedTrees(options.packageRoot ?? packageRoot()))

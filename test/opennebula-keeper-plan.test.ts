@@ -1,0 +1,72 @@
+import test from 'ava';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isPlan, keeperPlan, type KeeperPlan } from '../drivers/opennebula/install/keeper-plan.ts';
+import { keeperUnit } from '../drivers/opennebula/install/keeper-unit.ts';
+import { passwdEntry } from '../drivers/opennebula/install/passwd-entry.ts';
+
+// What the installer starts as the connection keeper, read from the installed remotes, and its systemd unit.
+let dir = '';
+let remotes = '';
+let passwd = '';
+
+test.before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dvt-keeper-plan-'));
+  remotes = join(dir, 'remotes');
+  mkdirSync(join(remotes, 'lib/dockvisor'), { recursive: true });
+  mkdirSync(join(remotes, 'etc/tm/dockvisor'), { recursive: true });
+  writeFileSync(join(remotes, 'lib/dockvisor/VERSION'), '1.2.3+abc\n');
+  passwd = join(dir, 'passwd');
+  writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/bash\noneadmin:x:9869:9869::/var/lib/one:/bin/bash\n');
+});
+
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+const config = (text: string) => writeFileSync(join(remotes, 'etc/tm/dockvisor/dockvisor.conf'), text);
+
+test.serial('/etc/passwd entries by name and by id', (t) => {
+  t.deepEqual(passwdEntry({ name: 'oneadmin' }, passwd), { name: 'oneadmin', uid: 9869, gid: 9869, home: '/var/lib/one' });
+  t.is(passwdEntry({ uid: 0 }, passwd)?.name, 'root');
+  t.is(passwdEntry({ uid: 4242 }, passwd), undefined);
+  t.is(passwdEntry({ name: 'root' }, join(dir, 'none')), undefined);
+});
+
+test.serial('no keeper for remotes of root, of a user /etc/passwd does not list, without VERSION, or turned off in the transfer config', (t) => {
+  const reason = (plan: ReturnType<typeof keeperPlan>) => (isPlan(plan) ? 'a plan' : plan.reason);
+  t.is(reason(keeperPlan(remotes, { uid: 0, gid: 0 })), `${remotes} belongs to root, not to the user oned runs as`);
+  t.is(reason(keeperPlan(remotes, { uid: 2_000_000_001, gid: 1 })), `${remotes} belongs to uid 2000000001, which /etc/passwd does not list`);
+  const self = process.getuid!() === 0 ? 65534 : process.getuid!();
+  t.is(reason(keeperPlan(remotes, { uid: self, gid: 0 }, join(dir, 'nowhere'))), `${join(dir, 'nowhere')} has no VERSION`);
+  config('{"connectionKeeper": ""}');
+  t.regex(reason(keeperPlan(remotes, { uid: self, gid: 0 })), /turns it off \(connectionKeeper ""\)$/);
+  config('{"connectionKeeper": 5}');
+  t.regex(reason(keeperPlan(remotes, { uid: self, gid: 0 })), /connectionKeeper must be a unix socket path, or "" for none$/);
+});
+
+test.serial("the keeper's socket: the transfer config's, else in its user's home", (t) => {
+  const self = process.getuid!() === 0 ? 65534 : process.getuid!();
+  const home = passwdEntry({ uid: self })!.home;
+  config('{}');
+  const plan = keeperPlan(remotes, { uid: self, gid: 0 }) as KeeperPlan;
+  t.is(plan.socket, join(home, '.dockvisor/tm-connection-keeper.sock'));
+  t.is(plan.version, '1.2.3+abc');
+  t.is(plan.script, join(remotes, 'lib/dockvisor/tm-keeper.mjs'));
+  config('{"connectionKeeper": "/run/one/keeper.sock"}');
+  t.is((keeperPlan(remotes, { uid: self, gid: 0 }) as KeeperPlan).socket, '/run/one/keeper.sock');
+});
+
+test.serial('the systemd unit runs it as that user, restarted whenever it exits (a stale one steps down), the paths quoted', (t) => {
+  const plan: KeeperPlan = {
+    user: { name: 'oneadmin', uid: 9869, gid: 9869, home: '/var/lib/one' },
+    node: '/usr/lib/dockvisor/node/bin/node',
+    script: '/var/lib/one/remotes 100%/lib/dockvisor/tm-keeper.mjs',
+    version: '1.2.3',
+    socket: '/var/lib/one/.dockvisor/tm-connection-keeper.sock',
+  };
+  const unit = keeperUnit(plan);
+  t.regex(unit, /^User=oneadmin$/m);
+  t.regex(unit, /^ExecStart="\/usr\/lib\/dockvisor\/node\/bin\/node" "\/var\/lib\/one\/remotes 100%%\/lib\/dockvisor\/tm-keeper\.mjs"$/m);
+  t.regex(unit, /^Restart=always$/m);
+  t.regex(unit, /^WantedBy=multi-user\.target$/m);
+});
