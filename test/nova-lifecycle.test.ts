@@ -155,6 +155,7 @@ test.serial('power-off ends SHUTDOWN, its timeout bounding the graceful stop', a
   const started = Date.now();
   t.is((await ok('POST', `/v1/instances/${uuid}/power-off`, { timeout: 1 })).state, 'SHUTDOWN');
   t.true(Date.now() - started < 8000, 'the timeout bounds the graceful stop');
+  t.is((await ok('GET', `/v1/instances/${uuid}`)).state, 'SHUTDOWN', 'the answer is what the instance reads afterwards');
 });
 
 test.serial('a stopped instance cannot be paused', async (t) => {

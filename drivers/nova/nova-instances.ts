@@ -132,12 +132,16 @@ export class NovaInstances {
   }
 
   /** Graceful stop for `timeoutSeconds` (the host's default when absent) then a kill; 0 kills at once. Data is kept. */
+  /**
+   * Stopped by this call, the instance is SHUTDOWN: reading its state back would check an exit 137 (the kill after
+   * the graceful stop) against the engine's OOM events, a wait of up to a second for a kill that was ours.
+   */
   async powerOff(uuid: string, timeoutSeconds?: number): Promise<InstanceInfo> {
     await this.stop(uuid, timeoutSeconds);
-    return this.info(uuid);
+    return { uuid, container: containerNameOf(uuid), host: this.hostName, power_state: PowerState.SHUTDOWN, state: 'SHUTDOWN' };
   }
 
-  /** powerOff without the answer: the state of a process just killed is checked against the engine's OOM events, which takes a second. */
+  /** Graceful stop bounded by `timeoutSeconds`, then a kill; 0 kills at once. */
   async stop(uuid: string, timeoutSeconds?: number): Promise<void> {
     const { spec, container } = await this.existingSpec(uuid);
     this.marks.clear(container.containerId);
