@@ -29,15 +29,20 @@ export class BridgeFirewall {
     const leftToFrontEnd = new Set(filtered);
     const open = [...new Set(bridges)].filter((bridge) => !leftToFrontEnd.has(bridge));
     if ((open.length === 0 && leftToFrontEnd.size === 0) || !(await this.bridgedTrafficIsFiltered())) return;
+    // One read of the table decides what to change: a VM's start usually changes nothing here. A concurrent run
+    // may add the same rule meanwhile; copies are harmless and taken back together (removeAll, jumpLast).
+    const lines = (await this.iptables(['-S'])).split('\n');
+    const table = new Set(lines);
+    const present = (chain: string, bridge: string) => table.has(`-A ${chain} ${withinBridge(bridge).join(' ')}`);
     if (open.length) {
-      await this.iptables(['-N', BRIDGES_CHAIN]).catch(() => undefined); // made by an earlier run, or a concurrent one
+      if (!table.has(`-N ${BRIDGES_CHAIN}`)) await this.iptables(['-N', BRIDGES_CHAIN]).catch(() => undefined); // or a concurrent run made it
       for (const bridge of open) {
-        if (!(await this.has([BRIDGES_CHAIN, ...withinBridge(bridge)]))) await this.iptables(['-A', BRIDGES_CHAIN, ...withinBridge(bridge)]);
+        if (!present(BRIDGES_CHAIN, bridge)) await this.iptables(['-A', BRIDGES_CHAIN, ...withinBridge(bridge)]);
       }
-      await this.jumpLast();
+      await this.jumpLast(lines.filter((line) => line.startsWith('-A FORWARD ')));
     }
-    for (const bridge of leftToFrontEnd) await this.removeAll([BRIDGES_CHAIN, ...withinBridge(bridge)]);
-    for (const bridge of [...open, ...leftToFrontEnd]) await this.removeAll(['DOCKER-USER', ...withinBridge(bridge)]);
+    for (const bridge of leftToFrontEnd) if (present(BRIDGES_CHAIN, bridge)) await this.removeAll([BRIDGES_CHAIN, ...withinBridge(bridge)]);
+    for (const bridge of [...open, ...leftToFrontEnd]) if (present('DOCKER-USER', bridge)) await this.removeAll(['DOCKER-USER', ...withinBridge(bridge)]);
   }
 
   /** Takes back the rules for a bridge that is going away (and the one an earlier dockvisor put in DOCKER-USER). */
@@ -47,11 +52,10 @@ export class BridgeFirewall {
   }
 
   /**
-   * Makes the jump to dockvisor's chain the last rule of FORWARD, and the only one: a copy is appended
+   * Makes the jump to dockvisor's chain the last rule of FORWARD (`rules`, as read), and the only one: a copy is appended
    * before the earlier one is deleted (`-D` takes the first match), so intra-bridge traffic is never cut.
    */
-  private async jumpLast(): Promise<void> {
-    const rules = (await this.iptables(['-S', 'FORWARD'])).split('\n').filter((line) => line.startsWith('-A '));
+  private async jumpLast(rules: string[]): Promise<void> {
     const ours = `-A ${JUMP.join(' ')}`;
     let copies = rules.filter((line) => line === ours).length;
     if (rules.at(-1) !== ours) {
@@ -69,13 +73,6 @@ export class BridgeFirewall {
       );
       if (!removed) return;
     }
-  }
-
-  private has(rule: string[]): Promise<boolean> {
-    return this.iptables(['-C', ...rule]).then(
-      () => true,
-      () => false,
-    );
   }
 
   private iptables(args: string[]): Promise<string> {

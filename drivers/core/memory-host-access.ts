@@ -295,8 +295,22 @@ export class MemoryHostAccess implements HostAccess, ProcessTable {
     }
   }
 
+  /** The whole filter table as `iptables -S` prints it: the built-in chains' policies, the other chains, the rules. */
+  private iptablesTable(): string {
+    const builtIn = ['INPUT', 'FORWARD', 'OUTPUT'];
+    const chains = [...this.iptablesChains.keys()];
+    return (
+      [
+        ...builtIn.map((name) => `-P ${name} ${name === 'FORWARD' ? 'DROP' : 'ACCEPT'}`),
+        ...chains.filter((name) => !builtIn.includes(name)).map((name) => `-N ${name}`),
+        ...chains.flatMap((name) => this.iptablesChains.get(name)!.map((line) => `-A ${name} ${line}`)),
+      ].join('\n') + '\n'
+    );
+  }
+
   private iptables(args: string[], fail: (reason: string) => never): string {
     const [flag, chainName = '', ...rule] = args;
+    if (flag === '-S' && !chainName) return this.iptablesTable();
     const key = rule.join(' ');
     const chain = this.iptablesChains.get(chainName);
     if (flag === '-N') {
