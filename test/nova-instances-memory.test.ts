@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import test from 'ava';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -147,7 +148,28 @@ test('an image archive is refused, and nothing loaded, unless it is one untagged
   const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as { Config: string; RepoTags: string[] | null; Layers: string[] }[];
   const withManifest = (entries: unknown[]) =>
     tarArchive([...files].map(([name, content]) => ({ name, content: name === 'manifest.json' ? Buffer.from(JSON.stringify(entries)) : content })));
+  // The OCI layout newer engines also write: an index leading to one image manifest, whose config is the image's.
+  const ociManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: imageId }, layers: [] }));
+  const otherManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, config: { digest: `sha256:${'1'.repeat(64)}` }, layers: [] }));
+  const blobName = (content: Buffer) => `blobs/sha256/${createHash('sha256').update(content).digest('hex')}`;
+  const withIndex = (manifestBlob: Buffer, annotations?: Record<string, string>) =>
+    tarArchive([
+      ...[...files].map(([name, content]) => ({ name, content })),
+      { name: blobName(manifestBlob), content: manifestBlob },
+      {
+        name: 'index.json',
+        content: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ digest: `sha256:${blobName(manifestBlob).slice(13)}`, annotations }] })),
+      },
+    ]);
   const refused: [string, Buffer, string | undefined, RegExp][] = [
+    [
+      'an index naming the image',
+      withIndex(ociManifest, { 'io.containerd.image.name': 'docker.io/library/debian:12' }),
+      undefined,
+      /index\.json .* names the image/,
+    ],
+    ['an index with a ref name', withIndex(ociManifest, { 'org.opencontainers.image.ref.name': '12' }), undefined, /names the image/],
+    ['an index leading elsewhere', withIndex(otherManifest), undefined, /leads to another image/],
     ['not a tar', Buffer.from('not an archive at all'.repeat(40)), undefined, /not a tar archive|truncated/],
     ['no manifest', tarArchive([{ name: 'layer.tar', content: Buffer.from('x') }]), undefined, /has no manifest\.json/],
     ['two images', withManifest([manifest[0], manifest[0]]), undefined, /exactly one image/],
@@ -161,6 +183,7 @@ test('an image archive is refused, and nothing loaded, unless it is one untagged
   }
   t.is(await host.engine.findImage(imageId), undefined, 'nothing was loaded');
   t.false(host.engine.calls.includes('load'));
+  t.is(await nova.loadImage(Readable.from([withIndex(ociManifest)]), undefined), imageId, 'an index that names nothing and leads to the image is fine');
 });
 
 test('an image archive larger than the room left for it is refused as it arrives', async (t) => {

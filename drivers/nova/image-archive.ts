@@ -74,7 +74,39 @@ function savedImageId(file: string): string {
   if (typeof image.Config !== 'string') throw new InvalidInputError('the image archive names no image config in its manifest.json');
   if ((Array.isArray(image.RepoTags) && image.RepoTags.length) || byName.has('repositories'))
     throw new InvalidInputError('the image archive names image tags, which loading would move on the host; save the image by id');
-  return `sha256:${createHash('sha256')
+  const imageId = `sha256:${createHash('sha256')
     .update(readBytes(file, entry(byName, image.Config)))
     .digest('hex')}`;
+  if (byName.has('index.json')) checkOciIndex(file, byName, imageId);
+  return imageId;
+}
+
+const NAME_ANNOTATIONS = ['io.containerd.image.name', 'org.opencontainers.image.ref.name'];
+
+/**
+ * The OCI index newer engines also write (and an engine with the containerd image store loads from): it must name
+ * no image either, and lead to the same image manifest.json describes, not another one.
+ */
+function checkOciIndex(file: string, byName: Map<string, ReturnType<typeof listTarEntries>[number]>, imageId: string): void {
+  const json = (name: string): unknown => {
+    try {
+      return JSON.parse(readBytes(file, entry(byName, name)).toString('utf8'));
+    } catch (error) {
+      if (error instanceof InvalidInputError) throw error;
+      throw new InvalidInputError(`${name} in the image archive is not JSON`);
+    }
+  };
+  const blob = (digest: unknown) => {
+    if (typeof digest !== 'string' || !IMAGE_ID.test(digest))
+      throw new InvalidInputError('index.json in the image archive names a blob that is not sha256:<64 hex>');
+    return `blobs/sha256/${digest.slice('sha256:'.length)}`;
+  };
+  const index = json('index.json') as { manifests?: Array<{ digest?: unknown; annotations?: Record<string, unknown> }> };
+  if (!Array.isArray(index.manifests) || index.manifests.length !== 1)
+    throw new InvalidInputError('index.json in the image archive must lead to exactly one image');
+  const [descriptor] = index.manifests;
+  if (NAME_ANNOTATIONS.some((name) => descriptor!.annotations?.[name] !== undefined))
+    throw new InvalidInputError('index.json in the image archive names the image, which loading would tag on the host; save the image by id');
+  const manifest = json(blob(descriptor!.digest)) as { config?: { digest?: unknown }; manifests?: unknown };
+  if (manifest.config?.digest !== imageId) throw new InvalidInputError(`index.json in the image archive leads to another image than ${imageId}; refused`);
 }

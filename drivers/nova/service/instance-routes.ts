@@ -145,10 +145,16 @@ export function instanceRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const snapshot = await hosts.onInstance(request.params.uuid, (instances) => instances.snapshotArchive(request.params.uuid, request.body.image_id));
         // Read to the end or cut off by the client, the committed image leaves the host: Glance and the registry keep it.
-        reply.raw.once('close', () => {
+        const release = () => {
           (snapshot.archive as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
           void snapshot.release().catch((error: unknown) => request.log.warn({ err: error }, 'removing a snapshot image'));
-        });
+        };
+        // A client that gave up during the commit or push has closed already: no 'close' is coming.
+        if (reply.raw.destroyed || request.raw.destroyed) {
+          release();
+          return reply;
+        }
+        reply.raw.once('close', release);
         reply.header('content-type', 'application/x-tar').header('x-dockvisor-image-id', snapshot.imageId);
         if (snapshot.pinned) reply.header('x-dockvisor-docker-image', snapshot.pinned);
         return reply.send(snapshot.archive);
