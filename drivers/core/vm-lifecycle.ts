@@ -130,8 +130,9 @@ export class VmLifecycle {
     await this.hostMounts.release(spec.containerName);
     await this.disks.release(spec.containerName);
     for (const image of await this.engine.listImages([`${LABEL_SNAPSHOT_OF}=${spec.containerName}`])) {
+      // An image another container runs (an instance booted from a snapshot that inherited the label) stays.
       await this.engine.removeImage(image.Id).catch((error: unknown) => {
-        if (!(error instanceof EngineNotFoundError)) throw error;
+        if (!(error instanceof EngineNotFoundError) && !(error instanceof EngineConflictError)) throw error;
       });
     }
   }
@@ -315,7 +316,9 @@ export class VmLifecycle {
     removedWithVm = true,
   ): Promise<{ imageId: string; pinned?: string }> {
     await this.requireContainer(ref);
-    const labels = { [LABEL_OWNER]: OWNER_VALUE, [LABEL_VM_ID]: ref.vmId, ...(removedWithVm ? { [LABEL_SNAPSHOT_OF]: ref.containerName } : {}) };
+    // A commit keeps the container's labels, which it may have from its own image (a moved instance's): an image
+    // that outlives the VM says so with an empty snapshot-of, so that the VM's removal does not take it.
+    const labels = { [LABEL_OWNER]: OWNER_VALUE, [LABEL_VM_ID]: ref.vmId, [LABEL_SNAPSHOT_OF]: removedWithVm ? ref.containerName : '' };
     if (pushTimeoutMs === undefined) return { imageId: await this.engine.commitContainer(ref.containerName, target.repository, target.tag, labels) };
     const digest = await this.images.commitAndPush(ref.containerName, target, labels, pushTimeoutMs);
     return { imageId: (await this.engine.inspectImage(`${target.repository}:${target.tag}`)).Id, pinned: `${target.repository}@${digest}` };

@@ -150,7 +150,7 @@ export function instanceRoutes(hosts: ComputeHosts): FastifyPluginAsyncTypebox {
           void snapshot.release().catch((error: unknown) => request.log.warn({ err: error }, 'removing a snapshot image'));
         };
         // A client that gave up during the commit or push has closed already: no 'close' is coming.
-        if (reply.raw.destroyed || request.raw.destroyed) {
+        if (reply.raw.destroyed || request.raw.socket.destroyed) {
           release();
           return reply;
         }

@@ -126,8 +126,15 @@ class DockvisorDriver(driver.ComputeDriver):
     def get_info(self, instance, use_cache=True):
         answer = self._service.get('get_info', self._path(instance), instance_uuid=instance.uuid)
         if answer['power_state'] == power_state.CRASHED:
-            faults.record_exit(instance, self._diagnostics('get_info', instance)['last_exit'])
+            self._record_exit(instance)
         return hardware.InstanceInfo(state=answer['power_state'])
+
+    def _record_exit(self, instance):
+        # get_info answers nova's power-state sync whatever happens here; a fault not written is tried at the next look.
+        try:
+            faults.record_exit(instance, self._diagnostics('get_info', instance).get('last_exit'))
+        except Exception:
+            LOG.warning('could not read the exit of crashed instance %s', instance.uuid, exc_info=True)
 
     def spawn(self, context, instance, image_meta, injected_files, admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
@@ -311,8 +318,13 @@ class DockvisorDriver(driver.ComputeDriver):
             body['instance_name'] = instance.name
         if CONF.dockvisor.host:
             body['host'] = CONF.dockvisor.host
-        # The runtime as spawn chose it: the new flavor's extra spec, else the image's property.
-        runtime = _runtime(instance, self._glance_image(context, image_meta).get('properties') or {})
+        # The runtime as spawn chose it: the new flavor's extra spec, else the image's property (an image deleted
+        # since the spawn has none: the instance moves on without it rather than fail half moved).
+        try:
+            glance_image = self._glance_image(context, image_meta)
+        except (exception.ImageNotFound, exception.ImageNotAuthorized):
+            glance_image = {}
+        runtime = _runtime(instance, glance_image.get('properties') or {})
         if runtime:
             body['runtime'] = runtime
         events = vifs.pending_plug_events(network_info) if power_on else []
