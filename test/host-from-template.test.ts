@@ -280,8 +280,9 @@ test.serial('rm of a create killed before oned gave the VM id finds the VM by it
 
 test.serial('a VM of the host’s name without the host’s key is neither adopted by provision nor terminated by rm', async (t) => {
   oned.instantiateDelayMs = 3000;
-  await createKilledWhen(() => oned.count('one.template.instantiate') > 0);
-  t.is(store.get(NAME).vm?.id, undefined);
+  const killed = await createKilledWhen(() => oned.count('one.template.instantiate') > 0);
+  t.truthy(store.find(NAME), killed);
+  t.is(store.find(NAME)?.vm?.id, undefined);
   // VM 518 now holds another key: a VM of the same name that some other user made.
   oned.foreignKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherUsersKeyOtherUsersKeyOtherUsersKey dockvisor-host-dvhost1';
   const foreign = `VM 518 is named ${NAME} without this host's key in its context: neither adopted nor terminated`;
@@ -295,7 +296,8 @@ test.serial('a VM of the host’s name without the host’s key is neither adopt
 
   oned.reset();
   oned.instantiateDelayMs = 3000;
-  await createKilledWhen(() => oned.count('one.template.instantiate') > 0);
+  const killedAgain = await createKilledWhen(() => oned.count('one.template.instantiate') > 0);
+  t.truthy(store.find(NAME), killedAgain);
   oned.foreignKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherUsersKeyOtherUsersKeyOtherUsersKey dockvisor-host-dvhost1';
   const removed = await cli('host', 'rm', NAME);
   t.is(removed.code, 0, removed.stderr);
