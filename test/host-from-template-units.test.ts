@@ -3,7 +3,9 @@ import nock from 'nock';
 import { OneRpc } from '../drivers/opennebula/rpc/one-rpc.ts';
 import { instantiateTemplateText } from '../drivers/opennebula/rpc/instantiate-template-text.ts';
 import { nicAddress } from '../drivers/opennebula/rpc/vm-address.ts';
-import { findNetwork, findTemplate, instantiateTemplate, terminateVm, vmInfo } from '../drivers/opennebula/rpc/vms.ts';
+import { findNetwork, findTemplate, instantiateTemplate, terminateVm, vmInfo, vmsNamed } from '../drivers/opennebula/rpc/vms.ts';
+import type { CloudVm, CloudVms } from '../drivers/machine/cloud-vms.ts';
+import { vmsHoldingHostKey } from '../drivers/machine/host-vm-lookup.ts';
 import { ONED, recordedResponse, replay, SESSION } from './helpers/oned-mock.ts';
 
 const rpc = () => new OneRpc({ url: `${ONED}/RPC2`, session: SESSION }, 5000);
@@ -137,4 +139,47 @@ test.serial('names with XML or shell syntax are matched as oned decodes them, an
   nock(ONED).post('/RPC2').times(2).reply(200, hostile, { 'Content-Type': 'text/xml' });
   t.like(await findTemplate(client, '<b>&"$(id)'), { id: 8, name: '<b>&"$(id)' });
   await t.throwsAsync(findTemplate(client, '&lt;b&gt;&amp;"$(id)'), { message: 'OpenNebula has no VM template named "&lt;b&gt;&amp;"$(id)"' });
+});
+
+test.serial('a VM of the host’s name is looked for among the session user’s own VMs only (filter -3)', async (t) => {
+  const client = rpc();
+  t.teardown(() => client.close());
+  const own = replay('vmpool-info-own');
+  t.deepEqual(await vmsNamed(client, 'dvhost1'), []);
+  t.true(own.isDone(), 'the call oned answers with the user’s own VMs');
+});
+
+test('only a VM whose own document holds the host’s key is the host’s; another of that name is named in one line and left', async (t) => {
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOurs dockvisor-host-dvhost1';
+  const vm = (id: number, sshPublicKey?: string): CloudVm => ({
+    id,
+    name: 'dvhost1',
+    state: 'PENDING',
+    running: false,
+    done: false,
+    address: undefined,
+    ...(sshPublicKey ? { sshPublicKey } : {}),
+  });
+  // The pool listing shows no context; one.vm.info shows each VM's own.
+  const documents = new Map([
+    [518, vm(518, key)],
+    [519, vm(519, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOthers dockvisor-host-dvhost1')],
+    [520, vm(520)],
+  ]);
+  const read: number[] = [];
+  const cloud = {
+    vmsNamed: async () => [vm(518), vm(519), vm(520)],
+    vm: async (id: number) => {
+      read.push(id);
+      return documents.get(id);
+    },
+  } as unknown as CloudVms;
+  const lines: string[] = [];
+  t.deepEqual(await vmsHoldingHostKey(cloud, 'dvhost1', key, (line) => lines.push(line)), [518]);
+  t.deepEqual(read, [518, 519, 520]);
+  t.deepEqual(lines, ["VMs 519, 520 are named dvhost1 without this host's key in its context: neither adopted nor terminated"]);
+  documents.delete(518);
+  lines.length = 0;
+  t.deepEqual(await vmsHoldingHostKey(cloud, 'dvhost1', key, (line) => lines.push(line)), [], 'a missing key is never taken for ours');
+  t.is(lines.length, 1);
 });

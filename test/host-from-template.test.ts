@@ -278,6 +278,36 @@ test.serial('rm of a create killed before oned gave the VM id finds the VM by it
   t.deepEqual(oned.unexpected, []);
 });
 
+test.serial('a VM of the host’s name without the host’s key is neither adopted by provision nor terminated by rm', async (t) => {
+  oned.instantiateDelayMs = 3000;
+  const killed = await createKilledWhen(() => oned.count('one.template.instantiate') > 0);
+  t.truthy(store.find(NAME), killed);
+  t.is(store.find(NAME)?.vm?.id, undefined);
+  // VM 518 now holds another key: a VM of the same name that some other user made.
+  oned.foreignKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherUsersKeyOtherUsersKeyOtherUsersKey dockvisor-host-dvhost1';
+  const foreign = `VM 518 is named ${NAME} without this host's key in its context: neither adopted nor terminated`;
+  oned.instantiateAnswer = () => recordedResponse('template-instantiate-quota');
+  const resumed = await cli('host', 'provision', NAME, '--known-hosts', knownHosts);
+  t.not(resumed.code, 0);
+  t.true(resumed.stderr.includes(`VMs named ${NAME}: ${foreign}`), resumed.stderr);
+  t.is(oned.count('one.template.instantiate'), 2, 'a VM of its own was asked for, not the other one adopted');
+  t.is(store.find(NAME), undefined, 'the refused create left nothing');
+  t.is(oned.count('one.vm.action'), 0, 'never terminated');
+
+  oned.reset();
+  oned.instantiateDelayMs = 3000;
+  const killedAgain = await createKilledWhen(() => oned.count('one.template.instantiate') > 0);
+  t.truthy(store.find(NAME), killedAgain);
+  oned.foreignKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherUsersKeyOtherUsersKeyOtherUsersKey dockvisor-host-dvhost1';
+  const removed = await cli('host', 'rm', NAME);
+  t.is(removed.code, 0, removed.stderr);
+  t.is(removed.stdout, `${NAME}: ${foreign}\n${NAME}: removed from the host store\n`);
+  t.is(oned.count('one.vm.action'), 0, 'never terminated');
+  t.false(oned.vmTerminated);
+  t.is(store.find(NAME), undefined);
+  t.deepEqual(oned.unexpected, []);
+});
+
 /** A failed create: one line naming the cause, the VM terminated when there was one, nothing left. */
 async function failsWithNothingLeft(t: import('ava').ExecutionContext, message: RegExp, extra: Partial<TemplateHostOptions> = {}, knownHostsFile = knownHosts) {
   const error = await t.throwsAsync(createHostFromTemplate(store, NAME, options(extra), { knownHostsFile, env }, silentProgress, clouds));

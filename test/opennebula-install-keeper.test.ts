@@ -35,6 +35,8 @@ test.before(async () => {
   chmodSync(fe.dir, 0o755);
   home = join(fe.dir, 'home');
   mkdirSync(home, { mode: 0o700 });
+  // The keeper's socket directory is made only inside its user's home: this is that home.
+  execFileSync('usermod', ['--home', home, USER]);
   const key = join(home, 'host.key');
   writeFileSync(key, sshd.privateKey, { mode: 0o600 });
   socket = join(home, '.dockvisor/keeper.sock');
@@ -204,5 +206,44 @@ test.serial("a socket of oned's user that does not answer as a keeper is left al
     t.is(listener.exitCode, null, 'still running');
   } finally {
     listener.kill();
+  }
+});
+
+test.serial('a hard link at the log is refused: the keeper is not started, the linked file is left as it was', async (t) => {
+  const log = join(home, '.dockvisor/tm-keeper.log');
+  mkdirSync(join(home, '.dockvisor'), { recursive: true, mode: 0o700 });
+  chownSync(join(home, '.dockvisor'), user.uid, user.gid);
+  rmSync(socket, { force: true });
+  rmSync(log, { force: true });
+  // A file of this test's, root's and private, standing in for one oned's user may not write (/etc/shadow).
+  const scratch = join(fe.dir, 'roots-own-file');
+  writeFileSync(scratch, 'root only\n', { mode: 0o600 });
+  execFileSync('ln', [scratch, log]);
+  try {
+    const run = install();
+    t.is(run.status, 0, run.stderr);
+    t.deepEqual(keeperLine(run.stdout), [`connection keeper: not started: ${log} has 2 links (a hard link to another file); left alone`]);
+    t.is(run.pid, undefined);
+    t.is(statSync(scratch).uid, 0, 'owner unchanged');
+    t.is(readFileSync(scratch, 'utf8'), 'root only\n', 'nothing written to it');
+    t.false(existsSync(socket));
+  } finally {
+    rmSync(log, { force: true });
+    rmSync(scratch, { force: true });
+  }
+});
+
+test.serial("a socket whose directory is missing outside the user's home: nothing is made there, one line", async (t) => {
+  const tmConfig = join(fe.remotes, 'etc/tm/dockvisor/dockvisor.conf');
+  const kept = readFileSync(tmConfig, 'utf8');
+  const elsewhere = join(fe.dir, 'elsewhere');
+  writeFileSync(tmConfig, JSON.stringify({ ...JSON.parse(kept), connectionKeeper: join(elsewhere, 'keeper.sock') }));
+  try {
+    const run = install();
+    t.is(run.status, 0, run.stderr);
+    t.deepEqual(keeperLine(run.stdout), [`connection keeper: not started: ${elsewhere} does not exist and is not inside ${USER}'s home ${home}`]);
+    t.false(existsSync(elsewhere));
+  } finally {
+    writeFileSync(tmConfig, kept);
   }
 });

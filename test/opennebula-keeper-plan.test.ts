@@ -1,9 +1,11 @@
 import test from 'ava';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPlan, keeperPlan, type KeeperPlan } from '../drivers/opennebula/install/keeper-plan.ts';
-import { keeperUnit } from '../drivers/opennebula/install/keeper-unit.ts';
+import { lastLogLine, openKeeperLog } from '../drivers/opennebula/install/keeper-log.ts';
+import { stopKeeper } from '../drivers/opennebula/install/keeper-service.ts';
+import { KEEPER_UNIT, keeperUnit, unitStart } from '../drivers/opennebula/install/keeper-unit.ts';
 import { passwdEntry } from '../drivers/opennebula/install/passwd-entry.ts';
 
 // What the installer starts as the connection keeper, read from the installed remotes, and its systemd unit.
@@ -69,4 +71,61 @@ test.serial('the systemd unit runs it as that user, restarted whenever it exits 
   t.regex(unit, /^ExecStart="\/usr\/lib\/dockvisor\/node\/bin\/node" "\/var\/lib\/one\/remotes 100%%\/lib\/dockvisor\/tm-keeper\.mjs"$/m);
   t.regex(unit, /^Restart=always$/m);
   t.regex(unit, /^WantedBy=multi-user\.target$/m);
+});
+
+test.serial("the keeper's log: a hard link or a symlink there is refused and left as it was; a new one is the user's", (t) => {
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const user = { uid: 65534, gid: 65534 };
+  const asRoot = process.getuid!() === 0;
+  // A file of this test's standing in for one the keeper's user may not write (/etc/shadow on a front-end).
+  const scratch = join(dir, 'not-the-users');
+  writeFileSync(scratch, 'secret\n', { mode: 0o600 });
+  const before = statSync(scratch);
+  const linked = join(logs, 'tm-keeper.log');
+  linkSync(scratch, linked);
+  const refused = openKeeperLog(linked, user, asRoot);
+  t.deepEqual(refused, { refusal: `${linked} has 2 links (a hard link to another file)` });
+  t.is(statSync(scratch).uid, before.uid, 'owner unchanged');
+  t.is(readFileSync(scratch, 'utf8'), 'secret\n');
+  rmSync(linked);
+  symlinkSync(scratch, linked);
+  const viaSymlink = openKeeperLog(linked, user, asRoot);
+  t.true('refusal' in viaSymlink && /ELOOP/.test(viaSymlink.refusal), JSON.stringify(viaSymlink));
+  t.is(statSync(scratch).uid, before.uid);
+  rmSync(linked);
+  if (asRoot) {
+    // One of another user's (root's, left there before) is not taken either.
+    writeFileSync(linked, '', { mode: 0o600 });
+    t.deepEqual(openKeeperLog(linked, user, asRoot), { refusal: `${linked} belongs to uid 0, not the keeper's user (uid 65534)` });
+    rmSync(linked);
+  }
+  const made = openKeeperLog(linked, user, asRoot);
+  if (!('fd' in made)) return t.fail(made.refusal);
+  writeFileSync(made.fd, 'first\nlast line\n');
+  t.is(lastLogLine(made.fd), 'last line');
+  closeSync(made.fd);
+  t.is(statSync(linked).uid, asRoot ? user.uid : process.getuid!());
+  if (asRoot) chownSync(linked, 0, 0);
+});
+
+test('under systemd, a keeper of these remotes the unit does not run steps down before the unit starts; the unit’s own stays', (t) => {
+  t.deepEqual(unitStart('same', false, true), { stepDown: false, run: 'start' }, "the unit's keeper of these remotes stays");
+  t.deepEqual(unitStart('same', true, true), { stepDown: false, run: 'restart' }, 'a changed unit restarts its own keeper');
+  t.deepEqual(unitStart('same', false, false), { stepDown: true, run: 'restart' }, 'a detached keeper of these remotes is asked to step down');
+  t.deepEqual(unitStart('same', true, false), { stepDown: true, run: 'restart' });
+  t.deepEqual(unitStart('stale', false, false), { stepDown: false, run: 'restart' }, 'one of other remotes stepped down when asked');
+  t.deepEqual(unitStart('none', false, false), { stepDown: false, run: 'restart' });
+});
+
+test.serial('uninstall under systemd: a systemctl that fails is one line, and the unit file is removed all the same', async (t) => {
+  const unitDir = join(dir, 'units');
+  mkdirSync(unitDir);
+  writeFileSync(join(unitDir, KEEPER_UNIT), '[Service]\n');
+  const lines: string[] = [];
+  // systemd does not run here: systemctl fails, as it does when the unit cannot be stopped.
+  await stopKeeper({ remotes, owner: { uid: 65534, gid: 65534 }, dryRun: false, say: (line) => lines.push(line), systemd: true, unitDir });
+  t.false(existsSync(join(unitDir, KEEPER_UNIT)));
+  t.regex(lines[0]!, /^connection keeper: systemctl disable --now dockvisor-tm-keeper\.service: .+; the unit file is removed all the same$/);
+  t.is(lines.at(-1), `${join(unitDir, KEEPER_UNIT)}: removed`);
 });

@@ -5,6 +5,7 @@ import type { HostRecord, HostStore } from '../hosts/host-store.ts';
 import type { CloudConnect } from './cloud-registration.ts';
 import type { CloudVms, CloudVmsConnect } from './cloud-vms.ts';
 import { hostKeyComment, hostPublicKey, removeHostKeyPair } from './host-key-pair.ts';
+import { vmsHoldingHostKey } from './host-vm-lookup.ts';
 import { enginePurgePlan } from './package-plans.ts';
 import { ProvisionContext } from './provision/context.ts';
 import { osStep } from './provision/os-step.ts';
@@ -63,7 +64,7 @@ export async function removeHost(store: HostStore, name: string, options: Remove
   if (record.vm) {
     const cloud = options.vms!({ env, ...(record.vm.endpoint ? { endpoint: record.vm.endpoint } : {}) });
     try {
-      for (const id of await vmsOf(record, cloud)) {
+      for (const id of await vmsOf(record, cloud, options.say)) {
         await cloud.terminate(id);
         options.say(`${name}: VM ${id} terminated`);
       }
@@ -79,13 +80,13 @@ export async function removeHost(store: HostStore, name: string, options: Remove
 
 /**
  * The VM of a host made from a template: the recorded one, or, for a create cut short before oned gave its id,
- * the VM of the host's name whose context holds the host's key (any of that name when the pool does not show it).
+ * the VM of the host's name whose context holds the host's key.
  */
-async function vmsOf(record: HostRecord, cloud: CloudVms): Promise<number[]> {
+async function vmsOf(record: HostRecord, cloud: CloudVms, say: (line: string) => void): Promise<number[]> {
   if (record.vm!.id !== undefined) return [record.vm!.id];
   const key = record.ssh.identityFile ? hostPublicKey(record.ssh.identityFile, hostKeyComment(record.name)) : undefined;
   if (!key) return [];
-  return (await cloud.vmsNamed(record.name)).filter((vm) => vm.sshPublicKey === undefined || vm.sshPublicKey === key).map((vm) => vm.id);
+  return vmsHoldingHostKey(cloud, record.name, key, (line) => say(`${record.name}: ${line}`));
 }
 
 /** Refuses while dockvisor VMs exist on the host; a host whose engine was never set up has none. */

@@ -6,6 +6,7 @@ import { parseSshTarget } from '../hosts/ssh-target.ts';
 import type { CloudConnect } from './cloud-registration.ts';
 import type { CloudVms, CloudVmsConnect } from './cloud-vms.ts';
 import { hostKeyComment, hostKeyFile, hostKeyPair, removeHostKeyPair } from './host-key-pair.ts';
+import { vmsHoldingHostKey } from './host-vm-lookup.ts';
 import { checkHostSettings, provisionHost, type ProvisionSummary } from './provisioner.ts';
 import type { ProvisionProgress } from './provision/progress.ts';
 import { waitForRunningVm, waitForSsh, VmStartFailure } from './vm-start.ts';
@@ -141,14 +142,14 @@ async function obtainVm(store: HostStore, record: HostRecord, cloud: CloudVms, p
   const { publicKey } = hostKeyPair(record.ssh.identityFile!, hostKeyComment(record.name));
   const title = `VM from template ${vm.template.name} (${vm.template.id})`;
   progress.started(title);
-  const earlier = (await cloud.vmsNamed(record.name)).filter((found) => found.sshPublicKey === undefined || found.sshPublicKey === publicKey);
+  const earlier = await vmsHoldingHostKey(cloud, record.name, publicKey, (line) => progress.finished(`VMs named ${record.name}`, line, false));
   if (earlier.length > 1) {
     throw new HostSetupError(
-      `several VMs are named ${record.name} (${earlier.map((found) => found.id).join(', ')}): terminate the ones that are not this host's, then run dockvisor host provision ${record.name}`,
+      `several VMs named ${record.name} hold this host's key (${earlier.join(', ')}): terminate the ones that are not this host's, then run dockvisor host provision ${record.name}`,
     );
   }
   const id =
-    earlier[0]?.id ??
+    earlier[0] ??
     (await cloud.instantiate(vm.template.id, record.name, {
       hostname: record.name,
       sshPublicKey: publicKey,
@@ -160,7 +161,7 @@ async function obtainVm(store: HostStore, record: HostRecord, cloud: CloudVms, p
     }));
   vm.id = id;
   store.save(record);
-  progress.finished(title, earlier[0] ? `VM ${id}, asked for by an earlier run` : `VM ${id}`, earlier.length === 0);
+  progress.finished(title, earlier.length > 0 ? `VM ${id}, asked for by an earlier run` : `VM ${id}`, earlier.length === 0);
   return id;
 }
 

@@ -20,6 +20,8 @@ export class TemplateOned {
   infoPolls = 0;
   /** The public key the instantiate put in the VM's context: the VM's documents show it, as oned's would. */
   instantiatedKey: string | undefined;
+  /** When set, VM 518's context holds this key instead: a VM of the host's name that is not the host's. */
+  foreignKey: string | undefined;
   /** Holds the instantiate's answer back this long on the loopback port (a create killed while oned works). */
   instantiateDelayMs = 0;
   /** Replaces the answer to a `one.vm.info` once the VM runs. */
@@ -39,7 +41,7 @@ export class TemplateOned {
     this.unexpected.length = 0;
     this.vmExists = this.vmTerminated = this.hostAllocated = false;
     this.infoPolls = 0;
-    this.instantiatedKey = undefined;
+    this.instantiatedKey = this.foreignKey = undefined;
     this.instantiateDelayMs = 0;
     this.runningAnswer = () => recordedResponse('vm-info-running-at-test-host');
     this.instantiateAnswer = undefined;
@@ -72,9 +74,9 @@ export class TemplateOned {
         return { ...ok('template-instantiate'), delayMs: this.instantiateDelayMs };
       }
       case 'one.vmpool.info':
-        if (!is('vmpool-info')) break;
-        if (!this.vmExists || this.vmTerminated) return ok('vmpool-info');
-        return this.withKey(this.poolWithVm());
+        if (!is('vmpool-info-own')) break;
+        if (!this.vmExists || this.vmTerminated) return ok('vmpool-info-own');
+        return { status: 200, body: this.poolWithVm() };
       case 'one.vm.info':
         if (!is('vm-info-running')) break;
         if (!this.vmExists) return ok('vm-info-missing');
@@ -108,13 +110,17 @@ export class TemplateOned {
   }
 
   private withKey(body: string): { status: number; body: string } {
-    return { status: 200, body: this.instantiatedKey ? body.replace(KEY, this.instantiatedKey) : body };
+    const key = this.foreignKey ?? this.instantiatedKey;
+    return { status: 200, body: key ? body.replace(KEY, key) : body };
   }
 
-  /** The pool as oned lists it while VM 518 lives: the VM as `vm-info-pending` shows it. */
+  /**
+   * The pool as oned lists it while VM 518 lives: the VM as `vm-info-pending` shows it, without its CONTEXT (as a
+   * plain pool listing often leaves it out), so that only `one.vm.info` tells whose key the VM holds.
+   */
   private poolWithVm(): string {
-    const vm = /&lt;VM&gt;[\s\S]*&lt;\/VM&gt;/.exec(recordedResponse('vm-info-pending'))![0];
-    return recordedResponse('vmpool-info').replace('&lt;VM_POOL&gt;&lt;/VM_POOL&gt;', `&lt;VM_POOL&gt;${vm}&lt;/VM_POOL&gt;`);
+    const vm = /&lt;VM&gt;[\s\S]*&lt;\/VM&gt;/.exec(recordedResponse('vm-info-pending'))![0].replace(/&lt;CONTEXT&gt;[\s\S]*?&lt;\/CONTEXT&gt;/, '');
+    return recordedResponse('vmpool-info-own').replace('&lt;VM_POOL&gt;&lt;/VM_POOL&gt;', `&lt;VM_POOL&gt;${vm}&lt;/VM_POOL&gt;`);
   }
 
   /** The same oned on a loopback port, for the CLI in its own process (out of nock's reach). */

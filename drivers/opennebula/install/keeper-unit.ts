@@ -28,6 +28,18 @@ export function keeperUnit(plan: KeeperPlan): string {
   ].join('\n');
 }
 
+/**
+ * How the unit is started, given what answered at the socket (`same`: a keeper of these remotes), whether the unit
+ * file changed and whether the unit is active. The unit's own keeper of these remotes, unchanged, stays (`start`);
+ * anything else is restarted from the unit. A keeper of these remotes while the unit is not active runs outside it
+ * (started detached): the unit's keeper would find it answering and exit, so it is asked to step down first. One of
+ * other remotes needs no asking: the question the installer already put to it made it step down.
+ */
+export function unitStart(found: 'same' | 'stale' | 'none', changed: boolean, active: boolean): { stepDown: boolean; run: 'start' | 'restart' } {
+  const stepDown = found === 'same' && !active;
+  return { stepDown, run: found === 'same' && !changed && active ? 'start' : 'restart' };
+}
+
 /** One ExecStart word: systemd's quoting, with `%` (its specifiers) doubled. */
 function quoted(word: string): string {
   return `"${word.replace(/[\\"]/g, (c) => `\\${c}`).replace(/%/g, '%%')}"`;

@@ -40,6 +40,9 @@ export interface OneTemplate {
   context: Array<[string, string]>;
 }
 
+/** `one.vmpool.info`'s filter for the VMs the session user owns (-2 is all, -1 the user's and the groups'). */
+const OWN_VMS = -3;
+
 /** Pools come from oned, not from a user; they can be large on a busy front-end. */
 const MAX_POOL_BYTES = 256 * 1024 * 1024;
 
@@ -97,9 +100,12 @@ export async function vmInfo(rpc: OneRpc, id: number): Promise<OneVm | undefined
   }
 }
 
-/** The VMs (not DONE) of that name that the session may see. */
+/**
+ * The session user's own VMs (not DONE) of that name: filter -3, never -2 (all VMs the session may see, every
+ * user's for oneadmin). The pool listing may leave CONTEXT out: what a VM's context holds is read with `vmInfo`.
+ */
 export async function vmsNamed(rpc: OneRpc, name: string): Promise<OneVm[]> {
-  const xml = await rpc.call<string>('one.vmpool.info', -2, -1, -1, -1);
+  const xml = await rpc.call<string>('one.vmpool.info', OWN_VMS, -1, -1, -1);
   if (/^\s*<VM_POOL\s*(\/>|>\s*<\/VM_POOL>)\s*$/.test(xml)) return [];
   return children(parseDocument(xml, 'VM_POOL', MAX_POOL_BYTES), 'VM')
     .filter((vm) => text(vm, 'NAME') === name)
