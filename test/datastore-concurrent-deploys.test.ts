@@ -1,8 +1,10 @@
 import test from 'ava';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
+import type { EngineEndpoint } from '../drivers/engine/endpoint.ts';
 import { buildMarkedImage, execIn, runDs, runTm, tmConfigFor } from './helpers/datastore.ts';
 import { engineLeftovers } from './helpers/datastore-rig.ts';
 import { TestKeeper } from './helpers/connection-keeper.ts';
@@ -140,6 +142,27 @@ test.serial('a keeper of other remotes is not used: the actions connect by thems
     await terminateAll(t, withKeeper, [vid]);
   } finally {
     rmSync(lib, { recursive: true, force: true });
+  }
+});
+
+test.serial("a keeper that goes after an action's hello: the action's next engine calls take its own SSH connection", async (t) => {
+  const keeper = await TestKeeper.start(withKeeper);
+  const socketPath = (JSON.parse(readFileSync(withKeeper, 'utf8')) as { connectionKeeper: string }).connectionKeeper;
+  const version = readFileSync(join(repoRoot, 'remotes/lib/dockvisor/VERSION'), 'utf8').trim();
+  const overSsh = host.engineOverSsh();
+  const endpoint = overSsh.endpoint as Extract<EngineEndpoint, { kind: 'ssh' }>;
+  const client = new EngineClient({ ...endpoint, keeper: { socketPath, version, config: withKeeper, host: host.name } }, { timeoutMs: 10_000 });
+  await overSsh.close();
+  try {
+    t.truthy(await client.version(), 'through the keeper');
+    const keeperSsh = execFileSync('ss', ['-tnpH', 'dst', host.address], { encoding: 'utf8' });
+    t.true(keeperSsh.includes(`pid=${keeper.child.pid},`), `the keeper holds the SSH connection: ${keeperSsh}`);
+    // Killed: a keeper stopped gracefully waits for the channel this client keeps open.
+    await keeper.stop('SIGKILL');
+    for (let i = 0; i < 3; i++) t.truthy(await client.version(), `call ${i + 1} after the keeper went`);
+  } finally {
+    await client.close();
+    await keeper.stop();
   }
 });
 
