@@ -4,7 +4,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { uuidMaker } from './helpers/compute.ts';
 import { createBridge } from './helpers/net.ts';
-import { installShim, removeShimLeftovers, requirePythonNova, ShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import { installShim, removeShimLeftovers, requirePythonNova, startShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import type { ShimSteps } from './helpers/shim-steps.ts';
 import { BASE_IMAGE, repoRoot } from './helpers/paths.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
 import { testIds } from './helpers/test-ids.ts';
@@ -30,7 +31,7 @@ test.before(async () => {
   installed = installShim();
   registry = await startRegistry();
   service = await startService(SERVICE, registry.address, 'nova-exceptions.json');
-  shim = ShimSteps.start('nova_exceptions.py', installed, {
+  shim = startShimSteps('nova_exceptions.py', installed, {
     DVT_URL: `http://${SERVICE}`,
     DVT_UUID: uuid,
     DVT_MISSING_UUID: missing,

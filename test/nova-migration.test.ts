@@ -15,7 +15,8 @@ import { servedHosts } from '../drivers/nova/service/served-hosts.ts';
 import { removeInstances, TOKEN, uuidMaker } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
 import { createBridge, deleteBridge, deleteLink, linksStartingWith } from './helpers/net.ts';
-import { installShim, requirePythonNova, ShimSteps } from './helpers/nova-shim.ts';
+import { installShim, requirePythonNova, startShimSteps } from './helpers/nova-shim.ts';
+import type { ShimSteps } from './helpers/shim-steps.ts';
 import { BASE_IMAGE, stateDir } from './helpers/paths.ts';
 import { TestRegistry } from './helpers/registry.ts';
 import { TestHost } from './helpers/test-host.ts';
@@ -129,7 +130,7 @@ test.before(async () => {
   app = await computeApp({ token: TOKEN, hosts, registry: registry.address, pushTimeoutMs: 120_000 });
   await app.listen({ host: '127.0.0.1', port: SERVICE_PORT });
   installed = installShim();
-  shim = ShimSteps.start('nova_migration.py', installed, {
+  shim = startShimSteps('nova_migration.py', installed, {
     DVT_URL: `http://127.0.0.1:${SERVICE_PORT}`,
     DVT_UUID: uuid,
     DVT_MISSING_UUID: missing,

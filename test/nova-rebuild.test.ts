@@ -7,7 +7,8 @@ import type { ContainerInspect } from '../drivers/engine/types.ts';
 import { uuidMaker } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
 import { createBridge, hostPings } from './helpers/net.ts';
-import { installShim, removeShimLeftovers, requirePythonNova, ShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import { installShim, removeShimLeftovers, requirePythonNova, startShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import type { ShimSteps } from './helpers/shim-steps.ts';
 import { BASE_IMAGE } from './helpers/paths.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
 import { testIds } from './helpers/test-ids.ts';
@@ -53,7 +54,7 @@ test.before(async () => {
   createBridge(bridge, ids.cidr(0, 1));
   installed = installShim();
   service = await startService(SERVICE, registry.address, 'nova-rebuild.json', { imagePull: 'missing' });
-  shim = ShimSteps.start('nova_rebuild.py', installed, {
+  shim = startShimSteps('nova_rebuild.py', installed, {
     DVT_URL: `http://${SERVICE}`,
     DVT_UUID: uuid,
     DVT_MISSING_UUID: missing,

@@ -6,7 +6,8 @@ import { instanceNames, uuidMaker } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
 import { createBridge } from './helpers/net.ts';
 import { BASE_IMAGE } from './helpers/paths.ts';
-import { installShim, removeShimLeftovers, requirePythonNova, ShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import { installShim, removeShimLeftovers, requirePythonNova, startShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import type { ShimSteps } from './helpers/shim-steps.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
 import { testIds } from './helpers/test-ids.ts';
 
@@ -29,7 +30,7 @@ test.before(async () => {
   installed = installShim();
   registry = await startRegistry();
   service = await startService(SERVICE, registry.address, 'nova-shim.json');
-  shim = ShimSteps.start('nova_shim_lifecycle.py', installed, { DVT_URL: `http://${SERVICE}`, DVT_UUID: uuid, DVT_BRIDGE: bridge, DVT_IMAGE: BASE_IMAGE });
+  shim = startShimSteps('nova_shim_lifecycle.py', installed, { DVT_URL: `http://${SERVICE}`, DVT_UUID: uuid, DVT_BRIDGE: bridge, DVT_IMAGE: BASE_IMAGE });
 });
 
 test.after.always(async () => {

@@ -2,12 +2,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { LABEL_SNAPSHOT_OF, LABEL_VM_ID } from '../../drivers/core/labels.ts';
 import { removeInstances, TOKEN } from './compute.ts';
 import { realEngine } from './engine.ts';
 import { deleteBridge, deleteLink, linksStartingWith } from './net.ts';
 import { repoRoot } from './paths.ts';
+import { ShimSteps } from './shim-steps.ts';
 import { testConfigPath } from './vmm.ts';
 
 export const PYTHON = '/usr/bin/python3';
@@ -53,51 +53,9 @@ export async function stopService(service: ChildProcess | undefined): Promise<vo
   await exited;
 }
 
-/** What one step of a fixture saw, as it printed it. */
-export type Seen = Record<string, any>;
-
-/**
- * A fixture of test/fixtures run once with the installed driver and stepped through one step a test: the
- * process outlives each step because importing nova takes seconds.
- */
-export class ShimSteps {
-  private stderr = '';
-  private readonly answers: AsyncIterator<string>;
-
-  constructor(private readonly child: ChildProcess) {
-    child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
-    child.stdin!.on('error', () => undefined); // a process that died is reported by the step that waits for it
-    this.answers = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  }
-
-  /** `env`: the fixture's DVT_* variables beside the installed driver's path. */
-  static start(fixture: string, installed: string, env: Record<string, string>): ShimSteps {
-    const child = spawn(PYTHON, [join(repoRoot, 'test/fixtures', fixture)], {
-      cwd: tmpdir(),
-      env: { ...process.env, DVT_SHIM_PATH: installed, DVT_TOKEN: TOKEN, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    return new ShimSteps(child);
-  }
-
-  /** Runs one step; a step that raised, or a process that ended, fails with its traceback or the end of its stderr. */
-  async step(name: string): Promise<Seen> {
-    this.child.stdin!.write(`${name}\n`);
-    const line = await this.answers.next();
-    if (line.done) throw new Error(`the shim fixture ended before answering ${name}: ${this.stderr.split('\n').slice(-15).join('\n')}`);
-    const answer = JSON.parse(line.value) as { seen?: Seen; error?: string };
-    if (answer.error !== undefined) throw new Error(`step ${name} raised:\n${answer.error}`);
-    return answer.seen!;
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.stdin!.end();
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(killer);
-  }
+/** A fixture of test/fixtures stepped through with the installed driver (`installed`) and the service's token. */
+export function startShimSteps(fixture: string, installed: string, env: Record<string, string>): ShimSteps {
+  return ShimSteps.start(fixture, { DVT_SHIM_PATH: installed, DVT_TOKEN: TOKEN, ...env });
 }
 
 /**
