@@ -1,5 +1,11 @@
 import { exitCodeOf } from './errors.ts';
 
+/** `<label>: <reason>` on one line, and the exit code of the error's kind (EXIT_CODES). */
+export function failureOf(label: string, error: unknown): { line: string; code: number } {
+  const message = error instanceof Error ? error.message : String(error);
+  return { line: `${label}: ${message.replace(/\s*\n\s*/g, ' ')}\n`, code: exitCodeOf(error) };
+}
+
 /**
  * How every executable ends: exit 0 when `main` resolves (or with the code it returns), or one line on
  * stderr, `<label>: <reason>`, and the exit code of the error's kind (EXIT_CODES).
@@ -16,9 +22,9 @@ export function runEntryPoint(label: string, main: () => Promise<number | void>)
   main().then(
     (code) => exitAfterOutput(code ?? 0),
     (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`${label}: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
-      exitAfterOutput(exitCodeOf(error));
+      const failure = failureOf(label, error);
+      process.stderr.write(failure.line);
+      exitAfterOutput(failure.code);
     },
   );
 }

@@ -5,11 +5,11 @@ import { HostSetupError } from '../core/errors.ts';
 export const WATCH_COMMAND = '--watch-command';
 
 /**
- * Starts the watcher of a VM's command: this same bundle, in a session of its own so that it outlives the
+ * Starts the watcher of a VM's command: the VMM bundle (this process's own unless named), in a session of its own so that it outlives the
  * action and the SSH session oned ran it in, with nothing of the action's stdio. Returns its pid.
  */
-export function startCommandWatcher(containerName: string): number {
-  const child = spawn(process.execPath, [process.argv[1]!, WATCH_COMMAND, containerName], { detached: true, stdio: 'ignore', env: process.env });
+export function startCommandWatcher(containerName: string, bundle: string = process.argv[1]!): number {
+  const child = spawn(process.execPath, [bundle, WATCH_COMMAND, containerName], { detached: true, stdio: 'ignore', env: process.env });
   child.unref();
   if (!child.pid) throw new HostSetupError(`the watcher of ${containerName}'s command could not be started`);
   return child.pid;

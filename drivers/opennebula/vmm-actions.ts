@@ -15,8 +15,13 @@ import { splitWords } from './words-without-shell.ts';
 import { startCommandWatcher } from './command-watcher.ts';
 import { attachedDisk } from './disk-attach.ts';
 
+/** Where an action runs from: the VMM bundle's path, which `exec` starts again as the command's watcher. */
+export interface VmmRun {
+  readonly bundle?: string;
+}
+
 /** One VMM action: OpenNebula's argv (after the action name) and stdin in, the documented stdout out. */
-export type VmmAction = (argv: string[], stdin: string, host: HostServices) => Promise<string>;
+export type VmmAction = (argv: string[], stdin: string, host: HostServices, run?: VmmRun) => Promise<string>;
 
 /**
  * The actions as OpenNebula calls them (see remotes/vmm/dockvisor). Every argv ends with `<vm id> <host>`;
@@ -93,12 +98,14 @@ export const vmmActions: Record<string, VmmAction> = withOpenNebulaAdvice({
 
   reconfigure: onVm((vms, vm) => vms.reconfigure(vm.spec)),
 
-  async exec(argv, stdin, { commands, config }) {
+  async exec(argv, stdin, { commands, config }, run) {
     const [vmIdText = '', , command = '', input] = argv;
     const vm = parseActionData(stdin).vm;
     if (vmIdText !== String(vm.id)) throw new InvalidInputError(`VM id ${printable(vmIdText)} on the command line does not match VM ${vm.id} on stdin`);
     const words = splitWords(command, 'the command');
-    await commands.start(vmFor([vmIdText, ''], vm, config).spec, words, input ? Buffer.from(input, 'base64') : undefined, startCommandWatcher);
+    await commands.start(vmFor([vmIdText, ''], vm, config).spec, words, input ? Buffer.from(input, 'base64') : undefined, (name) =>
+      startCommandWatcher(name, run?.bundle),
+    );
     return '';
   },
 
@@ -114,15 +121,15 @@ export const vmmActions: Record<string, VmmAction> = withOpenNebulaAdvice({
 
 /** A missing bridge is most often a virtual network whose driver makes no Linux bridge: the error says so. */
 function withOpenNebulaAdvice(actions: Record<string, VmmAction>): Record<string, VmmAction> {
-  const advised = async (action: VmmAction, argv: string[], stdin: string, host: HostServices) => {
+  const advised = async (action: VmmAction, argv: string[], stdin: string, host: HostServices, run?: VmmRun) => {
     try {
-      return await action(argv, stdin, host);
+      return await action(argv, stdin, host, run);
     } catch (error) {
       if (!(error instanceof BridgeMissingError)) throw error;
       throw new BridgeMissingError(error.nicId, error.bridge, error.hostName, 'create it, or use a virtual network with VN_MAD=bridge');
     }
   };
-  return Object.fromEntries(Object.entries(actions).map(([name, action]) => [name, (argv, stdin, host) => advised(action, argv, stdin, host)]));
+  return Object.fromEntries(Object.entries(actions).map(([name, action]) => [name, (argv, stdin, host, run) => advised(action, argv, stdin, host, run)]));
 }
 
 /** An action whose whole job is one verb on the VM of the action data, with nothing to print. */
