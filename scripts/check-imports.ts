@@ -5,7 +5,7 @@
 //   leaves:    drivers/ssh (known_hosts checking, shared by the engine's SSH transport and drivers/hosts) and
 //              drivers/streams (the stall timer of the engine's and the registry's HTTP clients) import no other
 //              package: they sit below the engine.
-//   core:      drivers/core imports no other package but drivers/engine.
+//   core:      drivers/core imports no other package but drivers/engine and the leaves below it.
 //   engine:    outside drivers/engine and drivers/core, no production file (drivers/, mains/) imports drivers/engine,
 //              but for the exceptions listed below with their reason.
 //   platform:  drivers/images and drivers/hosts import no platform (drivers/opennebula, drivers/nova) and nothing above.
@@ -58,7 +58,7 @@ export function checkImports(files: Map<string, string>): string[] {
       if (!edges.get(from)!.has(to)) edges.get(from)!.set(to, `${file} -> ${target}`);
       const line = (rule: string) => violations.push(`${file}: imports ${target} (${rule})`);
       if (LEAVES.includes(from)) line(`${from} imports no other package`);
-      if (from === 'drivers/core' && to !== 'drivers/engine') line('the core imports no adapter or platform');
+      if (from === 'drivers/core' && to !== 'drivers/engine' && !LEAVES.includes(to)) line('the core imports no adapter or platform');
       if (to === 'drivers/engine' && from !== 'drivers/core' && (from.startsWith('drivers/') || from === 'mains')) {
         if (ENGINE_EXCEPTIONS[file]) usedExceptions.add(file);
         else line('only drivers/engine and drivers/core import the engine');

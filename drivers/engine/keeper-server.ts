@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { listenPrivately } from '../streams/private-socket.ts';
 import type { Duplex } from 'node:stream';
-import { dirname, isAbsolute } from 'node:path';
+import { isAbsolute } from 'node:path';
 import type { EngineEndpoint } from './endpoint.ts';
 import { SshEngineDispatcher } from './ssh-exchange.ts';
 import { MAX_LINE_BYTES, readLine, type KeeperAnswer, type KeeperRequest } from './keeper-protocol.ts';
@@ -46,26 +46,7 @@ export class ConnectionKeeper {
 
   /** Listens on `socketPath`; refuses when another keeper answers there, replaces a socket left by a dead one. */
   async listen(socketPath: string): Promise<void> {
-    const dir = dirname(socketPath);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const owner = lstatSync(dir);
-    if (owner.uid !== process.getuid?.()) throw new Error(`${dir} belongs to another user`);
-    chmodSync(dir, 0o700);
-    if (await answers(socketPath)) throw new Error(`a connection keeper already answers on ${socketPath}`);
-    try {
-      unlinkSync(socketPath);
-    } catch {
-      // none left over
-    }
-    const umask = process.umask(0o077);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.server.once('error', reject);
-        this.server.listen(socketPath, () => resolve());
-      });
-    } finally {
-      process.umask(umask);
-    }
+    await listenPrivately(this.server, socketPath, 'a connection keeper');
   }
 
   private closing: Promise<void> | undefined;
@@ -206,15 +187,3 @@ function parseRequest(line: string): KeeperRequest {
 }
 
 const isPort = (value: unknown): value is number => Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536;
-
-/** Whether something accepts connections on `socketPath`. */
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(socketPath);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-}

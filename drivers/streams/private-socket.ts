@@ -1,0 +1,44 @@
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { connect, type Server } from 'node:net';
+import { dirname } from 'node:path';
+
+/**
+ * Has `server` listen on the unix socket `socketPath` in a directory only this process's user can enter (made
+ * 0700 when missing; refused when it belongs to another user), so that only that user's processes reach it.
+ * Refuses when something already answers there (`what` names the kind of server for that error); replaces a
+ * socket left by a dead one.
+ */
+export async function listenPrivately(server: Server, socketPath: string, what: string): Promise<void> {
+  const dir = dirname(socketPath);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const owner = lstatSync(dir);
+  if (owner.uid !== process.getuid?.()) throw new Error(`${dir} belongs to another user`);
+  chmodSync(dir, 0o700);
+  if (await answers(socketPath)) throw new Error(`${what} already answers on ${socketPath}`);
+  try {
+    unlinkSync(socketPath);
+  } catch {
+    // none left over
+  }
+  const umask = process.umask(0o077);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+  } finally {
+    process.umask(umask);
+  }
+}
+
+/** Whether something accepts connections on `socketPath`. */
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
