@@ -9,6 +9,7 @@ export default {
     'test/bridge-firewall-memory.test.ts',
     'test/command-records.test.ts',
     'test/connection-keeper-protocol.test.ts',
+    'test/action-agent.test.ts',
     'test/opennebula-keeper-plan.test.ts',
     'test/datastore-vm-document.test.ts',
     'test/engine-contract-memory.test.ts',

@@ -25,7 +25,15 @@ export interface RemotesTree {
 }
 
 export const CLIENT_DIR = 'im/dockvisor.d';
-export const DRIVER_DIRS = ['vmm/dockvisor', 'tm/dockvisor', 'datastore/dockvisor', CLIENT_DIR, 'im/dockvisor-probes.d', 'lib/dockvisor'];
+export const DRIVER_DIRS = [
+  'vmm/dockvisor',
+  'tm/dockvisor',
+  'datastore/dockvisor',
+  CLIENT_DIR,
+  'im/dockvisor-probes.d',
+  'lib/dockvisor',
+  'lib/dockvisor-launch',
+];
 export const ADMIN_DIRS = ['etc/vmm/dockvisor', 'etc/tm/dockvisor'];
 /**
  * dockvisor's NIC class for OpenNebula's network drivers, which load every file of vnmmad-load.d (other

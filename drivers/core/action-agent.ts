@@ -1,0 +1,166 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { listenPrivately } from '../streams/private-socket.ts';
+import type { ActionRunner } from './action-run.ts';
+import { failureOf } from './entry-point.ts';
+import { frame, Frame, FrameReader, MAX_REQUEST_BYTES, parseRequest, type AgentRequest } from './agent-frames.ts';
+
+/** What a launcher may forward through the agent; more is a client that is not one of ours. */
+const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * The variables an action reads from its environment: an action whose launcher has other values than the agent
+ * (another config, state directory or SSH agent) runs by itself. The launcher's own (which node, which socket)
+ * do not count.
+ */
+const LAUNCHER_ONLY = new Set(['DOCKVISOR_NODE', 'DOCKVISOR_PYTHON', 'DOCKVISOR_AGENT_SOCKET']);
+export function actionEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const names = Object.keys(env).filter((name) => (name.startsWith('DOCKVISOR_') && !LAUNCHER_ONLY.has(name)) || name === 'HOME' || name === 'SSH_AUTH_SOCK');
+  return Object.fromEntries(names.sort().map((name) => [name, env[name] ?? '']));
+}
+
+export interface ActionAgentOptions {
+  /** The release and digest of the remotes it runs (remotes/lib/dockvisor/VERSION). */
+  version: string;
+  /** The real path of that remotes/lib/dockvisor: an action of another tree runs by itself. */
+  remotesDir: string;
+  /** Per bundle (`vmm`, `tm`), how its actions run. */
+  runners: Record<string, ActionRunner>;
+  env: NodeJS.ProcessEnv;
+  /** Called once when a launcher of the same tree brings another version: the agent should make way for a new one. */
+  onStale?: () => void;
+}
+
+/**
+ * A resident process that runs the actions of its remotes for their launchers, which hand it argv, environment
+ * and stdin over a unix socket in a directory only its user can enter, and get back stdout, stderr and the exit
+ * code, instead of starting node for each action. It serves only launchers of its own remotes tree, version and
+ * environment; every other launcher is told so and runs its action itself, as it does when there is no agent.
+ * Actions of one VM run one after the other, so that a retry whose first try's launcher was killed waits for it.
+ */
+export class ActionAgent {
+  private readonly server: Server;
+  private readonly environment: string;
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly running = new Set<Promise<unknown>>();
+  /** Actions run so far, and launchers sent back to run their own. */
+  readonly served = { run: 0, refused: 0 };
+
+  constructor(private readonly options: ActionAgentOptions) {
+    this.environment = JSON.stringify(actionEnvironment(options.env));
+    this.server = createServer((client) => this.serve(client));
+  }
+
+  listen(socketPath: string): Promise<void> {
+    return listenPrivately(this.server, socketPath, 'an action agent');
+  }
+
+  private closing: Promise<void> | undefined;
+  private markClosed: () => void = () => undefined;
+  /** Settles once close() has finished. */
+  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
+
+  /** Takes no more launchers, lets the actions under way finish, then ends. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      await Promise.allSettled([...this.running]);
+      this.markClosed();
+    })();
+    return this.closing;
+  }
+
+  private serve(client: Socket): void {
+    const reader = new FrameReader(MAX_REQUEST_BYTES);
+    let request: AgentRequest | undefined;
+    let input: PassThrough | undefined;
+    let received = 0;
+    const timer = setTimeout(() => client.destroy(), REQUEST_TIMEOUT_MS);
+    client.on('error', () => client.destroy());
+    client.on('close', () => {
+      clearTimeout(timer);
+      // The launcher is gone (killed): the action sees the end of its stdin and finishes on its own.
+      if (input && open(input)) input.end();
+    });
+    client.on('data', (chunk: Buffer) => {
+      try {
+        for (const { type, payload } of reader.push(chunk)) {
+          if (!request) {
+            if (type !== Frame.REQUEST) throw new Error('the first frame is not a request');
+            request = parseRequest(payload);
+            const answer = this.answerTo(request);
+            client.write(frame(Frame.ANSWER, answer));
+            if (answer !== 'run') return void client.end();
+          } else if (!input) {
+            if (type !== Frame.GO) throw new Error('expected GO after the answer');
+            clearTimeout(timer);
+            input = new PassThrough();
+            input.on('error', () => undefined); // an action that stopped reading (too much stdin) destroyed it
+            this.start(request, input, client);
+          } else if (type === Frame.STDIN) {
+            received += payload.length;
+            if (received > MAX_INPUT_BYTES) throw new Error(`more than ${MAX_INPUT_BYTES} bytes of stdin`);
+            if (open(input)) input.write(payload);
+          } else if (type === Frame.STDIN_END) {
+            if (open(input)) input.end();
+          } else throw new Error(`unexpected frame ${type}`);
+        }
+      } catch {
+        client.destroy();
+      }
+    });
+  }
+
+  private answerTo(request: AgentRequest): string {
+    const { version, remotesDir, runners } = this.options;
+    if (request.remotesDir !== remotesDir) return this.refuse(`other the agent runs the remotes in ${remotesDir}`);
+    if (request.version !== version) {
+      this.options.onStale?.();
+      return this.refuse(`stale the agent runs remotes ${version}, not ${request.version}`);
+    }
+    if (!Object.hasOwn(runners, request.bundle)) return this.refuse(`other the agent runs no ${request.bundle} actions`);
+    if (JSON.stringify(actionEnvironment(request.env)) !== this.environment) return this.refuse('other the action has another environment than the agent');
+    if (this.closing) return this.refuse('other the agent is stopping');
+    return 'run';
+  }
+
+  private refuse(answer: string): string {
+    this.served.refused += 1;
+    return answer;
+  }
+
+  private start(request: AgentRequest, input: PassThrough, client: Socket): void {
+    const runner = this.options.runners[request.bundle]!;
+    const send = (type: number, payload: string) => {
+      if (!client.destroyed) client.write(frame(type, payload));
+    };
+    const io = { input, out: (text: string) => send(Frame.STDOUT, text) };
+    const key = runner.key(request.action, request.argv);
+    const previous = key ? this.queues.get(key) : undefined;
+    const run = (async () => {
+      await previous?.catch(() => undefined);
+      this.served.run += 1;
+      try {
+        return runner.exitCode((await runner.run(request.action, request.argv, io)) ?? 0);
+      } catch (error) {
+        const failure = failureOf(runner.label(request.action), error);
+        send(Frame.STDERR, failure.line);
+        return failure.code;
+      }
+    })();
+    if (key) this.queues.set(key, run);
+    this.running.add(run);
+    void run.then((code) => {
+      this.running.delete(run);
+      if (key && this.queues.get(key) === run) this.queues.delete(key);
+      if (open(input)) input.resume(); // stdin the action left unread
+      if (!client.destroyed) client.end(frame(Frame.EXIT, String(code)));
+    });
+  }
+}
+
+/** Whether stdin can still take bytes: the action may have ended it early (more than it takes). */
+function open(input: PassThrough): boolean {
+  return !input.destroyed && !input.writableEnded;
+}
