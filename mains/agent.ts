@@ -23,7 +23,7 @@ runEntryPoint('dockvisor agent', async () => {
   const agent = new ActionAgent({
     version,
     remotesDir: realpathSync(import.meta.dirname),
-    runners: { vmm: vmmRunner(import.meta.dirname), tm: tmRunner(import.meta.dirname) },
+    runners: { vmm: vmmRunner, tm: tmRunner },
     env: process.env,
     onStale: () => {
       process.stderr.write('dockvisor agent: launchers of other remotes arrived; stepping down for the new version\n');

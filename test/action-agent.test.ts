@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -58,11 +58,20 @@ const runner: ActionRunner = {
 };
 
 let stale = 0;
+const settingsRunner = (dir: string, env: NodeJS.ProcessEnv): ActionRunner => ({
+  ...runner,
+  async run(action, argv, io) {
+    if (action === 'where') return void io.out(`${dir}\n`);
+    if (action !== 'settings') return runner.run(action, argv, io);
+    io.out(`${env.DOCKVISOR_CONFIG ?? 'none'}\n`);
+  },
+});
+
 const agent = new ActionAgent({
   version: VERSION,
   remotesDir: realpathSync(mkdirs(lib)),
-  runners: { vmm: runner },
-  env: { HOME: home },
+  runners: { vmm: settingsRunner },
+  env: { HOME: home, DOCKVISOR_CONFIG: '/etc/agent-own.conf' },
   onStale: () => (stale += 1),
 });
 
@@ -141,13 +150,15 @@ test.serial('no agent listening: node runs the action itself, with the same argv
   t.regex(off.stdout, /^alone /);
 });
 
-test.serial('another environment (config, state directory): the launcher runs its own, the agent stays', async (t) => {
+test.serial("the launcher's driver settings reach the runner; another HOME or SSH agent runs its own, and the agent stays", async (t) => {
   const before = { ...agent.served };
-  const result = await run('deploy', ['11', 'host'], 'doc', { DOCKVISOR_CONFIG: '/etc/other.conf' });
-  t.regex(result.stdout, /^alone /);
+  t.is((await run('settings', ['11', 'host'], '', { DOCKVISOR_CONFIG: '/etc/other.conf', DOCKVISOR_NODE: process.execPath })).stdout, '/etc/other.conf\n');
+  t.is((await run('settings', ['11', 'host'], '')).stdout, 'none\n', "a setting the launcher lacks is not the agent's either");
   const home2 = await run('deploy', ['11', 'host'], 'doc', { HOME: '/nonexistent' });
   t.regex(home2.stdout, /^alone /);
-  t.is(agent.served.run, before.run);
+  const sshAgent = await run('deploy', ['11', 'host'], 'doc', { SSH_AUTH_SOCK: '/tmp/other-agent' });
+  t.regex(sshAgent.stdout, /^alone /);
+  t.is(agent.served.run, before.run + 2);
   t.is(agent.served.refused, before.refused + 2);
   t.is(stale, 0);
 });
@@ -162,6 +173,23 @@ test.serial('other remotes: a launcher of another version runs its own and asks 
     writeFileSync(join(lib, 'VERSION'), `${VERSION}\n`);
   }
   t.is(JSON.parse((await run('deploy', ['12', 'host'], 'doc')).stdout).stdin, 'doc');
+});
+
+test.serial('a copy of the remotes of the same version runs through the agent from its own directory; of another version, by itself', async (t) => {
+  const copy = join(work, 'copy');
+  execFileSync('cp', ['-a', remotes, copy]);
+  const where = (env: Record<string, string> = {}) =>
+    collect(
+      startExecutable(join(copy, 'vmm/dockvisor/where'), ['40', 'host'], '', {
+        env: { PATH: '/usr/bin:/bin', HOME: home, DOCKVISOR_NODE: process.execPath, DOCKVISOR_AGENT_SOCKET: socketPath, ...env },
+      }),
+    );
+  launcher('where');
+  execFileSync('cp', ['-a', join(remotes, 'vmm/dockvisor/where'), join(copy, 'vmm/dockvisor/where')]);
+  t.is((await where()).stdout, `${realpathSync(join(copy, 'lib/dockvisor'))}\n`);
+  writeFileSync(join(copy, 'lib/dockvisor/VERSION'), '0.0.9+older\n');
+  t.regex((await where()).stdout, /^alone /);
+  t.is(stale, 1, 'only a launcher of its own tree makes it step down');
 });
 
 test.serial("actions of one VM run one after the other, of two VMs side by side; a killed launcher's action finishes first", async (t) => {

@@ -10,25 +10,40 @@ const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * The variables an action reads from its environment: an action whose launcher has other values than the agent
- * (another config, state directory or SSH agent) runs by itself. The launcher's own (which node, which socket)
- * do not count.
+ * The environment of an action run by the agent. The driver's own settings (DOCKVISOR_CONFIG, DOCKVISOR_TM_CONFIG,
+ * ...) are the launcher's, handed to the runner; the launcher's own (which node, which socket) are not settings.
+ * What deeper code reads from the process itself (HOME for ~/.ssh and the state, SSH_AUTH_SOCK) must be the
+ * agent's: a launcher with other values runs its action itself.
  */
 const LAUNCHER_ONLY = new Set(['DOCKVISOR_NODE', 'DOCKVISOR_PYTHON', 'DOCKVISOR_AGENT_SOCKET']);
-export function actionEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
-  const names = Object.keys(env).filter((name) => (name.startsWith('DOCKVISOR_') && !LAUNCHER_ONLY.has(name)) || name === 'HOME' || name === 'SSH_AUTH_SOCK');
-  return Object.fromEntries(names.sort().map((name) => [name, env[name] ?? '']));
+const PROCESS_WIDE = ['HOME', 'SSH_AUTH_SOCK'];
+
+const isSetting = (name: string) => name.startsWith('DOCKVISOR_') && !LAUNCHER_ONLY.has(name);
+const processWide = (env: Record<string, string | undefined>) => JSON.stringify(PROCESS_WIDE.map((name) => env[name] ?? null));
+
+/** The agent's environment with the launcher's driver settings in place of its own. */
+function actionEnvironment(agent: NodeJS.ProcessEnv, launcher: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(agent).filter(([name]) => !isSetting(name)));
+  for (const [name, value] of Object.entries(launcher)) if (isSetting(name)) env[name] = value;
+  return env;
 }
+
+/** How the actions of one bundle run from the bundle directory `bundleDir`, with the driver settings in `env`. */
+export type RunnerFactory = (bundleDir: string, env: NodeJS.ProcessEnv) => ActionRunner;
 
 export interface ActionAgentOptions {
   /** The release and digest of the remotes it runs (remotes/lib/dockvisor/VERSION). */
   version: string;
-  /** The real path of that remotes/lib/dockvisor: an action of another tree runs by itself. */
+  /**
+   * The real path of the remotes/lib/dockvisor it was started from. It also runs the actions of other trees of the
+   * same version (the front-end's remotes and their copy on a host that is also the front-end), which are the same
+   * code, each with its own configuration; a tree of another version runs its own.
+   */
   remotesDir: string;
   /** Per bundle (`vmm`, `tm`), how its actions run. */
-  runners: Record<string, ActionRunner>;
+  runners: Record<string, RunnerFactory>;
   env: NodeJS.ProcessEnv;
-  /** Called once when a launcher of the same tree brings another version: the agent should make way for a new one. */
+  /** Called when a launcher of its own tree brings another version: the agent should make way for a new one. */
   onStale?: () => void;
 }
 
@@ -41,6 +56,7 @@ export interface ActionAgentOptions {
  */
 export class ActionAgent {
   private readonly server: Server;
+  /** The process-wide variables, which a launcher must share. */
   private readonly environment: string;
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly running = new Set<Promise<unknown>>();
@@ -48,7 +64,7 @@ export class ActionAgent {
   readonly served = { run: 0, refused: 0 };
 
   constructor(private readonly options: ActionAgentOptions) {
-    this.environment = JSON.stringify(actionEnvironment(options.env));
+    this.environment = processWide(options.env);
     this.server = createServer((client) => this.serve(client));
   }
 
@@ -93,7 +109,7 @@ export class ActionAgent {
             client.write(frame(Frame.ANSWER, answer));
             if (answer !== 'run') return void client.end();
           } else if (!input) {
-            if (type !== Frame.GO) throw new Error('expected GO after the answer');
+            if (type !== Frame.GO || request.bundle === '') throw new Error('expected GO after the answer');
             clearTimeout(timer);
             input = new PassThrough();
             input.on('error', () => undefined); // an action that stopped reading (too much stdin) destroyed it
@@ -114,14 +130,16 @@ export class ActionAgent {
 
   private answerTo(request: AgentRequest): string {
     const { version, remotesDir, runners } = this.options;
-    if (request.remotesDir !== remotesDir) return this.refuse(`other the agent runs the remotes in ${remotesDir}`);
     if (request.version !== version) {
+      if (request.remotesDir !== remotesDir) return this.refuse(`other the agent runs remotes ${version}, not ${request.version}`);
       this.options.onStale?.();
       return this.refuse(`stale the agent runs remotes ${version}, not ${request.version}`);
     }
-    if (!Object.hasOwn(runners, request.bundle)) return this.refuse(`other the agent runs no ${request.bundle} actions`);
-    if (JSON.stringify(actionEnvironment(request.env)) !== this.environment) return this.refuse('other the action has another environment than the agent');
     if (this.closing) return this.refuse('other the agent is stopping');
+    // A presence check (the installer's): nothing runs.
+    if (request.bundle === '') return 'run';
+    if (!Object.hasOwn(runners, request.bundle)) return this.refuse(`other the agent runs no ${request.bundle} actions`);
+    if (processWide(request.env) !== this.environment) return this.refuse('other the launcher has another HOME or SSH_AUTH_SOCK than the agent');
     return 'run';
   }
 
@@ -131,7 +149,7 @@ export class ActionAgent {
   }
 
   private start(request: AgentRequest, input: PassThrough, client: Socket): void {
-    const runner = this.options.runners[request.bundle]!;
+    const runner = this.options.runners[request.bundle]!(request.remotesDir, actionEnvironment(this.options.env, request.env));
     const send = (type: number, payload: string) => {
       if (!client.destroyed) client.write(frame(type, payload));
     };

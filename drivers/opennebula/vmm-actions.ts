@@ -15,9 +15,10 @@ import { splitWords } from './words-without-shell.ts';
 import { startCommandWatcher } from './command-watcher.ts';
 import { attachedDisk } from './disk-attach.ts';
 
-/** Where an action runs from: the VMM bundle's path, which `exec` starts again as the command's watcher. */
+/** Where an action runs from: the VMM bundle and environment `exec` starts its command's watcher with. */
 export interface VmmRun {
   readonly bundle?: string;
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** One VMM action: OpenNebula's argv (after the action name) and stdin in, the documented stdout out. */
@@ -104,7 +105,7 @@ export const vmmActions: Record<string, VmmAction> = withOpenNebulaAdvice({
     if (vmIdText !== String(vm.id)) throw new InvalidInputError(`VM id ${printable(vmIdText)} on the command line does not match VM ${vm.id} on stdin`);
     const words = splitWords(command, 'the command');
     await commands.start(vmFor([vmIdText, ''], vm, config).spec, words, input ? Buffer.from(input, 'base64') : undefined, (name) =>
-      startCommandWatcher(name, run?.bundle),
+      startCommandWatcher(name, run?.bundle, run?.env),
     );
     return '';
   },

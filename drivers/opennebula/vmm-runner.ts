@@ -28,7 +28,7 @@ export function vmmRunner(bundleDir: string, env: NodeJS.ProcessEnv = process.en
       const stdin = await readBoundedStdin(MAX_DOCUMENT_BYTES, io.input);
       const host = openHostServices(configPath);
       try {
-        const output = await vmmActions[action]!(argv, stdin, host, { bundle });
+        const output = await vmmActions[action]!(argv, stdin, host, { bundle, env });
         if (output) io.out(`${output}\n`);
       } finally {
         await host.close();
