@@ -1,14 +1,17 @@
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { runEntryPoint } from '../drivers/core/entry-point.ts';
 import { InvalidInputError } from '../drivers/core/errors.ts';
 import { connectionKeeper } from '../drivers/core/connection-keeper.ts';
 import { remotesVersion } from '../drivers/opennebula/transfer/remotes-version.ts';
 import { hostEndpoint, loadTmConfig } from '../drivers/opennebula/transfer/tm-config.ts';
+import { agentSocket, startActionAgent } from '../drivers/opennebula/action-agent-start.ts';
 
 /**
- * `tm-keeper.mjs`: the front-end's optional connection keeper for the transfer actions, run as oneadmin by a
- * supervisor that restarts it (it exits when actions of newer remotes arrive). It listens on the transfer
- * config's `connectionKeeper` socket, or on the one path given.
+ * `tm-keeper.mjs`: the front-end's optional resident process, run as oneadmin by a supervisor that restarts it (it
+ * exits when actions of newer remotes arrive): the connection keeper of the transfer actions, on the transfer
+ * config's `connectionKeeper` socket or the one path given, and the action agent their launchers hand the actions
+ * to, where they look for it ($DOCKVISOR_AGENT_SOCKET, "" for none, else ~/.dockvisor/tm-agent.sock).
  */
 const [socketArg, ...rest] = process.argv.slice(2);
 const configPath = process.env.DOCKVISOR_TM_CONFIG ?? join(import.meta.dirname, '../../etc/tm/dockvisor/dockvisor.conf');
@@ -23,14 +26,18 @@ runEntryPoint('dockvisor tm-keeper', async () => {
     const tm = loadTmConfig(config);
     return { location: hostEndpoint(tm, host), timeoutMs: tm.engineTimeoutMs };
   };
-  const keeper = connectionKeeper(version, locate, () => {
+  const stepDown = () => {
     process.stderr.write(`dockvisor tm-keeper: actions of other remotes arrived; stepping down for the new version\n`);
     void keeper.close();
-  });
+    void agent?.close();
+  };
+  const keeper = connectionKeeper(version, locate, stepDown);
   await keeper.listen(socketPath);
   process.stderr.write(`dockvisor tm-keeper: remotes ${version}, listening on ${socketPath}\n`);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void keeper.close());
-  await keeper.closed;
+  const say = (line: string) => process.stderr.write(`dockvisor tm-keeper: ${line}\n`);
+  const agent = await startActionAgent(version, realpathSync(import.meta.dirname), ['tm'], agentSocket('tm'), stepDown, say);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void Promise.all([keeper.close(), agent?.close()]));
+  await Promise.all([keeper.closed, agent?.closed]);
   process.stderr.write(`dockvisor tm-keeper: stopped after ${keeper.served.engine} engine connections and ${keeper.served.forward} forwards\n`);
   return 0;
 });

@@ -7,6 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 export PATH="/usr/lib/dockvisor/node/bin:$PATH" # the tests run on dockvisor's own runtime
+# An action agent this machine's user may run is not the tests': their actions run by themselves unless a test starts one.
+export DOCKVISOR_AGENT_SOCKET=
 npx prettier --check --log-level warn "**/*.{ts,mjs}" || { echo "sources not formatted (npm run format)"; echo "0 passed, 1 failed"; exit 1; }
 npx tsc -p . || { echo "0 passed, 1 failed"; exit 1; }
 node --import tsx scripts/check-imports.ts || { echo "0 passed, 1 failed"; exit 1; } # the import boundaries of README's Layout

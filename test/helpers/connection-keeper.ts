@@ -5,18 +5,21 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from './paths.ts';
 
-/** The front-end's connection keeper of some built remotes (these by default), on the socket a transfer config names. */
+/**
+ * The front-end's connection keeper of some built remotes (these by default), on the socket a transfer config names;
+ * its action agent only on `agentSocket` (none by default: the tests' actions run by themselves unless a test says so).
+ */
 export class TestKeeper {
   stderr = '';
   private constructor(readonly child: ChildProcess) {
     child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
   }
 
-  static async start(tmConfig: string, libDir = join(repoRoot, 'remotes/lib/dockvisor')): Promise<TestKeeper> {
+  static async start(tmConfig: string, libDir = join(repoRoot, 'remotes/lib/dockvisor'), agentSocket = ''): Promise<TestKeeper> {
     const socket = (JSON.parse(readFileSync(tmConfig, 'utf8')) as { connectionKeeper: string }).connectionKeeper;
     const keeper = new TestKeeper(
       spawn(process.execPath, [join(libDir, 'tm-keeper.mjs'), socket], {
-        env: { ...process.env, DOCKVISOR_TM_CONFIG: tmConfig },
+        env: { ...process.env, DOCKVISOR_TM_CONFIG: tmConfig, DOCKVISOR_AGENT_SOCKET: agentSocket },
         stdio: ['ignore', 'ignore', 'pipe'],
       }),
     );
