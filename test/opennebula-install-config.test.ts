@@ -163,6 +163,23 @@ test('driver lists given with long options, or a DATASTORE_MAD without -s, get d
 test('a file that is not an oned.conf dockvisor can change is refused, naming it', (t) => {
   const error = t.throws(() => install(stock('7.4.0', 'monitord.conf')));
   t.is(error!.message, '/etc/one/oned.conf is not a oned.conf dockvisor can change: it has no TM_MAD = [ ... ]; nothing written');
+  t.is(error!.name, 'InvalidInputError');
+});
+
+test('a driver list the installer cannot read is bad input, refused at install and reported by the check', (t) => {
+  const datastore = 'DATASTORE_MAD = [ EXECUTABLE = "one_datastore", ARGUMENTS = "-t 15 -d fs" ]\n';
+  const cases: [string, string][] = [
+    ['TM_MAD = [ EXECUTABLE = "one_tm" ]\n', 'its TM_MAD has no ARGUMENTS'],
+    ['TM_MAD = [ EXECUTABLE = "one_tm", ARGUMENTS = "-t 15 -d" ]\n', 'TM_MAD ARGUMENTS: -d has no list after it'],
+  ];
+  for (const [tm, reason] of cases) {
+    const error = t.throws(() => install(tm + datastore), { name: 'InvalidInputError' });
+    t.is(error!.message, `/etc/one/oned.conf is not a oned.conf dockvisor can change: ${reason}; nothing written`);
+    t.true(
+      inspectConfigFile('oned.conf', 'oned.conf', tm + datastore).some((finding) => finding.state === 'wrong' && finding.detail === reason),
+      reason,
+    );
+  }
 });
 
 const unparsable: [string, string, string][] = [
