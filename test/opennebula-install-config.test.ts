@@ -261,3 +261,34 @@ test('the OpenNebula version: --one-version, else the Ruby library, else oned --
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the front-end identity is written into a host config the driver would read, and nowhere else', async (t) => {
+  const { giveFrontEndId } = await import('../drivers/opennebula/install/front-end-id.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'dvt-front-end-id-'));
+  try {
+    const file = join(dir, 'dockvisor.conf');
+    writeFileSync(file, '{\n  "pidsLimit": 10\n}\n');
+    const given = giveFrontEndId(file);
+    t.true(given.given);
+    t.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { pidsLimit: 10, frontEndId: given.id });
+    t.deepEqual(giveFrontEndId(file), { id: given.id, given: false }, 'kept once given');
+
+    const refusals: [string, string][] = [
+      ['{ "pidsLimit": "many" }', 'pidsLimit must be a whole number'],
+      ['{ "frontEndId": "-bad id" }', 'frontEndId must be at most 63 letters, digits, ".", "_" or "-", a letter or digit first'],
+      ['null', 'the file must be a JSON object'],
+    ];
+    for (const [text, problem] of refusals) {
+      writeFileSync(file, text);
+      const error = t.throws(() => giveFrontEndId(file), { name: 'InvalidInputError' });
+      t.is(error!.message, `host config ${file}: ${problem}; the front-end's identity was not written`);
+      t.is(readFileSync(file, 'utf8'), text, 'the file is left as it was');
+    }
+    t.is(
+      t.throws(() => giveFrontEndId(join(dir, 'missing.conf')))!.message,
+      `host config ${join(dir, 'missing.conf')} does not exist; the front-end's identity was not written`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
