@@ -189,3 +189,39 @@ test('the facts script is read back section by section, whatever the order and w
   const script = factsScript("/run/it's.sock", ['one'], '/etc/sudoers.d/dockvisor-one', '/usr/lib/dockvisor/node');
   t.true(script.includes(`'/run/it'\\''s.sock'`), 'the socket path is quoted');
 });
+
+test('provisioning and removal refuse a state they cannot act on with a host-setup error, a bad key file as bad input', async (t) => {
+  const { ProvisionContext } = await import('../drivers/machine/provision/context.ts');
+  const { engineStep } = await import('../drivers/machine/provision/engine-step.ts');
+  const { registerStep } = await import('../drivers/machine/provision/register-step.ts');
+  const { hostKeyPair } = await import('../drivers/machine/host-key-pair.ts');
+  const { removeHost } = await import('../drivers/machine/host-removal.ts');
+  const { HostStore } = await import('../drivers/hosts/host-store.ts');
+  const { EXIT_CODES, errorKind, exitCodeOf } = await import('../drivers/core/errors.ts');
+  const host = new ScriptedHost(() => ({ code: 1, stdout: '' }));
+  const record: HostRecord = { name: 'h', ssh: host.target, steps: {}, createdAt: '', updatedAt: '' };
+
+  const noOs = await t.throwsAsync(engineStep.apply!(new ProvisionContext(record, host as never)), { name: 'HostSetupError' });
+  t.is(noOs!.message, 'the operating system step has not run');
+  t.is(errorKind(noOs), 'host-setup');
+  t.is(exitCodeOf(noOs), EXIT_CODES['host-setup']);
+
+  const registered: HostRecord = { ...record, opennebula: { hostName: 'h', clusterId: 0 }, oneHostId: 4 };
+  const noCloud = await t.throwsAsync(registerStep.check(new ProvisionContext(registered, host as never)), { name: 'HostSetupError' });
+  t.is(noCloud!.message, 'h is to be registered with OpenNebula, but provisioning was handed no cloud to register with');
+
+  const dir = mkdtempSync(join(tmpdir(), 'dvhu-'));
+  const store = new HostStore(join(dir, 'hosts'));
+  store.save({ ...record, vm: { template: { id: 3, name: 'dockvisor-host' }, startTimeoutMs: 1000 } });
+  const noVms = await t.throwsAsync(removeHost(store, 'h', { purge: false, force: false, cloud: () => undefined as never, say: () => undefined }), {
+    name: 'HostSetupError',
+  });
+  t.is(noVms!.message, 'h was made from a VM template, but removal was handed no cloud to terminate its VM in');
+  t.truthy(store.find('h'), 'nothing was removed');
+
+  const keyFile = join(dir, 'not-a-key');
+  writeFileSync(keyFile, 'not a key\n');
+  const badKey = t.throws(() => hostKeyPair(keyFile, 'dockvisor-host-h'), { name: 'InvalidInputError' });
+  t.regex(badKey!.message, new RegExp(`^${keyFile} is not a usable private key \\(.+\\)$`));
+  t.is(errorKind(badKey), 'invalid');
+});

@@ -1,4 +1,8 @@
 import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { VmStatus } from '../drivers/core/vm-status.ts';
 import { imageVolumeMounts, LABEL_IMAGE_VOLUME } from '../drivers/core/image-volumes.ts';
 import { noPrivileges, type VmSpec } from '../drivers/core/vm-spec.ts';
 import { LcmState } from '../drivers/opennebula/lcm-state.ts';
@@ -6,6 +10,7 @@ import { imageVolumeLine } from '../drivers/opennebula/monitor/probe-format.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from '../drivers/opennebula/vm-document-builder.ts';
 import { vmmActions } from '../drivers/opennebula/vmm-actions.ts';
 import { measuredVolumeSizes } from '../drivers/monitoring/volume-sizes.ts';
+import { writableLayerSizes } from '../drivers/monitoring/writable-layers.ts';
 import { memoryHost, type MemoryHost } from './helpers/memory-host.ts';
 
 // Naming, labels and the lifecycle of image volumes on the in-memory engine; test/image-volumes.test.ts has the real one.
@@ -103,4 +108,22 @@ test('monitoring: one IMAGE_VOLUME vector a volume, its size in MB once measured
   t.is((await measuredVolumeSizes(['one-14-vol-0'], measure, state, 1100))['one-14-vol-0'], 3 << 20, 'measured at most every 5 minutes');
   await host.engine.createVolume('one-14-vol-7', {});
   t.is((await measuredVolumeSizes(['one-14-vol-0', 'one-14-vol-7'], measure, state, 1100))['one-14-vol-0'], 9 << 20, 'sooner for a new volume');
+});
+
+test('writable layers, like volumes, are measured at most every 5 minutes, and again when the clock went back', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dvt-layers-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const state = join(dir, 'layers.json');
+  let size = 100;
+  let measured = 0;
+  const list = async () => {
+    measured += 1;
+    return [{ name: 'one-15', diskBytes: size } as VmStatus, { diskBytes: 5 } as VmStatus];
+  };
+  t.deepEqual(await writableLayerSizes(list, state, 1000), { 'one-15': 100 }, 'containers without a name are left out');
+  size = 200;
+  t.deepEqual(await writableLayerSizes(list, state, 1200), { 'one-15': 100 });
+  t.deepEqual(await writableLayerSizes(list, state, 1300), { 'one-15': 200 });
+  t.deepEqual(await writableLayerSizes(list, state, 900), { 'one-15': 200 });
+  t.is(measured, 3);
 });

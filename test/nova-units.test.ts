@@ -55,6 +55,11 @@ test('the tar archive unpacks with GNU tar, long paths included', (t) => {
   }
 });
 
+test('a path the tar archive cannot hold is refused as bad input, in one line', (t) => {
+  const error = t.throws(() => tarArchive([{ name: `${'x'.repeat(160)}/file` }]), { name: 'InvalidInputError' });
+  t.is(error!.message, `path ${'x'.repeat(60)}... is too long for the archive`);
+});
+
 test('VIFs become NICs in order, named as Nova names tap devices, with every address of a port by family and its routes', (t) => {
   const [first, second] = networkNics([
     {

@@ -163,6 +163,23 @@ test('driver lists given with long options, or a DATASTORE_MAD without -s, get d
 test('a file that is not an oned.conf dockvisor can change is refused, naming it', (t) => {
   const error = t.throws(() => install(stock('7.4.0', 'monitord.conf')));
   t.is(error!.message, '/etc/one/oned.conf is not a oned.conf dockvisor can change: it has no TM_MAD = [ ... ]; nothing written');
+  t.is(error!.name, 'InvalidInputError');
+});
+
+test('a driver list the installer cannot read is bad input, refused at install and reported by the check', (t) => {
+  const datastore = 'DATASTORE_MAD = [ EXECUTABLE = "one_datastore", ARGUMENTS = "-t 15 -d fs" ]\n';
+  const cases: [string, string][] = [
+    ['TM_MAD = [ EXECUTABLE = "one_tm" ]\n', 'its TM_MAD has no ARGUMENTS'],
+    ['TM_MAD = [ EXECUTABLE = "one_tm", ARGUMENTS = "-t 15 -d" ]\n', 'TM_MAD ARGUMENTS: -d has no list after it'],
+  ];
+  for (const [tm, reason] of cases) {
+    const error = t.throws(() => install(tm + datastore), { name: 'InvalidInputError' });
+    t.is(error!.message, `/etc/one/oned.conf is not a oned.conf dockvisor can change: ${reason}; nothing written`);
+    t.true(
+      inspectConfigFile('oned.conf', 'oned.conf', tm + datastore).some((finding) => finding.state === 'wrong' && finding.detail === reason),
+      reason,
+    );
+  }
 });
 
 const unparsable: [string, string, string][] = [
@@ -239,6 +256,37 @@ test('the OpenNebula version: --one-version, else the Ruby library, else oned --
     t.regex(
       t.throws(() => oneVersion({ rubyFile: join(dir, 'absent.rb'), oned: join(dir, 'no-oned') }))!.message,
       /^cannot tell the OpenNebula version: .*; pass --one-version$/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the front-end identity is written into a host config the driver would read, and nowhere else', async (t) => {
+  const { giveFrontEndId } = await import('../drivers/opennebula/install/front-end-id.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'dvt-front-end-id-'));
+  try {
+    const file = join(dir, 'dockvisor.conf');
+    writeFileSync(file, '{\n  "pidsLimit": 10\n}\n');
+    const given = giveFrontEndId(file);
+    t.true(given.given);
+    t.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { pidsLimit: 10, frontEndId: given.id });
+    t.deepEqual(giveFrontEndId(file), { id: given.id, given: false }, 'kept once given');
+
+    const refusals: [string, string][] = [
+      ['{ "pidsLimit": "many" }', 'pidsLimit must be a whole number'],
+      ['{ "frontEndId": "-bad id" }', 'frontEndId must be at most 63 letters, digits, ".", "_" or "-", a letter or digit first'],
+      ['null', 'the file must be a JSON object'],
+    ];
+    for (const [text, problem] of refusals) {
+      writeFileSync(file, text);
+      const error = t.throws(() => giveFrontEndId(file), { name: 'InvalidInputError' });
+      t.is(error!.message, `host config ${file}: ${problem}; the front-end's identity was not written`);
+      t.is(readFileSync(file, 'utf8'), text, 'the file is left as it was');
+    }
+    t.is(
+      t.throws(() => giveFrontEndId(join(dir, 'missing.conf')))!.message,
+      `host config ${join(dir, 'missing.conf')} does not exist; the front-end's identity was not written`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

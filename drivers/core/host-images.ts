@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/engine.ts';
-import { EngineNotFoundError } from '../engine/engine-errors.ts';
+import { unlessNotFound } from '../engine/engine-errors.ts';
 
 /**
  * Runs `use` while the host's engine can reach the registry an image reference names, handing it the
@@ -53,8 +53,6 @@ export class HostImages {
 
   /** Removes a local tag; one already gone is fine. */
   async untag(reference: string): Promise<void> {
-    await this.engine.removeImage(reference).catch((error: unknown) => {
-      if (!(error instanceof EngineNotFoundError)) throw error;
-    });
+    await unlessNotFound(this.engine.removeImage(reference));
   }
 }

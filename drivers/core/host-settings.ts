@@ -118,3 +118,8 @@ const HOST_SETTINGS_FILE = Type.Object(
 export function loadHostSettings(path: string | undefined): HostSettings {
   return readSettingsFile(path, 'host config', HOST_SETTINGS_FILE, defaultHostSettings());
 }
+
+/** The keys the host config file at `path` sets, checked as loadHostSettings checks them: for a tool that rewrites it. */
+export function hostSettingsAsWritten(path: string): Partial<HostSettings> {
+  return readSettingsFile<Partial<HostSettings>>(path, 'host config', HOST_SETTINGS_FILE, {});
+}

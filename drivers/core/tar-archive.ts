@@ -1,3 +1,5 @@
+import { InvalidInputError } from './errors.ts';
+
 /**
  * A ustar archive of a few small entries, made in memory: the format the engine's archive upload unpacks (injected
  * guest files, context files) and an image layer holds (an empty datablock directory).
@@ -57,5 +59,5 @@ function splitPath(path: string): { name: string; prefix: string } {
     const name = path.slice(at + 1);
     if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100) return { name, prefix };
   }
-  throw new Error(`path ${path.slice(0, 60)}... is too long for the archive`);
+  throw new InvalidInputError(`path ${path.slice(0, 60)}... is too long for the archive`);
 }

@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/engine.ts';
-import { EngineConflictError, EngineNotFoundError } from '../engine/engine-errors.ts';
+import { EngineConflictError, EngineNotFoundError, unlessNotFound } from '../engine/engine-errors.ts';
 import type { ContainerInspect, ImageInspect } from '../engine/types.ts';
 import { containerConfig, resourceLimits } from './container-config.ts';
 import { InvalidInputError, VmConflictError, VmNotFoundError } from './errors.ts';
@@ -264,9 +264,7 @@ export class VmLifecycle {
 
   async snapshotDelete(spec: VmRef, snapshotName: string): Promise<void> {
     const image = `${snapshotRepository(spec)}:${snapshotTag(snapshotName)}`;
-    await this.engine.removeImage(image).catch((error: unknown) => {
-      if (!(error instanceof EngineNotFoundError)) throw error;
-    });
+    await unlessNotFound(this.engine.removeImage(image));
   }
 
   /** The last `lines` lines the VM's processes wrote to their console (stdout and stderr). */
@@ -464,9 +462,7 @@ export class VmLifecycle {
   }
 
   private async removeIfPresent(name: string): Promise<void> {
-    await this.engine.removeContainer(name).catch((error: unknown) => {
-      if (!(error instanceof EngineNotFoundError)) throw error;
-    });
+    await unlessNotFound(this.engine.removeContainer(name));
   }
 
   private async ownContainer(spec: VmRef): Promise<ContainerInspect | undefined> {

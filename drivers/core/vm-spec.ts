@@ -123,3 +123,20 @@ export const noPrivileges = (): RequestedPrivileges => ({
   devices: [],
   hostMounts: [],
 });
+
+/**
+ * Enough of a VM for the verbs on its existing container (stop, resume, remove): who it is, named after its
+ * container; what it was made from lives on the container, and it has no NICs to unplug.
+ */
+export function existingVmSpec(ref: VmRef): VmSpec {
+  return {
+    ...ref,
+    displayName: ref.containerName,
+    hostname: ref.containerName,
+    image: '',
+    environment: {},
+    nics: [],
+    privileges: noPrivileges(),
+    frontEndLabels: {},
+  };
+}

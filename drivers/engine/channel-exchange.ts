@@ -1,7 +1,7 @@
 import http, { type ClientRequest, type ClientRequestArgs, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Duplex, type Readable } from 'node:stream';
-import { stallTimer, type StallWatch } from '../streams/stall-timer.ts';
+import { stallGuard, type StallWatch } from '../streams/stall-timer.ts';
 import { HttpTimeoutError, type HttpAnswer, type HttpExchange, type HttpRequest, type HttpStreamAnswer } from './http-exchange.ts';
 
 /**
@@ -104,23 +104,12 @@ export class ChannelExchange implements HttpExchange {
       const pool = this.pool();
       const req = this.request(pool, request);
       const watch: StallWatch = {};
-      let done = false;
-      const settle = () => {
-        done = true;
-        stall.stop();
-        release();
-        watch.connection?.off('data', stall.flowing);
-      };
-      const fail = (error: Error) => {
-        if (done) return;
-        settle();
-        if (watch.answer) watch.answer.destroy(error);
-        else {
-          req.destroy(error);
-          reject(error);
-        }
-      };
-      const stall = stallTimer(request.timeoutMs, watch, () => fail(new HttpTimeoutError(request.timeoutMs)));
+      const stall = stallGuard(req, watch, request.timeoutMs, {
+        timedOut: () => new HttpTimeoutError(request.timeoutMs),
+        reject,
+        onSettle: () => release(),
+      });
+      const { settle, fail } = stall;
       const release = pool.carry(fail);
       req.on('error', fail);
       req.on('response', (res) => {

@@ -2,7 +2,7 @@ import type { EngineEndpoint } from './endpoint.ts';
 import type { Engine, ExecState } from './engine.ts';
 import { OutputFrames } from './output-frames.ts';
 import type { HttpExchange } from './http-exchange.ts';
-import { EngineError, EngineNotFoundError } from './engine-errors.ts';
+import { EngineError, unlessNotFound } from './engine-errors.ts';
 import { EngineTransport } from './transport.ts';
 import type {
   ContainerCreateBody,
@@ -51,13 +51,8 @@ export class EngineClient implements Engine {
     return this.transport.json({ method: 'GET', path: `/containers/${enc(name)}/json`, expect: [200], subject: `container ${name}` });
   }
 
-  async findContainer(name: string): Promise<ContainerInspect | undefined> {
-    try {
-      return await this.inspectContainer(name);
-    } catch (error) {
-      if (error instanceof EngineNotFoundError) return undefined;
-      throw error;
-    }
+  findContainer(name: string): Promise<ContainerInspect | undefined> {
+    return unlessNotFound(this.inspectContainer(name));
   }
 
   /**
@@ -168,13 +163,8 @@ export class EngineClient implements Engine {
     return this.transport.json({ method: 'GET', path: `/images/${enc(reference)}/json`, expect: [200], subject: `image ${reference}` });
   }
 
-  async findImage(reference: string): Promise<ImageInspect | undefined> {
-    try {
-      return await this.inspectImage(reference);
-    } catch (error) {
-      if (error instanceof EngineNotFoundError) return undefined;
-      throw error;
-    }
+  findImage(reference: string): Promise<ImageInspect | undefined> {
+    return unlessNotFound(this.inspectImage(reference));
   }
 
   listImages(labels: string[]): Promise<ImageSummary[]> {
@@ -379,13 +369,9 @@ export class EngineClient implements Engine {
   }
 
   async volumeExists(name: string): Promise<boolean> {
-    try {
-      await this.transport.call({ method: 'GET', path: `/volumes/${enc(name)}`, expect: [200], subject: `volume ${name}` });
-      return true;
-    } catch (error) {
-      if (error instanceof EngineNotFoundError) return false;
-      throw error;
-    }
+    return (
+      (await unlessNotFound(this.transport.call({ method: 'GET', path: `/volumes/${enc(name)}`, expect: [200], subject: `volume ${name}` }))) !== undefined
+    );
   }
 
   async volumeMountpoint(name: string): Promise<string> {
@@ -426,11 +412,7 @@ export class EngineClient implements Engine {
   }
 
   async removeVolume(name: string): Promise<void> {
-    try {
-      await this.transport.call({ method: 'DELETE', path: `/volumes/${enc(name)}`, expect: [204], subject: `volume ${name}` });
-    } catch (error) {
-      if (!(error instanceof EngineNotFoundError)) throw error;
-    }
+    await unlessNotFound(this.transport.call({ method: 'DELETE', path: `/volumes/${enc(name)}`, expect: [204], subject: `volume ${name}` }));
   }
 
   /** A tar archive of `path` in the container's filesystem (volumes mounted there included), read as it arrives. */

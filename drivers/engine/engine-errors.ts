@@ -30,3 +30,13 @@ export class EngineUnreachableError extends EngineError {
     this.name = 'EngineUnreachableError';
   }
 }
+
+/** What `call` answers, or undefined when the engine has no such thing (404); any other failure stands. */
+export async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof EngineNotFoundError) return undefined;
+    throw error;
+  }
+}

@@ -8,7 +8,7 @@ import { LocalHostAccess } from '../core/host-access.ts';
 import { HostImages } from '../core/host-images.ts';
 import { NicPlumbing } from '../core/nic-plumbing.ts';
 import { VmLifecycle } from '../core/vm-lifecycle.ts';
-import { noPrivileges, type VmSpec } from '../core/vm-spec.ts';
+import { existingVmSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { HostEngine } from '../core/open-engine.ts';
 import { CURRENT_TAG } from './datastore-images.ts';
 import { parseImageName, type ImageName } from './registry/image-name.ts';
@@ -230,16 +230,5 @@ function volumeLabels(vmId: number): Record<string, string> {
 
 /** Enough of a VM for stopping or removing its container: no NICs to unplug (the veths go with its processes). */
 function containerOnlySpec(vmId: number, name: string): VmSpec {
-  return {
-    frontEnd: 'opennebula',
-    vmId: String(vmId),
-    containerName: name,
-    displayName: name,
-    hostname: name,
-    image: '',
-    environment: {},
-    nics: [],
-    privileges: noPrivileges(),
-    frontEndLabels: {},
-  };
+  return existingVmSpec({ frontEnd: 'opennebula', vmId: String(vmId), containerName: name });
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import ssh2 from 'ssh2';
 import { writeFileAtomically } from '../core/atomic-file.ts';
+import { InvalidInputError } from '../core/errors.ts';
 import type { HostStore } from '../hosts/host-store.ts';
 
 /** Where a key the host store holds for a host lives: beside the store, as an imported key does. */
@@ -20,7 +21,7 @@ export function hostKeyPair(file: string, comment: string): { privateKeyFile: st
     writeFileAtomically(file, pair.private, 0o600);
   }
   const parsed = ssh2.utils.parseKey(readFileSync(file));
-  if (parsed instanceof Error) throw new Error(`${file} is not a usable private key (${parsed.message})`);
+  if (parsed instanceof Error) throw new InvalidInputError(`${file} is not a usable private key (${parsed.message})`);
   const key = Array.isArray(parsed) ? parsed[0]! : parsed;
   return { privateKeyFile: file, publicKey: `${key.type} ${key.getPublicSSH().toString('base64')} ${comment}` };
 }

@@ -33,7 +33,7 @@ export async function removeHost(store: HostStore, name: string, options: Remove
   const record = store.get(name);
   const env = options.env ?? process.env;
   const terminating = record.vm?.id !== undefined;
-  if (record.vm && !options.vms) throw new Error(`${name} was made from a VM template, but removal was handed no cloud to terminate its VM in`);
+  if (record.vm && !options.vms) throw new HostSetupError(`${name} was made from a VM template, but removal was handed no cloud to terminate its VM in`);
   if ((options.purge || terminating) && !options.force) await refuseWhileVmsExist(record, env, options.purge ? '--purge' : `terminating VM ${record.vm?.id}`);
   if (options.purge && !terminating) {
     const session = await connectToHost(record);

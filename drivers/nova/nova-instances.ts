@@ -3,7 +3,7 @@ import { checkFitsHost } from '../core/host-capacity.ts';
 import type { HostServices } from '../core/host-services.ts';
 import type { HostAccess } from '../core/host-access.ts';
 import { netDevPath, parseNetDev } from '../core/net-dev.ts';
-import { noPrivileges, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
+import { existingVmSpec, type NicSpec, type VmSpec } from '../core/vm-spec.ts';
 import type { VmRef, VmStatus } from '../core/vm-status.ts';
 import type { InstanceInfo, RebuildAnswer, RebuildRequest, SpawnRequest, VifRequest } from './api-schemas.ts';
 import type { InstanceDiagnostics } from './diagnostics-schemas.ts';
@@ -346,18 +346,7 @@ export function reference(uuid: string): VmRef {
 
 /** Who the instance is, for verbs on an existing container; what it was made from lives on the container. */
 function identity(uuid: string): VmSpec {
-  const ref = reference(uuid);
-  const containerName = ref.containerName;
-  return {
-    ...ref,
-    displayName: containerName,
-    hostname: containerName,
-    image: '',
-    environment: {},
-    nics: [],
-    privileges: noPrivileges(),
-    frontEndLabels: {},
-  };
+  return existingVmSpec(reference(uuid));
 }
 
 /** One above the highest NIC index the instance has, counting interfaces plugged inside it since spawn. */

@@ -2,7 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { stallTimer, type StallWatch } from '../../streams/stall-timer.ts';
+import { stallGuard, type StallWatch } from '../../streams/stall-timer.ts';
 
 /** Keep-alive connections to the servers one client talks to (a registry, its token service, its blob storage). */
 export class ConnectionPool {
@@ -47,25 +47,12 @@ export function request(url: URL, options: RequestOptions): Promise<HttpResponse
   return new Promise((resolve, reject) => {
     const req = (secure ? https : http).request(url, { method: options.method, headers: options.headers, agent, auth: null });
     const watch: StallWatch = {};
-    let done = false;
-    const settle = () => {
-      done = true;
-      stall.stop();
-      clearTimeout(connecting);
-      watch.connection?.off('data', stall.flowing);
-    };
-    const fail = (error: Error) => {
-      if (done) return;
-      settle();
-      if (watch.answer) watch.answer.destroy(error);
-      else {
-        req.destroy(error);
-        reject(error);
-      }
-    };
-    const stall = stallTimer(timeoutMs, watch, () =>
-      fail(new Error(watch.answer ? `the server sent nothing for ${timeoutMs} ms` : `no answer within ${timeoutMs} ms`)),
-    );
+    const stall = stallGuard(req, watch, timeoutMs, {
+      timedOut: () => new Error(watch.answer ? `the server sent nothing for ${timeoutMs} ms` : `no answer within ${timeoutMs} ms`),
+      reject,
+      onSettle: () => clearTimeout(connecting),
+    });
+    const { settle, fail } = stall;
     const connectTimeoutMs = Math.min(timeoutMs, CONNECT_TIMEOUT_MS);
     const connecting = setTimeout(() => fail(new Error(`connecting to ${url.host} took more than ${connectTimeoutMs} ms`)), connectTimeoutMs);
     req.on('socket', (s: Socket) => {

@@ -1,3 +1,4 @@
+import { HostSetupError } from '../../core/errors.ts';
 import { DEFAULT_ENGINE_SOCKET } from '../../core/host-settings.ts';
 import type { HostEngine } from '../../core/open-engine.ts';
 import { engineOverSsh } from '../../hosts/host-engine.ts';
@@ -31,7 +32,7 @@ export class ProvisionContext {
 
   /** A connection to the cloud the record says the host is registered with; the caller closes it. */
   connectCloud(): CloudRegistration {
-    if (!this.cloud) throw new Error(`${this.record.name} is to be registered with OpenNebula, but provisioning was handed no cloud to register with`);
+    if (!this.cloud) throw new HostSetupError(`${this.record.name} is to be registered with OpenNebula, but provisioning was handed no cloud to register with`);
     return this.cloud({ env: this.env, ...(this.record.opennebula?.endpoint ? { endpoint: this.record.opennebula.endpoint } : {}) });
   }
 

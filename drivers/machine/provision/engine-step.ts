@@ -36,7 +36,7 @@ export const engineStep: ProvisionStep = {
 };
 
 export function requireOs(context: ProvisionContext) {
-  if (!context.os) throw new Error('the operating system step has not run');
+  if (!context.os) throw new HostSetupError('the operating system step has not run');
   return context.os;
 }
 

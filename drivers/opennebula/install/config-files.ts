@@ -30,6 +30,7 @@ export function planConfigFile(path: string, role: ConfigFileRole, text: string,
   const document = readConfig(path, text);
   const edits: TextEdit[] = [];
   const said: string[] = [];
+  let after: string;
   try {
     for (const stanza of WANTED_STANZAS.filter((wanted) => wanted.file === role)) {
       const change = action === 'install' ? installStanza(document, stanza) : uninstallStanza(document, stanza);
@@ -41,10 +42,11 @@ export function planConfigFile(path: string, role: ConfigFileRole, text: string,
       edits.push(...change);
       if (change.length) said.push(`${entry.describe} ${action === 'install' ? 'names dockvisor' : 'no longer names dockvisor'}`);
     }
+    after = applyEdits(text, edits);
   } catch (error) {
     throw new InvalidInputError(`${path} is not a ${role} dockvisor can change: ${(error as Error).message}; nothing written`);
   }
-  return { path, role, before: text, after: applyEdits(text, edits), said };
+  return { path, role, before: text, after, said };
 }
 
 /** Each stanza and list dockvisor needs in the file, present, missing or wrong. */

@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../../core/errors.ts';
 import type { ConfigDocument, VectorAttribute } from './config-syntax.ts';
 import { DRIVER_NAME, type WantedListEntry } from './dockvisor-stanzas.ts';
 import type { TextEdit } from './text-edits.ts';
@@ -16,9 +17,9 @@ export interface ListEntryState {
 /** The manager's ARGUMENTS: a file whose manager has none is not one the installer can change safely. */
 function argumentsOf(document: ConfigDocument, entry: WantedListEntry): { manager: VectorAttribute; start: number; raw: string } {
   const manager = document.attributes.find((attribute): attribute is VectorAttribute => attribute.kind === 'vector' && attribute.name === entry.attribute);
-  if (!manager) throw new Error(`it has no ${entry.attribute} = [ ... ]`);
+  if (!manager) throw new InvalidInputError(`it has no ${entry.attribute} = [ ... ]`);
   const value = manager.pairs.find((pair) => pair.key === 'ARGUMENTS')?.value;
-  if (!value) throw new Error(`its ${entry.attribute} has no ARGUMENTS`);
+  if (!value) throw new InvalidInputError(`its ${entry.attribute} has no ARGUMENTS`);
   const start = value.start + (value.quoted ? 1 : 0);
   const end = value.end - (value.quoted ? 1 : 0);
   return { manager, start, raw: document.text.slice(start, end) };
@@ -33,7 +34,7 @@ function listsOf(raw: string, offset: number, entry: WantedListEntry): DriverLis
     let list: { word: string; at: number } | undefined;
     if (word === short || word === long) {
       const next = words[index + 1];
-      if (!next || next.word.startsWith('-')) throw new Error(`${entry.attribute} ARGUMENTS: ${word} has no list after it`);
+      if (!next || next.word.startsWith('-')) throw new InvalidInputError(`${entry.attribute} ARGUMENTS: ${word} has no list after it`);
       list = next;
     } else if (word.startsWith(`${long}=`)) list = { word: word.slice(long.length + 1), at: at + long.length + 1 };
     else if (word.startsWith(short) && !word.startsWith('--') && word.length > short.length) list = { word: word.slice(short.length), at: at + short.length };

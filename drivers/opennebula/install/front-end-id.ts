@@ -1,21 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { chownSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InvalidInputError } from '../../core/errors.ts';
+import { hostSettingsAsWritten, type HostSettings } from '../../core/host-settings.ts';
 
 /**
  * Gives the front-end its identity in the host config of its remotes, once: `frontEndId`, which deploy records
  * on the containers it makes and by which the probes on a shared host keep to this front-end's VMs (oned copies
- * the file to every host). A config that has one keeps it; nothing else in the file changes. Returns the id.
+ * the file to every host). A config that has one keeps it; nothing else in the file changes. The file is checked
+ * whole first, as the driver reads it: one it would refuse is not written to. Returns the id.
  */
 export function giveFrontEndId(hostConfigPath: string): { id: string; given: boolean } {
-  let config: Record<string, unknown>;
+  const refused = (reason: string) => new InvalidInputError(`${reason}; the front-end's identity was not written`);
+  if (!existsSync(hostConfigPath)) throw refused(`host config ${hostConfigPath} does not exist`);
+  let config: Partial<HostSettings>;
   try {
-    config = JSON.parse(readFileSync(hostConfigPath, 'utf8')) as Record<string, unknown>;
+    config = hostSettingsAsWritten(hostConfigPath);
   } catch (error) {
-    throw new InvalidInputError(`${hostConfigPath}: ${(error as Error).message}; the front-end's identity was not written`);
+    throw refused((error as Error).message);
   }
-  if (typeof config.frontEndId === 'string' && config.frontEndId) return { id: config.frontEndId, given: false };
+  if (config.frontEndId) return { id: config.frontEndId, given: false };
   const name =
     hostname()
       .split('.')[0]!
