@@ -34,6 +34,9 @@ export interface DatastoreResult {
   /** The same without the connection keeper: every transfer action opens its own SSH connection. */
   deployUncachedDirect: { summary: { ours: Summary; raw: Summary }; ratio: number };
   deployCachedDirect: { summary: { ours: Summary; raw: Summary }; ratio: number };
+  /** Through the keeper, with every launcher handing its action to the action agent instead of starting node. */
+  deployUncachedAgent: { summary: { ours: Summary; raw: Summary }; ratio: number };
+  deployCachedAgent: { summary: { ours: Summary; raw: Summary }; ratio: number };
   /** Where the time of clone + context + deploy with the image on the host goes, action by action. */
   cachedPhases: PhaseBreakdown;
   /** Terminate (shutdown + the transfer's deletes) of the VM with its root disk from the datastore, and made from DOCKVISOR/IMAGE. */
@@ -49,7 +52,7 @@ const FIRST_IMAGE_ID = 9890;
 const BENCH_VM_ID = 9899;
 const RANDOM_BYTES = 24 * 1024 * 1024;
 
-export async function runDatastoreBench(rounds: number, timeoutMs: number, log: (line: string) => void): Promise<DatastoreResult> {
+export async function runDatastoreBench(rounds: number, timeoutMs: number, log: (line: string) => void, agentSocket: string): Promise<DatastoreResult> {
   const upstream = new TestRegistry('bench-upstream', UPSTREAM_PORT);
   const bridge = 'dvt-ds9';
   const host = new TestHost('dvt-dc', '198.18.128.11', bridge, '198.18.129.1/24', { remoteForwarding: true });
@@ -118,18 +121,25 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       return run.ms;
     };
     const tm = (action: string, ...argv: string[]) => tmWith(tmConfigDirect, action, ...argv);
+    let through = '';
     const tmWith = (config: string, action: string, ...argv: string[]) =>
-      timed(`tm ${action}`, join(repoRoot, 'remotes/tm/dockvisor', action), argv, { env: { DOCKVISOR_TM_CONFIG: config } });
-    const ours = async (config: string) => {
-      let ms = await tmWith(config, 'clone', source, disk, String(BENCH_VM_ID), '101');
-      ms += await tmWith(config, 'context', context, disk.replace(/disk\.0$/, 'disk.1'), String(BENCH_VM_ID), '100');
-      ms += await timed(
-        'vmm deploy',
-        join(repoRoot, 'remotes/vmm/dockvisor/deploy'),
-        [`/var/lib/one//datastores/100/${BENCH_VM_ID}/deployment.0`, host.name, String(BENCH_VM_ID), host.name],
-        { stdin: vmXml(draft), env: { DOCKVISOR_CONFIG: vmmConfig } },
-      );
-      return ms;
+      timed(`tm ${action}`, join(repoRoot, 'remotes/tm/dockvisor', action), argv, { env: { DOCKVISOR_TM_CONFIG: config, DOCKVISOR_AGENT_SOCKET: through } });
+    /** clone + context + deploy; with `viaAgent`, each launcher hands its action to the action agent. */
+    const ours = async (config: string, viaAgent = false) => {
+      through = viaAgent ? agentSocket : '';
+      try {
+        let ms = await tmWith(config, 'clone', source, disk, String(BENCH_VM_ID), '101');
+        ms += await tmWith(config, 'context', context, disk.replace(/disk\.0$/, 'disk.1'), String(BENCH_VM_ID), '100');
+        ms += await timed(
+          'vmm deploy',
+          join(repoRoot, 'remotes/vmm/dockvisor/deploy'),
+          [`/var/lib/one//datastores/100/${BENCH_VM_ID}/deployment.0`, host.name, String(BENCH_VM_ID), host.name],
+          { stdin: vmXml(draft), env: { DOCKVISOR_CONFIG: vmmConfig, DOCKVISOR_AGENT_SOCKET: through } },
+        );
+        return ms;
+      } finally {
+        through = '';
+      }
     };
     const raw = async () => {
       const started = performance.now();
@@ -145,18 +155,19 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       if (!keepImage) await onHost.removeImage(reference).catch(() => undefined);
     };
 
-    // Each round: the raw baseline, the actions on their own (each its own SSH connection) and through the
-    // connection keeper, in an order that rotates so that the machine's drift hits all three alike.
+    // Each round: the raw baseline, the actions on their own (each its own SSH connection), through the
+    // connection keeper, and through the keeper with the action agent running them, in an order that rotates so
+    // that the machine's drift hits all alike.
     const measure = async (cached: boolean) => {
-      const times = { raw: [] as number[], direct: [] as number[], keeper: [] as number[] };
-      const kinds = ['raw', 'direct', 'keeper'] as const;
+      const times = { raw: [] as number[], direct: [] as number[], keeper: [] as number[], agent: [] as number[] };
+      const kinds = ['raw', 'direct', 'keeper', 'agent'] as const;
       for (let i = 0; i < rounds + 1; i++) {
         const ms: Partial<Record<(typeof kinds)[number], number>> = {};
         for (let k = 0; k < kinds.length; k++) {
           const kind = kinds[(i + k) % kinds.length]!;
           await teardown(cached);
           if (cached && !(await onHost.findImage(reference))) await raw().then(() => teardown(true));
-          ms[kind] = kind === 'raw' ? await raw() : await ours(kind === 'keeper' ? tmConfig : tmConfigDirect);
+          ms[kind] = kind === 'raw' ? await raw() : await ours(kind === 'direct' ? tmConfigDirect : tmConfig, kind === 'agent');
           if (i > 0) times[kind].push(ms[kind]);
         }
         log(`deploy ${cached ? 'cached' : 'not cached'} round ${i}: ${kinds.map((kind) => `${kind} ${Math.round(ms[kind]!)} ms`).join(', ')}`);
@@ -225,6 +236,8 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
     const c = pair(cached.keeper, cached.raw);
     const ud = pair(uncached.direct, uncached.raw);
     const cd = pair(cached.direct, cached.raw);
+    const ua = pair(uncached.agent, uncached.raw);
+    const ca = pair(cached.agent, cached.raw);
     return {
       imageMb: round(RANDOM_BYTES / (1024 * 1024) + 4, 0),
       rounds,
@@ -233,6 +246,8 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       deployCached: { summary: { ours: c.a, raw: c.b }, ratio: c.ratio },
       deployUncachedDirect: { summary: { ours: ud.a, raw: ud.b }, ratio: ud.ratio },
       deployCachedDirect: { summary: { ours: cd.a, raw: cd.b }, ratio: cd.ratio },
+      deployUncachedAgent: { summary: { ours: ua.a, raw: ua.b }, ratio: ua.ratio },
+      deployCachedAgent: { summary: { ours: ca.a, raw: ca.b }, ratio: ca.ratio },
       cachedPhases: summarizePhases(perRun, totals),
       terminate: { datastore: summarize(terminates.datastore), image: summarize(terminates.image) },
     };
@@ -263,14 +278,16 @@ export function formatDatastore(result: DatastoreResult): string {
     line('datastore cp from the upstream registry', result.register.summary.cp),
     line('raw pull + push of the same image', result.register.summary.raw),
     `  ratio cp / raw: ${result.register.ratio}`,
-    line('clone + context + deploy, image not on host', result.deployUncached.summary.ours),
-    line('  the same without the connection keeper', result.deployUncachedDirect.summary.ours),
+    line('clone + context + deploy, image not on host', result.deployUncachedAgent.summary.ours),
+    line('  the same, node per action, with the keeper', result.deployUncached.summary.ours),
+    line('  the same, node per action, without it', result.deployUncachedDirect.summary.ours),
     line('raw pull + create + start', result.deployUncached.summary.raw),
-    `  ratio: ${result.deployUncached.ratio} (goal <= 1.3); without the keeper: ${result.deployUncachedDirect.ratio}`,
-    line('clone + context + deploy, image on host', result.deployCached.summary.ours),
-    line('  the same without the connection keeper', result.deployCachedDirect.summary.ours),
+    `  ratio through the agent and keeper: ${result.deployUncachedAgent.ratio} (goal <= 1.3); node per action: ${result.deployUncached.ratio} with the keeper, ${result.deployUncachedDirect.ratio} without`,
+    line('clone + context + deploy, image on host', result.deployCachedAgent.summary.ours),
+    line('  the same, node per action, with the keeper', result.deployCached.summary.ours),
+    line('  the same, node per action, without it', result.deployCachedDirect.summary.ours),
     line('raw create + start (image on host)', result.deployCached.summary.raw),
-    `  ratio: ${result.deployCached.ratio} (goal <= 1.5); without the keeper: ${result.deployCachedDirect.ratio}`,
+    `  ratio through the agent and keeper: ${result.deployCachedAgent.ratio} (goal <= 1.5); node per action: ${result.deployCached.ratio} with the keeper, ${result.deployCachedDirect.ratio} without`,
     line('terminate, root disk from the datastore', result.terminate.datastore),
     line('terminate, the same VM from DOCKVISOR/IMAGE', result.terminate.image),
     `  difference: ${(result.terminate.datastore.median - result.terminate.image.median).toFixed(0)} ms (goal: one registry call, about 10 ms)`,

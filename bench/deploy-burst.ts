@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { deployExecutableKind, rawBaselineKind, type DeployKind, type Deployed, type KindContext } from './deploy-kinds.ts';
+import { agentDeployKind, deployExecutableKind, rawBaselineKind, type DeployKind, type Deployed, type KindContext } from './deploy-kinds.ts';
 import { round } from './stats.ts';
 
 /**
@@ -9,12 +9,14 @@ import { round } from './stats.ts';
  */
 export interface BurstResult {
   count: number;
-  /** Wall times of each pass (ms), in the order run: raw, deploy, deploy, raw. */
+  /** Wall times of each pass (ms), in the order run: raw, deploy, agent, agent, deploy, raw (agent: the launchers hand the actions to the action agent). */
   passes: { kind: string; wallMs: number; failures: number }[];
-  /** Median deploys per second of each kind, and their ratio (deploy / raw). */
+  /** Median deploys per second of each kind, and their ratios (deploy / raw, agent / raw). */
   deployPerSecond: number;
   rawPerSecond: number;
   ratio: number;
+  agentPerSecond?: number;
+  agentRatio?: number;
 }
 
 export async function runDeployBurst(
@@ -25,7 +27,8 @@ export async function runDeployBurst(
   log: (line: string) => void,
 ): Promise<BurstResult> {
   const passes: BurstResult['passes'] = [];
-  for (const kind of [rawBaselineKind, deployExecutableKind, deployExecutableKind, rawBaselineKind]) {
+  const withAgent = ctx.agentSocket ? [agentDeployKind, agentDeployKind] : [];
+  for (const kind of [rawBaselineKind, deployExecutableKind, ...withAgent, deployExecutableKind, rawBaselineKind]) {
     ctx.abort.throwIfAborted();
     const pass = await burst(ctx, kind, count, firstN, addressOf);
     passes.push(pass);
@@ -37,7 +40,15 @@ export async function runDeployBurst(
   };
   const deployPerSecond = perSecond(deployExecutableKind.name);
   const rawPerSecond = perSecond(rawBaselineKind.name);
-  return { count, passes, deployPerSecond: round(deployPerSecond), rawPerSecond: round(rawPerSecond), ratio: round(deployPerSecond / rawPerSecond) };
+  const agentPerSecond = ctx.agentSocket ? perSecond(agentDeployKind.name) : undefined;
+  return {
+    count,
+    passes,
+    deployPerSecond: round(deployPerSecond),
+    rawPerSecond: round(rawPerSecond),
+    ratio: round(deployPerSecond / rawPerSecond),
+    ...(agentPerSecond ? { agentPerSecond: round(agentPerSecond), agentRatio: round(agentPerSecond / rawPerSecond) } : {}),
+  };
 }
 
 async function burst(ctx: KindContext, kind: DeployKind, count: number, firstN: number, addressOf: (n: number) => string) {
@@ -65,6 +76,10 @@ export function formatBurst(result: BurstResult): string {
   return [
     `${result.count} deploys at once (passes: ${result.passes.map((p) => `${p.kind} ${Math.round(p.wallMs)} ms${p.failures ? ` (${p.failures} failed)` : ''}`).join(', ')})`,
     `  deploy executable: ${result.deployPerSecond} VMs/s; raw create + start + plumb: ${result.rawPerSecond} VMs/s`,
-    `  throughput deploy / raw: ${result.ratio} (goal >= 0.8: ${result.ratio >= 0.8 ? 'met' : 'NOT met'})`,
+    ...(result.agentPerSecond ? [`  deploy executable through the action agent: ${result.agentPerSecond} VMs/s`] : []),
+    `  throughput deploy / raw: ${result.ratio} (goal >= 0.8: ${result.ratio >= 0.8 ? 'met' : 'NOT met'}${result.agentRatio ? '; without the agent' : ''})`,
+    ...(result.agentRatio !== undefined
+      ? [`  throughput through the agent / raw: ${result.agentRatio} (goal >= 0.8: ${result.agentRatio >= 0.8 ? 'met' : 'NOT met'})`]
+      : []),
   ].join('\n');
 }

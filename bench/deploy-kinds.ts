@@ -35,6 +35,8 @@ export interface KindContext {
   abort: AbortSignal;
   /** More environment for the deploy executable (the phase breakdown's instrumentation); none in timed rounds. */
   extraEnv?: Record<string, string>;
+  /** The socket of the bench's action agent, for the kinds whose launcher hands the action to it. */
+  agentSocket?: string;
 }
 
 /** A way of bringing up VM number `n` with guest address `address` on the bench bridge. */
@@ -50,10 +52,13 @@ export interface NicPlacement {
   remove(engine: RawEngine, container: string, hostEnd: string): Promise<void>;
 }
 
-/** The driver end to end: remotes/vmm/dockvisor/deploy started as oned starts it, a <VM> document on stdin. */
-export function deployExecutableKindFor(placement: NicPlacement): DeployKind {
+/**
+ * The driver end to end: remotes/vmm/dockvisor/deploy started as oned starts it, a <VM> document on stdin; with
+ * `through` 'agent', its launcher hands the action to the bench's action agent instead of starting node.
+ */
+export function deployExecutableKindFor(placement: NicPlacement, through: 'node' | 'agent' = 'node'): DeployKind {
   return {
-    name: 'deploy',
+    name: through === 'agent' ? 'agent' : 'deploy',
     async deploy(ctx, n, address) {
       const vmId = FIRST_VM_ID + n;
       const container = `one-${vmId}`;
@@ -62,7 +67,7 @@ export function deployExecutableKindFor(placement: NicPlacement): DeployKind {
       const teardown = () => placement.remove(ctx.engine, container, hostEnd);
       const run = await runTimed(deployExecutable, deployArgv(vmId), {
         stdin: xml,
-        env: childEnv({ DOCKVISOR_CONFIG: ctx.configPath, ...ctx.extraEnv }),
+        env: childEnv({ DOCKVISOR_CONFIG: ctx.configPath, DOCKVISOR_AGENT_SOCKET: agentSocketFor(ctx, through), ...ctx.extraEnv }),
         timeoutMs: ctx.timeoutMs,
         abort: ctx.abort,
       });
@@ -79,12 +84,23 @@ export function deployExecutableKindFor(placement: NicPlacement): DeployKind {
   };
 }
 
-/** The deploy executable with its NIC on the Linux bench bridge. */
-export const deployExecutableKind = deployExecutableKindFor({
+/** The socket a launcher of `through` looks at: the bench's agent, or none (node runs the action). */
+export function agentSocketFor(ctx: Pick<KindContext, 'agentSocket'>, through: 'node' | 'agent'): string {
+  if (through === 'node') return '';
+  if (!ctx.agentSocket) throw new Error('no action agent runs for this bench');
+  return ctx.agentSocket;
+}
+
+const linuxBridgeNic: NicPlacement = {
   nic: (address) => ({ nicId: 0, bridge: BRIDGE, ip: address, mask: '255.255.255.0' }),
   check: checkPlugged,
   remove: removeVm,
-});
+};
+
+/** The deploy executable with its NIC on the Linux bench bridge. */
+export const deployExecutableKind = deployExecutableKindFor(linuxBridgeNic);
+/** The same, handed to the action agent by its launcher. */
+export const agentDeployKind = deployExecutableKindFor(linuxBridgeNic, 'agent');
 
 /**
  * The same work done directly in this already-running process: engine create + start + inspect

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { addPortsArgv } from '../drivers/core/ovs-switch.ts';
 import { macFor } from '../test/helpers/vm-xml.ts';
-import { deployExecutableKindFor, type DeployKind } from './deploy-kinds.ts';
+import { deployExecutableKindFor, type DeployKind, type NicPlacement } from './deploy-kinds.ts';
 import { removeLink, runWithInput } from './links.ts';
 import type { RawEngine } from './raw-engine.ts';
 import { BENCH_LABEL, BENCH_LABEL_VALUE, COMMAND, IMAGE, RAW_CONTAINER_PREFIX, RAW_HOST_PREFIX, RAW_PEER_PREFIX, VM_PREFIX_LENGTH } from './settings.ts';
@@ -21,12 +21,16 @@ export function removeOvsBridge(): void {
   vsctl('--if-exists', 'del-br', OVS_BRIDGE);
 }
 
-/** The deploy executable with one NIC on the Open vSwitch bridge (BRIDGE_TYPE=openvswitch). */
-export const ovsDeployExecutableKind = deployExecutableKindFor({
+const ovsNic: NicPlacement = {
   nic: (address) => ({ nicId: 0, bridge: OVS_BRIDGE, openvswitch: true, ip: address, mask: '255.255.255.0' }),
   check: async (_engine, _container, hostEnd) => checkPort(hostEnd),
   remove: removeVm,
-});
+};
+
+/** The deploy executable with one NIC on the Open vSwitch bridge (BRIDGE_TYPE=openvswitch). */
+export const ovsDeployExecutableKind = deployExecutableKindFor(ovsNic);
+/** The same, handed to the action agent by its launcher. */
+export const ovsAgentDeployKind = deployExecutableKindFor(ovsNic, 'agent');
 
 /**
  * The same work from an already running process: engine create + start + inspect, the bridge's check, the
