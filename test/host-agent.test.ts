@@ -106,7 +106,7 @@ test.serial('before the remotes arrive the step only says when the agent starts;
   });
   syncRemotes();
   const version = readFileSync(`${remotesDir}/lib/dockvisor/VERSION`, 'utf8').trim();
-  t.like(await provision(), { done: true, changed: true, detail: `remotes ${version} answer on ${socket}` });
+  t.like(await provision(), { done: true, changed: true, detail: `an agent of remotes ${version} answers on ${socket}` });
   const dir = statSync(`${HOME}/.dockvisor`);
   t.is(dir.mode & 0o777, 0o700);
   t.is(dir.uid, Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' })));
@@ -125,7 +125,7 @@ test.serial(
       await logSays(/stepping down/),
       /launchers of other remotes arrived; stepping down for the new version\n.*stopped after 0 actions \(1 launchers sent to run their own\)/,
     );
-    t.like(await provision(), { done: true, changed: true, detail: `remotes 0.1.0+hagnewer answer on ${socket}` });
+    t.like(await provision(), { done: true, changed: true, detail: `an agent of remotes 0.1.0+hagnewer answers on ${socket}` });
   },
 );
 

@@ -338,7 +338,7 @@ test('the agent step without systemd asks the socket as a launcher would, starts
     start,
     /as_user setsid -f sh -c '.*' \/usr\/lib\/dockvisor\/node\/bin\/node \/var\/tmp\/one\/lib\/dockvisor\/agent\.mjs "\$home\/\.dockvisor\/agent\.log"$/m,
   );
-  t.deepEqual(await agentStep.check(context), { ok: true, detail: 'remotes 1.2.3+abcd answer on /var/lib/one/.dockvisor/vmm-agent.sock' });
+  t.deepEqual(await agentStep.check(context), { ok: true, detail: 'an agent of remotes 1.2.3+abcd answers on /var/lib/one/.dockvisor/vmm-agent.sock' });
 
   // A socket of another user is not ours: not asked, not replaced.
   host.commands.length = 0;

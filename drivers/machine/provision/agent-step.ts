@@ -66,8 +66,8 @@ export const agentStep: ProvisionStep = {
     const socket = `${found.user?.home ?? `~${context.oneUser}`}/${AGENT_SOCKET}`;
     const answer = await presence(context, found);
     if (typeof answer === 'object') return { ok: true, detail: `${socket}: ${answer.foreign}; left alone, the launchers run node themselves` };
-    if (answer === 'same') return { ok: true, detail: `remotes ${found.remotes.version} answer on ${socket}` };
-    if (answer === 'other') return { ok: true, detail: `an agent of other remotes answers on ${socket}; left alone, the launchers run node themselves` };
+    if (answer === 'same') return { ok: true, detail: `an agent of remotes ${found.remotes.version} answers on ${socket}` };
+    if (answer === 'other') return { ok: true, detail: `the agent on ${socket} does not serve these remotes; left alone, the launchers run node themselves` };
     return {
       ok: false,
       detail: answer === 'stale' ? `the agent on ${socket} runs other remotes than ${found.remotes.version}` : `no agent answers on ${socket}`,
