@@ -75,6 +75,8 @@ const createOptions = (host: TestHost, register: false | { hostName: string; clu
   engineSocket: host.engine.socket,
   oneUser: ONE_USER,
   probeImage: BASE_IMAGE,
+  // None arrives: the agent step says it starts with the remotes (test/host-agent.test.ts starts one).
+  remotesDir: join(work, 'remotes'),
   register,
 });
 
@@ -129,9 +131,11 @@ test.serial('create runs every step over SSH, registers the host with OpenNebula
     'sudoers',
     'engine-config',
     'engine-probe',
+    'agent',
     'register',
   ]);
   t.true(Object.values(record.steps).every((step) => step.done));
+  t.regex(record.steps.agent!.detail!, /^starts once the remotes are on the host/);
   t.regex(readFileSync(knownHosts, 'utf8'), /^198\.18\.73\.11 ssh-ed25519 AAAA/m, 'the accepted key is recorded the way OpenSSH records it');
   t.regex(
     readFileSync(`/etc/sudoers.d/dockvisor-${ONE_USER}`, 'utf8'),
@@ -341,6 +345,7 @@ test.serial('hostile input is refused with one line and nothing recorded', async
     ['host', 'create', 'x4', '--ssh', 'root@198.18.73.11', '--one-user', 'a;b'],
     ['host', 'create', 'x5', '--ssh', 'root@198.18.73.11', '--engine-socket', '/run/x.sock;reboot'],
     ['host', 'create', 'x6', '--ssh', 'root@198.18.73.11', '--probe-image', 'busybox`id`'],
+    ['host', 'create', 'x7', '--ssh', 'root@198.18.73.11', '--remotes-dir', '/var/tmp/$(id)'],
     ['host', 'inspect', 'nobody'],
     ['host', 'frobnicate'],
   ];

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkHostKey, presentedHostKey, recordHostKey } from '../drivers/ssh/known-hosts.ts';
@@ -224,4 +224,165 @@ test('provisioning and removal refuse a state they cannot act on with a host-set
   const badKey = t.throws(() => hostKeyPair(keyFile, 'dockvisor-host-h'), { name: 'InvalidInputError' });
   t.regex(badKey!.message, new RegExp(`^${keyFile} is not a usable private key \\(.+\\)$`));
   t.is(errorKind(badKey), 'invalid');
+});
+
+test('the action agent unit runs our node and the remotes agent as the driver user, restarted without limit, with sudo usable', async (t) => {
+  const { agentUnit } = await import('../drivers/machine/provision/agent-unit.ts');
+  const text = agentUnit({ user: 'oneadmin', node: '/usr/lib/dockvisor/node/bin/node', script: '/var/tmp/one/lib/dockvisor/agent.mjs' });
+  const lines = text.split('\n');
+  t.true(lines.includes('User=oneadmin'));
+  t.true(lines.includes('ExecStart="/usr/lib/dockvisor/node/bin/node" "/var/tmp/one/lib/dockvisor/agent.mjs"'));
+  for (const line of ['Restart=always', 'RestartSec=5', 'UMask=0077', 'WantedBy=multi-user.target']) t.true(lines.includes(line), line);
+  t.true(lines.indexOf('StartLimitIntervalSec=0') > lines.indexOf('[Unit]') && lines.indexOf('StartLimitIntervalSec=0') < lines.indexOf('[Service]'));
+  t.false(
+    lines.some((line) => line.startsWith('NoNewPrivileges')),
+    'the actions call sudo',
+  );
+  t.regex(agentUnit({ user: 'one', node: '/opt/n o/node', script: '/srv/100%/a"b.mjs' }), /^ExecStart="\/opt\/n o\/node" "\/srv\/100%%\/a\\"b\.mjs"$/m);
+});
+
+/** A host for the agent step: its survey answers from `state`, its agent socket with `answer` (hex of the frame). */
+function agentHost(state: { systemd: boolean; remotes: boolean; unit?: string; enabled?: boolean; socketUid?: number; answer?: string }) {
+  return new ScriptedHost((command) => {
+    if (command.includes('echo @@kernel')) return { code: 0, stdout: `@@kernel\nLinux x86_64\n${state.systemd ? '@@systemd\n' : ''}` };
+    if (command.includes('getent passwd oneadmin') && command.includes('@@user')) {
+      const out = ['@@user', '9869:9869:/var/lib/one'];
+      if (state.socketUid !== undefined) out.push('@@socket', '9869 700 directory', `${state.socketUid} socket`);
+      if (state.remotes) out.push('@@remotes', '/var/tmp/one/lib/dockvisor', '1.2.3+abcd');
+      if (state.unit !== undefined) out.push('@@unit', Buffer.from(state.unit).toString('base64'));
+      if (state.enabled) out.push('@@enabled');
+      return { code: 0, stdout: `${out.join('\n')}\n` };
+    }
+    if (command.startsWith('/usr/bin/python3')) return state.answer === undefined ? { code: 1, stdout: '' } : { code: 0, stdout: state.answer };
+    return { code: 0, stdout: '' };
+  });
+}
+
+test('the agent step under systemd writes the unit only when it changed, enables and restarts it; a right, enabled unit is left alone', async (t) => {
+  const { ProvisionContext } = await import('../drivers/machine/provision/context.ts');
+  const { agentStep, agentPlan } = await import('../drivers/machine/provision/agent-step.ts');
+  const { agentUnit } = await import('../drivers/machine/provision/agent-unit.ts');
+  const state: Parameters<typeof agentHost>[0] = { systemd: true, remotes: false };
+  const host = agentHost(state);
+  const context = new ProvisionContext({ name: 'h', ssh: host.target, steps: {}, createdAt: '', updatedAt: '' }, host as never);
+  const wanted = agentUnit(agentPlan(context));
+  t.deepEqual(await agentStep.check(context), { ok: false, detail: '/etc/systemd/system/dockvisor-agent.service is missing' });
+  await agentStep.apply!(context);
+  t.deepEqual(
+    host.commands.filter((command) => /systemctl (daemon|enable|restart)|cat >/.test(command)),
+    [
+      'umask 022; cat > /etc/systemd/system/dockvisor-agent.service.dockvisor-new && mv -f /etc/systemd/system/dockvisor-agent.service.dockvisor-new /etc/systemd/system/dockvisor-agent.service',
+      'systemctl daemon-reload && systemctl enable dockvisor-agent.service && systemctl restart dockvisor-agent.service',
+    ],
+  );
+  Object.assign(state, { unit: wanted, enabled: true });
+  t.deepEqual(await agentStep.check(context), {
+    ok: true,
+    detail:
+      'dockvisor-agent.service enabled, as oneadmin; starts once the remotes are on the host (`onehost sync`); until then the launchers run node themselves',
+  });
+  Object.assign(state, { enabled: false, remotes: true });
+  host.commands.length = 0;
+  t.like(await agentStep.check(context), { ok: false, detail: 'dockvisor-agent.service is not enabled' });
+  await agentStep.apply!(context);
+  t.deepEqual(
+    host.commands.filter((command) => command.startsWith('systemctl') || command.includes('cat >')),
+    ['systemctl enable --now dockvisor-agent.service'],
+  );
+  Object.assign(state, { unit: wanted.replace('RestartSec=5', 'RestartSec=1'), enabled: true });
+  t.like(await agentStep.check(context), { ok: false, detail: '/etc/systemd/system/dockvisor-agent.service differs' });
+  t.false(
+    host.commands.some((command) => command.startsWith('/usr/bin/python3')),
+    'under systemd the check reads the unit, it does not ask the socket',
+  );
+});
+
+test('the agent step without systemd asks the socket as a launcher would, starts the agent detached as the user, and leaves what is not ours alone', async (t) => {
+  const { ProvisionContext } = await import('../drivers/machine/provision/context.ts');
+  const { agentStep } = await import('../drivers/machine/provision/agent-step.ts');
+  const { frame, Frame, FrameReader, parseRequest } = await import('../drivers/core/agent-frames.ts');
+  const state: Parameters<typeof agentHost>[0] = { systemd: false, remotes: false };
+  const host = agentHost(state);
+  const context = new ProvisionContext({ name: 'h', ssh: host.target, steps: {}, createdAt: '', updatedAt: '' }, host as never);
+  t.deepEqual(await agentStep.check(context), {
+    ok: true,
+    detail: 'starts once the remotes are on the host (`onehost sync`); until then the launchers run node themselves',
+  });
+  state.remotes = true;
+  t.deepEqual(await agentStep.check(context), { ok: false, detail: 'no agent answers on /var/lib/one/.dockvisor/vmm-agent.sock' });
+  t.false(
+    host.commands.some((command) => command.startsWith('/usr/bin/python3')),
+    'nothing at the socket: nothing asked',
+  );
+
+  state.socketUid = 9869;
+  state.answer = frame(Frame.ANSWER, 'stale the agent runs remotes 1.2.2+0000, not 1.2.3+abcd').toString('hex');
+  t.like(await agentStep.check(context), { ok: false, detail: 'the agent on /var/lib/one/.dockvisor/vmm-agent.sock runs other remotes than 1.2.3+abcd' });
+  const asked = [...host.commands].reverse().find((command) => command.startsWith('/usr/bin/python3'))!;
+  t.true(asked.includes(' /var/lib/one/.dockvisor/vmm-agent.sock '));
+  const [request] = new FrameReader(65536).push(Buffer.from(asked.split(' ').at(-1)!, 'hex'));
+  t.is(request!.type, Frame.REQUEST);
+  t.like(parseRequest(request!.payload), { version: '1.2.3+abcd', remotesDir: '/var/tmp/one/lib/dockvisor', bundle: '', argv: [] });
+
+  // apply: the stale one steps down (stops answering), then ours starts and answers.
+  host.commands.length = 0;
+  state.answer = undefined;
+  const applying = agentStep.apply!(context);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  state.answer = frame(Frame.ANSWER, 'run').toString('hex');
+  await applying;
+  const start = host.commands.find((command) => command.includes('setsid'))!;
+  t.regex(start, /^user=oneadmin$/m);
+  t.regex(start, /setpriv --reuid="\$uid" --regid="\$gid" --init-groups -- env -i HOME="\$home"/);
+  t.regex(
+    start,
+    /as_user setsid -f sh -c '.*' \/usr\/lib\/dockvisor\/node\/bin\/node \/var\/tmp\/one\/lib\/dockvisor\/agent\.mjs "\$home\/\.dockvisor\/agent\.log"$/m,
+  );
+  t.deepEqual(await agentStep.check(context), { ok: true, detail: 'an agent of remotes 1.2.3+abcd answers on /var/lib/one/.dockvisor/vmm-agent.sock' });
+
+  // A socket of another user is not ours: not asked, not replaced.
+  host.commands.length = 0;
+  state.socketUid = 0;
+  const foreign = await agentStep.check(context);
+  t.true(foreign.ok);
+  t.regex(foreign.detail, /^\/var\/lib\/one\/\.dockvisor\/vmm-agent\.sock: it or its directory belongs to another user than uid 9869; left alone/);
+  t.false(host.commands.some((command) => command.startsWith('/usr/bin/python3') || command.includes('setsid')));
+});
+
+test('purge stops the unit and signals only a process whose owner and command line are exactly the agent', async (t) => {
+  const { agentStopScript } = await import('../drivers/machine/provision/agent-removal.ts');
+  const { spawn, spawnSync } = await import('node:child_process');
+  const { userInfo } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'dvag-'));
+  const script = join(dir, "it's agent.mjs");
+  writeFileSync(script, 'setInterval(() => undefined, 1000);\n');
+  writeFileSync(join(dir, 'decoy.mjs'), 'setInterval(() => undefined, 1000);\n');
+  const unitFile = join(dir, 'dockvisor-agent.service');
+  writeFileSync(unitFile, '[Unit]\n');
+  const agent = spawn(process.execPath, [script], { stdio: 'ignore' });
+  const decoy = spawn(process.execPath, [join(dir, 'decoy.mjs')], { stdio: 'ignore' });
+  const withArgument = spawn(process.execPath, [script, 'more'], { stdio: 'ignore' });
+  t.teardown(() => [agent, decoy, withArgument].forEach((child) => child.kill('SIGKILL')));
+  const exited = new Promise((resolve) => agent.once('exit', (_code, signal) => resolve(signal)));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const ran = spawnSync('sh', ['-c', agentStopScript({ user: userInfo().username, node: process.execPath, script }, unitFile)], { encoding: 'utf8' });
+  t.is(ran.status, 0, ran.stderr);
+  t.deepEqual(ran.stdout.trim().split('\n'), ['unit', `pid ${agent.pid}`]);
+  t.is(await exited, 'SIGTERM');
+  t.false(existsSync(unitFile));
+  t.is(decoy.exitCode, null, 'another script is left alone');
+  t.is(withArgument.exitCode, null, 'another command line is left alone');
+});
+
+test('python3 is looked for where the launchers run it and installed from the minimal package; --remotes-dir is a plain absolute path', async (t) => {
+  const { parseFacts } = await import('../drivers/machine/provision/host-survey.ts');
+  const { checkHostSettings } = await import('../drivers/machine/provisioner.ts');
+  t.true(parseFacts('@@kernel\nLinux x86_64\n@@python3\n').python3);
+  t.false(parseFacts('@@kernel\nLinux x86_64\n').python3);
+  t.deepEqual(packagesFor('apt', ['python3', 'ip']), ['python3-minimal', 'iproute2']);
+  t.deepEqual(packagesFor('dnf', ['python3']), ['python3']);
+  t.notThrows(() => checkHostSettings({ remotesDir: '/var/tmp/one' }));
+  for (const bad of ['relative/one', '/var/tmp/$(id)', '/var/tmp/../etc', '/a b']) {
+    t.throws(() => checkHostSettings({ remotesDir: bad }), { message: '--remotes-dir must be an absolute path' }, bad);
+  }
 });

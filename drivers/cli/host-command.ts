@@ -87,6 +87,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
               .option('engine-socket', { type: 'string', describe: 'engine socket on the host (default /var/run/docker.sock)' })
               .option('one-user', { type: 'string', describe: "OpenNebula's user on the host (default oneadmin)" })
               .option('probe-image', { type: 'string', describe: 'image of the end-to-end check container (default busybox:latest)' })
+              .option('remotes-dir', { type: 'string', describe: "OpenNebula's SCRIPTS_REMOTE_DIR on the host (default /var/tmp/one)" })
               .check((argv) => {
                 const template = argv['opennebula-template'] !== undefined;
                 if (template === (argv.ssh !== undefined)) throw new InvalidInputError('create needs either --ssh or --opennebula-template (not both)');
@@ -103,6 +104,7 @@ export function hostCommand(setExitCode: SetExitCode): CommandModule {
               ...(argv['engine-socket'] ? { engineSocket: argv['engine-socket'] } : {}),
               ...(argv['one-user'] ? { oneUser: argv['one-user'] } : {}),
               ...(argv['probe-image'] ? { probeImage: argv['probe-image'] } : {}),
+              ...(argv['remotes-dir'] ? { remotesDir: argv['remotes-dir'] } : {}),
             };
             const register = argv.register
               ? {

@@ -26,6 +26,8 @@ export interface HostRecord {
   oneUser?: string;
   /** The image of the end-to-end probe container (pulled when missing). */
   probeImage?: string;
+  /** OpenNebula's SCRIPTS_REMOTE_DIR on the host, where oned copies the remotes (default /var/tmp/one). */
+  remotesDir?: string;
   /** Where the host is registered; null when the operator chose not to register it. */
   opennebula?: { endpoint?: string; clusterId: number; hostName: string } | null;
   oneHostId?: number;

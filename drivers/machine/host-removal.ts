@@ -9,6 +9,8 @@ import { vmsHoldingHostKey } from './host-vm-lookup.ts';
 import { enginePurgePlan } from './package-plans.ts';
 import { ProvisionContext } from './provision/context.ts';
 import { osStep } from './provision/os-step.ts';
+import { agentPlan } from './provision/agent-step.ts';
+import { agentStopScript } from './provision/agent-removal.ts';
 import { shellQuote } from '../hosts/shell-quote.ts';
 import { HostSetupError, HostUnavailableError, VmConflictError } from '../core/errors.ts';
 
@@ -25,7 +27,7 @@ export interface RemoveOptions {
 
 /**
  * Unregisters the host from OpenNebula and forgets it. The engine and its containers stay unless `purge`,
- * which also removes the engine packages and dockvisor's sudo rule, and refuses while VMs exist unless `force`.
+ * which also stops and removes the action agent, removes the engine packages and dockvisor's sudo rule, and refuses while VMs exist unless `force`.
  * A host dockvisor made from a VM template goes with its VM: it is terminated (refused while dockvisor VMs
  * run on the host, unless `force`), and the key made for it removed.
  */
@@ -41,6 +43,8 @@ export async function removeHost(store: HostStore, name: string, options: Remove
     try {
       const os = await osStep.check(context);
       if (!os.ok) throw new HostSetupError(os.detail);
+      for (const line of (await context.root(agentStopScript(agentPlan(context)))).split('\n').filter(Boolean))
+        options.say(`${name}: action agent ${line === 'unit' ? 'unit stopped and removed' : `${line} asked to stop`}`);
       await context.root(`rm -f ${shellQuote(context.sudoersFile)}`);
       for (const command of enginePurgePlan(context.os!.family)) await context.root(command);
       options.say(`${name}: engine packages purged`);

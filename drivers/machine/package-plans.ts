@@ -11,6 +11,8 @@ const PACKAGES: Record<string, Record<PackageFamily, string>> = {
   sudo: { apt: 'sudo', dnf: 'sudo' },
   ruby: { apt: 'ruby', dnf: 'ruby' },
   rsync: { apt: 'rsync', dnf: 'rsync' },
+  // The launchers' client of the action agent needs only the interpreter and its core modules.
+  python3: { apt: 'python3-minimal', dnf: 'python3' },
   // Ruby libraries that may come apart from ruby. dnf installs them by what they provide, so the one
   // package of the release that has them (a rubygem-* or ruby-bundled-gems) is found.
   'ruby sqlite3': { apt: 'ruby-sqlite3', dnf: 'rubygem(sqlite3)' },

@@ -16,6 +16,7 @@ export interface CreateOptions {
   engineSocket?: string;
   oneUser?: string;
   probeImage?: string;
+  remotesDir?: string;
   /** false: do not register with OpenNebula. */
   register: false | { endpoint?: string; clusterId: number; hostName?: string };
 }
@@ -43,16 +44,19 @@ export function checkHostSettings(settings: {
   oneUser?: unknown;
   engineSocket?: unknown;
   probeImage?: unknown;
+  remotesDir?: unknown;
   oneHostId?: unknown;
   clusterId?: unknown;
 }): void {
-  const { oneUser, engineSocket, probeImage, oneHostId, clusterId } = settings;
+  const { oneUser, engineSocket, probeImage, remotesDir, oneHostId, clusterId } = settings;
   if (oneUser !== undefined && (typeof oneUser !== 'string' || !ONE_USER.test(oneUser)))
     throw new InvalidInputError(`--one-user "${String(oneUser).slice(0, 40)}" is not a user name`);
   if (engineSocket !== undefined && (typeof engineSocket !== 'string' || !/^\/[A-Za-z0-9._/-]{1,200}$/.test(engineSocket)))
     throw new InvalidInputError('--engine-socket must be an absolute path');
   if (probeImage !== undefined && (typeof probeImage !== 'string' || !/^[a-z0-9][a-z0-9._/:@-]{0,254}$/.test(probeImage)))
     throw new InvalidInputError('--probe-image is not an image reference');
+  if (remotesDir !== undefined && (typeof remotesDir !== 'string' || !/^\/[A-Za-z0-9._/-]{1,200}$/.test(remotesDir) || remotesDir.split('/').includes('..')))
+    throw new InvalidInputError('--remotes-dir must be an absolute path');
   if (oneHostId !== undefined && !Number.isInteger(oneHostId)) throw new InvalidInputError('the OpenNebula host id is not an integer');
   if (clusterId !== undefined && !(Number.isInteger(clusterId) && (clusterId as number) >= -1 && (clusterId as number) <= 2 ** 31)) {
     throw new InvalidInputError(`--cluster ${String(clusterId).slice(0, 40)} is not an OpenNebula cluster id (a whole number from 0, or -1 for none)`);
@@ -79,6 +83,7 @@ export async function createHost(
     ...(options.engineSocket ? { engineSocket: options.engineSocket } : {}),
     ...(options.oneUser ? { oneUser: options.oneUser } : {}),
     ...(options.probeImage ? { probeImage: options.probeImage } : {}),
+    ...(options.remotesDir ? { remotesDir: options.remotesDir } : {}),
     opennebula: options.register
       ? {
           ...(options.register.endpoint ? { endpoint: options.register.endpoint } : {}),

@@ -26,6 +26,7 @@ export interface TemplateHostOptions {
   engineSocket?: string;
   oneUser?: string;
   probeImage?: string;
+  remotesDir?: string;
   /** false: do not register with OpenNebula. `hostName` defaults to the VM's address. */
   register: false | { clusterId: number; hostName?: string };
 }
@@ -72,6 +73,7 @@ export async function createHostFromTemplate(
     ...(options.engineSocket ? { engineSocket: options.engineSocket } : {}),
     ...(options.oneUser ? { oneUser: options.oneUser } : {}),
     ...(options.probeImage ? { probeImage: options.probeImage } : {}),
+    ...(options.remotesDir ? { remotesDir: options.remotesDir } : {}),
     opennebula: options.register
       ? { ...(options.endpoint ? { endpoint: options.endpoint } : {}), clusterId: options.register.clusterId, hostName: options.register.hostName ?? '' }
       : null,

@@ -88,6 +88,7 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
     subnets: ['198.18.193.0/24', '198.18.194.0/24', '198.18.195.0/24'],
   },
   // 210 is the network of the test host that stands in for the VM (its recorded address rewritten), 211 its engine's.
+  'host-agent.test.ts': { vmIds: [8800, 8819], bridgePrefix: 'dvt-hag', subnets: ['198.18.207.0/24'] },
   'host-from-template.test.ts': { vmIds: [8700, 8719], bridgePrefix: 'dvt-otpl', subnets: ['198.18.210.0/24', '198.18.211.0/24'] },
   // 176 is the LAN between the two hosts, 177 and 178 their engines' bridges, 179 the VXLAN network inside both.
   'overlay-vxlan.test.ts': {

@@ -11,6 +11,8 @@ import { factsScript, parseFacts, type HostSurvey } from './host-survey.ts';
 
 export const DEFAULT_ONE_USER = 'oneadmin';
 export const DEFAULT_PROBE_IMAGE = 'busybox:latest';
+/** OpenNebula's default SCRIPTS_REMOTE_DIR. */
+export const DEFAULT_REMOTES_DIR = '/var/tmp/one';
 /** The engine label that marks a dockvisor host. */
 export const HOST_LABEL = 'io.dockvisor.managed=true';
 
@@ -46,6 +48,10 @@ export class ProvisionContext {
 
   get probeImage(): string {
     return this.record.probeImage ?? DEFAULT_PROBE_IMAGE;
+  }
+
+  get remotesDir(): string {
+    return this.record.remotesDir ?? DEFAULT_REMOTES_DIR;
   }
 
   get sudoersFile(): string {

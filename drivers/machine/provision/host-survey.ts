@@ -18,6 +18,8 @@ export interface HostSurvey {
   runtimeSha256?: string;
   /** Which of MONITORING_CLIENT_LIBRARIES the host's ruby cannot load; absent without ruby. */
   rubyMissing?: string[];
+  /** Whether /usr/bin/python3 is there: the launchers hand actions to the action agent with it, by that path. */
+  python3: boolean;
   systemd: boolean;
 }
 
@@ -60,13 +62,14 @@ export function factsScript(engineSocket: string, users: string[], sudoersFile: 
     `if [ -f ${shellQuote(runtimeDir + '/bin/node')} ]; then echo @@runtime; sha256sum ${shellQuote(runtimeDir + '/bin/node')} | cut -d' ' -f1; fi`,
     // One ruby run tries them all; its warnings (base64 leaving the default gems) are not facts.
     `if command -v ruby >/dev/null; then echo @@ruby-missing; ruby -e 'ARGV.each { |l| begin; require l; rescue LoadError; puts l; end }' ${MONITORING_CLIENT_LIBRARIES.join(' ')} 2>/dev/null; fi`,
+    'if [ -x /usr/bin/python3 ]; then echo @@python3; fi',
     'if [ -d /run/systemd/system ]; then echo @@systemd; fi',
     'true',
   ].join('\n');
 }
 
 export function parseFacts(output: string): HostSurvey {
-  const facts: HostSurvey = { kernel: '', releases: new Map(), paths: new Map(), userGroups: new Map(), systemd: false };
+  const facts: HostSurvey = { kernel: '', releases: new Map(), paths: new Map(), userGroups: new Map(), python3: false, systemd: false };
   const sections: Array<{ header: string; lines: string[] }> = [];
   for (const line of output.split('\n')) {
     if (line.startsWith('@@')) sections.push({ header: line.slice(2), lines: [] });
@@ -84,6 +87,7 @@ export function parseFacts(output: string): HostSurvey {
     else if (kind === 'sudoers') facts.sudoers = Buffer.from(body.trim(), 'base64').toString('utf8');
     else if (kind === 'runtime') facts.runtimeSha256 = body.trim();
     else if (kind === 'ruby-missing') facts.rubyMissing = lines.filter(Boolean);
+    else if (kind === 'python3') facts.python3 = true;
     else if (kind === 'systemd') facts.systemd = true;
   }
   return facts;

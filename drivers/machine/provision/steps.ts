@@ -1,4 +1,5 @@
 import { accessStep } from './access-step.ts';
+import { agentStep } from './agent-step.ts';
 import { engineConfigStep } from './engine-config-step.ts';
 import { engineProbeStep } from './engine-probe-step.ts';
 import { engineStep } from './engine-step.ts';
@@ -21,5 +22,6 @@ export const PROVISION_STEPS: ProvisionStep[] = [
   sudoersStep,
   engineConfigStep,
   engineProbeStep,
+  agentStep,
   registerStep,
 ];

@@ -1,3 +1,4 @@
+import { systemdWord } from '../../core/systemd-word.ts';
 import type { KeeperPlan } from './keeper-plan.ts';
 
 export const KEEPER_UNIT = 'dockvisor-tm-keeper.service';
@@ -16,7 +17,7 @@ export function keeperUnit(plan: KeeperPlan): string {
     '',
     '[Service]',
     `User=${plan.user.name}`,
-    `ExecStart=${quoted(plan.node)} ${quoted(plan.script)}`,
+    `ExecStart=${systemdWord(plan.node)} ${systemdWord(plan.script)}`,
     'Restart=always',
     'RestartSec=1',
     'UMask=0077',
@@ -38,9 +39,4 @@ export function keeperUnit(plan: KeeperPlan): string {
 export function unitStart(found: 'same' | 'stale' | 'none', changed: boolean, active: boolean): { stepDown: boolean; run: 'start' | 'restart' } {
   const stepDown = found === 'same' && !active;
   return { stepDown, run: found === 'same' && !changed && active ? 'start' : 'restart' };
-}
-
-/** One ExecStart word: systemd's quoting, with `%` (its specifiers) doubled. */
-function quoted(word: string): string {
-  return `"${word.replace(/[\\"]/g, (c) => `\\${c}`).replace(/%/g, '%%')}"`;
 }
