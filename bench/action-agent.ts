@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { childEnv } from './child-process.ts';
@@ -37,6 +37,8 @@ export async function startBenchAgent(): Promise<BenchAgent> {
       child.kill('SIGTERM');
       await exited;
       rmSync(dir, { recursive: true, force: true });
+      // One line per action with its time inside the agent: beside the bench's own times, what the launchers add.
+      writeFileSync(join(resultsDir, 'agent.log'), stderr);
       return Number(/stopped after (\d+) actions/.exec(stderr)?.[1] ?? 0);
     },
   };

@@ -39,6 +39,8 @@ export interface DatastoreResult {
   deployCachedAgent: { summary: { ours: Summary; raw: Summary }; ratio: number };
   /** Where the time of clone + context + deploy with the image on the host goes, action by action. */
   cachedPhases: PhaseBreakdown;
+  /** Each action's median wall time through the agent, image on the host. */
+  cachedAgentActions: Record<string, number>;
   /** Terminate (shutdown + the transfer's deletes) of the VM with its root disk from the datastore, and made from DOCKVISOR/IMAGE. */
   terminate: { datastore: Summary; image: Summary };
 }
@@ -109,6 +111,8 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       dockvisor: { CMD: 'sleep infinity' },
       disks: [{ diskId: 0, source, tmMad: 'dockvisor', imageId: FIRST_IMAGE_ID }],
     };
+    // With `onAgent`, each action's time through the agent is handed over.
+    let onAgent: ((action: string, ms: number) => void) | undefined;
     // With `instrument`, each action runs with the phase marks preloaded and hands its run and marks over.
     let instrument: ((action: string, run: TimedRun, marks: Marks) => void) | undefined;
     const marksPath = join(resultsDir, `datastore-phase-marks-${process.pid}.json`);
@@ -118,6 +122,7 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       const run = await runTimed(file, args, { env: childEnv({ ...options.env, ...extra }), timeoutMs, ...(options.stdin ? { stdin: options.stdin } : {}) });
       if (run.code !== 0) throw new Error(describeFailure(what, run));
       if (instrument) instrument(what, run, JSON.parse(readFileSync(marksPath, 'utf8')) as Marks);
+      if (options.env.DOCKVISOR_AGENT_SOCKET && onAgent) onAgent(what, run.ms);
       return run.ms;
     };
     const tm = (action: string, ...argv: string[]) => tmWith(tmConfigDirect, action, ...argv);
@@ -167,7 +172,9 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
           const kind = kinds[(i + k) % kinds.length]!;
           await teardown(cached);
           if (cached && !(await onHost.findImage(reference))) await raw().then(() => teardown(true));
+          if (cached && i > 0 && kind === 'agent') onAgent = (action, ms) => agentActions.set(action, [...(agentActions.get(action) ?? []), ms]);
           ms[kind] = kind === 'raw' ? await raw() : await ours(kind === 'direct' ? tmConfigDirect : tmConfig, kind === 'agent');
+          onAgent = undefined;
           if (i > 0) times[kind].push(ms[kind]);
         }
         log(`deploy ${cached ? 'cached' : 'not cached'} round ${i}: ${kinds.map((kind) => `${kind} ${Math.round(ms[kind]!)} ms`).join(', ')}`);
@@ -175,6 +182,7 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       await teardown(false);
       return times;
     };
+    const agentActions = new Map<string, number[]>();
     const keeper = await startKeeper(tmConfig);
     let uncached, cached;
     const perRun: Map<string, { ms: number; count: number }>[] = [];
@@ -249,6 +257,7 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       deployUncachedAgent: { summary: { ours: ua.a, raw: ua.b }, ratio: ua.ratio },
       deployCachedAgent: { summary: { ours: ca.a, raw: ca.b }, ratio: ca.ratio },
       cachedPhases: summarizePhases(perRun, totals),
+      cachedAgentActions: Object.fromEntries([...agentActions].map(([action, values]) => [action, round(summarize(values).median)])),
       terminate: { datastore: summarize(terminates.datastore), image: summarize(terminates.image) },
     };
   } finally {
@@ -291,6 +300,9 @@ export function formatDatastore(result: DatastoreResult): string {
     line('terminate, root disk from the datastore', result.terminate.datastore),
     line('terminate, the same VM from DOCKVISOR/IMAGE', result.terminate.image),
     `  difference: ${(result.terminate.datastore.median - result.terminate.image.median).toFixed(0)} ms (goal: one registry call, about 10 ms)`,
+    `  through the agent, image on host, each action's median: ${Object.entries(result.cachedAgentActions)
+      .map(([action, ms]) => `${action} ${ms} ms`)
+      .join(', ')}`,
     ...formatActionPhases(result.cachedPhases),
   ].join('\n');
 }

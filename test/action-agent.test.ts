@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,7 +83,8 @@ function mkdirs(dir: string): string {
 function launcher(action: string): string {
   const path = join(remotes, 'vmm/dockvisor', action);
   if (!existsSync(path)) {
-    writeFileSync(path, `#!/bin/sh\ndockvisor_bundle=vmm dockvisor_action=${action}\n. "$(dirname "$0")/../../lib/dockvisor-launch/launch.sh"\n`);
+    copyFileSync(join('remotes/vmm/dockvisor/deploy'), path);
+    writeFileSync(path, readFileSync(path, 'utf8').replace('dockvisor_action=deploy', `dockvisor_action=${action}`));
     chmodSync(path, 0o755);
   }
   return path;

@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import { listenPrivately } from '../streams/private-socket.ts';
 import type { ActionRunner } from './action-run.ts';
 import { failureOf } from './entry-point.ts';
@@ -45,6 +46,8 @@ export interface ActionAgentOptions {
   env: NodeJS.ProcessEnv;
   /** Called when a launcher of its own tree brings another version: the agent should make way for a new one. */
   onStale?: () => void;
+  /** One line per action run: what, its exit code and how long it took in the agent. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -107,9 +110,10 @@ export class ActionAgent {
             request = parseRequest(payload);
             const answer = this.answerTo(request);
             client.write(frame(Frame.ANSWER, answer));
-            if (answer !== 'run') return void client.end();
+            // Anything but an action to run (a refusal, a presence check) ends with the answer.
+            if (answer !== 'run' || request.bundle === '') return void client.end();
           } else if (!input) {
-            if (type !== Frame.GO || request.bundle === '') throw new Error('expected GO after the answer');
+            if (type !== Frame.GO) throw new Error('expected GO after the answer');
             clearTimeout(timer);
             input = new PassThrough();
             input.on('error', () => undefined); // an action that stopped reading (too much stdin) destroyed it
@@ -159,13 +163,17 @@ export class ActionAgent {
     const run = (async () => {
       await previous?.catch(() => undefined);
       this.served.run += 1;
+      const started = performance.now();
+      let code: number;
       try {
-        return runner.exitCode((await runner.run(request.action, request.argv, io)) ?? 0);
+        code = runner.exitCode((await runner.run(request.action, request.argv, io)) ?? 0);
       } catch (error) {
         const failure = failureOf(runner.label(request.action), error);
         send(Frame.STDERR, failure.line);
-        return failure.code;
+        code = failure.code;
       }
+      this.options.log?.(`${runner.label(request.action)}${key ? ` (${key})` : ''}: exit ${code} after ${Math.round(performance.now() - started)} ms`);
+      return code;
     })();
     if (key) this.queues.set(key, run);
     this.running.add(run);

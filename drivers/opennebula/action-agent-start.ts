@@ -31,7 +31,7 @@ export async function startActionAgent(
 ): Promise<ActionAgent | undefined> {
   if (!socketPath) return void say('action agent: turned off (DOCKVISOR_AGENT_SOCKET is empty)');
   const runners = Object.fromEntries(bundles.map((bundle) => [bundle, RUNNERS[bundle]]));
-  const agent = new ActionAgent({ version, remotesDir, runners, env: process.env, onStale });
+  const agent = new ActionAgent({ version, remotesDir, runners, env: process.env, onStale, log: say });
   try {
     await agent.listen(socketPath);
   } catch (error) {

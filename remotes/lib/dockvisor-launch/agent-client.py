@@ -6,10 +6,11 @@ says the action is not for it (other remotes, version or environment), runs the 
 of stdin has been read by then.
 """
 
+# The C modules themselves: `socket` and `struct` would import enum, selectors and more, doubling the start.
+import _socket
+import _struct
 import os
 import select
-import socket
-import struct
 import sys
 
 PROTOCOL = b"dockvisor-agent/1"
@@ -20,8 +21,11 @@ ANSWER_TIMEOUT_S = 5.0
 LAUNCHER_ONLY = {b"DOCKVISOR_NODE", b"DOCKVISOR_PYTHON", b"DOCKVISOR_AGENT_SOCKET"}
 
 
+HEADER = _struct.Struct(">BI")
+
+
 def frame(kind, payload=b""):
-    return struct.pack(">BI", kind, len(payload)) + payload
+    return HEADER.pack(kind, len(payload)) + payload
 
 
 def action_environment():
@@ -62,14 +66,14 @@ def main():
     try:
         with open(os.path.join(remotes, "VERSION"), "rb") as file:
             version = file.read().strip()
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         conn.settimeout(ANSWER_TIMEOUT_S)
         conn.connect(sock_path)
         env = action_environment()
         fields = [PROTOCOL, version, os.fsencode(os.path.realpath(remotes)), os.fsencode(bundle), os.fsencode(action)]
         conn.sendall(frame(REQUEST, b"\0".join(fields + [str(len(env)).encode()] + env + argv)))
         header = read_exactly(conn, 5)
-        kind, length = struct.unpack(">BI", header) if header else (None, 0)
+        kind, length = HEADER.unpack(header) if header else (None, 0)
         answer = read_exactly(conn, length) if kind == ANSWER and length < 4096 else None
         if answer != b"run":
             conn.close()
@@ -112,7 +116,7 @@ def main():
                 sys.exit(1)
             buffered += chunk
             while len(buffered) >= 5:
-                kind, length = struct.unpack(">BI", buffered[:5])
+                kind, length = HEADER.unpack(buffered[:5])
                 if len(buffered) < 5 + length:
                     break
                 payload, buffered = buffered[5 : 5 + length], buffered[5 + length :]
