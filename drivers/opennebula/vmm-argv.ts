@@ -92,6 +92,11 @@ export function checkActionArgv(action: string, argv: string[]): void {
   });
 }
 
+/** The VM id an action's argv names: the first of `exec`'s, the one before the host of every other action's. */
+export function actionVmId(action: string, argv: string[]): string | undefined {
+  return action === 'exec' ? argv[0] : argv.at(-2);
+}
+
 /**
  * `exec` is the one action oned calls with the VM id and host first (no_extra_params): `<vm id> <host> <command>`
  * and, when the operator gave input, `<input, base64>`. The command is one line of text; the input is base64.

@@ -5,7 +5,7 @@ import { openHostServices } from '../core/host-services.ts';
 import { WATCH_COMMAND } from './command-watcher.ts';
 import { openNebulaExitCode } from './entry-point.ts';
 import { unsupported, vmmActions } from './vmm-actions.ts';
-import { checkActionArgv } from './vmm-argv.ts';
+import { actionVmId, checkActionArgv } from './vmm-argv.ts';
 import { MAX_DOCUMENT_BYTES } from './xml.ts';
 
 /**
@@ -19,8 +19,7 @@ export function vmmRunner(bundleDir: string, env: NodeJS.ProcessEnv = process.en
   return {
     label: (action) => `dockvisor ${action}`,
     exitCode: openNebulaExitCode,
-    // Every VMM argv ends with `<vm id> <host>`.
-    key: (action, argv) => (action === WATCH_COMMAND ? undefined : `vmm ${argv.at(-2) ?? ''}`),
+    key: (action, argv) => (action === WATCH_COMMAND ? undefined : `vmm ${actionVmId(action, argv) ?? ''}`),
     async run(action, argv, io) {
       if (action === WATCH_COMMAND) return watchCommand(configPath, argv[0] ?? '');
       if (!Object.hasOwn(vmmActions, action)) unsupported(action || '(no action)');

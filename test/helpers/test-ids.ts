@@ -30,6 +30,7 @@ export const TEST_IDS: Readonly<Record<string, TestAllocation>> = {
   'opennebula-probes-engine-restart.test.ts': { vmIds: [9701, 9799], subnets: ['198.18.61.0/24'] },
   'opennebula-host-mounts.test.ts': { vmIds: [8101, 8199] },
   'opennebula-install-keeper.test.ts': { vmIds: [8290, 8299] },
+  'opennebula-action-agent.test.ts': { vmIds: [8820, 8839], bridgePrefix: 'dvt-agt', subnets: ['198.18.208.0/24'] },
   'opennebula-installed-as-oneadmin.test.ts': { vmIds: [8260, 8269], bridgePrefix: 'dvt-asone', subnets: ['198.18.156.0/24'] },
   'opennebula-hostile-limits.test.ts': { vmIds: [8250, 8259], bridgePrefix: 'dvt-wb', subnets: ['198.18.155.0/24'] },
   'opennebula-probes-identity.test.ts': { vmIds: [8410, 8419] },
