@@ -127,6 +127,29 @@ test.serial('six datastore deploys at once through the connection keeper: its on
   t.true(Number(served![2]) >= 1, 'the pulls went through its forward');
 });
 
+test.serial("six datastore deploys at once through the keeper's action agent: the transfer actions run in the keeper, the deploys by themselves", async (t) => {
+  const vids = [20, 21, 22, 23, 24, 25].map((i) => ids.vm(i));
+  const agentSocket = join(mkdtempSync(join(stateDir, 'tm-agent-')), 'agent.sock');
+  const keeper = await TestKeeper.start(withKeeper, undefined, agentSocket);
+  // runTm and runAction hand the launchers this test's environment.
+  process.env.DOCKVISOR_AGENT_SOCKET = agentSocket;
+  try {
+    await forgetImage();
+    await Promise.all(vids.map((vid) => boot(withKeeper, vid)));
+    await checkBooted(t, vids);
+    await terminateAll(t, withKeeper, vids);
+  } finally {
+    process.env.DOCKVISOR_AGENT_SOCKET = '';
+    await keeper.stop();
+  }
+  for (const vid of vids) {
+    for (const action of ['clone', 'context', 'delete'])
+      t.regex(keeper.stderr, new RegExp(`dockvisor tm ${action} \\(tm ${vid}\\): exit 0`), `${action} of VM ${vid}`);
+  }
+  t.notRegex(keeper.stderr, /dockvisor (deploy|shutdown) /, 'the keeper runs no VMM actions');
+  t.regex(keeper.stderr, /stopped after/);
+});
+
 test.serial('a keeper of other remotes is not used: the actions connect by themselves, and it steps down for the new one', async (t) => {
   const lib = mkdtempSync(join(ensureStateDir(), 'ds-fast-old-remotes-'));
   try {
@@ -184,4 +207,31 @@ for (const [wave, delayMs] of [250, 500, 800].entries()) {
     await checkBooted(t, vids);
     await terminateAll(t, withKeeper, vids);
   });
+}
+
+for (const [wave, delayMs] of [300, 600].entries()) {
+  test.serial(
+    `a keeper killed ${delayMs} ms into three deploys whose transfer actions it runs: what failed succeeds when run again, and nothing is left`,
+    async (t) => {
+      const vids = [0, 1, 2].map((i) => ids.vm(70 + 3 * wave + i));
+      const agentSocket = join(mkdtempSync(join(stateDir, 'tm-agent-')), 'agent.sock');
+      const keeper = await TestKeeper.start(withKeeper, undefined, agentSocket);
+      process.env.DOCKVISOR_AGENT_SOCKET = agentSocket;
+      try {
+        await forgetImage();
+        const first = Promise.allSettled(vids.map((vid) => boot(withKeeper, vid)));
+        await sleep(delayMs);
+        await keeper.stop('SIGKILL');
+        const results = await first;
+        const failed = vids.filter((_, i) => results[i]!.status === 'rejected');
+        t.log(`${failed.length} of ${vids.length} deploys failed`);
+        // The launchers find the dead agent's socket answering nothing and run the actions themselves.
+        for (const vid of failed) await boot(withKeeper, vid);
+      } finally {
+        process.env.DOCKVISOR_AGENT_SOCKET = '';
+      }
+      await checkBooted(t, vids);
+      await terminateAll(t, withKeeper, vids);
+    },
+  );
 }
