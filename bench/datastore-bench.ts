@@ -41,7 +41,7 @@ export interface DatastoreResult {
   cachedPhases: PhaseBreakdown;
   /** Each action's median wall time through the agent, image on the host. */
   cachedAgentActions: Record<string, number>;
-  /** Terminate (shutdown + the transfer's deletes) of the VM with its root disk from the datastore, and made from DOCKVISOR/IMAGE. */
+  /** Terminate (shutdown + the transfer's deletes, through the agent) of the VM with its root disk from the datastore, and made from DOCKVISOR/IMAGE. */
   terminate: { datastore: Summary; image: Summary };
 }
 
@@ -131,6 +131,7 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       timed(`tm ${action}`, join(repoRoot, 'remotes/tm/dockvisor', action), argv, { env: { DOCKVISOR_TM_CONFIG: config, DOCKVISOR_AGENT_SOCKET: through } });
     /** clone + context + deploy; with `viaAgent`, each launcher hands its action to the action agent. */
     const ours = async (config: string, viaAgent = false) => {
+      const before = through;
       through = viaAgent ? agentSocket : '';
       try {
         let ms = await tmWith(config, 'clone', source, disk, String(BENCH_VM_ID), '101');
@@ -143,7 +144,7 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
         );
         return ms;
       } finally {
-        through = '';
+        through = before;
       }
     };
     const raw = async () => {
@@ -195,8 +196,13 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       // Terminate as oned does it (shutdown, then the transfer's delete of each disk and of the VM's directory), of
       // the VM with its root disk from the datastore and of the same VM made from DOCKVISOR/IMAGE, both through the keeper.
       const plain = { id: BENCH_VM_ID, systemTm: 'dockvisor', dockvisor: { IMAGE: reference, CMD: 'sleep infinity' } };
+      // Through the action agent, as a front-end and host with their resident parts run them.
+      through = agentSocket;
       const vmm = (action: string, args: string[], stdin: string) =>
-        timed(`vmm ${action}`, join(repoRoot, 'remotes/vmm/dockvisor', action), args, { stdin, env: { DOCKVISOR_CONFIG: vmmConfig } });
+        timed(`vmm ${action}`, join(repoRoot, 'remotes/vmm/dockvisor', action), args, {
+          stdin,
+          env: { DOCKVISOR_CONFIG: vmmConfig, DOCKVISOR_AGENT_SOCKET: through },
+        });
       const bootPlain = async () => {
         await tmWith(tmConfig, 'context', context, disk.replace(/disk\.0$/, 'disk.1'), String(BENCH_VM_ID), '100');
         await vmm('deploy', [`/var/lib/one//datastores/100/${BENCH_VM_ID}/deployment.0`, host.name, String(BENCH_VM_ID), host.name], vmXml(plain));
@@ -210,13 +216,14 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
         const ms: Record<'datastore' | 'image', number> = { datastore: 0, image: 0 };
         for (const kind of i % 2 ? (['image', 'datastore'] as const) : (['datastore', 'image'] as const)) {
           await teardown(true);
-          if (kind === 'datastore') await ours(tmConfig);
+          if (kind === 'datastore') await ours(tmConfig, true);
           else await bootPlain();
           ms[kind] = await terminate(kind === 'datastore');
           if (i > 0) terminates[kind].push(ms[kind]);
         }
         log(`terminate round ${i}: datastore root disk ${Math.round(ms.datastore)} ms, DOCKVISOR/IMAGE ${Math.round(ms.image)} ms`);
       }
+      through = '';
 
       // Where the time of a deploy with the image on the host goes: a few instrumented runs through the keeper, each action cut into phases.
       for (let i = 0; i < PHASE_RUNS; i++) {
@@ -297,7 +304,7 @@ export function formatDatastore(result: DatastoreResult): string {
     line('  the same, node per action, without it', result.deployCachedDirect.summary.ours),
     line('raw create + start (image on host)', result.deployCached.summary.raw),
     `  ratio through the agent and keeper: ${result.deployCachedAgent.ratio} (goal <= 1.5); node per action: ${result.deployCached.ratio} with the keeper, ${result.deployCachedDirect.ratio} without`,
-    line('terminate, root disk from the datastore', result.terminate.datastore),
+    line('terminate through the agent, datastore root disk', result.terminate.datastore),
     line('terminate, the same VM from DOCKVISOR/IMAGE', result.terminate.image),
     `  difference: ${(result.terminate.datastore.median - result.terminate.image.median).toFixed(0)} ms (goal: one registry call, about 10 ms)`,
     `  through the agent, image on host, each action's median: ${Object.entries(result.cachedAgentActions)
