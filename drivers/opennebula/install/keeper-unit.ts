@@ -12,7 +12,7 @@ export function keeperUnit(plan: KeeperPlan): string {
   return [
     '# Written by dockvisor opennebula install; replaced on each install, removed by uninstall.',
     '[Unit]',
-    'Description=dockvisor connection keeper for the OpenNebula transfer actions',
+    'Description=dockvisor connection keeper and action agent for the OpenNebula transfer actions',
     'After=network-online.target',
     '',
     '[Service]',
