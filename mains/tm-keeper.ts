@@ -6,6 +6,7 @@ import { connectionKeeper } from '../drivers/core/connection-keeper.ts';
 import { remotesVersion } from '../drivers/opennebula/transfer/remotes-version.ts';
 import { hostEndpoint, loadTmConfig } from '../drivers/opennebula/transfer/tm-config.ts';
 import { agentSocket, startActionAgent } from '../drivers/opennebula/action-agent-start.ts';
+import type { ActionAgent } from '../drivers/core/action-agent.ts';
 
 /**
  * `tm-keeper.mjs`: the front-end's optional resident process, run as oneadmin by a supervisor that restarts it (it
@@ -26,7 +27,10 @@ runEntryPoint('dockvisor tm-keeper', async () => {
     const tm = loadTmConfig(config);
     return { location: hostEndpoint(tm, host), timeoutMs: tm.engineTimeoutMs };
   };
+  let agent: ActionAgent | undefined;
+  let steppedDown = false;
   const stepDown = () => {
+    steppedDown = true;
     process.stderr.write(`dockvisor tm-keeper: actions of other remotes arrived; stepping down for the new version\n`);
     void keeper.close();
     void agent?.close();
@@ -35,7 +39,8 @@ runEntryPoint('dockvisor tm-keeper', async () => {
   await keeper.listen(socketPath);
   process.stderr.write(`dockvisor tm-keeper: remotes ${version}, listening on ${socketPath}\n`);
   const say = (line: string) => process.stderr.write(`dockvisor tm-keeper: ${line}\n`);
-  const agent = await startActionAgent(version, realpathSync(import.meta.dirname), ['tm'], agentSocket('tm'), stepDown, say);
+  agent = await startActionAgent(version, realpathSync(import.meta.dirname), ['tm'], agentSocket('tm'), stepDown, say);
+  if (steppedDown) void agent?.close(); // newer remotes arrived while it started
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void Promise.all([keeper.close(), agent?.close()]));
   await Promise.all([keeper.closed, agent?.closed]);
   process.stderr.write(`dockvisor tm-keeper: stopped after ${keeper.served.engine} engine connections and ${keeper.served.forward} forwards\n`);

@@ -1,10 +1,11 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ActionAgent } from '../drivers/core/action-agent.ts';
+import { frame, Frame, FrameReader, requestPayload } from '../drivers/core/agent-frames.ts';
 import type { ActionRunner } from '../drivers/core/action-run.ts';
 import { readBoundedStdin } from '../drivers/core/bounded-stdin.ts';
 import { InvalidInputError } from '../drivers/core/errors.ts';
@@ -63,7 +64,7 @@ const settingsRunner = (dir: string, env: NodeJS.ProcessEnv): ActionRunner => ({
   async run(action, argv, io) {
     if (action === 'where') return void io.out(`${dir}\n`);
     if (action !== 'settings') return runner.run(action, argv, io);
-    io.out(`${env.DOCKVISOR_CONFIG ?? 'none'}\n`);
+    io.out(`${env.DOCKVISOR_CONFIG ?? 'none'} ${env.ONE_XMLRPC ?? 'none'}\n`);
   },
 });
 
@@ -153,8 +154,9 @@ test.serial('no agent listening: node runs the action itself, with the same argv
 
 test.serial("the launcher's driver settings reach the runner; another HOME or SSH agent runs its own, and the agent stays", async (t) => {
   const before = { ...agent.served };
-  t.is((await run('settings', ['11', 'host'], '', { DOCKVISOR_CONFIG: '/etc/other.conf', DOCKVISOR_NODE: process.execPath })).stdout, '/etc/other.conf\n');
-  t.is((await run('settings', ['11', 'host'], '')).stdout, 'none\n', "a setting the launcher lacks is not the agent's either");
+  const settings = await run('settings', ['11', 'host'], '', { DOCKVISOR_CONFIG: '/etc/other.conf', ONE_XMLRPC: 'http://one:2633/RPC2' });
+  t.is(settings.stdout, '/etc/other.conf http://one:2633/RPC2\n');
+  t.is((await run('settings', ['11', 'host'], '')).stdout, 'none none\n', "a setting the launcher lacks is not the agent's either");
   const home2 = await run('deploy', ['11', 'host'], 'doc', { HOME: '/nonexistent' });
   t.regex(home2.stdout, /^alone /);
   const sshAgent = await run('deploy', ['11', 'host'], 'doc', { SSH_AUTH_SOCK: '/tmp/other-agent' });
@@ -239,4 +241,74 @@ test.serial('an agent that takes the connection and never answers: the launcher 
   } finally {
     silent.close();
   }
+});
+
+test.serial('a launcher started with its stdio closed still gets its output and exit code', async (t) => {
+  const closed = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn('sh', ['-c', `exec "$0" "$@" <&- 2>&-`, launcher('deploy'), '50', 'host'], {
+      env: { PATH: '/usr/bin:/bin', HOME: home, DOCKVISOR_NODE: process.execPath, DOCKVISOR_AGENT_SOCKET: socketPath },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+  t.is(closed.code, 0);
+  t.deepEqual(JSON.parse(closed.out), { argv: ['50', 'host'], stdin: '' });
+});
+
+/** A raw client on the agent's socket: the frames it sends, and whether the agent closed the connection. */
+function rawClient(frames: Buffer[], waitMs = 300): Promise<{ answer: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const reader = new FrameReader(1024 * 1024);
+    let answer = '';
+    let closed = false;
+    const client = connect(socketPath, () => {
+      for (const each of frames) client.write(each);
+    });
+    client.on('data', (chunk: Buffer) => {
+      for (const { type, payload } of reader.push(chunk)) if (type === Frame.ANSWER) answer = payload.toString();
+    });
+    client.on('close', () => (closed = true));
+    client.on('error', () => undefined);
+    setTimeout(() => {
+      client.destroy();
+      resolve({ answer, closed });
+    }, waitMs);
+  });
+}
+
+const request = (vmId: string, env: Record<string, string> = { HOME: home }) =>
+  frame(Frame.REQUEST, requestPayload({ version: VERSION, remotesDir: realpathSync(lib), bundle: 'vmm', action: 'deploy', env, argv: [vmId, 'host'] }));
+
+test.serial('a refused request does not run on a GO sent after the answer', async (t) => {
+  const before = agent.served.run;
+  const refused = await rawClient([request('60', { HOME: '/elsewhere' }), frame(Frame.GO), frame(Frame.STDIN_END)]);
+  t.regex(refused.answer, /^other /);
+  t.true(refused.closed);
+  t.is(agent.served.run, before);
+  t.false(calls.includes('deploy 60 start'));
+});
+
+test.serial("stdin cut short by the launcher's death is not taken as the input; a queued action whose launcher died does not run", async (t) => {
+  const cut = await rawClient([request('61'), frame(Frame.GO), frame(Frame.STDIN, 'half a docu')], 100);
+  t.is(cut.answer, 'run');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.false(calls.includes('deploy 61 start'), 'the runner never saw its input end');
+
+  const first = gate('62');
+  const held = launch('deploy', ['62', 'host'], 'first');
+  await first.started;
+  const queued = await rawClient([request('62'), frame(Frame.GO), frame(Frame.STDIN_END)], 100);
+  t.is(queued.answer, 'run');
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the agent, in this process, sees that client go
+  gates.delete('62');
+  first.open();
+  t.is((await collect(held)).code, 0);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.deepEqual(
+    calls.filter((call) => call.startsWith('deploy 62')),
+    ['deploy 62 start', 'deploy 62 end'],
+    'the queued one, whose client left while it waited, never ran',
+  );
 });

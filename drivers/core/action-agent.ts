@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
+import { loadSshTransports } from '../engine/transport.ts';
 import { listenPrivately } from '../streams/private-socket.ts';
 import type { ActionRunner } from './action-run.ts';
 import { failureOf } from './entry-point.ts';
@@ -12,14 +13,16 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
  * The environment of an action run by the agent. The driver's own settings (DOCKVISOR_CONFIG, DOCKVISOR_TM_CONFIG,
- * ...) are the launcher's, handed to the runner; the launcher's own (which node, which socket) are not settings.
+ * ..., and OpenNebula's ONE_XMLRPC and ONE_AUTH) are the launcher's, handed to the runner; the launcher's own (which node, which socket) are not settings.
  * What deeper code reads from the process itself (HOME for ~/.ssh and the state, SSH_AUTH_SOCK) must be the
  * agent's: a launcher with other values runs its action itself.
  */
 const LAUNCHER_ONLY = new Set(['DOCKVISOR_NODE', 'DOCKVISOR_PYTHON', 'DOCKVISOR_AGENT_SOCKET']);
 const PROCESS_WIDE = ['HOME', 'SSH_AUTH_SOCK'];
 
-const isSetting = (name: string) => name.startsWith('DOCKVISOR_') && !LAUNCHER_ONLY.has(name);
+/** OpenNebula's own endpoint and credentials, which the system datastore's monitor reads as oned hands them over. */
+const ONE_SETTINGS = new Set(['ONE_XMLRPC', 'ONE_AUTH']);
+const isSetting = (name: string) => (name.startsWith('DOCKVISOR_') && !LAUNCHER_ONLY.has(name)) || ONE_SETTINGS.has(name);
 const processWide = (env: Record<string, string | undefined>) => JSON.stringify(PROCESS_WIDE.map((name) => env[name] ?? null));
 
 /** The agent's environment with the launcher's driver settings in place of its own. */
@@ -71,8 +74,10 @@ export class ActionAgent {
     this.server = createServer((client) => this.serve(client));
   }
 
-  listen(socketPath: string): Promise<void> {
-    return listenPrivately(this.server, socketPath, 'an action agent');
+  async listen(socketPath: string): Promise<void> {
+    // Loaded now, not at an action's first use: newer remotes synced over the bundle must not replace its chunks first.
+    await loadSshTransports();
+    await listenPrivately(this.server, socketPath, 'an action agent');
   }
 
   private closing: Promise<void> | undefined;
@@ -93,31 +98,40 @@ export class ActionAgent {
   private serve(client: Socket): void {
     const reader = new FrameReader(MAX_REQUEST_BYTES);
     let request: AgentRequest | undefined;
+    let refused = false;
+    let gone = false;
     let input: PassThrough | undefined;
     let received = 0;
     const timer = setTimeout(() => client.destroy(), REQUEST_TIMEOUT_MS);
     client.on('error', () => client.destroy());
+    client.on('end', () => (gone = true));
     client.on('close', () => {
+      gone = true;
       clearTimeout(timer);
-      // The launcher is gone (killed): the action sees the end of its stdin and finishes on its own.
-      if (input && open(input)) input.end();
+      // The launcher is gone (killed): stdin cut short is not the action's input, as the node it replaces would have
+      // died with it; an action that has its input finishes on its own.
+      if (input && open(input)) input.destroy(new Error('the launcher went away before the end of stdin'));
     });
     client.on('data', (chunk: Buffer) => {
       try {
         for (const { type, payload } of reader.push(chunk)) {
+          if (refused) throw new Error('nothing more is taken after the answer');
           if (!request) {
             if (type !== Frame.REQUEST) throw new Error('the first frame is not a request');
             request = parseRequest(payload);
             const answer = this.answerTo(request);
             client.write(frame(Frame.ANSWER, answer));
             // Anything but an action to run (a refusal, a presence check) ends with the answer.
-            if (answer !== 'run' || request.bundle === '') return void client.end();
+            if (answer !== 'run' || request.bundle === '') {
+              refused = true;
+              return void client.end();
+            }
           } else if (!input) {
             if (type !== Frame.GO) throw new Error('expected GO after the answer');
             clearTimeout(timer);
             input = new PassThrough();
             input.on('error', () => undefined); // an action that stopped reading (too much stdin) destroyed it
-            this.start(request, input, client);
+            this.start(request, input, client, () => gone);
           } else if (type === Frame.STDIN) {
             received += payload.length;
             if (received > MAX_INPUT_BYTES) throw new Error(`more than ${MAX_INPUT_BYTES} bytes of stdin`);
@@ -152,7 +166,7 @@ export class ActionAgent {
     return answer;
   }
 
-  private start(request: AgentRequest, input: PassThrough, client: Socket): void {
+  private start(request: AgentRequest, input: PassThrough, client: Socket, launcherGone: () => boolean): void {
     const runner = this.options.runners[request.bundle]!(request.remotesDir, actionEnvironment(this.options.env, request.env));
     const send = (type: number, payload: string) => {
       if (!client.destroyed) client.write(frame(type, payload));
@@ -162,6 +176,8 @@ export class ActionAgent {
     const previous = key ? this.queues.get(key) : undefined;
     const run = (async () => {
       await previous?.catch(() => undefined);
+      // Its launcher died while it waited: a node process would not have run it either.
+      if (launcherGone()) return undefined;
       this.served.run += 1;
       const started = performance.now();
       let code: number;
@@ -181,7 +197,7 @@ export class ActionAgent {
       this.running.delete(run);
       if (key && this.queues.get(key) === run) this.queues.delete(key);
       if (open(input)) input.resume(); // stdin the action left unread
-      if (!client.destroyed) client.end(frame(Frame.EXIT, String(code)));
+      if (code !== undefined && !client.destroyed) client.end(frame(Frame.EXIT, String(code)));
     });
   }
 }

@@ -214,3 +214,11 @@ function statusError(call: EngineCall, status: number, text: string): EngineErro
   if (status === 409) return new EngineConflictError(`${call.subject}: ${detail || 'conflict'}`);
   return new EngineError(`${call.subject}: engine answered ${status}${detail ? `: ${detail}` : ''}`, status);
 }
+
+/**
+ * Loads the SSH transports now instead of at their first use: a resident process (the action agent) must not find
+ * its bundle's chunks replaced by newer remotes (`onehost sync`) when an action first needs them.
+ */
+export async function loadSshTransports(): Promise<void> {
+  await Promise.all([import('./keeper-exchange.ts'), import('./ssh-exchange.ts')]);
+}

@@ -24,11 +24,16 @@ export async function listenPrivately(server: Server, socketPath: string, what: 
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(socketPath, () => resolve());
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
   } finally {
     process.umask(umask);
   }
+  // A failed accept (out of file descriptors) is the one client's; the resident server goes on.
+  server.on('error', () => undefined);
 }
 
 /** Whether something accepts connections on `socketPath`. */

@@ -32,7 +32,8 @@ def action_environment():
     names = sorted(
         name
         for name in os.environb
-        if (name.startswith(b"DOCKVISOR_") and name not in LAUNCHER_ONLY) or name in (b"HOME", b"SSH_AUTH_SOCK")
+        if (name.startswith(b"DOCKVISOR_") and name not in LAUNCHER_ONLY)
+        or name in (b"ONE_XMLRPC", b"ONE_AUTH", b"HOME", b"SSH_AUTH_SOCK")
     )
     return [name + b"=" + os.environb[name] for name in names]
 
@@ -56,6 +57,13 @@ def write_all(fd, data):
 
 
 def main():
+    # A launcher started with stdin, stdout or stderr closed: the socket must not take that number (node, run
+    # instead, would see them on /dev/null too).
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)
     sock_path, node, remotes, bundle, action = sys.argv[1:6]
     argv = [os.fsencode(word) for word in sys.argv[6:]]
 
