@@ -253,7 +253,7 @@ function agentHost(state: { systemd: boolean; remotes: boolean; unit?: string; e
       if (state.enabled) out.push('@@enabled');
       return { code: 0, stdout: `${out.join('\n')}\n` };
     }
-    if (command.startsWith('/usr/bin/python3')) return state.answer === undefined ? { code: 1, stdout: '' } : { code: 0, stdout: state.answer };
+    if (command.includes("as_user sh -c '/usr/bin/python3")) return state.answer === undefined ? { code: 1, stdout: '' } : { code: 0, stdout: state.answer };
     return { code: 0, stdout: '' };
   });
 }
@@ -292,7 +292,7 @@ test('the agent step under systemd writes the unit only when it changed, enables
   Object.assign(state, { unit: wanted.replace('RestartSec=5', 'RestartSec=1'), enabled: true });
   t.like(await agentStep.check(context), { ok: false, detail: '/etc/systemd/system/dockvisor-agent.service differs' });
   t.false(
-    host.commands.some((command) => command.startsWith('/usr/bin/python3')),
+    host.commands.some((command) => command.includes('/usr/bin/python3 -I -S -c')),
     'under systemd the check reads the unit, it does not ask the socket',
   );
 });
@@ -311,16 +311,17 @@ test('the agent step without systemd asks the socket as a launcher would, starts
   state.remotes = true;
   t.deepEqual(await agentStep.check(context), { ok: false, detail: 'no agent answers on /var/lib/one/.dockvisor/vmm-agent.sock' });
   t.false(
-    host.commands.some((command) => command.startsWith('/usr/bin/python3')),
+    host.commands.some((command) => command.includes('/usr/bin/python3 -I -S -c')),
     'nothing at the socket: nothing asked',
   );
 
   state.socketUid = 9869;
   state.answer = frame(Frame.ANSWER, 'stale the agent runs remotes 1.2.2+0000, not 1.2.3+abcd').toString('hex');
   t.like(await agentStep.check(context), { ok: false, detail: 'the agent on /var/lib/one/.dockvisor/vmm-agent.sock runs other remotes than 1.2.3+abcd' });
-  const asked = [...host.commands].reverse().find((command) => command.startsWith('/usr/bin/python3'))!;
+  const asked = [...host.commands].reverse().find((command) => command.includes('/usr/bin/python3 -I -S -c'))!;
   t.true(asked.includes(' /var/lib/one/.dockvisor/vmm-agent.sock '));
-  const [request] = new FrameReader(65536).push(Buffer.from(asked.split(' ').at(-1)!, 'hex'));
+  t.regex(asked, /setpriv --reuid="\$uid"/, 'asked as the user, never as root');
+  const [request] = new FrameReader(65536).push(Buffer.from(/([0-9a-f]+)'?\s*$/.exec(asked)![1]!, 'hex'));
   t.is(request!.type, Frame.REQUEST);
   t.like(parseRequest(request!.payload), { version: '1.2.3+abcd', remotesDir: '/var/tmp/one/lib/dockvisor', bundle: '', argv: [] });
 
@@ -358,7 +359,14 @@ test('purge stops the unit and signals only a process whose owner and command li
   writeFileSync(script, 'setInterval(() => undefined, 1000);\n');
   writeFileSync(join(dir, 'decoy.mjs'), 'setInterval(() => undefined, 1000);\n');
   const unitFile = join(dir, 'dockvisor-agent.service');
+  const { AGENT_UNIT_HEADER } = await import('../drivers/machine/provision/agent-unit.ts');
   writeFileSync(unitFile, '[Unit]\n');
+  const foreign = spawnSync('sh', ['-c', agentStopScript({ user: userInfo().username, node: process.execPath, script: '/nonexistent' }, unitFile)], {
+    encoding: 'utf8',
+  });
+  t.is(foreign.stdout, '', 'a unit provisioning did not write is left alone');
+  t.true(existsSync(unitFile));
+  writeFileSync(unitFile, `${AGENT_UNIT_HEADER}\n[Unit]\n`);
   const agent = spawn(process.execPath, [script], { stdio: 'ignore' });
   const decoy = spawn(process.execPath, [join(dir, 'decoy.mjs')], { stdio: 'ignore' });
   const withArgument = spawn(process.execPath, [script, 'more'], { stdio: 'ignore' });

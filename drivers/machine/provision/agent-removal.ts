@@ -1,8 +1,8 @@
 import { shellQuote } from '../../hosts/shell-quote.ts';
-import { AGENT_UNIT, AGENT_UNIT_FILE } from './agent-unit.ts';
+import { AGENT_UNIT, AGENT_UNIT_FILE, AGENT_UNIT_HEADER } from './agent-unit.ts';
 
 /**
- * The root script `host rm --purge` runs: the unit disabled, stopped and removed; a detached agent asked to stop
+ * The root script `host rm --purge` runs: the unit provisioning wrote disabled, stopped and removed; a detached agent asked to stop
  * with SIGTERM (it finishes the actions under way). Only a process provably ours is signalled: owned by the user,
  * its command line exactly our node and the agent script. Prints `unit` and `pid <n>` for what it stopped.
  */
@@ -10,7 +10,8 @@ export function agentStopScript(plan: { user: string; node: string; script: stri
   const unit = shellQuote(unitFile);
   return [
     'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    `if [ -f ${unit} ]; then`,
+    // Only the unit provisioning wrote: its first line says so.
+    `if [ -f ${unit} ] && [ "$(head -n 1 ${unit})" = ${shellQuote(AGENT_UNIT_HEADER)} ]; then`,
     `  systemctl disable --now ${AGENT_UNIT} >/dev/null 2>&1 || true`,
     `  rm -f ${unit}; systemctl daemon-reload >/dev/null 2>&1 || true; echo unit`,
     'fi',

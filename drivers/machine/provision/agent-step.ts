@@ -36,7 +36,8 @@ async function presence(context: ProvisionContext, found: AgentSurvey): Promise<
   if (untrusted === 'nothing' || !found.remotes) return 'none';
   if (untrusted) return { foreign: untrusted };
   const socket = `${found.user!.home}/${AGENT_SOCKET}`;
-  const asked = await context.session.run(context.session.asRoot(presenceScript(socket, presenceRequest(found.remotes))));
+  // Asked as the user: root connects to nothing the user could point the path at.
+  const asked = await context.session.run(context.session.asRoot(asUser(context.oneUser, presenceScript(socket, presenceRequest(found.remotes)))));
   return parsePresence(asked.code, asked.stdout);
 }
 
@@ -84,7 +85,7 @@ export const agentStep: ProvisionStep = {
     try {
       await waitFor(async () => (await presence(context, await survey(context))) === 'same', START_TIMEOUT_MS, 'no answer', 250);
     } catch {
-      const last = await context.session.run(context.session.asRoot(`tail -n 1 ${shellQuote(log)}`));
+      const last = await context.session.run(context.session.asRoot(asUser(context.oneUser, `tail -n 1 ${shellQuote(log)}`)));
       throw new HostSetupError(`the action agent did not answer within ${START_TIMEOUT_MS / 1000} s (${log}: ${last.stdout.trim() || 'empty'})`);
     }
   },
@@ -107,11 +108,23 @@ async function applyUnit(context: ProvisionContext, found: AgentSurvey): Promise
 export function detachedStart(plan: { user: string; node: string; script: string }): string {
   return [
     'set -e',
-    `user=${shellQuote(plan.user)}`,
-    'e=$(getent passwd "$user")',
-    'uid=$(printf %s "$e" | cut -d: -f3); gid=$(printf %s "$e" | cut -d: -f4); home=$(printf %s "$e" | cut -d: -f6)',
-    'as_user() { setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i HOME="$home" USER="$user" LOGNAME="$user" PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }',
+    ...asUserPrelude(plan.user),
     `[ -d "$home/${AGENT_DIR}" ] || as_user mkdir -m 0700 "$home/${AGENT_DIR}"`,
     `as_user setsid -f sh -c 'umask 077; cd / && exec "$0" "$1" >>"$2" 2>&1 </dev/null' ${shellQuote(plan.node)} ${shellQuote(plan.script)} "$home/${AGENT_LOG}"`,
   ].join('\n');
+}
+
+/** Root script lines that define `as_user <command...>`: the command run as `user`, with only its HOME and a PATH. */
+function asUserPrelude(user: string): string[] {
+  return [
+    `user=${shellQuote(user)}`,
+    'e=$(getent passwd "$user")',
+    'uid=$(printf %s "$e" | cut -d: -f3); gid=$(printf %s "$e" | cut -d: -f4); home=$(printf %s "$e" | cut -d: -f6)',
+    'as_user() { setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i HOME="$home" USER="$user" LOGNAME="$user" PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }',
+  ];
+}
+
+/** A root script that runs the shell `command` as `user`. */
+export function asUser(user: string, command: string): string {
+  return ['set -e', ...asUserPrelude(user), `as_user sh -c ${shellQuote(command)}`].join('\n');
 }

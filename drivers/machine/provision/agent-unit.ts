@@ -2,6 +2,8 @@ import { systemdWord } from '../../core/systemd-word.ts';
 
 export const AGENT_UNIT = 'dockvisor-agent.service';
 export const AGENT_UNIT_FILE = `/etc/systemd/system/${AGENT_UNIT}`;
+/** The unit's first line, by which removal knows the unit is the one provisioning wrote. */
+export const AGENT_UNIT_HEADER = '# Written by `dockvisor host provision`; removed by `dockvisor host rm --purge`.';
 
 /**
  * The systemd unit of a host's action agent. `Restart=always` with no start limit: the remotes arrive only with
@@ -10,7 +12,7 @@ export const AGENT_UNIT_FILE = `/etc/systemd/system/${AGENT_UNIT}`;
  */
 export function agentUnit(plan: { user: string; node: string; script: string }): string {
   return [
-    '# Written by `dockvisor host provision`; removed by `dockvisor host rm --purge`.',
+    AGENT_UNIT_HEADER,
     '[Unit]',
     'Description=dockvisor action agent for the OpenNebula VMM actions',
     'StartLimitIntervalSec=0',
