@@ -75,7 +75,9 @@ test.serial('apt-get installs it on a clean Debian root; remove leaves only its 
   t.is((await inRoot(`${SYSTEM_RUNTIME_DIR}/bin/node`, '--version')).stdout.trim(), `v${RUNTIME_VERSION}`);
   const node = readFileSync(join(debianRoot, SYSTEM_RUNTIME_DIR, 'bin/node'));
   t.is(createHash('sha256').update(node).digest('hex'), pinnedRuntime('x64').nodeSha256, 'the pinned runtime, where the launchers look for it');
-  t.true(readFileSync(join(debianRoot, PACKAGE_LAYOUT.remotes, 'vmm/dockvisor/deploy'), 'utf8').includes(`${SYSTEM_RUNTIME_DIR}/bin/node`));
+  // Every launcher sources launch.sh, which runs the pinned runtime (or hands the action to an agent).
+  t.true(readFileSync(join(debianRoot, PACKAGE_LAYOUT.remotes, 'vmm/dockvisor/deploy'), 'utf8').includes('lib/dockvisor-launch/launch.sh'));
+  t.true(readFileSync(join(debianRoot, PACKAGE_LAYOUT.remotes, 'lib/dockvisor-launch/launch.sh'), 'utf8').includes(`${SYSTEM_RUNTIME_DIR}/bin/node`));
   t.false(existsSync(join(debianRoot, 'usr/bin/node')), 'no node of the system is installed or replaced');
 
   // The installer of the package places the package's remotes on a front-end laid out like OpenNebula 7.4's.
@@ -88,6 +90,7 @@ test.serial('apt-get installs it on a clean Debian root; remove leaves only its 
   const flags = ['--one-version', '7.4.0', '--remotes', `/${fe}/remotes`, '--oned-conf', `/${fe}/etc/oned.conf`, '--monitord-conf', `/${fe}/etc/monitord.conf`];
   await inRoot('dockvisor', 'opennebula', 'install', ...flags);
   t.true(existsSync(join(debianRoot, fe, 'remotes/vmm/dockvisor/deploy')));
+  t.true(existsSync(join(debianRoot, fe, 'remotes/lib/dockvisor-launch/agent-client.py')), "the launchers' agent client, placed with them");
   t.true(existsSync(join(debianRoot, fe, 'remotes/vnm/vnmmad-load.d/dockvisor.rb')), 'the NIC class for the network drivers, from the package');
   t.true(
     readFileSync(join(debianRoot, fe, 'remotes/etc/vmm/dockvisor/dockvisor.conf'), 'utf8').includes('frontEndId'),
