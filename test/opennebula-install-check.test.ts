@@ -105,6 +105,7 @@ test.serial("each dockvisor host is reached over SSH as the transfer config says
   const run = await check();
   t.is(run.status, 0, run.stdout + run.stderr);
   t.true(run.lines.includes(`ok       host node1 (id 0): SSH as root@127.0.0.1:${sshd.port}: node ${process.version}`), run.stdout);
+  t.true(run.lines.includes("ok       python3 for the transfer actions' agent: /usr/bin/python3"), run.stdout);
   t.false(run.stdout.includes('kvm1'));
   t.true(run.lines.includes('skipped  dockvisor image datastores: OpenNebula has none yet'));
 });

@@ -21,6 +21,8 @@ export interface CheckOptions {
   say: (line: string) => void;
   packageRoot?: string;
   oneadminHome?: string;
+  /** Where the launchers look for Python (default /usr/bin/python3). */
+  python?: string;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function checkFrontEnd(options: CheckOptions): Promise<number> {
   local.push(...configFindings(paths.onedConf, 'oned.conf'), ...configFindings(paths.monitordConf, 'monitord.conf'));
   local.push(...remotesFindings(root, paths.remotes, version));
   const minimum = minimumNode(root);
-  local.push(nodeFinding(localNodeVersion(options.timeoutMs), minimum));
+  local.push(nodeFinding(localNodeVersion(options.timeoutMs), minimum), agentClientFinding(options.python ?? AGENT_CLIENT_PYTHON));
   for (const finding of local) options.say(formatFinding(finding));
   const remote = await cloudFindings({
     remotes: paths.remotes,
@@ -158,6 +160,16 @@ function adminConfigFinding(path: string, load: (path: string) => unknown): Find
   } catch (error) {
     return { state: 'wrong', subject: path, detail: (error as Error).message };
   }
+}
+
+/** The launchers' client of the action agent runs on /usr/bin/python3; without it every action starts node. */
+const AGENT_CLIENT_PYTHON = '/usr/bin/python3';
+
+function agentClientFinding(python: string): Finding {
+  const subject = "python3 for the transfer actions' agent";
+  return pathExists(python)
+    ? { state: 'ok', subject, detail: python }
+    : { state: 'skipped', subject, detail: `${python} is missing: optional; the transfer actions start node each instead of handing themselves to the keeper` };
 }
 
 function nodeFinding(found: { version?: string; error?: string }, minimum: [number, number]): Finding {
