@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readLine, type KeeperAnswer } from '../engine/keeper-protocol.ts';
+import { acceptsConnections } from '../streams/private-socket.ts';
 
 /**
  * What is at a keeper's socket, asked as a transfer action of remotes `version` asks: `same` (our keeper of that
@@ -45,7 +46,7 @@ export async function askKeeper(socket: string, uid: number, version: string): P
 
 /** Waits until nothing takes connections at `socket` (a keeper that stepped down); false when one still does. */
 export async function waitUntilClosed(socket: string, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(50)) if (!(await takesConnections(socket))) return true;
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(50)) if (!(await acceptsConnections(socket))) return true;
   return false;
 }
 
@@ -73,15 +74,4 @@ function untrustedBy(socket: string, uid: number): string | undefined {
   if (dir.uid !== uid) return `${dirname(socket)} belongs to uid ${dir.uid}, not the keeper's user (uid ${uid})`;
   if (dir.mode & 0o022) return `${dirname(socket)} can be written by others`;
   return undefined;
-}
-
-function takesConnections(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(socket);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }

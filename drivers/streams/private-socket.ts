@@ -1,5 +1,5 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { connect, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
 /**
@@ -8,13 +8,13 @@ import { dirname } from 'node:path';
  * Refuses when something already answers there (`what` names the kind of server for that error); replaces a
  * socket left by a dead one.
  */
-export async function listenPrivately(server: Server, socketPath: string, what: string): Promise<void> {
+async function listenPrivately(server: Server, socketPath: string, what: string): Promise<void> {
   const dir = dirname(socketPath);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const owner = lstatSync(dir);
   if (owner.uid !== process.getuid?.()) throw new Error(`${dir} belongs to another user`);
   chmodSync(dir, 0o700);
-  if (await answers(socketPath)) throw new Error(`${what} already answers on ${socketPath}`);
+  if (await acceptsConnections(socketPath)) throw new Error(`${what} already answers on ${socketPath}`);
   try {
     unlinkSync(socketPath);
   } catch {
@@ -37,7 +37,7 @@ export async function listenPrivately(server: Server, socketPath: string, what: 
 }
 
 /** Whether something accepts connections on `socketPath`. */
-function answers(socketPath: string): Promise<boolean> {
+export function acceptsConnections(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = connect(socketPath);
     probe.once('connect', () => {
@@ -46,4 +46,40 @@ function answers(socketPath: string): Promise<boolean> {
     });
     probe.once('error', () => resolve(false));
   });
+}
+
+/**
+ * A resident server on a private socket (listenPrivately) that stops once, whoever asks first: it takes no more
+ * connections, waits for `drain` (what the open ones still do), then `closed` settles.
+ */
+export class PrivateSocketServer {
+  private readonly server: Server;
+  private closing: Promise<void> | undefined;
+  private markClosed: () => void = () => undefined;
+  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
+
+  constructor(
+    private readonly what: string,
+    onConnection: (socket: Socket) => void,
+    private readonly drain: () => Promise<unknown>,
+  ) {
+    this.server = createServer(onConnection);
+  }
+
+  listen(socketPath: string): Promise<void> {
+    return listenPrivately(this.server, socketPath, this.what);
+  }
+
+  get stopping(): boolean {
+    return this.closing !== undefined;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      await this.drain();
+      this.markClosed();
+    })();
+    return this.closing;
+  }
 }
