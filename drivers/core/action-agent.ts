@@ -1,8 +1,8 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { loadSshTransports } from '../engine/transport.ts';
-import { listenPrivately } from '../streams/private-socket.ts';
+import { PrivateSocketServer } from '../streams/private-socket.ts';
 import type { ActionRunner } from './action-run.ts';
 import { failureOf } from './entry-point.ts';
 import { frame, Frame, FrameReader, MAX_REQUEST_BYTES, parseRequest, type AgentRequest } from './agent-frames.ts';
@@ -61,7 +61,7 @@ export interface ActionAgentOptions {
  * Actions of one VM run one after the other, so that a retry whose first try's launcher was killed waits for it.
  */
 export class ActionAgent {
-  private readonly server: Server;
+  private readonly socket: PrivateSocketServer;
   /** The process-wide variables, which a launcher must share. */
   private readonly environment: string;
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -71,28 +71,27 @@ export class ActionAgent {
 
   constructor(private readonly options: ActionAgentOptions) {
     this.environment = processWide(options.env);
-    this.server = createServer((client) => this.serve(client));
+    this.socket = new PrivateSocketServer(
+      'an action agent',
+      (client) => this.serve(client),
+      () => Promise.allSettled([...this.running]),
+    );
   }
 
   async listen(socketPath: string): Promise<void> {
     // Loaded now, not at an action's first use: newer remotes synced over the bundle must not replace its chunks first.
     await loadSshTransports();
-    await listenPrivately(this.server, socketPath, 'an action agent');
+    await this.socket.listen(socketPath);
   }
 
-  private closing: Promise<void> | undefined;
-  private markClosed: () => void = () => undefined;
   /** Settles once close() has finished. */
-  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
+  get closed(): Promise<void> {
+    return this.socket.closed;
+  }
 
   /** Takes no more launchers, lets the actions under way finish, then ends. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      await new Promise<void>((resolve) => this.server.close(() => resolve()));
-      await Promise.allSettled([...this.running]);
-      this.markClosed();
-    })();
-    return this.closing;
+    return this.socket.close();
   }
 
   private serve(client: Socket): void {
@@ -153,7 +152,7 @@ export class ActionAgent {
       this.options.onStale?.();
       return this.refuse(`stale the agent runs remotes ${version}, not ${request.version}`);
     }
-    if (this.closing) return this.refuse('other the agent is stopping');
+    if (this.socket.stopping) return this.refuse('other the agent is stopping');
     // A presence check (the installer's): nothing runs.
     if (request.bundle === '') return 'run';
     if (!Object.hasOwn(runners, request.bundle)) return this.refuse(`other the agent runs no ${request.bundle} actions`);

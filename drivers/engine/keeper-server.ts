@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
-import { listenPrivately } from '../streams/private-socket.ts';
+import type { Socket } from 'node:net';
+import { PrivateSocketServer } from '../streams/private-socket.ts';
 import type { Duplex } from 'node:stream';
 import { isAbsolute } from 'node:path';
 import type { EngineEndpoint } from './endpoint.ts';
@@ -32,7 +32,7 @@ export class ConnectionKeeper {
   private readonly forwards = new Map<string, SharedForward>();
   /** Per host, the engine channel opened ahead for the next action. */
   private readonly spares = new Map<string, Promise<Duplex>>();
-  private readonly server: Server;
+  private readonly socket: PrivateSocketServer;
   /** Engine connections and forwards handed out so far. */
   readonly served = { engine: 0, forward: 0 };
 
@@ -41,27 +41,26 @@ export class ConnectionKeeper {
     private readonly resolve: KeeperHostResolver,
     private readonly onStale: () => void = () => undefined,
   ) {
-    this.server = createServer((client) => void this.serve(client));
+    this.socket = new PrivateSocketServer(
+      'a connection keeper',
+      (client) => void this.serve(client),
+      () => Promise.all([...this.hosts.values()].map((host) => host.close())),
+    );
   }
 
   /** Listens on `socketPath`; refuses when another keeper answers there, replaces a socket left by a dead one. */
-  async listen(socketPath: string): Promise<void> {
-    await listenPrivately(this.server, socketPath, 'a connection keeper');
+  listen(socketPath: string): Promise<void> {
+    return this.socket.listen(socketPath);
   }
 
-  private closing: Promise<void> | undefined;
-  private markClosed: () => void = () => undefined;
   /** Settles once close() has finished. */
-  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
+  get closed(): Promise<void> {
+    return this.socket.closed;
+  }
 
   /** Stops taking connections, lets the ones open finish (their actions keep their host connection), then ends. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      await new Promise<void>((resolve) => this.server.close(() => resolve()));
-      await Promise.all([...this.hosts.values()].map((host) => host.close()));
-      this.markClosed();
-    })();
-    return this.closing;
+    return this.socket.close();
   }
 
   private async serve(client: Socket): Promise<void> {
