@@ -1,8 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineClient } from '../drivers/engine/engine-client.ts';
 import { withRegistryReach } from '../drivers/images/registry-reach.ts';
 import { RegistryClient } from '../drivers/images/registry/registry-client.ts';
@@ -11,6 +9,7 @@ import { buildMarkedImage, dsMessage, tmConfigFor } from '../test/helpers/datast
 import { createBridge, deleteBridge } from '../test/helpers/net.ts';
 import { TestRegistry } from '../test/helpers/registry.ts';
 import { TestHost } from '../test/helpers/test-host.ts';
+import { TestKeeper } from '../test/helpers/connection-keeper.ts';
 import { testConfigPath } from '../test/helpers/vmm.ts';
 import { actionXml, idArgv, vmXml } from '../drivers/opennebula/vm-document-builder.ts';
 import { childEnv, describeFailure, runTimed, type TimedRun } from './child-process.ts';
@@ -184,7 +183,7 @@ export async function runDatastoreBench(rounds: number, timeoutMs: number, log: 
       return times;
     };
     const agentActions = new Map<string, number[]>();
-    const keeper = await startKeeper(tmConfig);
+    const keeper = await TestKeeper.start(tmConfig);
     let uncached, cached;
     const perRun: Map<string, { ms: number; count: number }>[] = [];
     const totals: number[] = [];
@@ -325,29 +324,4 @@ function formatActionPhases(breakdown: PhaseBreakdown): string[] {
         `    ${label(p).padEnd(width)}  ${p.medianMs.toFixed(1).padStart(7)} ms  ${((100 * p.medianMs) / breakdown.totalMedianMs).toFixed(0).padStart(3)}%`,
     ),
   ];
-}
-
-/** The front-end's connection keeper of the built remotes, on the socket `config` names, until stop(). */
-async function startKeeper(config: string): Promise<{ stop: () => Promise<void> }> {
-  const socket = (JSON.parse(readFileSync(config, 'utf8')) as { connectionKeeper: string }).connectionKeeper;
-  const child = spawn(process.execPath, [join(repoRoot, 'remotes/lib/dockvisor/tm-keeper.mjs'), socket], {
-    env: childEnv({ DOCKVISOR_TM_CONFIG: config }),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let waited = 0; !stderr.includes('listening'); waited += 20) {
-    if (child.exitCode !== null || waited > 10_000) {
-      child.kill('SIGKILL');
-      throw new Error(`the connection keeper did not start: ${stderr.trim()}`);
-    }
-    await sleep(20);
-  }
-  return {
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
