@@ -1,14 +1,14 @@
 import test from 'ava';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
-import { dockvisorOpennebula, fakeFrontEnd, type FakeFrontEnd } from './helpers/front-end.ts';
 import { createBridge, deleteBridge, deleteLink, linkAlias, linkExists } from './helpers/net.ts';
 import { testIds } from './helpers/test-ids.ts';
-import { createTestUser, removeTestUser, type TestUser } from './helpers/test-user.ts';
+import type { TestUser } from './helpers/test-user.ts';
+import { installedHost, type InstalledHost } from './helpers/installed-host.ts';
 import { collect, startExecutable } from './helpers/vmm.ts';
+import { ResidentProcess } from './helpers/resident-process.ts';
 import { runProbe } from './helpers/monitord-client.ts';
 import { recorded } from './helpers/paths.ts';
 import { actionXml, deployArgv, idArgv, vmXml, type VmDraft } from './helpers/vm-xml.ts';
@@ -20,14 +20,11 @@ const ids = testIds(import.meta.filename);
 const ID = ids.vm(0);
 const bridge = ids.bridge('0');
 const USER = 'dvtagent';
-const sudoers = `/etc/sudoers.d/${USER}`;
+let host: InstalledHost | undefined;
 let user: TestUser;
-let fe: FakeFrontEnd;
-let work = '';
 let hostCopy = '';
 let home = '';
-let agent: ChildProcess | undefined;
-let agentLog = '';
+let agent: ResidentProcess | undefined;
 
 const vm = (): VmDraft => ({ id: ID, nics: [{ nicId: 0, bridge, ip: ids.address(0, 11) }], dockvisor: { CMD: 'sleep 3600' } });
 const env = () => ({ PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home });
@@ -39,66 +36,38 @@ const run = (action: string, argv: string[], stdin: string) => collect(launch(ac
 
 /** The agent of the host's copy, as provisioning starts it: the runtime's node, agent.mjs, as the user. */
 async function startAgent(): Promise<void> {
-  agentLog = '';
-  agent = spawn(process.execPath, [join(hostCopy, 'lib/dockvisor/agent.mjs')], {
-    uid: user.uid,
-    gid: user.gid,
-    env: env(),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  agent.stderr!.on('data', (chunk: Buffer) => (agentLog += chunk.toString()));
-  for (let waited = 0; !agentLog.includes('listening'); waited += 20) {
-    if (agent.exitCode !== null || waited > 15_000) throw new Error(`the agent did not start: ${agentLog}`);
-    await sleep(20);
-  }
+  agent = await ResidentProcess.start(join(hostCopy, 'lib/dockvisor/agent.mjs'), [], { uid: user.uid, gid: user.gid, env: env() });
 }
 
-const servedLines = (action: string) => agentLog.split('\n').filter((line) => line.includes(`dockvisor ${action} (vmm ${ID}): exit`));
+const agentLog = () => agent?.stderr ?? '';
+const servedLines = (action: string) =>
+  agentLog()
+    .split('\n')
+    .filter((line) => line.includes(`dockvisor ${action} (vmm ${ID}): exit`));
 
 test.before(async () => {
   await removeContainersOf(await realEngine(), [ID]);
   deleteLink(`one-${ID}-0`);
   createBridge(bridge, ids.cidr(0, 1));
-  user = createTestUser(USER);
-  const paths = ['ip', 'nsenter', 'iptables', 'tee', 'mount', 'umount', 'kill'].map((name) =>
-    execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
-      .trim()
-      .replace(/^kill$/, '/usr/bin/kill'),
-  );
-  writeFileSync(sudoers, `${USER} ALL=(root) NOPASSWD: ${paths.join(', ')}\n`, { mode: 0o440 });
-  fe = fakeFrontEnd('7.4.0');
-  const installed = dockvisorOpennebula(['install', ...fe.flags, '--one-version', '7.4.0']);
-  if (installed.status !== 0) throw new Error(installed.stderr);
-  work = mkdtempSync('/var/tmp/dockvisor-agent-');
-  chmodSync(work, 0o755);
-  hostCopy = join(work, 'var-tmp-one');
-  execFileSync('rsync', ['-aL', `${fe.remotes}/`, `${hostCopy}/`]);
-  home = join(work, 'home');
+  host = installedHost(USER);
+  ({ user, hostCopy } = host);
+  home = join(host.work, 'home');
   mkdirSync(home);
   chownSync(home, user.uid, user.gid);
-  const varTmp = join(work, 'var-tmp');
-  mkdirSync(varTmp);
-  chmodSync(varTmp, 0o1777);
-  const hostConfig = join(hostCopy, 'etc/vmm/dockvisor/dockvisor.conf');
-  const config = JSON.parse(readFileSync(hostConfig, 'utf8'));
-  writeFileSync(hostConfig, JSON.stringify({ ...config, imagePull: 'never', shutdownTimeoutSeconds: 3, stateDir: join(varTmp, 'dockvisor') }));
   await startAgent();
 });
 
 test.after.always(async () => {
-  agent?.kill('SIGTERM');
+  await agent?.stop();
   await removeContainersOf(await realEngine(), [ID]);
   deleteBridge(bridge);
-  rmSync(sudoers, { force: true });
-  removeTestUser(USER);
-  fe?.cleanup();
-  if (work) rmSync(work, { recursive: true, force: true });
+  host?.cleanup();
 });
 
 test.serial("deploy, poll and terminate as the driver's user are run by the agent, with the NIC marked and plugged through sudo", async (t) => {
   const deployed = await run('deploy', deployArgv(ID), vmXml(vm()));
   t.is(deployed.stdout, `one-${ID}\n`, deployed.stderr);
-  t.is(servedLines('deploy').length, 1, agentLog);
+  t.is(servedLines('deploy').length, 1, agentLog());
   t.is(linkAlias(`one-${ID}-0`), `dockvisor:opennebula:${ID}`);
   const polled = await run('poll', idArgv(ID), actionXml({ ...vm(), lcmState: 3 }));
   t.regex(polled.stdout, /STATE=a/, polled.stderr);
@@ -153,9 +122,9 @@ test.serial('newer remotes synced over the copy: the first launcher runs node it
   try {
     const deployed = await run('deploy', deployArgv(ID), vmXml(vm()));
     t.is(deployed.stdout, `one-${ID}\n`, deployed.stderr);
-    for (let waited = 0; agent!.exitCode === null && waited < 10_000; waited += 50) await sleep(50);
-    t.is(agent!.exitCode, 0, agentLog);
-    t.regex(agentLog, /stepping down for the new version/);
+    await agent!.exited();
+    t.is(agent!.child.exitCode, 0, agentLog());
+    t.regex(agentLog(), /stepping down for the new version/);
     t.is(servedLines('deploy').length, servedBefore, 'the deploy of newer remotes was not the agent’s');
     t.is((await run('cancel', idArgv(ID), actionXml({ ...vm(), lcmState: 12 }))).code, 0);
   } finally {

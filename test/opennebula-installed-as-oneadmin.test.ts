@@ -1,12 +1,11 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { containersOf, realEngine, removeContainersOf } from './helpers/engine.ts';
-import { dockvisorOpennebula, fakeFrontEnd, type FakeFrontEnd } from './helpers/front-end.ts';
 import { createBridge, deleteBridge, deleteLink, linkAlias, linkExists, runInside } from './helpers/net.ts';
 import { testIds } from './helpers/test-ids.ts';
-import { createTestUser, removeTestUser, type TestUser } from './helpers/test-user.ts';
+import type { TestUser } from './helpers/test-user.ts';
+import { installedHost, type InstalledHost } from './helpers/installed-host.ts';
 import { collect, startExecutable } from './helpers/vmm.ts';
 import { runProbe } from './helpers/monitord-client.ts';
 import { recorded } from './helpers/paths.ts';
@@ -18,9 +17,8 @@ const ids = testIds(import.meta.filename);
 const ID = ids.vm(0);
 const bridge = ids.bridge('0');
 const USER = 'dvtoneh';
-const sudoers = `/etc/sudoers.d/${USER}`;
+let host: InstalledHost | undefined;
 let user: TestUser;
-let fe: FakeFrontEnd;
 let work = '';
 let hostCopy = '';
 let mountRoot = '';
@@ -40,40 +38,17 @@ test.before(async () => {
   await removeContainersOf(await realEngine(), [ID]);
   deleteLink(`one-${ID}-0`);
   createBridge(bridge, ids.cidr(0, 1));
-  user = createTestUser(USER);
-  const paths = ['ip', 'nsenter', 'iptables', 'tee', 'mount', 'umount', 'kill'].map((name) =>
-    execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
-      .trim()
-      .replace(/^kill$/, '/usr/bin/kill'),
-  );
-  writeFileSync(sudoers, `${USER} ALL=(root) NOPASSWD: ${paths.join(', ')}\n`, { mode: 0o440 });
-
-  fe = fakeFrontEnd('7.4.0');
-  const installed = dockvisorOpennebula(['install', ...fe.flags, '--one-version', '7.4.0']);
-  if (installed.status !== 0) throw new Error(installed.stderr);
-  work = mkdtempSync('/var/tmp/dockvisor-as-oneadmin-');
-  chmodSync(work, 0o755);
-  hostCopy = join(work, 'var-tmp-one');
-  execFileSync('rsync', ['-aL', `${fe.remotes}/`, `${hostCopy}/`]);
+  host = installedHost(USER, (work) => ({ allow: { hostMountRoots: [join(work, 'shared')] } }));
+  ({ user, work, hostCopy } = host);
   mountRoot = join(work, 'shared');
   mkdirSync(join(mountRoot, 'data'), { recursive: true });
   writeFileSync(join(mountRoot, 'data', 'hello'), 'mounted for oneadmin\n');
-  const varTmp = join(work, 'var-tmp'); // the default state directory's parent on a host, /var/tmp, is 1777
-  mkdirSync(varTmp);
-  chmodSync(varTmp, 0o1777);
-  const stateDir = join(varTmp, 'dockvisor');
-  const hostConfig = join(hostCopy, 'etc/vmm/dockvisor/dockvisor.conf');
-  const config = JSON.parse(readFileSync(hostConfig, 'utf8'));
-  writeFileSync(hostConfig, JSON.stringify({ ...config, imagePull: 'never', shutdownTimeoutSeconds: 3, stateDir, allow: { hostMountRoots: [mountRoot] } }));
 });
 
 test.after.always(async () => {
   await removeContainersOf(await realEngine(), [ID]);
   deleteBridge(bridge);
-  rmSync(sudoers, { force: true });
-  removeTestUser(USER);
-  fe?.cleanup();
-  if (work) rmSync(work, { recursive: true, force: true });
+  host?.cleanup();
 });
 
 test.serial("as oneadmin, from the installed and copied remotes: a NIC marked as the VM's and a checked host mount, through sudo", async (t) => {
