@@ -97,6 +97,14 @@ async function checkBooted(t: import('ava').ExecutionContext, vids: number[]): P
   }
 }
 
+/** A keeper that also runs the transfer actions, its agent's socket handed to the launchers runTm and runAction start. */
+async function startKeeperWithAgent(): Promise<TestKeeper> {
+  const agentSocket = join(mkdtempSync(join(stateDir, 'tm-agent-')), 'agent.sock');
+  const keeper = await TestKeeper.start(withKeeper, undefined, agentSocket);
+  process.env.DOCKVISOR_AGENT_SOCKET = agentSocket;
+  return keeper;
+}
+
 async function terminateAll(t: import('ava').ExecutionContext, config: string, vids: number[]): Promise<void> {
   await Promise.all(vids.map((vid) => terminate(config, vid)));
   for (const vid of vids) t.deepEqual(await engineLeftovers(host, vid), [], `VM ${vid}`);
@@ -129,10 +137,7 @@ test.serial('six datastore deploys at once through the connection keeper: its on
 
 test.serial("six datastore deploys at once through the keeper's action agent: the transfer actions run in the keeper, the deploys by themselves", async (t) => {
   const vids = [20, 21, 22, 23, 24, 25].map((i) => ids.vm(i));
-  const agentSocket = join(mkdtempSync(join(stateDir, 'tm-agent-')), 'agent.sock');
-  const keeper = await TestKeeper.start(withKeeper, undefined, agentSocket);
-  // runTm and runAction hand the launchers this test's environment.
-  process.env.DOCKVISOR_AGENT_SOCKET = agentSocket;
+  const keeper = await startKeeperWithAgent();
   try {
     await forgetImage();
     await Promise.all(vids.map((vid) => boot(withKeeper, vid)));
@@ -191,17 +196,22 @@ test.serial("a keeper that goes after an action's hello: the action's next engin
 
 // Killed at different points of the deploys: before the actions reach it, while clones (and their pulls) or contexts use it.
 // A pull cut by the kill is retried by the engine with a back-off, which the deploy run again joins: one test per point.
+/** Three deploys at once, `keeper` killed `delayMs` into them; the VMs whose deploy failed. */
+async function bootWhileKeeperKilled(t: import('ava').ExecutionContext, vids: number[], keeper: TestKeeper, delayMs: number): Promise<number[]> {
+  await forgetImage();
+  const first = Promise.allSettled(vids.map((vid) => boot(withKeeper, vid)));
+  await sleep(delayMs);
+  await keeper.stop('SIGKILL');
+  const results = await first;
+  const failed = vids.filter((_, i) => results[i]!.status === 'rejected');
+  t.log(`${failed.length} of ${vids.length} deploys failed`);
+  return failed;
+}
+
 for (const [wave, delayMs] of [250, 500, 800].entries()) {
   test.serial(`a keeper killed ${delayMs} ms into three deploys: what failed succeeds when run again, without it, and nothing is left`, async (t) => {
     const vids = [0, 1, 2].map((i) => ids.vm(30 + 10 * wave + i));
-    const keeper = await TestKeeper.start(withKeeper);
-    await forgetImage();
-    const first = Promise.allSettled(vids.map((vid) => boot(withKeeper, vid)));
-    await sleep(delayMs);
-    await keeper.stop('SIGKILL');
-    const results = await first;
-    const failed = vids.filter((_, i) => results[i]!.status === 'rejected');
-    t.log(`${failed.length} of ${vids.length} deploys failed`);
+    const failed = await bootWhileKeeperKilled(t, vids, await TestKeeper.start(withKeeper), delayMs);
     // oned runs a failed deploy again from the start: the socket the dead keeper left answers nothing now.
     for (const vid of failed) await boot(withKeeper, vid);
     await checkBooted(t, vids);
@@ -214,17 +224,9 @@ for (const [wave, delayMs] of [300, 600].entries()) {
     `a keeper killed ${delayMs} ms into three deploys whose transfer actions it runs: what failed succeeds when run again, and nothing is left`,
     async (t) => {
       const vids = [0, 1, 2].map((i) => ids.vm(70 + 3 * wave + i));
-      const agentSocket = join(mkdtempSync(join(stateDir, 'tm-agent-')), 'agent.sock');
-      const keeper = await TestKeeper.start(withKeeper, undefined, agentSocket);
-      process.env.DOCKVISOR_AGENT_SOCKET = agentSocket;
+      const keeper = await startKeeperWithAgent();
       try {
-        await forgetImage();
-        const first = Promise.allSettled(vids.map((vid) => boot(withKeeper, vid)));
-        await sleep(delayMs);
-        await keeper.stop('SIGKILL');
-        const results = await first;
-        const failed = vids.filter((_, i) => results[i]!.status === 'rejected');
-        t.log(`${failed.length} of ${vids.length} deploys failed`);
+        const failed = await bootWhileKeeperKilled(t, vids, keeper, delayMs);
         // The launchers find the dead agent's socket answering nothing and run the actions themselves.
         for (const vid of failed) await boot(withKeeper, vid);
       } finally {
