@@ -1,10 +1,10 @@
 import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { uuidMaker } from './helpers/compute.ts';
 import { createBridge } from './helpers/net.ts';
-import { installShim, removeShimLeftovers, requirePythonNova, startShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import { installShim, removeShimLeftovers, requirePythonNova, startShimSteps, startService, stopShimRig } from './helpers/nova-shim.ts';
 import type { ShimSteps } from './helpers/shim-steps.ts';
 import { BASE_IMAGE, repoRoot } from './helpers/paths.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
@@ -43,10 +43,7 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  await shim?.close();
-  await stopService(service);
-  await registry?.stop();
-  if (installed) rmSync(installed, { recursive: true, force: true });
+  await stopShimRig({ shim, service, registry, installed });
   await cleanup();
 });
 

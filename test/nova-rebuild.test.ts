@@ -1,13 +1,12 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { LABEL_VM_ID } from '../drivers/core/labels.ts';
 import type { ContainerInspect } from '../drivers/engine/types.ts';
 import { uuidMaker } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
 import { createBridge, hostPings } from './helpers/net.ts';
-import { installShim, removeShimLeftovers, requirePythonNova, startShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import { installShim, removeShimLeftovers, requirePythonNova, startShimSteps, startService, stopShimRig } from './helpers/nova-shim.ts';
 import type { ShimSteps } from './helpers/shim-steps.ts';
 import { BASE_IMAGE } from './helpers/paths.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
@@ -68,10 +67,7 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  await shim?.close();
-  await stopService(service);
-  await registry?.stop();
-  if (installed) rmSync(installed, { recursive: true, force: true });
+  await stopShimRig({ shim, service, registry, installed });
   await cleanup();
 });
 

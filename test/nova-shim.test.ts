@@ -1,12 +1,12 @@
 import test from 'ava';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { instanceNames, uuidMaker } from './helpers/compute.ts';
 import { realEngine } from './helpers/engine.ts';
 import { createBridge } from './helpers/net.ts';
 import { BASE_IMAGE } from './helpers/paths.ts';
-import { installShim, removeShimLeftovers, requirePythonNova, startShimSteps, startService, stopService } from './helpers/nova-shim.ts';
+import { installShim, removeShimLeftovers, requirePythonNova, startShimSteps, startService, stopShimRig } from './helpers/nova-shim.ts';
 import type { ShimSteps } from './helpers/shim-steps.ts';
 import { startRegistry, type SnapshotRegistry } from './helpers/snapshot-registry.ts';
 import { testIds } from './helpers/test-ids.ts';
@@ -34,10 +34,7 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  await shim?.close();
-  await stopService(service);
-  await registry?.stop();
-  if (installed) rmSync(installed, { recursive: true, force: true });
+  await stopShimRig({ shim, service, registry, installed });
   await cleanup();
 });
 

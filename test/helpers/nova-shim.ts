@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LABEL_SNAPSHOT_OF, LABEL_VM_ID } from '../../drivers/core/labels.ts';
@@ -16,6 +16,22 @@ export const PYTHON = '/usr/bin/python3';
 export function requirePythonNova(): void {
   const probe = spawnSync(PYTHON, ['-c', 'import nova.virt.driver'], { encoding: 'utf8' });
   if (probe.status !== 0) throw new Error(`python3-nova is not installed (${probe.stderr.trim().split('\n').pop()}): run scripts/setup.sh`);
+}
+
+/**
+ * Stops what a shim test started, the last started first: the fixture's steps, the service, the registry, the
+ * installed driver. Any of them may be missing (a before hook that failed half-way).
+ */
+export async function stopShimRig(rig: {
+  shim?: ShimSteps;
+  service?: ChildProcess;
+  registry?: { stop(): Promise<unknown> };
+  installed?: string;
+}): Promise<void> {
+  await rig.shim?.close();
+  await stopService(rig.service);
+  await rig.registry?.stop();
+  if (rig.installed) rmSync(rig.installed, { recursive: true, force: true });
 }
 
 /** The driver as packaging/nova/install.sh installs it, in a fresh directory the caller removes. */
