@@ -312,3 +312,12 @@ test.serial("stdin cut short by the launcher's death is not taken as the input; 
     'the queued one, whose client left while it waited, never ran',
   );
 });
+
+test.serial('a file that is not a socket where the agent would listen is left alone, and the agent does not start', async (t) => {
+  const path = join(work, 'taken/agent.sock');
+  mkdirs(join(work, 'taken'));
+  writeFileSync(path, 'not a socket\n');
+  const other = new ActionAgent({ version: VERSION, remotesDir: realpathSync(lib), runners: {}, env: { HOME: home } });
+  await t.throwsAsync(other.listen(path), { message: `${path} is there and is not a socket; left alone` });
+  t.is(readFileSync(path, 'utf8'), 'not a socket\n');
+});

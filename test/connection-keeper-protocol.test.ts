@@ -1,5 +1,6 @@
 import test from 'ava';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,11 +94,15 @@ test('a keeper does not start where another one answers, and takes the place of 
   const next = connectionKeeper('1+a', unreachable, () => undefined);
   await t.throwsAsync(next.listen(left), { message: /already answers/ }, 'a live listener is never taken over');
   await new Promise<void>((resolve) => dead.close(() => resolve()));
-  writeFileSync(left, ''); // what stays of a killed keeper's socket: a file in its place
+  // What stays of a killed keeper: its socket file, bound and never closed, which nobody listens on.
+  execFileSync('/usr/bin/python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', left]);
   await next.listen(left);
   (await openKeeper(left, { open: 'hello', version: '1+a' }, 5000)).destroy();
   await next.close();
-  t.pass();
+  // Anything else at that path is not a keeper's to replace.
+  writeFileSync(left, 'an admin file\n');
+  await t.throwsAsync(connectionKeeper('1+a', unreachable, () => undefined).listen(left), { message: /is there and is not a socket; left alone/ });
+  t.is(readFileSync(left, 'utf8'), 'an admin file\n');
 });
 
 test('a keeper that accepts and never answers is given up on within the time asked, as if absent', async (t) => {

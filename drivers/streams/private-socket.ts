@@ -15,11 +15,10 @@ async function listenPrivately(server: Server, socketPath: string, what: string)
   if (owner.uid !== process.getuid?.()) throw new Error(`${dir} belongs to another user`);
   chmodSync(dir, 0o700);
   if (await acceptsConnections(socketPath)) throw new Error(`${what} already answers on ${socketPath}`);
-  try {
-    unlinkSync(socketPath);
-  } catch {
-    // none left over
-  }
+  // Only a socket a dead server left is replaced; anything else at that path is not ours to remove.
+  const left = lstatSync(socketPath, { throwIfNoEntry: false });
+  if (left && !left.isSocket()) throw new Error(`${socketPath} is there and is not a socket; left alone`);
+  if (left) unlinkSync(socketPath);
   const umask = process.umask(0o077);
   try {
     await new Promise<void>((resolve, reject) => {
