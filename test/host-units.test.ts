@@ -295,6 +295,17 @@ test('the agent step under systemd writes the unit only when it changed, enables
     host.commands.some((command) => command.includes('/usr/bin/python3 -I -S -c')),
     'under systemd the check reads the unit, it does not ask the socket',
   );
+  Object.assign(state, { unit: "[Unit]\nDescription=an admin's own dockvisor-agent\n", enabled: true });
+  t.deepEqual(await agentStep.check(context), {
+    ok: true,
+    detail: '/etc/systemd/system/dockvisor-agent.service was not written by dockvisor; left alone, the launchers run node themselves',
+  });
+  host.commands.length = 0;
+  await agentStep.apply!(context);
+  t.false(
+    host.commands.some((command) => command.startsWith('systemctl') || command.includes('cat >')),
+    'a unit provisioning did not write is neither replaced nor restarted',
+  );
 });
 
 test('the agent step without systemd asks the socket as a launcher would, starts the agent detached as the user, and leaves what is not ours alone', async (t) => {

@@ -1,6 +1,6 @@
 import { HostSetupError } from '../../core/errors.ts';
 import { shellQuote } from '../../hosts/shell-quote.ts';
-import { AGENT_UNIT, AGENT_UNIT_FILE, agentUnit } from './agent-unit.ts';
+import { AGENT_UNIT, AGENT_UNIT_FILE, AGENT_UNIT_HEADER, agentUnit } from './agent-unit.ts';
 import {
   AGENT_DIR,
   AGENT_LOG,
@@ -43,8 +43,14 @@ async function presence(context: ProvisionContext, found: AgentSurvey): Promise<
 
 const NO_REMOTES = 'starts once the remotes are on the host (`onehost sync`); until then the launchers run node themselves';
 
+/** A unit of that name that provisioning did not write (its first line says so): never replaced. */
+function foreignUnit(found: AgentSurvey): boolean {
+  return found.unit !== undefined && found.unit.split('\n', 1)[0] !== AGENT_UNIT_HEADER;
+}
+
 /** Under systemd: the unit is the wanted one and enabled; systemd keeps it running and restarts it on a new version. */
 function checkUnit(context: ProvisionContext, found: AgentSurvey): StepCheck {
+  if (foreignUnit(found)) return { ok: true, detail: `${AGENT_UNIT_FILE} was not written by dockvisor; left alone, the launchers run node themselves` };
   if (found.unit !== agentUnit(agentPlan(context)))
     return { ok: false, detail: found.unit === undefined ? `${AGENT_UNIT_FILE} is missing` : `${AGENT_UNIT_FILE} differs` };
   if (!found.enabled) return { ok: false, detail: `${AGENT_UNIT} is not enabled` };
@@ -92,6 +98,7 @@ export const agentStep: ProvisionStep = {
 };
 
 async function applyUnit(context: ProvisionContext, found: AgentSurvey): Promise<void> {
+  if (foreignUnit(found)) return;
   const text = agentUnit(agentPlan(context));
   const unit = shellQuote(AGENT_UNIT_FILE);
   if (found.unit !== text) {
