@@ -13,7 +13,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
  * The environment of an action run by the agent. The driver's own settings (DOCKVISOR_CONFIG, DOCKVISOR_TM_CONFIG,
- * ..., and OpenNebula's ONE_XMLRPC and ONE_AUTH) are the launcher's, handed to the runner; the launcher's own (which node, which socket) are not settings.
+ * ..., and OpenNebula's ONE_XMLRPC and ONE_AUTH) are the launcher's, handed to the runner; the launcher's own (which
+ * node, which socket) are not settings.
  * What deeper code reads from the process itself (HOME for ~/.ssh and the state, SSH_AUTH_SOCK) must be the
  * agent's: a launcher with other values runs its action itself.
  */
@@ -56,8 +57,8 @@ export interface ActionAgentOptions {
 /**
  * A resident process that runs the actions of its remotes for their launchers, which hand it argv, environment
  * and stdin over a unix socket in a directory only its user can enter, and get back stdout, stderr and the exit
- * code, instead of starting node for each action. It serves only launchers of its own remotes tree, version and
- * environment; every other launcher is told so and runs its action itself, as it does when there is no agent.
+ * code, instead of starting node for each action. It serves only launchers of remotes of its own version and of its
+ * HOME and SSH_AUTH_SOCK; every other launcher is told so and runs its action itself, as it does when there is no agent.
  * Actions of one VM run one after the other, so that a retry whose first try's launcher was killed waits for it.
  */
 export class ActionAgent {
